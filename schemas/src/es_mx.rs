@@ -1,0 +1,112 @@
+//! es-MX formatting for everything a citizen or maintainer reads: `1,248`, `1,570.5`,
+//! `27 de mayo de 2020`.
+//!
+//! Mexico groups thousands with a comma and uses a decimal point (the opposite of Spain), and
+//! writes dates with the month in lower case. These helpers are also what templates call.
+
+use jiff::civil::Date;
+
+const MONTHS: [&str; 12] = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+
+const WEEKDAYS: [&str; 7] = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"];
+
+/// `1248` → `1,248`; `-5` → `-5`.
+pub fn integer(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A decimal with a fixed number of places and grouped thousands: `1570.5, 1` → `1,570.5`.
+pub fn decimal(x: f64, places: usize) -> String {
+    let s = format!("{:.*}", places, x.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let grouped = integer(int.parse::<i64>().unwrap_or(0));
+    let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') { "-" } else { "" };
+    if frac.is_empty() { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{frac}") }
+}
+
+/// A percentage with one decimal: `0.125` → `12.5 %`.
+pub fn percent(ratio: f64) -> String {
+    format!("{} %", decimal(ratio * 100.0, 1))
+}
+
+/// `2020-05-27` → `27 de mayo de 2020`.
+pub fn long_date(d: Date) -> String {
+    format!("{} de {} de {}", d.day(), month_name(d.month()), d.year())
+}
+
+/// `2020-05-27` → `miércoles 27 de mayo de 2020`.
+pub fn long_date_with_weekday(d: Date) -> String {
+    let weekday = WEEKDAYS[usize::try_from(d.weekday().to_monday_zero_offset()).expect("0..=6")];
+    format!("{weekday} {}", long_date(d))
+}
+
+/// The Spanish name of a month, 1–12, in lower case.
+pub fn month_name(month: i8) -> &'static str {
+    MONTHS[usize::try_from(month - 1).expect("month 1..=12")]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn integers_group_thousands_with_commas() {
+        let cases = [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (1_248, "1,248"),
+            (814_906, "814,906"),
+            (6_228_175, "6,228,175"),
+            (-1_500, "-1,500"),
+        ];
+        for (n, s) in cases {
+            assert_eq!(integer(n), s);
+        }
+    }
+
+    #[test]
+    fn decimals_use_a_point() {
+        assert_eq!(decimal(1570.5, 1), "1,570.5");
+        assert_eq!(decimal(0.04, 1), "0.0");
+        assert_eq!(decimal(-0.04, 1), "0.0");
+        assert_eq!(decimal(-1234.56, 2), "-1,234.56");
+        assert_eq!(decimal(2.0, 0), "2");
+        assert_eq!(percent(0.125), "12.5 %");
+    }
+
+    #[test]
+    fn dates_in_spanish() {
+        assert_eq!(long_date(date(2020, 5, 27)), "27 de mayo de 2020");
+        assert_eq!(long_date(date(2021, 4, 30)), "30 de abril de 2021");
+        assert_eq!(long_date(date(2020, 9, 1)), "1 de septiembre de 2020");
+        assert_eq!(long_date_with_weekday(date(2020, 5, 27)), "miércoles 27 de mayo de 2020");
+        assert_eq!(long_date_with_weekday(date(2020, 3, 23)), "lunes 23 de marzo de 2020");
+    }
+}

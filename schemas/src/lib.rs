@@ -1,0 +1,50 @@
+//! The shared vocabulary of Contacto Ciudadano.
+//!
+//! Every other crate speaks in these types, so that a value parsed at the edge (a webhook, a
+//! source file, a configuration entry) is valid everywhere downstream: invalid values cannot be
+//! built ("parse, don't validate"). This crate does no I/O and depends on no other crate of ours.
+//!
+//! # Layout
+//! - [`topic`]: what a citizen can ask about ([`Topic`]).
+//! - [`municipio`]: the 46 municipios of Guanajuato, compiled in ([`MunicipioId`], [`catalogue`]).
+//! - [`scope`]: the state or one municipio ([`Scope`]), and [`AnswerKey`] = topic × scope.
+//! - [`answer`]: [`Answer`], a text plus an optional WhatsApp list or reply buttons whose limits
+//!   hold by construction.
+//! - [`snapshot`]: [`Provenance`] of each source and the published [`Snapshot`].
+//! - [`router`]: the router table (menus, keywords, aliases) published inside each snapshot.
+//! - [`normalize`]: the one text normalisation used on both sides of every match.
+//! - [`user`]: user addresses (phone number or business-scoped id) and the keyed hash
+//!   ([`UserKey`]) that stands for them in every log, key and counter.
+//! - [`keys`]: the cache key layout: one prefix, Redis Cluster hash tags where keys move together.
+//! - [`es_mx`]: es-MX number and date formatting for everything a citizen reads.
+//! - [`runs`]: ingest run records ([`IngestRun`]).
+//! - [`consent`]: Conéctate subscribers and the consent ledger.
+
+pub mod answer;
+pub mod consent;
+pub mod es_mx;
+pub mod keys;
+pub mod municipio;
+pub mod normalize;
+pub mod router;
+pub mod runs;
+pub mod scope;
+pub mod snapshot;
+pub mod topic;
+pub mod user;
+
+pub use answer::{Answer, AnswerError, Interactive, ListMenu, ListRow, ListSection, ReplyButton, ReplyButtons};
+pub use consent::{
+    ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, ConsentSignal, Subscriber,
+};
+pub use keys::{Key, KeyLayout, QueueName};
+pub use municipio::{Municipio, MunicipioId, catalogue};
+pub use router::{Keyword, KeywordRule, Menu, MenuEntry, MenuId, RouterTable, Target};
+pub use runs::{IngestRun, RunFilter, RunResult};
+pub use scope::{AnswerKey, Scope};
+pub use snapshot::{Provenance, RenderedAnswer, Snapshot, SnapshotContent, SnapshotVersion, SourceName};
+pub use topic::Topic;
+pub use user::{Bsuid, PhoneNumber, UserAddress, UserHasher, UserKey};
+
+/// The INEGI code of the state this deployment serves by default (Guanajuato).
+pub const DEFAULT_STATE_CODE: u8 = 11;

@@ -1,0 +1,799 @@
+//! The embedded store: redb files in the data directory.
+//!
+//! It is what `contacto run` uses on one machine with nothing else installed, and it is durable:
+//! subscribers, the consent ledger, the outbox, the run log and snapshots survive a restart.
+//! Every write goes through one [group-commit writer](writer) so a burst of webhooks costs one
+//! fsync per batch, not one per message. Reads use redb's MVCC read transactions, so a reader
+//! never sees a half-written snapshot.
+//!
+//! The database is opened in redb's multi-writer mode, so `contacto ingest --once` or
+//! `contacto rollback` can run beside `contacto run` on the same directory; the running
+//! responder then learns of the new version by polling the pointer.
+
+mod hll;
+mod writer;
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use redb::{
+    ConcurrencyMode, Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, WriteTransaction,
+};
+use schemas::{
+    ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot,
+    SnapshotContent, SnapshotVersion, Subscriber, Topic, UserKey,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tokio::sync::{Notify, watch};
+
+use self::hll::Hll;
+use self::writer::Writer;
+use crate::{
+    CounterStore, DayInteractions, EntryId, Interaction, KvStore, PointerChange, PointerReason, QueueDepth,
+    QueueEntry, QueueName, QueueStore, Result, RunLog, SnapshotStore, Store, StoreError, SubscriberStore,
+    VersionSummary,
+};
+
+/// Value: 8 bytes of big-endian expiry (Unix ms, 0 = never) followed by the value.
+const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
+/// (expiry ms, key): what the sweeper deletes once expired.
+const KV_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("kv_expiry");
+/// Sequences and pointers: `snapshot_seq`, `snapshot_current`, `history_seq`, `run_seq`,
+/// `ledger_seq`, `queue_seq:NAME`, `queue_cursor:NAME`.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const SNAPSHOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshots");
+const POINTER_HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("pointer_history");
+/// (day, topic) → count.
+const INTERACTIONS: TableDefinition<(&str, &str), u64> = TableDefinition::new("interactions");
+/// day → HyperLogLog registers.
+const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users_hll");
+/// (queue, seq) → payload, for entries not yet acknowledged.
+const Q_ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_entries");
+/// (queue, seq) → [`Claim`] for entries handed to a consumer.
+const Q_PENDING: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_pending");
+/// (queue, due ms, seq) → payload.
+const Q_DELAYED: TableDefinition<(&str, u64, u64), &[u8]> = TableDefinition::new("queue_delayed");
+const SUBSCRIBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscribers");
+const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("consent_ledger");
+const RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");
+
+/// How often expired keys are swept from disk (reads ignore them before that).
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often a blocked `claim` looks again (for due delayed entries and other processes).
+const CLAIM_POLL: Duration = Duration::from_millis(100);
+
+/// Who holds a pending entry.
+#[derive(Serialize, Deserialize)]
+struct Claim {
+    consumer: String,
+    claimed_ms: u64,
+    deliveries: u64,
+}
+
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    writer: Writer,
+    keys: KeyLayout,
+    current: watch::Sender<Option<SnapshotVersion>>,
+    poller: OnceLock<()>,
+    queue_ready: [Notify; QueueName::ALL.len()],
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(Timestamp::now().as_millisecond()).unwrap_or(0)
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("store records serialise to JSON")
+}
+
+fn decode<T: DeserializeOwned>(what: impl std::fmt::Display, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt(what.to_string(), e))
+}
+
+fn queue_index(queue: QueueName) -> usize {
+    QueueName::ALL.iter().position(|q| *q == queue).expect("every queue is in ALL")
+}
+
+fn meta_get(tx: &WriteTransaction, name: &str) -> Result<Option<u64>> {
+    Ok(tx.open_table(META)?.get(name)?.map(|v| v.value()))
+}
+
+fn meta_set(tx: &WriteTransaction, name: &str, value: u64) -> Result<()> {
+    tx.open_table(META)?.insert(name, value)?;
+    Ok(())
+}
+
+/// Adds one to a sequence and returns the new value (the first is 1).
+fn meta_next(tx: &WriteTransaction, name: &str) -> Result<u64> {
+    let next = meta_get(tx, name)?.unwrap_or(0) + 1;
+    meta_set(tx, name, next)?;
+    Ok(next)
+}
+
+fn read_meta(rx: &ReadTransaction, name: &str) -> Result<Option<u64>> {
+    Ok(rx.open_table(META)?.get(name)?.map(|v| v.value()))
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `data_dir`.
+    pub fn open(data_dir: &Path, keys: KeyLayout) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Backend(format!("cannot create the data directory {}: {e}", data_dir.display())))?;
+        let path = data_dir.join("contacto.redb");
+        let db = Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).map_err(|e| {
+            StoreError::Backend(format!("cannot open the embedded store {}: {e}", path.display()))
+        })?;
+        let tx = db.begin_write()?;
+        tx.open_table(KV)?;
+        tx.open_table(KV_EXPIRY)?;
+        tx.open_table(META)?;
+        tx.open_table(SNAPSHOTS)?;
+        tx.open_table(POINTER_HISTORY)?;
+        tx.open_table(INTERACTIONS)?;
+        tx.open_table(USERS)?;
+        tx.open_table(Q_ENTRIES)?;
+        tx.open_table(Q_PENDING)?;
+        tx.open_table(Q_DELAYED)?;
+        tx.open_table(SUBSCRIBERS)?;
+        tx.open_table(LEDGER)?;
+        tx.open_table(RUNS)?;
+        tx.commit()?;
+        let db = Arc::new(db);
+        let current = read_meta(&db.begin_read()?, "snapshot_current")?.map(SnapshotVersion);
+        let store = EmbeddedStore {
+            writer: Writer::start(db.clone()),
+            db,
+            keys,
+            current: watch::Sender::new(current),
+            poller: OnceLock::new(),
+            queue_ready: std::array::from_fn(|_| Notify::new()),
+        };
+        store.spawn_sweeper();
+        Ok(store)
+    }
+
+    fn read(&self) -> Result<ReadTransaction> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// Deletes expired keys now and then, if a Tokio runtime is running.
+    fn spawn_sweeper(&self) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let writer = self.writer.clone();
+        let db = Arc::downgrade(&self.db);
+        handle.spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if db.upgrade().is_none() {
+                    return;
+                }
+                if let Err(error) = writer.write(sweep_expired).await {
+                    tracing::warn!(%error, "Sweeping expired keys failed.");
+                }
+            }
+        });
+    }
+}
+
+fn sweep_expired(tx: &WriteTransaction) -> Result<usize> {
+    let now = now_ms();
+    let mut index = tx.open_table(KV_EXPIRY)?;
+    let mut kv = tx.open_table(KV)?;
+    let due: Vec<(u64, String)> = index
+        .range((1u64, "")..(now, ""))?
+        .map(|r| r.map(|(k, _)| (k.value().0, k.value().1.to_owned())))
+        .collect::<std::result::Result<_, _>>()?;
+    for (expiry, key) in &due {
+        index.remove((*expiry, key.as_str()))?;
+        // The key may have been written again since with another expiry: only delete it if
+        // this index entry is still the one that applies.
+        let still = kv.get(key.as_str())?.map(|v| expiry_of(v.value()) == *expiry).unwrap_or(false);
+        if still {
+            kv.remove(key.as_str())?;
+        }
+    }
+    Ok(due.len())
+}
+
+fn expiry_of(stored: &[u8]) -> u64 {
+    stored.get(..8).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes"))).unwrap_or(0)
+}
+
+/// The value of a stored KV entry if it has not expired at `now`.
+fn live_value(stored: &[u8], now: u64) -> Option<&[u8]> {
+    let expiry = expiry_of(stored);
+    (stored.len() >= 8 && (expiry == 0 || expiry > now)).then(|| &stored[8..])
+}
+
+fn kv_write(tx: &WriteTransaction, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
+    let expiry = ttl.map(|t| now_ms() + u64::try_from(t.as_millis()).unwrap_or(u64::MAX / 2).max(1)).unwrap_or(0);
+    let mut stored = Vec::with_capacity(8 + value.len());
+    stored.extend_from_slice(&expiry.to_be_bytes());
+    stored.extend_from_slice(value);
+    tx.open_table(KV)?.insert(key, stored.as_slice())?;
+    if expiry != 0 {
+        tx.open_table(KV_EXPIRY)?.insert((expiry, key), ())?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl KvStore for EmbeddedStore {
+    async fn set_if_absent(&self, key: &Key, ttl: Duration) -> Result<bool> {
+        let key = key.as_str().to_owned();
+        self.writer
+            .write(move |tx| {
+                let exists = tx.open_table(KV)?.get(key.as_str())?.is_some_and(|v| live_value(v.value(), now_ms()).is_some());
+                if exists {
+                    return Ok(false);
+                }
+                kv_write(tx, &key, b"1", Some(ttl))?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn put(&self, key: &Key, value: &[u8], ttl: Option<Duration>) -> Result<()> {
+        let (key, value) = (key.as_str().to_owned(), value.to_vec());
+        self.writer.write(move |tx| kv_write(tx, &key, &value, ttl)).await
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>> {
+        let rx = self.read()?;
+        let table = rx.open_table(KV)?;
+        Ok(table.get(key.as_str())?.and_then(|v| live_value(v.value(), now_ms()).map(<[u8]>::to_vec)))
+    }
+
+    async fn delete(&self, key: &Key) -> Result<()> {
+        let key = key.as_str().to_owned();
+        self.writer
+            .write(move |tx| {
+                tx.open_table(KV)?.remove(key.as_str())?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64> {
+        let key = key.as_str().to_owned();
+        self.writer
+            .write(move |tx| {
+                let now = now_ms();
+                let existing = tx.open_table(KV)?.get(key.as_str())?.and_then(|v| {
+                    let stored = v.value();
+                    live_value(stored, now).map(|val| (expiry_of(stored), val.try_into().map(u64::from_be_bytes)))
+                });
+                match existing {
+                    Some((expiry, Ok(count))) => {
+                        let mut stored = expiry.to_be_bytes().to_vec();
+                        stored.extend_from_slice(&(count + 1).to_be_bytes());
+                        tx.open_table(KV)?.insert(key.as_str(), stored.as_slice())?;
+                        Ok(count + 1)
+                    }
+                    _ => {
+                        kv_write(tx, &key, &1u64.to_be_bytes(), Some(ttl))?;
+                        Ok(1)
+                    }
+                }
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for EmbeddedStore {
+    async fn publish(
+        &self,
+        content: &SnapshotContent,
+        expected: Option<SnapshotVersion>,
+        keep: usize,
+    ) -> Result<Snapshot> {
+        let content = content.clone();
+        let keep = keep.max(1);
+        let snapshot = self
+            .writer
+            .write(move |tx| {
+                let found = meta_get(tx, "snapshot_current")?.map(SnapshotVersion);
+                if found != expected {
+                    return Err(StoreError::Conflict { expected, found });
+                }
+                let version = SnapshotVersion(meta_next(tx, "snapshot_seq")?);
+                let snapshot = Snapshot { version, created_at: Timestamp::now(), content: content.clone() };
+                tx.open_table(SNAPSHOTS)?.insert(version.0, encode(&snapshot).as_slice())?;
+                meta_set(tx, "snapshot_current", version.0)?;
+                let change = PointerChange { version, at: snapshot.created_at, reason: PointerReason::Publish };
+                let seq = meta_next(tx, "history_seq")?;
+                tx.open_table(POINTER_HISTORY)?.insert(seq, encode(&change).as_slice())?;
+                let mut snapshots = tx.open_table(SNAPSHOTS)?;
+                let kept: Vec<u64> =
+                    snapshots.range::<u64>(..)?.rev().map(|r| r.map(|(k, _)| k.value())).collect::<std::result::Result<_, _>>()?;
+                for old in kept.into_iter().skip(keep) {
+                    if old != version.0 {
+                        snapshots.remove(old)?;
+                    }
+                }
+                Ok(snapshot)
+            })
+            .await?;
+        self.current.send_replace(Some(snapshot.version));
+        Ok(snapshot)
+    }
+
+    async fn current_version(&self) -> Result<Option<SnapshotVersion>> {
+        Ok(read_meta(&self.read()?, "snapshot_current")?.map(SnapshotVersion))
+    }
+
+    async fn snapshot(&self, version: SnapshotVersion) -> Result<Option<Snapshot>> {
+        let rx = self.read()?;
+        let table = rx.open_table(SNAPSHOTS)?;
+        table.get(version.0)?.map(|v| decode(format!("snapshot {version}"), v.value())).transpose()
+    }
+
+    async fn current_snapshot(&self) -> Result<Option<Snapshot>> {
+        // One read transaction: the pointer and the version it names are from the same commit.
+        let rx = self.read()?;
+        let Some(version) = read_meta(&rx, "snapshot_current")? else { return Ok(None) };
+        let table = rx.open_table(SNAPSHOTS)?;
+        let bytes = table.get(version)?.ok_or_else(|| StoreError::corrupt("snapshot_current", "names a missing version"))?;
+        decode(format!("snapshot v{version}"), bytes.value()).map(Some)
+    }
+
+    async fn versions(&self) -> Result<Vec<VersionSummary>> {
+        let rx = self.read()?;
+        let current = read_meta(&rx, "snapshot_current")?;
+        let table = rx.open_table(SNAPSHOTS)?;
+        let mut out = Vec::new();
+        for row in table.range::<u64>(..)?.rev() {
+            let (k, v) = row?;
+            let snapshot: Snapshot = decode(format!("snapshot v{}", k.value()), v.value())?;
+            out.push(VersionSummary {
+                version: snapshot.version,
+                created_at: snapshot.created_at,
+                answers: snapshot.content.answers.len(),
+                current: Some(k.value()) == current,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn rollback(&self, to: Option<SnapshotVersion>) -> Result<SnapshotVersion> {
+        let version = self
+            .writer
+            .write(move |tx| {
+                let current = meta_get(tx, "snapshot_current")?;
+                let snapshots = tx.open_table(SNAPSHOTS)?;
+                let target = match to {
+                    Some(v) => {
+                        if snapshots.get(v.0)?.is_none() {
+                            return Err(StoreError::NoSuchVersion(v));
+                        }
+                        v
+                    }
+                    None => {
+                        let below = current.unwrap_or(0);
+                        let prev = snapshots.range(..below)?.next_back().transpose()?.map(|(k, _)| k.value());
+                        SnapshotVersion(prev.ok_or(StoreError::NothingToRollBack)?)
+                    }
+                };
+                drop(snapshots);
+                meta_set(tx, "snapshot_current", target.0)?;
+                let change = PointerChange { version: target, at: Timestamp::now(), reason: PointerReason::Rollback };
+                let seq = meta_next(tx, "history_seq")?;
+                tx.open_table(POINTER_HISTORY)?.insert(seq, encode(&change).as_slice())?;
+                Ok(target)
+            })
+            .await?;
+        self.current.send_replace(Some(version));
+        Ok(version)
+    }
+
+    async fn pointer_history(&self, limit: usize) -> Result<Vec<PointerChange>> {
+        let rx = self.read()?;
+        let table = rx.open_table(POINTER_HISTORY)?;
+        let mut out = Vec::new();
+        for row in table.range::<u64>(..)?.rev().take(limit) {
+            let (k, v) = row?;
+            out.push(decode(format!("pointer change {}", k.value()), v.value())?);
+        }
+        Ok(out)
+    }
+
+    async fn watch_current(&self, poll: Duration) -> Result<watch::Receiver<Option<SnapshotVersion>>> {
+        let receiver = self.current.subscribe();
+        if self.poller.set(()).is_ok() {
+            // Another process (an `ingest --once` beside `run`) may move the pointer; only
+            // polling sees that.
+            let db: Weak<Database> = Arc::downgrade(&self.db);
+            let sender = self.current.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(poll.max(Duration::from_millis(10)));
+                loop {
+                    tick.tick().await;
+                    let Some(db) = db.upgrade() else { return };
+                    let Ok(rx) = db.begin_read() else { continue };
+                    if let Ok(now) = read_meta(&rx, "snapshot_current") {
+                        let now = now.map(SnapshotVersion);
+                        sender.send_if_modified(|v| {
+                            let changed = *v != now;
+                            *v = now;
+                            changed
+                        });
+                    }
+                }
+            });
+        }
+        Ok(receiver)
+    }
+}
+
+#[async_trait]
+impl CounterStore for EmbeddedStore {
+    async fn record_interactions(&self, batch: &[Interaction]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let batch = batch.to_vec();
+        self.writer
+            .write(move |tx| {
+                let mut counts = tx.open_table(INTERACTIONS)?;
+                let mut users = tx.open_table(USERS)?;
+                let mut sketches: std::collections::BTreeMap<Date, Hll> = Default::default();
+                for i in &batch {
+                    let day = i.day.to_string();
+                    let n = counts.get((day.as_str(), i.topic.slug()))?.map(|v| v.value()).unwrap_or(0);
+                    counts.insert((day.as_str(), i.topic.slug()), n + 1)?;
+                    if !sketches.contains_key(&i.day) {
+                        let stored = users.get(day.as_str())?.map(|v| Hll::from_bytes(v.value())).unwrap_or_else(Hll::new);
+                        sketches.insert(i.day, stored);
+                    }
+                    sketches.get_mut(&i.day).expect("inserted above").add(i.user.hash64());
+                }
+                for (day, sketch) in sketches {
+                    users.insert(day.to_string().as_str(), sketch.0.as_slice())?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn interactions(&self, from: Date, to: Date) -> Result<Vec<DayInteractions>> {
+        let rx = self.read()?;
+        let counts = rx.open_table(INTERACTIONS)?;
+        let users = rx.open_table(USERS)?;
+        let (lo, hi) = (from.to_string(), to.to_string());
+        let mut days: std::collections::BTreeMap<String, DayInteractions> = Default::default();
+        for row in counts.range((lo.as_str(), "")..=(hi.as_str(), "\u{10FFFF}"))? {
+            let (k, v) = row?;
+            let (day, topic) = k.value();
+            let Ok(topic) = topic.parse::<Topic>() else { continue };
+            let entry = days.entry(day.to_owned()).or_default();
+            entry.day = day.parse().ok();
+            entry.by_topic.insert(topic, v.value());
+        }
+        for (day, entry) in days.iter_mut() {
+            entry.unique_users = users.get(day.as_str())?.map(|v| Hll::from_bytes(v.value()).count()).unwrap_or(0);
+        }
+        Ok(days.into_values().collect())
+    }
+
+    async fn unique_users(&self, from: Date, to: Date) -> Result<u64> {
+        let rx = self.read()?;
+        let users = rx.open_table(USERS)?;
+        let mut union = Hll::new();
+        for row in users.range(from.to_string().as_str()..=to.to_string().as_str())? {
+            let (_, v) = row?;
+            union.merge(&Hll::from_bytes(v.value()));
+        }
+        Ok(union.count())
+    }
+}
+
+#[async_trait]
+impl QueueStore for EmbeddedStore {
+    async fn enqueue(&self, queue: QueueName, payloads: &[Vec<u8>]) -> Result<Vec<EntryId>> {
+        let payloads = payloads.to_vec();
+        let ids = self
+            .writer
+            .write(move |tx| {
+                let mut entries = tx.open_table(Q_ENTRIES)?;
+                let seq_name = format!("queue_seq:{queue}");
+                let mut ids = Vec::with_capacity(payloads.len());
+                for p in &payloads {
+                    let seq = meta_next(tx, &seq_name)?;
+                    entries.insert((queue.as_str(), seq), p.as_slice())?;
+                    ids.push(EntryId(seq.to_string()));
+                }
+                Ok(ids)
+            })
+            .await?;
+        self.queue_ready[queue_index(queue)].notify_waiters();
+        Ok(ids)
+    }
+
+    async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()> {
+        let payload = payload.to_vec();
+        let due = u64::try_from(at.as_millisecond()).unwrap_or(0);
+        self.writer
+            .write(move |tx| {
+                let seq = meta_next(tx, &format!("queue_seq:{queue}"))?;
+                tx.open_table(Q_DELAYED)?.insert((queue.as_str(), due, seq), payload.as_slice())?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn claim(&self, queue: QueueName, consumer: &str, max: usize, wait: Duration) -> Result<Vec<QueueEntry>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.queue_ready[queue_index(queue)].notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let consumer_name = consumer.to_owned();
+            let claimed = self.writer.write(move |tx| claim_ready(tx, queue, &consumer_name, max)).await?;
+            let now = tokio::time::Instant::now();
+            if !claimed.is_empty() || now >= deadline {
+                return Ok(claimed);
+            }
+            let nap = (deadline - now).min(CLAIM_POLL);
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    async fn ack(&self, queue: QueueName, ids: &[EntryId]) -> Result<()> {
+        let seqs: Vec<u64> = ids.iter().filter_map(|id| id.0.parse().ok()).collect();
+        self.writer
+            .write(move |tx| {
+                let mut entries = tx.open_table(Q_ENTRIES)?;
+                let mut pending = tx.open_table(Q_PENDING)?;
+                for seq in &seqs {
+                    entries.remove((queue.as_str(), *seq))?;
+                    pending.remove((queue.as_str(), *seq))?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn reclaim(
+        &self,
+        queue: QueueName,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueueEntry>> {
+        let consumer = consumer.to_owned();
+        let min_idle = u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX);
+        self.writer
+            .write(move |tx| {
+                let now = now_ms();
+                let mut pending = tx.open_table(Q_PENDING)?;
+                let entries = tx.open_table(Q_ENTRIES)?;
+                let mut stale = Vec::new();
+                for row in pending.range((queue.as_str(), 0)..=(queue.as_str(), u64::MAX))? {
+                    let (k, v) = row?;
+                    let claim: Claim = decode("queue claim", v.value())?;
+                    if now.saturating_sub(claim.claimed_ms) >= min_idle {
+                        stale.push((k.value().1, claim));
+                        if stale.len() >= max {
+                            break;
+                        }
+                    }
+                }
+                let mut out = Vec::with_capacity(stale.len());
+                for (seq, claim) in stale {
+                    let Some(payload) = entries.get((queue.as_str(), seq))?.map(|v| v.value().to_vec()) else {
+                        pending.remove((queue.as_str(), seq))?;
+                        continue;
+                    };
+                    let taken = Claim { consumer: consumer.clone(), claimed_ms: now, deliveries: claim.deliveries + 1 };
+                    pending.insert((queue.as_str(), seq), encode(&taken).as_slice())?;
+                    out.push(QueueEntry { id: EntryId(seq.to_string()), payload, deliveries: taken.deliveries });
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn depth(&self, queue: QueueName) -> Result<QueueDepth> {
+        let rx = self.read()?;
+        let q = queue.as_str();
+        let cursor = read_meta(&rx, &format!("queue_cursor:{queue}"))?.unwrap_or(0);
+        let entries = rx.open_table(Q_ENTRIES)?;
+        let pending = rx.open_table(Q_PENDING)?;
+        let delayed = rx.open_table(Q_DELAYED)?;
+        Ok(QueueDepth {
+            ready: entries.range((q, cursor + 1)..=(q, u64::MAX))?.count() as u64,
+            pending: pending.range((q, 0)..=(q, u64::MAX))?.count() as u64,
+            delayed: delayed.range((q, 0, 0)..=(q, u64::MAX, u64::MAX))?.count() as u64,
+        })
+    }
+}
+
+/// Moves due delayed entries into the queue, then hands out up to `max` entries past the
+/// group's cursor. Runs inside one write transaction, so two consumers never get one entry.
+fn claim_ready(tx: &WriteTransaction, queue: QueueName, consumer: &str, max: usize) -> Result<Vec<QueueEntry>> {
+    let q = queue.as_str();
+    let now = now_ms();
+    {
+        let mut delayed = tx.open_table(Q_DELAYED)?;
+        let due: Vec<((u64, u64), Vec<u8>)> = delayed
+            .range((q, 0, 0)..=(q, now, u64::MAX))?
+            .map(|r| r.map(|(k, v)| ((k.value().1, k.value().2), v.value().to_vec())))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut entries = tx.open_table(Q_ENTRIES)?;
+        for ((due_ms, seq), payload) in due {
+            delayed.remove((q, due_ms, seq))?;
+            // A delayed entry takes a fresh sequence number so it lands behind the cursor.
+            let fresh = meta_next(tx, &format!("queue_seq:{queue}"))?;
+            entries.insert((q, fresh), payload.as_slice())?;
+        }
+    }
+    let cursor_name = format!("queue_cursor:{queue}");
+    let cursor = meta_get(tx, &cursor_name)?.unwrap_or(0);
+    let entries = tx.open_table(Q_ENTRIES)?;
+    let mut pending = tx.open_table(Q_PENDING)?;
+    let mut out = Vec::new();
+    let mut last = cursor;
+    for row in entries.range((q, cursor + 1)..=(q, u64::MAX))?.take(max) {
+        let (k, v) = row?;
+        let seq = k.value().1;
+        let claim = Claim { consumer: consumer.to_owned(), claimed_ms: now, deliveries: 1 };
+        pending.insert((q, seq), encode(&claim).as_slice())?;
+        out.push(QueueEntry { id: EntryId(seq.to_string()), payload: v.value().to_vec(), deliveries: 1 });
+        last = seq;
+    }
+    if last != cursor {
+        meta_set(tx, &cursor_name, last)?;
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl SubscriberStore for EmbeddedStore {
+    async fn apply_consent(&self, change: &ConsentChange) -> Result<ConsentOutcome> {
+        let change = change.clone();
+        self.writer
+            .write(move |tx| {
+                let user = change.user.to_string();
+                let mut subscribers = tx.open_table(SUBSCRIBERS)?;
+                let exists = subscribers.get(user.as_str())?.is_some();
+                let outcome = match (change.action, exists) {
+                    (ConsentAction::Subscribe, true) => ConsentOutcome::AlreadySubscribed,
+                    (ConsentAction::Subscribe, false) => {
+                        let subscriber = Subscriber {
+                            user: change.user,
+                            address: change.address.clone(),
+                            channel: change.channel,
+                            business_number: change.business_number.clone(),
+                            since: change.at,
+                            consent_text_version: change.consent_text_version.clone(),
+                            municipio: change.municipio,
+                        };
+                        subscribers.insert(user.as_str(), encode(&subscriber).as_slice())?;
+                        ConsentOutcome::Subscribed
+                    }
+                    (ConsentAction::Unsubscribe, true) => {
+                        subscribers.remove(user.as_str())?;
+                        ConsentOutcome::Unsubscribed
+                    }
+                    (ConsentAction::Unsubscribe, false) => ConsentOutcome::NotSubscribed,
+                };
+                drop(subscribers);
+                let seq = meta_next(tx, "ledger_seq")?;
+                let record = ledger_record(seq, &change, outcome);
+                tx.open_table(LEDGER)?.insert(seq, encode(&record).as_slice())?;
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn subscriber(&self, user: &UserKey) -> Result<Option<Subscriber>> {
+        let rx = self.read()?;
+        let table = rx.open_table(SUBSCRIBERS)?;
+        table.get(user.to_string().as_str())?.map(|v| decode("subscriber", v.value())).transpose()
+    }
+
+    async fn subscribers(&self, after: Option<&UserKey>, limit: usize) -> Result<Vec<Subscriber>> {
+        let rx = self.read()?;
+        let table = rx.open_table(SUBSCRIBERS)?;
+        let start = after.map(|u| u.to_string()).unwrap_or_default();
+        let mut out = Vec::new();
+        for row in table.range(start.as_str()..)? {
+            let (k, v) = row?;
+            if after.is_some() && k.value() == start {
+                continue;
+            }
+            out.push(decode("subscriber", v.value())?);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn subscriber_count(&self) -> Result<u64> {
+        Ok(self.read()?.open_table(SUBSCRIBERS)?.len()?)
+    }
+
+    async fn consent_records(&self, after: u64, limit: usize) -> Result<Vec<ConsentRecord>> {
+        let rx = self.read()?;
+        let table = rx.open_table(LEDGER)?;
+        table
+            .range(after.saturating_add(1)..)?
+            .take(limit)
+            .map(|row| {
+                let (_, v) = row?;
+                decode("consent record", v.value())
+            })
+            .collect()
+    }
+}
+
+/// The ledger line for a change: the user's key, never the address.
+pub(crate) fn ledger_record(seq: u64, change: &ConsentChange, outcome: ConsentOutcome) -> ConsentRecord {
+    ConsentRecord {
+        seq,
+        user: change.user,
+        channel: change.channel,
+        action: change.action,
+        signal: change.signal.clone(),
+        at: change.at,
+        consent_text_version: change.consent_text_version.clone(),
+        outcome,
+    }
+}
+
+#[async_trait]
+impl RunLog for EmbeddedStore {
+    async fn record_run(&self, run: &IngestRun) -> Result<u64> {
+        let run = run.clone();
+        self.writer
+            .write(move |tx| {
+                let id = meta_next(tx, "run_seq")?;
+                let mut run = run.clone();
+                run.id = id;
+                tx.open_table(RUNS)?.insert(id, encode(&run).as_slice())?;
+                Ok(id)
+            })
+            .await
+    }
+
+    async fn runs(&self, filter: &RunFilter) -> Result<Vec<IngestRun>> {
+        let rx = self.read()?;
+        let table = rx.open_table(RUNS)?;
+        let limit = if filter.limit == 0 { usize::MAX } else { filter.limit };
+        let mut out = Vec::new();
+        for row in table.range::<u64>(..)?.rev() {
+            let (_, v) = row?;
+            let run: IngestRun = decode("ingest run", v.value())?;
+            if crate::run_matches(filter, &run) {
+                out.push(run);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Store for EmbeddedStore {
+    fn keys(&self) -> &KeyLayout {
+        &self.keys
+    }
+
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+}

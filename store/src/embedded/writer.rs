@@ -1,0 +1,111 @@
+//! Group commit for the embedded store.
+//!
+//! A redb commit that is durable costs an fsync. Under a press-conference peak every webhook
+//! writes (dedupe marker, outbox entry), so one thread owns all writes: it takes the first
+//! waiting operation, drains whatever else has queued meanwhile, runs them all in one write
+//! transaction and commits once. Each caller still learns its own result only after the commit
+//! that made it durable.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use redb::{Database, WriteTransaction};
+use tokio::sync::oneshot;
+
+use crate::StoreError;
+
+/// The most operations folded into one commit.
+const MAX_BATCH: usize = 1024;
+
+type AnyResult = Result<Box<dyn Any + Send>, StoreError>;
+
+/// An operation on the open transaction. It may run twice (see [`run_batch`]), so it must not
+/// consume what it captured.
+type Op = Box<dyn FnMut(&WriteTransaction) -> AnyResult + Send>;
+
+struct Job {
+    op: Op,
+    reply: oneshot::Sender<AnyResult>,
+}
+
+/// The handle through which every write reaches the writer thread.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread for `db`. It stops when the last handle is dropped.
+    pub fn start(db: Arc<Database>) -> Writer {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(&db, batch);
+                }
+            })
+            .expect("spawn the store writer thread");
+        Writer { jobs }
+    }
+
+    /// Runs `op` inside a write transaction and returns its result once committed.
+    pub async fn write<R, F>(&self, mut op: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let op: Op = Box::new(move |tx| op(tx).map(|r| Box::new(r) as Box<dyn Any + Send>));
+        self.jobs
+            .send(Job { op, reply })
+            .map_err(|_| StoreError::Unavailable("the embedded store's writer has stopped".into()))?;
+        let result = rx.await.map_err(|_| StoreError::Unavailable("the embedded store's writer has stopped".into()))?;
+        result.map(|any| *any.downcast::<R>().expect("a write returns the type its caller asked for"))
+    }
+}
+
+/// Runs a batch in one transaction. If any operation fails, the transaction is abandoned and
+/// each operation runs again in a transaction of its own, so one failure fails only its caller.
+fn run_batch(db: &Database, mut batch: Vec<Job>) {
+    if batch.len() > 1 {
+        match try_together(db, &mut batch) {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(Ok(result));
+                }
+                return;
+            }
+            Err(()) => tracing::debug!(ops = batch.len(), "Batched write failed; running each alone."),
+        }
+    }
+    for mut job in batch {
+        let result = run_one(db, &mut job.op);
+        let _ = job.reply.send(result);
+    }
+}
+
+fn try_together(db: &Database, batch: &mut [Job]) -> Result<Vec<Box<dyn Any + Send>>, ()> {
+    let tx = db.begin_write().map_err(|_| ())?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch.iter_mut() {
+        results.push((job.op)(&tx).map_err(|_| ())?);
+    }
+    tx.commit().map_err(|_| ())?;
+    Ok(results)
+}
+
+fn run_one(db: &Database, op: &mut Op) -> AnyResult {
+    let tx = db.begin_write()?;
+    let result = op(&tx)?;
+    tx.commit()?;
+    Ok(result)
+}

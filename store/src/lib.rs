@@ -1,0 +1,278 @@
+//! The one store contract of Contacto Ciudadano, and its two implementations.
+//!
+//! Everything the system keeps goes through the traits below, so `contacto run` works on one
+//! machine with the [embedded](embedded) store (redb files in the data directory) and several
+//! processes share one [Redis](redis_store) with no other coordination. Both pass the same
+//! conformance suite (`tests/conformance.rs`); its Redis run talks to a real `redis-server`.
+//!
+//! # Layout
+//! - [`SnapshotStore`]: versioned snapshots, the atomic current pointer, announcements,
+//!   rollback and the audit trail of pointer changes.
+//! - [`CounterStore`]: interactions by day and topic, unique users per day (HyperLogLog).
+//! - [`KvStore`]: small values with a TTL: sessions, message dedupe, flood windows, flags.
+//! - [`QueueStore`]: durable queues with one consumer group each (the outbox, the broadcast
+//!   queue): add, delay, claim, ack, re-claim the entries of a consumer that died.
+//! - [`SubscriberStore`]: Conéctate subscribers and the consent ledger.
+//! - [`RunLog`]: the ingest run log.
+//! - [`Store`]: all of the above; [`open`] picks the implementation from [`StoreConfig`].
+//! - [`error`]: [`StoreError`], which says whether retrying can help.
+
+pub mod embedded;
+pub mod error;
+pub mod redis_store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+pub use error::StoreError;
+pub use schemas::keys::QueueName;
+use schemas::{
+    ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot, SnapshotContent,
+    SnapshotVersion, Subscriber, Topic, UserKey,
+};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why the current pointer moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointerReason {
+    Publish,
+    Rollback,
+}
+
+/// One move of the current pointer: from `at` on, `version` was what citizens read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointerChange {
+    pub version: SnapshotVersion,
+    pub at: Timestamp,
+    pub reason: PointerReason,
+}
+
+/// A kept version, without its answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub version: SnapshotVersion,
+    pub created_at: Timestamp,
+    pub answers: usize,
+    pub current: bool,
+}
+
+/// Versioned snapshots behind one atomic pointer.
+#[async_trait]
+pub trait SnapshotStore: Send + Sync {
+    /// Writes `content` as a new version and flips the current pointer to it in one atomic step,
+    /// then announces it and prunes versions beyond the newest `keep` (never the current one).
+    ///
+    /// `expected` is the version the content was built on: if another publisher moved the
+    /// pointer meanwhile, nothing is written and [`StoreError::Conflict`] says so, so a source's
+    /// answers are never published over answers it did not see.
+    async fn publish(
+        &self,
+        content: &SnapshotContent,
+        expected: Option<SnapshotVersion>,
+        keep: usize,
+    ) -> Result<Snapshot>;
+
+    /// The version citizens are reading now.
+    async fn current_version(&self) -> Result<Option<SnapshotVersion>>;
+
+    /// One kept version, whole.
+    async fn snapshot(&self, version: SnapshotVersion) -> Result<Option<Snapshot>>;
+
+    /// The current snapshot, whole and consistent (never partly written).
+    async fn current_snapshot(&self) -> Result<Option<Snapshot>> {
+        // A publish can prune the version between the two reads only if `keep` versions are
+        // published in between; reading again then finds the newer one.
+        for _ in 0..5 {
+            let Some(version) = self.current_version().await? else { return Ok(None) };
+            if let Some(snapshot) = self.snapshot(version).await? {
+                return Ok(Some(snapshot));
+            }
+        }
+        Err(StoreError::Unavailable("the current snapshot kept moving while being read".into()))
+    }
+
+    /// Kept versions, newest first.
+    async fn versions(&self) -> Result<Vec<VersionSummary>>;
+
+    /// Points back to `to`, or to the newest kept version older than the current one.
+    async fn rollback(&self, to: Option<SnapshotVersion>) -> Result<SnapshotVersion>;
+
+    /// Pointer moves, newest first: which version was current at any moment.
+    async fn pointer_history(&self, limit: usize) -> Result<Vec<PointerChange>>;
+
+    /// A receiver that sees every change of the current version: announced at once within a
+    /// process (embedded) or over pub/sub (Redis), and polled every `poll` as a fallback.
+    async fn watch_current(&self, poll: Duration) -> Result<watch::Receiver<Option<SnapshotVersion>>>;
+}
+
+/// One answered message, for the counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interaction {
+    pub day: Date,
+    pub topic: Topic,
+    pub user: UserKey,
+}
+
+/// The counters of one day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayInteractions {
+    pub day: Option<Date>,
+    pub by_topic: std::collections::BTreeMap<Topic, u64>,
+    pub unique_users: u64,
+}
+
+impl DayInteractions {
+    pub fn total(&self) -> u64 {
+        self.by_topic.values().sum()
+    }
+}
+
+/// Interactions by day and topic, and unique users by day.
+#[async_trait]
+pub trait CounterStore: Send + Sync {
+    /// Counts a batch of interactions (the responder batches them; order does not matter).
+    async fn record_interactions(&self, batch: &[Interaction]) -> Result<()>;
+
+    /// Every day of `from..=to` that has interactions, in date order.
+    async fn interactions(&self, from: Date, to: Date) -> Result<Vec<DayInteractions>>;
+
+    /// Distinct users over `from..=to` (an estimate within about 1 %).
+    async fn unique_users(&self, from: Date, to: Date) -> Result<u64>;
+}
+
+/// Small values with an optional TTL.
+#[async_trait]
+pub trait KvStore: Send + Sync {
+    /// Sets the key if it does not exist; `true` if this call set it. The dedupe primitive.
+    async fn set_if_absent(&self, key: &Key, ttl: Duration) -> Result<bool>;
+
+    async fn put(&self, key: &Key, value: &[u8], ttl: Option<Duration>) -> Result<()>;
+
+    async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>>;
+
+    async fn delete(&self, key: &Key) -> Result<()>;
+
+    /// Adds one and returns the new count; a new key lives for `ttl` (a fixed window).
+    async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64>;
+}
+
+/// The id of a queue entry, increasing within a queue.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EntryId(pub String);
+
+/// A claimed entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueEntry {
+    pub id: EntryId,
+    pub payload: Vec<u8>,
+    /// How many times it has been handed to a consumer, this one included.
+    pub deliveries: u64,
+}
+
+/// How much work a queue holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    /// Added and not yet claimed.
+    pub ready: u64,
+    /// Claimed and not yet acknowledged.
+    pub pending: u64,
+    /// Waiting for their time.
+    pub delayed: u64,
+}
+
+impl QueueDepth {
+    pub fn total(&self) -> u64 {
+        self.ready + self.pending + self.delayed
+    }
+}
+
+/// Durable queues, each consumed by one consumer group (Redis Streams semantics).
+#[async_trait]
+pub trait QueueStore: Send + Sync {
+    async fn enqueue(&self, queue: QueueName, payloads: &[Vec<u8>]) -> Result<Vec<EntryId>>;
+
+    /// Adds an entry that becomes claimable at `at` (retries with back-off, scheduled work).
+    async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()>;
+
+    /// Claims up to `max` entries no consumer has had, waiting up to `wait` for one to arrive.
+    /// An entry goes to exactly one live consumer; it stays pending until acknowledged.
+    async fn claim(&self, queue: QueueName, consumer: &str, max: usize, wait: Duration) -> Result<Vec<QueueEntry>>;
+
+    /// Done with these entries: they are removed.
+    async fn ack(&self, queue: QueueName, ids: &[EntryId]) -> Result<()>;
+
+    /// Takes over entries pending for longer than `min_idle` (their consumer died or hangs).
+    async fn reclaim(&self, queue: QueueName, consumer: &str, min_idle: Duration, max: usize)
+    -> Result<Vec<QueueEntry>>;
+
+    async fn depth(&self, queue: QueueName) -> Result<QueueDepth>;
+}
+
+/// Conéctate subscribers and the consent ledger.
+#[async_trait]
+pub trait SubscriberStore: Send + Sync {
+    /// Applies one consent change and appends it, with its outcome, to the ledger, atomically.
+    async fn apply_consent(&self, change: &ConsentChange) -> Result<ConsentOutcome>;
+
+    async fn subscriber(&self, user: &UserKey) -> Result<Option<Subscriber>>;
+
+    /// Subscribers in key order after `after`, for paging through all of them.
+    async fn subscribers(&self, after: Option<&UserKey>, limit: usize) -> Result<Vec<Subscriber>>;
+
+    async fn subscriber_count(&self) -> Result<u64>;
+
+    /// Ledger records with `seq > after`, oldest first.
+    async fn consent_records(&self, after: u64, limit: usize) -> Result<Vec<ConsentRecord>>;
+}
+
+/// The ingest run log.
+#[async_trait]
+pub trait RunLog: Send + Sync {
+    /// Records a run and returns its id.
+    async fn record_run(&self, run: &IngestRun) -> Result<u64>;
+
+    /// Runs matching the filter, newest first.
+    async fn runs(&self, filter: &RunFilter) -> Result<Vec<IngestRun>>;
+}
+
+/// Everything the system keeps.
+pub trait Store: SnapshotStore + CounterStore + KvStore + QueueStore + SubscriberStore + RunLog {
+    /// The key layout (and prefix) this store writes under.
+    fn keys(&self) -> &KeyLayout;
+
+    /// `embedded` or `redis`, for logs and health.
+    fn kind(&self) -> &'static str;
+}
+
+/// A store shared by every task of a process.
+pub type SharedStore = Arc<dyn Store>;
+
+/// Which store to open.
+#[derive(Clone, Debug)]
+pub enum StoreConfig {
+    /// redb files under this directory.
+    Embedded { data_dir: std::path::PathBuf, keys: KeyLayout },
+    /// A Redis server (`redis://…`).
+    Redis { url: String, keys: KeyLayout },
+}
+
+/// Opens the configured store.
+pub async fn open(config: &StoreConfig) -> Result<SharedStore> {
+    Ok(match config {
+        StoreConfig::Embedded { data_dir, keys } => Arc::new(embedded::EmbeddedStore::open(data_dir, keys.clone())?),
+        StoreConfig::Redis { url, keys } => Arc::new(redis_store::RedisStore::connect(url, keys.clone()).await?),
+    })
+}
+
+/// Whether a run passes a filter; shared by both stores so they filter alike.
+pub(crate) fn run_matches(filter: &RunFilter, run: &IngestRun) -> bool {
+    filter.source.as_ref().is_none_or(|s| *s == run.source) && filter.result.is_none_or(|r| r == run.result)
+}

@@ -1,0 +1,502 @@
+//! One conformance suite, run against both stores. The Redis run talks to the real
+//! `redis-server` whose URL `scripts/test` puts in `CONTACTO_TEST_REDIS_URL`; every test uses a
+//! key prefix of its own, so tests run in parallel on one server.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::date;
+use schemas::{
+    Answer, AnswerKey, ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, IngestRun,
+    KeyLayout, PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic,
+    UserAddress, UserHasher, UserKey,
+};
+use store::{Interaction, QueueName, SharedStore, StoreConfig, StoreError};
+
+/// A store under test and whatever must live as long as it.
+struct Fixture {
+    store: SharedStore,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn unique_prefix() -> KeyLayout {
+    KeyLayout::new(&format!("t{:016x}", rand::random::<u64>())).unwrap()
+}
+
+async fn embedded() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::Embedded { data_dir: dir.path().to_owned(), keys: unique_prefix() };
+    Fixture { store: store::open(&config).await.unwrap(), _dir: Some(dir) }
+}
+
+async fn redis() -> Fixture {
+    let url = std::env::var("CONTACTO_TEST_REDIS_URL").expect(
+        "CONTACTO_TEST_REDIS_URL is not set: run scripts/test, which starts a throwaway redis-server for the tests",
+    );
+    let config = StoreConfig::Redis { url, keys: unique_prefix() };
+    Fixture { store: store::open(&config).await.unwrap(), _dir: None }
+}
+
+/// Declares each test once per store.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod on_embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::embedded().await).await;
+                }
+            )*
+        }
+        mod on_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::redis().await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    snapshots_publish_read_and_roll_back,
+    a_stale_publisher_gets_a_conflict_and_writes_nothing,
+    only_the_newest_versions_are_kept_and_never_the_current_one,
+    a_reader_never_sees_a_partly_written_snapshot,
+    new_versions_are_announced,
+    keys_expire_after_their_ttl,
+    two_concurrent_claimers_never_get_the_same_entry,
+    entries_of_a_dead_consumer_are_reclaimed,
+    delayed_entries_wait_for_their_time,
+    interactions_and_unique_users_are_counted_per_day,
+    consent_changes_are_applied_once_and_all_ledgered,
+    runs_are_listed_newest_first_and_filtered,
+);
+
+/// `n` answers whose every body carries `marker`, so a reader can tell versions apart.
+fn content(marker: u64, n: usize) -> SnapshotContent {
+    let mut c = SnapshotContent::default();
+    let keys = Topic::ALL.into_iter().flat_map(|t| Scope::all().map(move |s| AnswerKey::new(t, s)));
+    c.replace_source(
+        Provenance {
+            source: "covid".parse().unwrap(),
+            url: "file:///fixtures/covid.zip".into(),
+            fetched_at: Timestamp::now(),
+            data_date: date(2020, 5, 27),
+            checksum: format!("{marker:064x}"),
+            rows: n as u64,
+        },
+        keys.take(n).map(|k| (k, Answer::text(format!("Casos: {marker} ({k})")).unwrap())),
+    );
+    c
+}
+
+fn marker_of(snapshot: &schemas::Snapshot) -> BTreeSet<String> {
+    snapshot.content.answers.values().map(|a| a.answer.body().split(' ').nth(1).unwrap().to_owned()).collect()
+}
+
+async fn snapshots_publish_read_and_roll_back(f: Fixture) {
+    let s = &f.store;
+    assert_eq!(s.current_version().await.unwrap(), None);
+    assert!(s.current_snapshot().await.unwrap().is_none());
+    assert!(matches!(s.rollback(None).await, Err(StoreError::NothingToRollBack)));
+
+    let v1 = s.publish(&content(1, 40), None, 5).await.unwrap();
+    let v2 = s.publish(&content(2, 40), Some(v1.version), 5).await.unwrap();
+    assert!(v2.version > v1.version);
+    let current = s.current_snapshot().await.unwrap().unwrap();
+    assert_eq!(current, v2);
+    assert_eq!(s.snapshot(v1.version).await.unwrap().unwrap().content, content(1, 40).clone_with_time(&v1));
+
+    assert_eq!(s.rollback(None).await.unwrap(), v1.version);
+    assert_eq!(s.current_version().await.unwrap(), Some(v1.version));
+    assert_eq!(marker_of(&s.current_snapshot().await.unwrap().unwrap()), BTreeSet::from(["1".to_owned()]));
+    assert_eq!(s.rollback(Some(v2.version)).await.unwrap(), v2.version);
+    assert!(matches!(s.rollback(Some(SnapshotVersion(999))).await, Err(StoreError::NoSuchVersion(_))));
+
+    let history = s.pointer_history(10).await.unwrap();
+    let seen: Vec<(u64, store::PointerReason)> = history.iter().map(|c| (c.version.0, c.reason)).collect();
+    use store::PointerReason::*;
+    assert_eq!(seen, vec![(v2.version.0, Rollback), (v1.version.0, Rollback), (v2.version.0, Publish), (v1.version.0, Publish)]);
+    let versions = s.versions().await.unwrap();
+    assert_eq!(versions.iter().map(|v| (v.version, v.answers, v.current)).collect::<Vec<_>>(), vec![
+        (v2.version, 40, true),
+        (v1.version, 40, false)
+    ]);
+}
+
+trait WithTime {
+    fn clone_with_time(&self, published: &schemas::Snapshot) -> SnapshotContent;
+}
+
+impl WithTime for SnapshotContent {
+    /// The content as published: provenance times are the fixture's own, so compare everything
+    /// but `fetched_at`.
+    fn clone_with_time(&self, published: &schemas::Snapshot) -> SnapshotContent {
+        let mut c = self.clone();
+        for (name, p) in c.provenance.iter_mut() {
+            p.fetched_at = published.content.provenance[name].fetched_at;
+        }
+        c
+    }
+}
+
+async fn a_stale_publisher_gets_a_conflict_and_writes_nothing(f: Fixture) {
+    let s = &f.store;
+    let v1 = s.publish(&content(1, 5), None, 5).await.unwrap();
+    let err = s.publish(&content(2, 5), None, 5).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { expected: None, found: Some(v) } if v == v1.version), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(s.current_version().await.unwrap(), Some(v1.version));
+    assert_eq!(s.versions().await.unwrap().len(), 1);
+}
+
+async fn only_the_newest_versions_are_kept_and_never_the_current_one(f: Fixture) {
+    let s = &f.store;
+    let mut versions = Vec::new();
+    let mut current = None;
+    for i in 0..5 {
+        let snap = s.publish(&content(i, 3), current, 3).await.unwrap();
+        current = Some(snap.version);
+        versions.push(snap.version);
+    }
+    let kept: Vec<SnapshotVersion> = s.versions().await.unwrap().iter().map(|v| v.version).collect();
+    assert_eq!(kept, vec![versions[4], versions[3], versions[2]]);
+    assert!(s.snapshot(versions[0]).await.unwrap().is_none());
+
+    // Roll back to the oldest kept, then publish past it: the current one survives pruning.
+    s.rollback(Some(versions[2])).await.unwrap();
+    let next = s.publish(&content(9, 3), Some(versions[2]), 2).await.unwrap();
+    let kept: Vec<SnapshotVersion> = s.versions().await.unwrap().iter().map(|v| v.version).collect();
+    assert_eq!(kept, vec![next.version, versions[4]]);
+    assert!(s.rollback(None).await.is_ok());
+}
+
+async fn a_reader_never_sees_a_partly_written_snapshot(f: Fixture) {
+    const ANSWERS: usize = 600;
+    const VERSIONS: u64 = 30;
+    let s = f.store.clone();
+    s.publish(&content(0, ANSWERS), None, 3).await.unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (s, stop) = (s.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut reads = 0u64;
+            let mut markers = BTreeSet::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let snap = s.current_snapshot().await.unwrap().unwrap();
+                assert_eq!(snap.content.answers.len(), ANSWERS, "a snapshot was read with missing answers");
+                let m = marker_of(&snap);
+                assert_eq!(m.len(), 1, "answers from two versions were mixed: {m:?}");
+                assert_eq!(snap.content.provenance["covid"].checksum, format!("{:064x}", m.first().unwrap().parse::<u64>().unwrap()));
+                markers.extend(m);
+                reads += 1;
+            }
+            (reads, markers)
+        })
+    };
+    let mut current = s.current_version().await.unwrap();
+    for i in 1..=VERSIONS {
+        current = Some(s.publish(&content(i, ANSWERS), current, 3).await.unwrap().version);
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (reads, markers) = reader.await.unwrap();
+    assert!(reads > 10, "the reader should have overlapped the publications ({reads} reads)");
+    assert!(markers.len() > 1, "the reader saw only {markers:?}");
+}
+
+async fn new_versions_are_announced(f: Fixture) {
+    let s = &f.store;
+    let mut rx = s.watch_current(Duration::from_millis(200)).await.unwrap();
+    let v1 = s.publish(&content(1, 2), None, 5).await.unwrap().version;
+    tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v1))).await.unwrap().unwrap();
+    let v2 = s.publish(&content(2, 2), Some(v1), 5).await.unwrap().version;
+    tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v2))).await.unwrap().unwrap();
+    s.rollback(None).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v1))).await.unwrap().unwrap();
+}
+
+async fn keys_expire_after_their_ttl(f: Fixture) {
+    let s = &f.store;
+    let k = s.keys().clone();
+    let seen = k.seen_message("meta", "wamid.TEST1");
+    let ttl = Duration::from_millis(300);
+    assert!(s.set_if_absent(&seen, ttl).await.unwrap());
+    assert!(!s.set_if_absent(&seen, ttl).await.unwrap(), "a second delivery must be seen as a duplicate");
+
+    let user: UserKey = "00112233445566778899aabbccddeeff".parse().unwrap();
+    let session = k.session(&user);
+    s.put(&session, b"menu:cifras", Some(ttl)).await.unwrap();
+    assert_eq!(s.get(&session).await.unwrap().as_deref(), Some(&b"menu:cifras"[..]));
+    let forever = k.flag("sender-paused");
+    s.put(&forever, b"1", None).await.unwrap();
+
+    let flood = k.flood(&user, 1);
+    assert_eq!(s.incr(&flood, ttl).await.unwrap(), 1);
+    assert_eq!(s.incr(&flood, ttl).await.unwrap(), 2);
+    assert_eq!(s.incr(&flood, ttl).await.unwrap(), 3);
+
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(s.set_if_absent(&seen, ttl).await.unwrap(), "the dedupe marker must expire");
+    assert_eq!(s.get(&session).await.unwrap(), None, "the session must expire");
+    assert_eq!(s.incr(&flood, ttl).await.unwrap(), 1, "a new window starts at one");
+    assert_eq!(s.get(&forever).await.unwrap().as_deref(), Some(&b"1"[..]));
+    s.delete(&forever).await.unwrap();
+    assert_eq!(s.get(&forever).await.unwrap(), None);
+}
+
+async fn two_concurrent_claimers_never_get_the_same_entry(f: Fixture) {
+    const N: usize = 400;
+    let s = f.store.clone();
+    let payloads: Vec<Vec<u8>> = (0..N).map(|i| format!("reply-{i}").into_bytes()).collect();
+    for chunk in payloads.chunks(100) {
+        s.enqueue(QueueName::Outbox, chunk).await.unwrap();
+    }
+    assert_eq!(s.depth(QueueName::Outbox).await.unwrap().ready, N as u64);
+    let worker = |name: &'static str| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let batch = s.claim(QueueName::Outbox, name, 7, Duration::from_millis(20)).await.unwrap();
+                if batch.is_empty() {
+                    return got;
+                }
+                s.ack(QueueName::Outbox, &batch.iter().map(|e| e.id.clone()).collect::<Vec<_>>()).await.unwrap();
+                got.extend(batch.into_iter().map(|e| String::from_utf8(e.payload).unwrap()));
+            }
+        })
+    };
+    let (a, b) = (worker("sender-a"), worker("sender-b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert!(!a.is_empty() && !b.is_empty(), "both consumers should get work: {} / {}", a.len(), b.len());
+    let all: BTreeSet<&String> = a.iter().chain(&b).collect();
+    assert_eq!(a.len() + b.len(), N, "an entry was handed out twice");
+    assert_eq!(all.len(), N);
+    assert_eq!(s.depth(QueueName::Outbox).await.unwrap().total(), 0);
+}
+
+async fn entries_of_a_dead_consumer_are_reclaimed(f: Fixture) {
+    let s = &f.store;
+    let payloads: Vec<Vec<u8>> = (0..5).map(|i| vec![i]).collect();
+    s.enqueue(QueueName::Broadcast, &payloads).await.unwrap();
+    // sender-a claims and dies without acknowledging.
+    let lost = s.claim(QueueName::Broadcast, "sender-a", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(lost.len(), 5);
+    assert_eq!(s.depth(QueueName::Broadcast).await.unwrap().pending, 5);
+    // Nothing is new, and nothing is stale yet.
+    assert!(s.claim(QueueName::Broadcast, "sender-b", 10, Duration::ZERO).await.unwrap().is_empty());
+    let idle = Duration::from_millis(250);
+    assert!(s.reclaim(QueueName::Broadcast, "sender-b", idle, 10).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let taken = s.reclaim(QueueName::Broadcast, "sender-b", idle, 10).await.unwrap();
+    let mut got: Vec<u8> = taken.iter().map(|e| e.payload[0]).collect();
+    got.sort();
+    assert_eq!(got, vec![0, 1, 2, 3, 4]);
+    assert!(taken.iter().all(|e| e.deliveries == 2), "{taken:?}");
+    // Just re-claimed: not idle, so nobody else takes them.
+    assert!(s.reclaim(QueueName::Broadcast, "sender-c", idle, 10).await.unwrap().is_empty());
+    s.ack(QueueName::Broadcast, &taken.iter().map(|e| e.id.clone()).collect::<Vec<_>>()).await.unwrap();
+    assert_eq!(s.depth(QueueName::Broadcast).await.unwrap().total(), 0);
+}
+
+async fn delayed_entries_wait_for_their_time(f: Fixture) {
+    let s = &f.store;
+    let at = Timestamp::now() + Duration::from_millis(300);
+    s.enqueue_at(QueueName::Outbox, b"retry", at).await.unwrap();
+    assert_eq!(s.depth(QueueName::Outbox).await.unwrap().delayed, 1);
+    assert!(s.claim(QueueName::Outbox, "w", 10, Duration::ZERO).await.unwrap().is_empty());
+    let got = s.claim(QueueName::Outbox, "w", 10, Duration::from_secs(3)).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload, b"retry");
+    assert!(Timestamp::now() >= at);
+    s.ack(QueueName::Outbox, &[got[0].id.clone()]).await.unwrap();
+    assert_eq!(s.depth(QueueName::Outbox).await.unwrap().total(), 0);
+}
+
+async fn interactions_and_unique_users_are_counted_per_day(f: Fixture) {
+    let s = &f.store;
+    let hasher = UserHasher::new(b"conformance-test-key").unwrap();
+    let user = |i: u64| hasher.key(&UserAddress::Phone(PhoneNumber::parse(&format!("52147700{i:05}")).unwrap()));
+    let (d1, d2) = (date(2020, 5, 27), date(2020, 5, 28));
+    let mut batch = Vec::new();
+    for i in 0..2_000u64 {
+        batch.push(Interaction { day: d1, topic: Topic::Confirmados, user: user(i) });
+        if i % 2 == 0 {
+            batch.push(Interaction { day: d1, topic: Topic::Sintomas, user: user(i) });
+        }
+    }
+    for i in 1_000..3_000u64 {
+        batch.push(Interaction { day: d2, topic: Topic::Menu, user: user(i) });
+    }
+    for chunk in batch.chunks(512) {
+        s.record_interactions(chunk).await.unwrap();
+    }
+    let days = s.interactions(date(2020, 5, 26), date(2020, 5, 30)).await.unwrap();
+    assert_eq!(days.len(), 2);
+    assert_eq!(days[0].day, Some(d1));
+    assert_eq!(days[0].by_topic[&Topic::Confirmados], 2_000);
+    assert_eq!(days[0].by_topic[&Topic::Sintomas], 1_000);
+    assert_eq!(days[0].total(), 3_000);
+    assert_eq!(days[1].by_topic[&Topic::Menu], 2_000);
+    let within = |got: u64, want: f64| (got as f64 - want).abs() <= want * 0.02;
+    assert!(within(days[0].unique_users, 2_000.0), "{}", days[0].unique_users);
+    let both = s.unique_users(d1, d2).await.unwrap();
+    assert!(within(both, 3_000.0), "union of two days: {both}");
+    assert_eq!(s.unique_users(date(2021, 1, 1), date(2021, 1, 31)).await.unwrap(), 0);
+}
+
+async fn consent_changes_are_applied_once_and_all_ledgered(f: Fixture) {
+    let s = &f.store;
+    let hasher = UserHasher::new(b"conformance-test-key").unwrap();
+    let change = |phone: &str, action, signal| {
+        let address = UserAddress::Phone(PhoneNumber::parse(phone).unwrap());
+        ConsentChange {
+            user: hasher.key(&address),
+            address,
+            channel: ChannelKind::Meta,
+            business_number: "106540352242922".into(),
+            action,
+            signal,
+            at: Timestamp::now(),
+            consent_text_version: "2020-06-01".into(),
+            municipio: None,
+        }
+    };
+    let alta = change("5214771234567", ConsentAction::Subscribe, ConsentSignal::Keyword("alta".into()));
+    assert_eq!(s.apply_consent(&alta).await.unwrap(), ConsentOutcome::Subscribed);
+    assert_eq!(s.apply_consent(&alta).await.unwrap(), ConsentOutcome::AlreadySubscribed);
+    assert_eq!(s.subscriber_count().await.unwrap(), 1);
+    let sub = s.subscriber(&alta.user).await.unwrap().unwrap();
+    assert_eq!(sub.address, alta.address);
+    for i in 0..25 {
+        let other = change(&format!("52147799{i:05}"), ConsentAction::Subscribe, ConsentSignal::Button("ALTA".into()));
+        s.apply_consent(&other).await.unwrap();
+    }
+    assert_eq!(s.subscriber_count().await.unwrap(), 26);
+    // Page through everyone: each exactly once, in key order.
+    let mut seen = Vec::new();
+    let mut after: Option<UserKey> = None;
+    loop {
+        let page = s.subscribers(after.as_ref(), 10).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = Some(page.last().unwrap().user);
+        seen.extend(page.into_iter().map(|p| p.user));
+    }
+    assert_eq!(seen.len(), 26);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+
+    let baja = change("5214771234567", ConsentAction::Unsubscribe, ConsentSignal::Keyword("baja".into()));
+    assert_eq!(s.apply_consent(&baja).await.unwrap(), ConsentOutcome::Unsubscribed);
+    assert_eq!(s.apply_consent(&baja).await.unwrap(), ConsentOutcome::NotSubscribed);
+    assert!(s.subscriber(&alta.user).await.unwrap().is_none());
+    assert_eq!(s.subscriber_count().await.unwrap(), 25);
+
+    let ledger = s.consent_records(0, 100).await.unwrap();
+    assert_eq!(ledger.len(), 29);
+    assert!(ledger.windows(2).all(|w| w[0].seq < w[1].seq));
+    let mine: Vec<(ConsentAction, ConsentOutcome)> =
+        ledger.iter().filter(|r| r.user == alta.user).map(|r| (r.action, r.outcome)).collect();
+    assert_eq!(mine, vec![
+        (ConsentAction::Subscribe, ConsentOutcome::Subscribed),
+        (ConsentAction::Subscribe, ConsentOutcome::AlreadySubscribed),
+        (ConsentAction::Unsubscribe, ConsentOutcome::Unsubscribed),
+        (ConsentAction::Unsubscribe, ConsentOutcome::NotSubscribed),
+    ]);
+    let tail = s.consent_records(ledger[26].seq, 100).await.unwrap();
+    assert_eq!(tail.len(), 2);
+    let json = serde_json::to_string(&ledger).unwrap();
+    assert!(!json.contains("4771234567"), "the ledger must not hold phone numbers");
+}
+
+async fn runs_are_listed_newest_first_and_filtered(f: Fixture) {
+    let s = &f.store;
+    let run = |source: &str, result| IngestRun {
+        id: 0,
+        source: source.parse().unwrap(),
+        started_at: Timestamp::now(),
+        finished_at: Timestamp::now(),
+        bytes: 10,
+        rows: 2,
+        result,
+        error: None,
+        data_date: Some(date(2020, 5, 27)),
+        version: None,
+        source_drift: false,
+        forced: false,
+        warnings: vec![],
+    };
+    let a = s.record_run(&run("covid", RunResult::Published)).await.unwrap();
+    let b = s.record_run(&run("semaforo", RunResult::Failed)).await.unwrap();
+    let c = s.record_run(&run("covid", RunResult::Unchanged)).await.unwrap();
+    assert!(a < b && b < c);
+    let all = s.runs(&RunFilter::default()).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![c, b, a]);
+    let covid = s.runs(&RunFilter { source: Some("covid".parse().unwrap()), ..Default::default() }).await.unwrap();
+    assert_eq!(covid.iter().map(|r| r.id).collect::<Vec<_>>(), vec![c, a]);
+    let failed = s.runs(&RunFilter { result: Some(RunResult::Failed), ..Default::default() }).await.unwrap();
+    assert_eq!(failed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b]);
+    let one = s.runs(&RunFilter { limit: 1, ..Default::default() }).await.unwrap();
+    assert_eq!(one.len(), 1);
+}
+
+/// The embedded store keeps everything across a restart.
+#[tokio::test]
+async fn the_embedded_store_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::Embedded { data_dir: dir.path().to_owned(), keys: KeyLayout::default() };
+    let hasher = UserHasher::new(b"conformance-test-key").unwrap();
+    let address = UserAddress::Phone(PhoneNumber::parse("5214771234567").unwrap());
+    let version = {
+        let s = store::open(&config).await.unwrap();
+        let v = s.publish(&content(7, 10), None, 5).await.unwrap().version;
+        s.enqueue(QueueName::Outbox, &[b"pending reply".to_vec()]).await.unwrap();
+        s.apply_consent(&ConsentChange {
+            user: hasher.key(&address),
+            address: address.clone(),
+            channel: ChannelKind::Twilio,
+            business_number: "whatsapp:+14155238886".into(),
+            action: ConsentAction::Subscribe,
+            signal: ConsentSignal::Keyword("alta".into()),
+            at: Timestamp::now(),
+            consent_text_version: "v1".into(),
+            municipio: None,
+        })
+        .await
+        .unwrap();
+        s.record_run(&IngestRun {
+            id: 0,
+            source: "covid".parse().unwrap(),
+            started_at: Timestamp::now(),
+            finished_at: Timestamp::now(),
+            bytes: 1,
+            rows: 1,
+            result: RunResult::Published,
+            error: None,
+            data_date: None,
+            version: Some(v),
+            source_drift: false,
+            forced: false,
+            warnings: vec![],
+        })
+        .await
+        .unwrap();
+        v
+    };
+    // The first store was dropped (its writer thread ends with it); open the files again.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let s = store::open(&config).await.unwrap();
+    assert_eq!(s.current_version().await.unwrap(), Some(version));
+    assert_eq!(marker_of(&s.current_snapshot().await.unwrap().unwrap()), BTreeSet::from(["7".to_owned()]));
+    let got = s.claim(QueueName::Outbox, "after-restart", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload, b"pending reply");
+    assert_eq!(s.subscriber_count().await.unwrap(), 1);
+    assert_eq!(s.runs(&RunFilter::default()).await.unwrap()[0].version, Some(version));
+}
