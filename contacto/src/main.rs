@@ -1,1 +1,28 @@
-fn main() {}
+//! `contacto`, the one binary: every service and tool is a subcommand.
+//!
+//! # Layout
+//! - [`cli`]: the commands and their flags (the help text is what users read).
+//! - [`telemetry`]: logs through `tracing`, pretty or JSON, with an `EnvFilter`.
+//! - [`run`]: `contacto run`, the whole system in one process on the embedded store.
+//! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on.
+//!
+//! `anyhow` is used here only, at the binary's edge; the libraries return typed errors.
+
+mod cli;
+mod run;
+mod shutdown;
+mod telemetry;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("start the Tokio runtime");
+    match runtime.block_on(cli::dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

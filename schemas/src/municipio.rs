@@ -196,7 +196,7 @@ impl Catalogue {
         if wanted.is_empty() {
             return None;
         }
-        self.municipios.iter().find(|m| m.aliases.iter().any(|a| *a == wanted)).map(|m| m.id)
+        self.municipios.iter().find(|m| m.aliases.contains(&wanted)).map(|m| m.id)
     }
 
     /// The aliases to look for inside a citizen's sentence, longest first so that

@@ -210,8 +210,13 @@ pub trait QueueStore: Send + Sync {
     async fn ack(&self, queue: QueueName, ids: &[EntryId]) -> Result<()>;
 
     /// Takes over entries pending for longer than `min_idle` (their consumer died or hangs).
-    async fn reclaim(&self, queue: QueueName, consumer: &str, min_idle: Duration, max: usize)
-    -> Result<Vec<QueueEntry>>;
+    async fn reclaim(
+        &self,
+        queue: QueueName,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueueEntry>>;
 
     async fn depth(&self, queue: QueueName) -> Result<QueueDepth>;
 }

@@ -32,9 +32,8 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};
 
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvStore, PointerChange, PointerReason, QueueDepth,
-    QueueEntry, QueueName, QueueStore, Result, RunLog, SnapshotStore, Store, StoreError, SubscriberStore,
-    VersionSummary,
+    CounterStore, DayInteractions, EntryId, Interaction, KvStore, PointerChange, PointerReason, QueueDepth, QueueEntry,
+    QueueName, QueueStore, Result, RunLog, SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
 };
 
 /// How many runs the log keeps.
@@ -357,8 +356,7 @@ impl SnapshotStore for RedisStore {
         }
         self.announce(version).await;
         // Prune beyond `keep`, never the current version (it may be an old one after rollback).
-        let old: Vec<u64> =
-            con.zrevrange(self.keys.snapshot_versions().as_str(), keep.max(1) as isize, -1).await?;
+        let old: Vec<u64> = con.zrevrange(self.keys.snapshot_versions().as_str(), keep.max(1) as isize, -1).await?;
         let current = self.current_version().await?;
         let prunable: Vec<u64> = old.into_iter().filter(|v| Some(SnapshotVersion(*v)) != current).collect();
         if !prunable.is_empty() {
@@ -582,7 +580,8 @@ impl CounterStore for RedisStore {
             }
             let replies: Vec<Value> = pipe.query_async(&mut self.con()).await?;
             for (day, pair) in chunk.iter().zip(replies.chunks(2)) {
-                let by_topic: HashMap<String, u64> = redis::from_redis_value_ref(&pair[0]).map_err(redis::RedisError::from)?;
+                let by_topic: HashMap<String, u64> =
+                    redis::from_redis_value_ref(&pair[0]).map_err(redis::RedisError::from)?;
                 if by_topic.is_empty() {
                     continue;
                 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::civil::date;
 use schemas::{
-    Answer, AnswerKey, ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, IngestRun,
-    KeyLayout, PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic,
-    UserAddress, UserHasher, UserKey,
+    Answer, AnswerKey, ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, IngestRun, KeyLayout,
+    PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic, UserAddress,
+    UserHasher, UserKey,
 };
 use store::{Interaction, QueueName, SharedStore, StoreConfig, StoreError};
 
@@ -120,12 +120,15 @@ async fn snapshots_publish_read_and_roll_back(f: Fixture) {
     let history = s.pointer_history(10).await.unwrap();
     let seen: Vec<(u64, store::PointerReason)> = history.iter().map(|c| (c.version.0, c.reason)).collect();
     use store::PointerReason::*;
-    assert_eq!(seen, vec![(v2.version.0, Rollback), (v1.version.0, Rollback), (v2.version.0, Publish), (v1.version.0, Publish)]);
+    assert_eq!(
+        seen,
+        vec![(v2.version.0, Rollback), (v1.version.0, Rollback), (v2.version.0, Publish), (v1.version.0, Publish)]
+    );
     let versions = s.versions().await.unwrap();
-    assert_eq!(versions.iter().map(|v| (v.version, v.answers, v.current)).collect::<Vec<_>>(), vec![
-        (v2.version, 40, true),
-        (v1.version, 40, false)
-    ]);
+    assert_eq!(
+        versions.iter().map(|v| (v.version, v.answers, v.current)).collect::<Vec<_>>(),
+        vec![(v2.version, 40, true), (v1.version, 40, false)]
+    );
 }
 
 trait WithTime {
@@ -191,7 +194,10 @@ async fn a_reader_never_sees_a_partly_written_snapshot(f: Fixture) {
                 assert_eq!(snap.content.answers.len(), ANSWERS, "a snapshot was read with missing answers");
                 let m = marker_of(&snap);
                 assert_eq!(m.len(), 1, "answers from two versions were mixed: {m:?}");
-                assert_eq!(snap.content.provenance["covid"].checksum, format!("{:064x}", m.first().unwrap().parse::<u64>().unwrap()));
+                assert_eq!(
+                    snap.content.provenance["covid"].checksum,
+                    format!("{:064x}", m.first().unwrap().parse::<u64>().unwrap())
+                );
                 markers.extend(m);
                 reads += 1;
             }
@@ -403,12 +409,15 @@ async fn consent_changes_are_applied_once_and_all_ledgered(f: Fixture) {
     assert!(ledger.windows(2).all(|w| w[0].seq < w[1].seq));
     let mine: Vec<(ConsentAction, ConsentOutcome)> =
         ledger.iter().filter(|r| r.user == alta.user).map(|r| (r.action, r.outcome)).collect();
-    assert_eq!(mine, vec![
-        (ConsentAction::Subscribe, ConsentOutcome::Subscribed),
-        (ConsentAction::Subscribe, ConsentOutcome::AlreadySubscribed),
-        (ConsentAction::Unsubscribe, ConsentOutcome::Unsubscribed),
-        (ConsentAction::Unsubscribe, ConsentOutcome::NotSubscribed),
-    ]);
+    assert_eq!(
+        mine,
+        vec![
+            (ConsentAction::Subscribe, ConsentOutcome::Subscribed),
+            (ConsentAction::Subscribe, ConsentOutcome::AlreadySubscribed),
+            (ConsentAction::Unsubscribe, ConsentOutcome::Unsubscribed),
+            (ConsentAction::Unsubscribe, ConsentOutcome::NotSubscribed),
+        ]
+    );
     let tail = s.consent_records(ledger[26].seq, 100).await.unwrap();
     assert_eq!(tail.len(), 2);
     let json = serde_json::to_string(&ledger).unwrap();

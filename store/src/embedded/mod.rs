@@ -34,9 +34,8 @@ use tokio::sync::{Notify, watch};
 use self::hll::Hll;
 use self::writer::Writer;
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvStore, PointerChange, PointerReason, QueueDepth,
-    QueueEntry, QueueName, QueueStore, Result, RunLog, SnapshotStore, Store, StoreError, SubscriberStore,
-    VersionSummary,
+    CounterStore, DayInteractions, EntryId, Interaction, KvStore, PointerChange, PointerReason, QueueDepth, QueueEntry,
+    QueueName, QueueStore, Result, RunLog, SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
 };
 
 /// Value: 8 bytes of big-endian expiry (Unix ms, 0 = never) followed by the value.
@@ -123,12 +122,14 @@ fn read_meta(rx: &ReadTransaction, name: &str) -> Result<Option<u64>> {
 impl EmbeddedStore {
     /// Opens (or creates) the store in `data_dir`.
     pub fn open(data_dir: &Path, keys: KeyLayout) -> Result<Self> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::Backend(format!("cannot create the data directory {}: {e}", data_dir.display())))?;
-        let path = data_dir.join("contacto.redb");
-        let db = Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).map_err(|e| {
-            StoreError::Backend(format!("cannot open the embedded store {}: {e}", path.display()))
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Backend(format!("cannot create the data directory {}: {e}", data_dir.display()))
         })?;
+        let path = data_dir.join("contacto.redb");
+        let db = Database::builder()
+            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+            .create(&path)
+            .map_err(|e| StoreError::Backend(format!("cannot open the embedded store {}: {e}", path.display())))?;
         let tx = db.begin_write()?;
         tx.open_table(KV)?;
         tx.open_table(KV_EXPIRY)?;
@@ -231,7 +232,8 @@ impl KvStore for EmbeddedStore {
         let key = key.as_str().to_owned();
         self.writer
             .write(move |tx| {
-                let exists = tx.open_table(KV)?.get(key.as_str())?.is_some_and(|v| live_value(v.value(), now_ms()).is_some());
+                let exists =
+                    tx.open_table(KV)?.get(key.as_str())?.is_some_and(|v| live_value(v.value(), now_ms()).is_some());
                 if exists {
                     return Ok(false);
                 }
@@ -313,8 +315,11 @@ impl SnapshotStore for EmbeddedStore {
                 let seq = meta_next(tx, "history_seq")?;
                 tx.open_table(POINTER_HISTORY)?.insert(seq, encode(&change).as_slice())?;
                 let mut snapshots = tx.open_table(SNAPSHOTS)?;
-                let kept: Vec<u64> =
-                    snapshots.range::<u64>(..)?.rev().map(|r| r.map(|(k, _)| k.value())).collect::<std::result::Result<_, _>>()?;
+                let kept: Vec<u64> = snapshots
+                    .range::<u64>(..)?
+                    .rev()
+                    .map(|r| r.map(|(k, _)| k.value()))
+                    .collect::<std::result::Result<_, _>>()?;
                 for old in kept.into_iter().skip(keep) {
                     if old != version.0 {
                         snapshots.remove(old)?;
@@ -342,7 +347,8 @@ impl SnapshotStore for EmbeddedStore {
         let rx = self.read()?;
         let Some(version) = read_meta(&rx, "snapshot_current")? else { return Ok(None) };
         let table = rx.open_table(SNAPSHOTS)?;
-        let bytes = table.get(version)?.ok_or_else(|| StoreError::corrupt("snapshot_current", "names a missing version"))?;
+        let bytes =
+            table.get(version)?.ok_or_else(|| StoreError::corrupt("snapshot_current", "names a missing version"))?;
         decode(format!("snapshot v{version}"), bytes.value()).map(Some)
     }
 
@@ -450,11 +456,13 @@ impl CounterStore for EmbeddedStore {
                     let day = i.day.to_string();
                     let n = counts.get((day.as_str(), i.topic.slug()))?.map(|v| v.value()).unwrap_or(0);
                     counts.insert((day.as_str(), i.topic.slug()), n + 1)?;
-                    if !sketches.contains_key(&i.day) {
-                        let stored = users.get(day.as_str())?.map(|v| Hll::from_bytes(v.value())).unwrap_or_else(Hll::new);
-                        sketches.insert(i.day, stored);
-                    }
-                    sketches.get_mut(&i.day).expect("inserted above").add(i.user.hash64());
+                    let sketch = match sketches.entry(i.day) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                            users.get(day.as_str())?.map(|v| Hll::from_bytes(v.value())).unwrap_or_else(Hll::new),
+                        ),
+                    };
+                    sketch.add(i.user.hash64());
                 }
                 for (day, sketch) in sketches {
                     users.insert(day.to_string().as_str(), sketch.0.as_slice())?;

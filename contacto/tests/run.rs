@@ -1,0 +1,78 @@
+//! `contacto run` on a fresh machine: it starts with no Redis and no secrets set, serves its
+//! health endpoint, and stops cleanly on SIGTERM and on ctrl-c (SIGINT).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Running {
+    child: Child,
+    internal: u16,
+}
+
+fn start(dir: &std::path::Path) -> Running {
+    let (web, internal) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_contacto"))
+        .arg("run")
+        .current_dir(dir)
+        .env_remove("CONTACTO_REDIS_URL")
+        .env("CONTACTO_RESPONDER__LISTEN", format!("127.0.0.1:{web}"))
+        .env("CONTACTO_RESPONDER__INTERNAL_LISTEN", format!("127.0.0.1:{internal}"))
+        .env("CONTACTO_CONFIG", dir.join("contacto.toml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Running { child, internal }
+}
+
+async fn wait_healthy(port: u16) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await
+            && r.status().is_success()
+        {
+            return r.json().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "contacto run did not become healthy");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn stop(mut running: Running, signal: &str) -> (std::process::ExitStatus, String) {
+    let pid = running.child.id().to_string();
+    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = running.child.try_wait().unwrap() {
+            let out = running.child.wait_with_output().unwrap();
+            return (status, String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        assert!(Instant::now() < deadline, "contacto run did not stop after {signal}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn run_starts_without_redis_or_secrets_and_stops_cleanly_on_sigterm_and_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let first = start(dir.path());
+    let health = wait_healthy(first.internal).await;
+    assert_eq!(health["store"], "embedded");
+    let (status, stderr) = stop(first, "-TERM");
+    assert!(status.success(), "exit after SIGTERM: {status}\n{stderr}");
+    assert!(stderr.contains("Se crearon secretos locales"), "the first start says where it put secrets:\n{stderr}");
+    assert!(dir.path().join("data/secretos-locales.toml").exists());
+    assert!(dir.path().join("data/contacto.redb").exists(), "the embedded store lives in the data directory");
+
+    let second = start(dir.path());
+    wait_healthy(second.internal).await;
+    let (status, stderr) = stop(second, "-INT");
+    assert!(status.success(), "exit after ctrl-c: {status}\n{stderr}");
+    assert!(!stderr.contains("Se crearon secretos locales"), "secrets are announced once only:\n{stderr}");
+}

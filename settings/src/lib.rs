@@ -1,0 +1,534 @@
+//! The configuration of Contacto Ciudadano.
+//!
+//! One TOML file (`contacto.toml` by default) with environment overrides: prefix `CONTACTO_`,
+//! `__` for nesting (`CONTACTO_RESPONDER__LISTEN`, `CONTACTO_SOURCES__COVID__URL`), plus the two
+//! short names `CONTACTO_DATA_DIR` and `CONTACTO_REDIS_URL`. Every field is documented here and
+//! its default is in this file only. Secrets (the [`SECRETS`]) come from the environment only:
+//! a file that contains one is refused, and no secret is ever printed, `Debug` included.
+//!
+//! # Layout
+//! - [`Settings`] and its sections; [`Settings::load`] reads and validates everything and
+//!   names the failing field.
+//! - [`secrets`]: the secret fields, local secrets for `contacto run`, and the check that a
+//!   production service has the secrets it needs.
+
+pub mod secrets;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use schemas::{KeyLayout, SourceName};
+use serde::{Deserialize, Deserializer};
+
+pub use secrets::{SECRETS, Secret};
+
+/// The default configuration file, relative to the working directory.
+pub const DEFAULT_FILE: &str = "contacto.toml";
+
+/// A configuration that cannot be used, with the field to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuración inválida: {0}")]
+    Invalid(String),
+    #[error("configuración inválida en `{field}`: {message}")]
+    Field { field: String, message: String },
+    #[error(
+        "`{field}` es un secreto y no puede estar en {file}: quítalo del archivo y defínelo con la variable de entorno {env}"
+    )]
+    SecretInFile { field: String, file: String, env: String },
+    #[error("falta el secreto `{field}`: define la variable de entorno {env} ({why})")]
+    MissingSecret { field: String, env: String, why: &'static str },
+    #[error("no se pudo leer o escribir {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+fn field(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Field { field: field.to_owned(), message: message.into() }
+}
+
+/// Everything `contacto` can be told.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub responder: ResponderSettings,
+    pub channels: ChannelsSettings,
+    pub store: StoreSettings,
+    pub privacy: PrivacySettings,
+    pub admin: AdminSettings,
+    pub telemetry: TelemetrySettings,
+    /// One table per source, keyed by its name: `[sources.covid]`, `[sources.semaforo]`, …
+    pub sources: BTreeMap<SourceName, SourceSettings>,
+}
+
+/// The webhook service.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResponderSettings {
+    /// Address of the internet-facing port: `/webhooks/meta` (GET and POST), `/webhooks/twilio`,
+    /// `/webhooks/twilio/status`.
+    pub listen: SocketAddr,
+    /// Address of the internal port: health, metrics, the admin API and the console. Keep it
+    /// off the internet.
+    pub internal_listen: SocketAddr,
+    /// A request that takes longer is answered 503 so the platform retries it.
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; beyond it requests wait (load shedding happens upstream).
+    pub max_concurrent_requests: usize,
+    /// Messages one user may send per minute before the bot stops answering them for the rest
+    /// of the minute.
+    pub flood_per_minute: u32,
+    /// How long the bot remembers the last menu shown to a user.
+    pub session_ttl_secs: u64,
+    /// How long a platform message id is remembered to answer it only once. Meta retries a
+    /// webhook for up to 7 days, so the default is 8 days.
+    pub dedupe_ttl_hours: u64,
+}
+
+impl Default for ResponderSettings {
+    fn default() -> Self {
+        ResponderSettings {
+            listen: "0.0.0.0:8080".parse().expect("literal address"),
+            internal_listen: "127.0.0.1:9090".parse().expect("literal address"),
+            request_timeout_secs: 10,
+            max_concurrent_requests: 1024,
+            flood_per_minute: 20,
+            session_ttl_secs: 30 * 60,
+            dedupe_ttl_hours: 8 * 24,
+        }
+    }
+}
+
+/// The messaging platforms.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChannelsSettings {
+    pub meta: MetaSettings,
+    pub twilio: TwilioSettings,
+}
+
+/// Meta's WhatsApp Cloud API.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetaSettings {
+    /// Secret: the App Secret that signs webhooks (`X-Hub-Signature-256`).
+    pub app_secret: Option<Secret>,
+    /// Secret: the token typed into App Dashboard › WhatsApp › Configuration.
+    pub verify_token: Option<Secret>,
+    /// Secret: the system-user token for the Graph API.
+    pub access_token: Option<Secret>,
+    /// The business numbers we answer from (`phone_number_id`); in the environment, a
+    /// comma-separated list. A message to any other number is skipped. Empty: Meta is off.
+    #[serde(deserialize_with = "string_list")]
+    pub phone_number_ids: Vec<String>,
+    /// The Graph API's address (a local fake in tests).
+    pub graph_base_url: String,
+    /// The pinned Graph API version.
+    pub graph_version: String,
+    /// Messages per second per business number, inbound included (Meta's default is 80; up to
+    /// 1,000 after Meta's automatic upgrade).
+    pub messages_per_second: u32,
+}
+
+impl Default for MetaSettings {
+    fn default() -> Self {
+        MetaSettings {
+            app_secret: None,
+            verify_token: None,
+            access_token: None,
+            phone_number_ids: Vec::new(),
+            graph_base_url: "https://graph.facebook.com".into(),
+            graph_version: "v23.0".into(),
+            messages_per_second: 80,
+        }
+    }
+}
+
+/// Twilio's WhatsApp API.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwilioSettings {
+    /// Secret: the Auth Token that signs webhooks (`X-Twilio-Signature`) and authenticates sends.
+    pub auth_token: Option<Secret>,
+    /// The public URL Twilio posts incoming messages to, exactly as configured in Twilio (it
+    /// is what Twilio signs). Empty: Twilio is off.
+    pub public_url: Option<String>,
+    /// The public URL of the status callback, exactly as given to Twilio.
+    pub status_url: Option<String>,
+    /// The account that sends (`AC…`).
+    pub account_sid: Option<String>,
+    /// The sender, `whatsapp:+…`.
+    pub from: Option<String>,
+    /// Twilio's REST API address (a local fake in tests).
+    pub api_base_url: String,
+}
+
+impl Default for TwilioSettings {
+    fn default() -> Self {
+        TwilioSettings {
+            auth_token: None,
+            public_url: None,
+            status_url: None,
+            account_sid: None,
+            from: None,
+            api_base_url: "https://api.twilio.com".into(),
+        }
+    }
+}
+
+/// Where everything is kept.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// A Redis URL (`redis://host:6379/0`); set it (or `CONTACTO_REDIS_URL`) to share the store
+    /// between processes. Unset: the embedded store in `data_dir`.
+    pub redis_url: Option<Secret>,
+    /// The embedded store's directory (`CONTACTO_DATA_DIR`); local secrets live here too.
+    pub data_dir: PathBuf,
+    /// The prefix of every key, so deployments can share a Redis.
+    pub key_prefix: String,
+    /// How many snapshot versions are kept for rollback.
+    pub keep_versions: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { redis_url: None, data_dir: "data".into(), key_prefix: "contacto".into(), keep_versions: 20 }
+    }
+}
+
+/// Privacy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// Secret: the key of the HMAC-SHA256 that replaces every phone number and user id in
+    /// logs, keys and counters; at least 16 bytes. Changing it starts new counters of users.
+    pub user_hash_key: Option<Secret>,
+}
+
+/// The admin API and console.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Secret: the bearer token of the admin API and the console.
+    pub token: Option<Secret>,
+}
+
+/// Logs.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A tracing `EnvFilter` directive; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings { format: LogFormat::Pretty, filter: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// One source. Fields common to every kind are typed here; options of one kind (selectors,
+/// thresholds, state code) sit in the same table and are read and validated by that kind.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SourceSettings {
+    /// What is read: `covid` (the national open-data file), `semaforo` (an HTML page), or a
+    /// maintainer file (`estatal`, `hospitales`, `programas`, `sintomas`, `vacunas`, `menu`,
+    /// `semaforo_estatal`).
+    pub kind: String,
+    /// `http(s)://…` or `file://…`.
+    pub url: String,
+    /// When to run: a cron expression with seconds (`0 0 */2 * * *` = every two hours).
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    /// How often the source is expected to change; answers older than this are listed as
+    /// stale with the reason.
+    #[serde(default = "default_cadence_hours")]
+    pub cadence_hours: u32,
+    /// Limit on connecting to an `http(s)` source.
+    #[serde(default = "default_connect_timeout_secs")]
+    pub connect_timeout_secs: u64,
+    /// Limit on a whole fetch.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Retries after a failed fetch, with exponential back-off and jitter.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// A fetch larger than this fails (protects the disk and the run).
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// The kind's own options.
+    #[serde(flatten)]
+    pub options: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_schedule() -> String {
+    "0 0 * * * *".into()
+}
+fn default_cadence_hours() -> u32 {
+    24
+}
+fn default_connect_timeout_secs() -> u64 {
+    10
+}
+fn default_timeout_secs() -> u64 {
+    600
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_max_bytes() -> u64 {
+    8 << 30
+}
+
+/// A list given as a TOML array or, from the environment, as a comma-separated string. Numbers
+/// are kept as their digits (phone number ids look like numbers).
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Item {
+        S(String),
+        N(u64),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        One(Item),
+        Many(Vec<Item>),
+    }
+    let text = |i: Item| match i {
+        Item::S(s) => s,
+        Item::N(n) => n.to_string(),
+    };
+    Ok(match List::deserialize(d)? {
+        List::One(i) => text(i).split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        List::Many(v) => v.into_iter().map(text).collect(),
+    })
+}
+
+impl Settings {
+    /// Reads `file` (when it exists), then the environment, and validates the result.
+    pub fn load(file: &Path) -> Result<Settings, ConfigError> {
+        let file_name = file.display().to_string();
+        let from_file = Figment::from(Toml::file(file));
+        for secret in SECRETS {
+            if from_file.find_value(secret.field).is_ok() {
+                return Err(ConfigError::SecretInFile {
+                    field: secret.field.into(),
+                    file: file_name,
+                    env: secret.env_var(),
+                });
+            }
+        }
+        let env = Env::prefixed("CONTACTO_")
+            .map(|k| {
+                if k == "data_dir" {
+                    "store.data_dir".into()
+                } else if k == "redis_url" {
+                    "store.redis_url".into()
+                } else {
+                    k.as_str().replace("__", ".").into()
+                }
+            })
+            .lowercase(true);
+        let settings: Settings = from_file
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string().replace("for key \"default.", "en «").replace('"', "»")))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.responder.listen == self.responder.internal_listen && self.responder.listen.port() != 0 {
+            return Err(field("responder.internal_listen", "debe ser distinta de responder.listen"));
+        }
+        if self.responder.request_timeout_secs == 0 {
+            return Err(field("responder.request_timeout_secs", "debe ser mayor que 0"));
+        }
+        if self.responder.max_concurrent_requests == 0 {
+            return Err(field("responder.max_concurrent_requests", "debe ser mayor que 0"));
+        }
+        let meta = &self.channels.meta;
+        if !(1..=1000).contains(&meta.messages_per_second) {
+            return Err(field("channels.meta.messages_per_second", "debe estar entre 1 y 1000"));
+        }
+        for id in &meta.phone_number_ids {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(field(
+                    "channels.meta.phone_number_ids",
+                    format!("«{id}» no es un phone_number_id (solo dígitos)"),
+                ));
+            }
+        }
+        check_url("channels.meta.graph_base_url", &meta.graph_base_url, &["http", "https"])?;
+        check_url("channels.twilio.api_base_url", &self.channels.twilio.api_base_url, &["http", "https"])?;
+        if let Some(url) = &self.channels.twilio.public_url {
+            check_url("channels.twilio.public_url", url, &["http", "https"])?;
+        }
+        if let Some(url) = &self.channels.twilio.status_url {
+            check_url("channels.twilio.status_url", url, &["http", "https"])?;
+        }
+        KeyLayout::new(&self.store.key_prefix).map_err(|e| field("store.key_prefix", e.to_string()))?;
+        if self.store.keep_versions < 2 {
+            return Err(field("store.keep_versions", "conserva al menos 2 versiones para poder revertir"));
+        }
+        for (name, source) in &self.sources {
+            let at = |f: &str| format!("sources.{name}.{f}");
+            check_url(&at("url"), &source.url, &["http", "https", "file"])?;
+            if source.timeout_secs == 0 || source.connect_timeout_secs == 0 {
+                return Err(field(&at("timeout_secs"), "los tiempos límite deben ser mayores que 0"));
+            }
+            if source.cadence_hours == 0 {
+                return Err(field(&at("cadence_hours"), "debe ser mayor que 0"));
+            }
+            if source.schedule.split_whitespace().count() != 6 {
+                return Err(field(
+                    &at("schedule"),
+                    format!(
+                        "«{}» no es una expresión cron de 6 campos (segundo minuto hora día mes día-de-semana)",
+                        source.schedule
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The store this configuration selects.
+    pub fn store_config(&self) -> store::StoreConfig {
+        let keys = KeyLayout::new(&self.store.key_prefix).expect("validated at load");
+        match &self.store.redis_url {
+            Some(url) => store::StoreConfig::Redis { url: url.expose().to_owned(), keys },
+            None => store::StoreConfig::Embedded { data_dir: self.store.data_dir.clone(), keys },
+        }
+    }
+}
+
+fn check_url(name: &str, url: &str, schemes: &[&str]) -> Result<(), ConfigError> {
+    let scheme = url.split_once("://").map(|(s, _)| s);
+    match scheme {
+        Some(s) if schemes.contains(&s) && url.len() > s.len() + 3 => Ok(()),
+        _ => Err(field(name, format!("«{url}» no es una URL {}://…", schemes.join("://, ")))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    /// Loads `text` as contacto.toml inside a jail whose environment holds only `vars`.
+    #[allow(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+    fn load(text: &str, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut out = None;
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            for (k, v) in vars {
+                jail.set_env(k, v);
+            }
+            jail.create_file("contacto.toml", text)?;
+            out = Some(Settings::load(Path::new("contacto.toml")));
+            Ok(())
+        });
+        out.expect("the jail ran")
+    }
+
+    #[test]
+    fn defaults_are_usable_without_a_file() {
+        let s = Settings::load(Path::new("/nonexistent/contacto.toml")).unwrap();
+        assert_eq!(s.responder.internal_listen.port(), 9090);
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.responder.listen.port(), 8080);
+        assert_eq!(s.channels.meta.messages_per_second, 80);
+        assert!(matches!(s.store_config(), store::StoreConfig::Embedded { .. }));
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let file = "[sources.covid]\nkind = \"covid\"\nurl = \"file:///fixtures/covid.zip\"\n[responder]\nlisten = \"0.0.0.0:8080\"\n";
+        let s = load(
+            file,
+            &[
+                ("CONTACTO_SOURCES__COVID__URL", "http://127.0.0.1:1234/covid.zip"),
+                ("CONTACTO_RESPONDER__LISTEN", "127.0.0.1:0"),
+                ("CONTACTO_DATA_DIR", "/var/lib/contacto"),
+                ("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", "106540352242922,106540352242923"),
+                ("CONTACTO_CHANNELS__META__VERIFY_TOKEN", "12345"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.sources["covid"].url, "http://127.0.0.1:1234/covid.zip");
+        assert_eq!(s.responder.listen.port(), 0);
+        assert_eq!(s.store.data_dir, PathBuf::from("/var/lib/contacto"));
+        assert_eq!(s.channels.meta.phone_number_ids, vec!["106540352242922", "106540352242923"]);
+        assert_eq!(s.channels.meta.verify_token.as_ref().unwrap().expose(), "12345");
+        let s = load("", &[("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", "106540352242922")]).unwrap();
+        assert_eq!(s.channels.meta.phone_number_ids, vec!["106540352242922"]);
+        let s = load("", &[("CONTACTO_REDIS_URL", "redis://127.0.0.1:6379/0")]).unwrap();
+        assert!(matches!(s.store_config(), store::StoreConfig::Redis { .. }));
+    }
+
+    #[test]
+    fn a_secret_in_the_file_is_refused_with_the_variable_to_use() {
+        let err = load("[channels.meta]\napp_secret = \"abc\"\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("channels.meta.app_secret"), "{err}");
+        assert!(err.contains("CONTACTO_CHANNELS__META__APP_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = load(
+            "",
+            &[("CONTACTO_ADMIN__TOKEN", "s3cr3t-admin"), ("CONTACTO_PRIVACY__USER_HASH_KEY", "0123456789abcdef0123")],
+        )
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cr3t-admin") && !shown.contains("0123456789abcdef0123"), "{shown}");
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let cases = [
+            ("[responder]\nlisten = \"nowhere\"\n", "responder.listen"),
+            ("[channels.meta]\nmessages_per_second = 5000\n", "channels.meta.messages_per_second"),
+            ("[channels.meta]\nphone_number_ids = [\"+52 477\"]\n", "channels.meta.phone_number_ids"),
+            ("[sources.covid]\nkind = \"covid\"\nurl = \"ftp://x\"\n", "sources.covid.url"),
+            (
+                "[sources.covid]\nkind = \"covid\"\nurl = \"file:///x.zip\"\nschedule = \"@daily\"\n",
+                "sources.covid.schedule",
+            ),
+            ("[store]\nkey_prefix = \"A B\"\n", "store.key_prefix"),
+            ("[responder]\nlistne = \"0.0.0.0:1\"\n", "listne"),
+        ];
+        for (text, wanted) in cases {
+            let err = load(text, &[]).unwrap_err().to_string();
+            assert!(err.contains(wanted), "{text:?} → {err}");
+        }
+    }
+
+    #[test]
+    fn sources_keep_their_kind_options() {
+        let s = load(
+            "[sources.covid]\nkind = \"covid\"\nurl = \"file:///fixtures/covid.zip\"\nstate_code = 11\nschedule = \"0 30 20 * * *\"\n",
+            &[],
+        )
+        .unwrap();
+        let covid = &s.sources["covid"];
+        assert_eq!(covid.kind, "covid");
+        assert_eq!(covid.options["state_code"], 11);
+        assert_eq!(covid.retries, 3);
+    }
+}
