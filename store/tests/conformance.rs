@@ -13,30 +13,16 @@ use schemas::{
     PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic, UserAddress,
     UserHasher, UserKey,
 };
-use store::{Interaction, QueueName, SharedStore, StoreConfig, StoreError};
+use store::{Interaction, QueueName, StoreConfig, StoreError};
 
-/// A store under test and whatever must live as long as it.
-struct Fixture {
-    store: SharedStore,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn unique_prefix() -> KeyLayout {
-    KeyLayout::new(&format!("t{:016x}", rand::random::<u64>())).unwrap()
-}
+use testkit::TestStore as Fixture;
 
 async fn embedded() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let config = StoreConfig::Embedded { data_dir: dir.path().to_owned(), keys: unique_prefix() };
-    Fixture { store: store::open(&config).await.unwrap(), _dir: Some(dir) }
+    testkit::embedded_store().await
 }
 
 async fn redis() -> Fixture {
-    let url = std::env::var("CONTACTO_TEST_REDIS_URL").expect(
-        "CONTACTO_TEST_REDIS_URL is not set: run scripts/test, which starts a throwaway redis-server for the tests",
-    );
-    let config = StoreConfig::Redis { url, keys: unique_prefix() };
-    Fixture { store: store::open(&config).await.unwrap(), _dir: None }
+    testkit::redis_store().await
 }
 
 /// Declares each test once per store.

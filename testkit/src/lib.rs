@@ -1,0 +1,183 @@
+//! Test support shared by every crate of the workspace (a dev-dependency only).
+//!
+//! Tests use real parts: a real `redis-server` (started by `scripts/test`), and real HTTP
+//! servers on 127.0.0.1 for sources and for the outside platforms, which are the only things
+//! stood in for.
+//!
+//! # Layout
+//! - [`serve`]: any axum `Router` on 127.0.0.1 on a free port, stopped when dropped.
+//! - [`RecordingServer`]: an outside platform's stand-in that records every request and
+//!   answers through a closure the test can swap (to fail, to slow down).
+//! - [`redis_url`], [`unique_keys`], [`stores`]: the test Redis, a key prefix per test, and a
+//!   fresh store of each kind.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use schemas::KeyLayout;
+use tokio::sync::oneshot;
+
+/// A server running for one test.
+pub struct TestServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Serves `router` on 127.0.0.1 on a free port until the returned server is dropped.
+pub async fn serve(router: Router) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("bound address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    TestServer { addr, stop: Some(stop) }
+}
+
+/// One request as the stand-in received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: Method,
+    /// Path and query, as sent.
+    pub uri: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// When it arrived, to check send rates.
+    pub at: Instant,
+}
+
+impl Recorded {
+    /// The body as text.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+type Responder = Arc<dyn Fn(&Recorded) -> Response + Send + Sync>;
+
+/// A stand-in for an outside platform (the Graph API, Twilio): records every request and
+/// answers with the current responder closure.
+#[derive(Clone)]
+pub struct RecordingServer {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    responder: Arc<Mutex<Responder>>,
+}
+
+impl RecordingServer {
+    /// Starts a stand-in that answers every request with `respond`.
+    pub async fn start(
+        respond: impl Fn(&Recorded) -> Response + Send + Sync + 'static,
+    ) -> (RecordingServer, TestServer) {
+        let recorder = RecordingServer {
+            requests: Arc::new(Mutex::new(Vec::new())),
+            responder: Arc::new(Mutex::new(Arc::new(respond))),
+        };
+        let state = recorder.clone();
+        let router = Router::new().fallback(move |req: Request| {
+            let state = state.clone();
+            async move { state.handle(req).await }
+        });
+        (recorder, serve(router).await)
+    }
+
+    async fn handle(&self, req: Request) -> Response {
+        let (parts, body) = req.into_parts();
+        let body = match axum::body::to_bytes(body, 64 << 20).await {
+            Ok(b) => b,
+            Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        };
+        let recorded = Recorded {
+            method: parts.method,
+            uri: parts.uri.to_string(),
+            headers: parts.headers,
+            body,
+            at: Instant::now(),
+        };
+        let respond = self.responder.lock().expect("responder lock").clone();
+        let response = respond(&recorded);
+        self.requests.lock().expect("requests lock").push(recorded);
+        response
+    }
+
+    /// From now on, answer with `respond` (to start or stop failing).
+    pub fn respond_with(&self, respond: impl Fn(&Recorded) -> Response + Send + Sync + 'static) {
+        *self.responder.lock().expect("responder lock") = Arc::new(respond);
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().expect("requests lock").clone()
+    }
+
+    pub fn clear(&self) {
+        self.requests.lock().expect("requests lock").clear();
+    }
+}
+
+/// The URL of the throwaway `redis-server` that `scripts/test` started.
+pub fn redis_url() -> String {
+    std::env::var("CONTACTO_TEST_REDIS_URL").expect(
+        "CONTACTO_TEST_REDIS_URL is not set: run scripts/test, which starts a throwaway redis-server for the tests",
+    )
+}
+
+/// A key prefix no other test uses, so tests share one Redis safely.
+pub fn unique_keys() -> KeyLayout {
+    KeyLayout::new(&format!("t{:016x}", rand::random::<u64>())).expect("a valid prefix")
+}
+
+/// A fresh store and what must outlive it (the embedded store's directory).
+pub struct TestStore {
+    pub store: store::SharedStore,
+    pub dir: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh embedded store in a directory of its own.
+pub async fn embedded_store() -> TestStore {
+    let dir = std::env::temp_dir().join(format!("contacto-test-{:016x}", rand::random::<u64>()));
+    let config = store::StoreConfig::Embedded { data_dir: dir.clone(), keys: unique_keys() };
+    TestStore { store: store::open(&config).await.expect("open the embedded store"), dir: Some(dir) }
+}
+
+/// A fresh view of the test Redis under a key prefix of its own.
+pub async fn redis_store() -> TestStore {
+    let config = store::StoreConfig::Redis { url: redis_url(), keys: unique_keys() };
+    TestStore { store: store::open(&config).await.expect("connect to the test Redis"), dir: None }
+}
