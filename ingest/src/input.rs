@@ -1,0 +1,318 @@
+//! A fetched body as a stream of decoded bytes: a plain file, or the one `.csv` entry of a ZIP
+//! (whatever its name), inflated on a thread of its own while the caller parses on another.
+//!
+//! The reader thread reads the file once, front to back: it hashes every byte (SHA-256, when
+//! the fetch did not already), inflates the entry with zlib-rs, checks the entry's CRC-32 and
+//! size, and hands fixed-size chunks through a short bounded channel. Chunks are recycled, so
+//! memory stays at a few chunks whatever the file's size.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::SourceError;
+use crate::fetch::Body;
+use crate::progress::Progress;
+
+/// Size of one chunk handed to the parser.
+pub const CHUNK_BYTES: usize = 1 << 20;
+/// Chunks in flight between the reader and the parser.
+const CHUNKS_IN_FLIGHT: usize = 4;
+/// Read buffer of the compressed side.
+const READ_BUFFER: usize = 256 << 10;
+
+/// What the reader thread sends.
+enum Msg {
+    Data(Vec<u8>),
+    Done { checksum: String },
+    Failed(SourceError),
+}
+
+/// The decoded bytes of a body, chunk by chunk.
+pub struct ChunkReader {
+    /// `covid.zip:datos.csv`, or the plain file's name: what messages call the file.
+    pub name: String,
+    rx: Receiver<Msg>,
+    recycle: SyncSender<Vec<u8>>,
+    checksum: Option<String>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Where the decoded bytes are inside the file.
+struct Entry {
+    /// Bytes before the entry's data (hashed, not decoded).
+    start: u64,
+    compressed_len: u64,
+    deflated: bool,
+    /// For checking the result.
+    len: u64,
+    crc32: u32,
+}
+
+impl ChunkReader {
+    /// Opens a body: a ZIP (by its signature) or a plain file.
+    pub fn open(body: &Body, progress: std::sync::Arc<Progress>) -> Result<ChunkReader, SourceError> {
+        let io = |e: std::io::Error| SourceError::Io(format!("{}: {e}", body.name));
+        let mut file = File::open(body.path()).map_err(io)?;
+        let mut magic = [0u8; 4];
+        let n = read_up_to(&mut file, &mut magic).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let (name, entry) = if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
+            let (entry_name, entry) = zip_entry(&body.name, &mut file)?;
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            (format!("{}:{entry_name}", body.name), Some(entry))
+        } else {
+            (body.name.clone(), None)
+        };
+        progress.set_total_bytes(body.len);
+        let hash = body.checksum.is_none();
+        let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
+        let (recycle, recycled) = sync_channel(CHUNKS_IN_FLIGHT + 2);
+        let file_name = name.clone();
+        let thread = std::thread::Builder::new()
+            .name("ingest-reader".into())
+            .spawn(move || {
+                let reader = Hashing { inner: file, hasher: hash.then(Sha256::new), progress };
+                let msg = match produce(reader, entry, &tx, &recycled, &file_name) {
+                    Ok(checksum) => Msg::Done { checksum },
+                    Err(e) => Msg::Failed(e),
+                };
+                let _ = tx.send(msg);
+            })
+            .map_err(|e| SourceError::Io(e.to_string()))?;
+        Ok(ChunkReader { name, rx, recycle, checksum: body.checksum.clone(), thread: Some(thread) })
+    }
+
+    /// The next chunk, or `None` at the end of the data (then [`checksum`](Self::checksum) is known).
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, SourceError> {
+        match self.rx.recv() {
+            Ok(Msg::Data(chunk)) => Ok(Some(chunk)),
+            Ok(Msg::Done { checksum }) => {
+                if self.checksum.is_none() {
+                    self.checksum = Some(checksum);
+                }
+                Ok(None)
+            }
+            Ok(Msg::Failed(e)) => Err(e),
+            Err(_) => Err(SourceError::Io(format!("{}: el lector terminó sin avisar", self.name))),
+        }
+    }
+
+    /// Gives a chunk back for reuse.
+    pub fn recycle(&self, mut chunk: Vec<u8>) {
+        chunk.clear();
+        let _ = self.recycle.try_send(chunk);
+    }
+
+    /// SHA-256 of the whole body, lower-case hex; known once [`next_chunk`](Self::next_chunk) returned `None`.
+    pub fn checksum(&self) -> Option<&str> {
+        self.checksum.as_deref()
+    }
+
+    /// Calls `f` with each line (without its `\n` or `\r\n`) and its 1-based number. Lines
+    /// may span chunks; only the partial last line of a chunk is copied. `f` returning `false`
+    /// stops reading.
+    pub fn for_each_line(&mut self, mut f: impl FnMut(u64, &[u8]) -> bool) -> Result<(), SourceError> {
+        let mut carry: Vec<u8> = Vec::new();
+        let mut line_no = 0u64;
+        while let Some(chunk) = self.next_chunk()? {
+            let mut rest: &[u8] = &chunk;
+            if !carry.is_empty() {
+                match memchr::memchr(b'\n', rest) {
+                    Some(i) => {
+                        carry.extend_from_slice(&rest[..i]);
+                        rest = &rest[i + 1..];
+                        line_no += 1;
+                        if !f(line_no, trim_cr(&carry)) {
+                            return Ok(());
+                        }
+                        carry.clear();
+                    }
+                    None => {
+                        carry.extend_from_slice(rest);
+                        self.recycle(chunk);
+                        continue;
+                    }
+                }
+            }
+            while let Some(i) = memchr::memchr(b'\n', rest) {
+                line_no += 1;
+                if !f(line_no, trim_cr(&rest[..i])) {
+                    return Ok(());
+                }
+                rest = &rest[i + 1..];
+            }
+            carry.extend_from_slice(rest);
+            self.recycle(chunk);
+        }
+        if !carry.is_empty() {
+            line_no += 1;
+            f(line_no, trim_cr(&carry));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ChunkReader {
+    fn drop(&mut self) {
+        // Unblock the reader if the parser stopped early, then wait for it.
+        let rx = std::mem::replace(&mut self.rx, sync_channel(0).1);
+        drop(rx);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn read_up_to(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Finds the one `.csv` entry of the ZIP.
+fn zip_entry(zip_name: &str, file: &mut File) -> Result<(String, Entry), SourceError> {
+    let corrupt = |e: zip::result::ZipError| {
+        SourceError::Corrupt(format!("{zip_name}: el ZIP está incompleto o dañado ({e}); se volverá a descargar"))
+    };
+    let mut archive = zip::ZipArchive::new(&mut *file).map_err(corrupt)?;
+    let names: Vec<String> = archive.file_names().filter_map(|n| n.ok().map(|n| n.into_owned())).collect();
+    let csvs: Vec<usize> = (0..archive.len())
+        .filter(|&i| archive.name_for_index(i).is_some_and(|n| n.is_ok_and(|n| n.to_ascii_lowercase().ends_with(".csv"))))
+        .collect();
+    let [index] = csvs[..] else {
+        return Err(SourceError::Drift(format!(
+            "{zip_name}: se esperaba exactamente un archivo .csv dentro del ZIP y hay {}: {}",
+            csvs.len(),
+            if names.is_empty() { "ninguna entrada".to_owned() } else { names.join(", ") }
+        )));
+    };
+    let entry = archive.by_index_raw(index).map_err(corrupt)?;
+    let entry_name = entry.name().map_err(corrupt)?.into_owned();
+    let deflated = match entry.compression() {
+        zip::CompressionMethod::Deflated => true,
+        zip::CompressionMethod::Stored => false,
+        other => {
+            return Err(SourceError::Drift(format!(
+                "{zip_name}: {entry_name} está comprimido con {other:?}; solo se leen Deflate y sin compresión"
+            )));
+        }
+    };
+    let start = entry.data_start().ok_or_else(|| SourceError::Corrupt(format!("{zip_name}: entrada sin datos")))?;
+    Ok((
+        entry_name,
+        Entry { start, compressed_len: entry.compressed_size(), deflated, len: entry.size(), crc32: entry.crc32() },
+    ))
+}
+
+/// A reader that hashes (when asked) and counts what passes through.
+struct Hashing {
+    inner: File,
+    hasher: Option<Sha256>,
+    progress: std::sync::Arc<Progress>,
+}
+
+impl Read for Hashing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.progress.add_bytes(n as u64);
+        Ok(n)
+    }
+}
+
+impl Hashing {
+    /// Reads and hashes `n` bytes without keeping them (the parts of a ZIP around the entry).
+    fn skip(&mut self, n: u64) -> std::io::Result<()> {
+        if self.hasher.is_none() {
+            self.inner.seek(SeekFrom::Current(n as i64))?;
+            return Ok(());
+        }
+        let copied = std::io::copy(&mut (&mut *self).take(n), &mut std::io::sink())?;
+        if copied != n {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<String> {
+        if self.hasher.is_none() {
+            return Ok(String::new());
+        }
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(self.hasher.map(|h| hex::encode(h.finalize())).unwrap_or_default())
+    }
+}
+
+/// The reader thread's work: decode everything into chunks; returns the body's checksum.
+fn produce(
+    mut reader: Hashing,
+    entry: Option<Entry>,
+    tx: &SyncSender<Msg>,
+    recycled: &Receiver<Vec<u8>>,
+    name: &str,
+) -> Result<String, SourceError> {
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => SourceError::Corrupt(format!("{name}: el archivo termina antes de tiempo")),
+        _ => SourceError::Corrupt(format!("{name}: {e}")),
+    };
+    let send = |source: &mut dyn Read, crc: Option<&mut crc32fast::Hasher>| -> Result<u64, SourceError> {
+        let mut total = 0u64;
+        let mut crc = crc;
+        loop {
+            let mut chunk = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK_BYTES));
+            chunk.resize(CHUNK_BYTES, 0);
+            let n = read_up_to(source, &mut chunk).map_err(io)?;
+            chunk.truncate(n);
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+            if let Some(crc) = crc.as_deref_mut() {
+                crc.update(&chunk);
+            }
+            if tx.send(Msg::Data(chunk)).is_err() {
+                // The parser stopped early; nothing more is wanted.
+                return Ok(total);
+            }
+        }
+    };
+    match entry {
+        None => {
+            send(&mut reader, None)?;
+        }
+        Some(entry) => {
+            reader.skip(entry.start).map_err(io)?;
+            let mut crc = crc32fast::Hasher::new();
+            let len = {
+                let compressed = BufReader::with_capacity(READ_BUFFER, (&mut reader).take(entry.compressed_len));
+                if entry.deflated {
+                    send(&mut flate2::bufread::DeflateDecoder::new(compressed), Some(&mut crc))?
+                } else {
+                    send(&mut { compressed }, Some(&mut crc))?
+                }
+            };
+            if len != entry.len || crc.finalize() != entry.crc32 {
+                return Err(SourceError::Corrupt(format!(
+                    "{name}: el contenido no coincide con el ZIP ({len} bytes leídos de {}, o CRC-32 distinto); el archivo está dañado",
+                    entry.len
+                )));
+            }
+        }
+    }
+    reader.finish().map_err(io)
+}
