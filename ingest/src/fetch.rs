@@ -225,9 +225,8 @@ impl Fetcher {
         };
         let spool_dir = &self.settings.spool_dir;
         std::fs::create_dir_all(spool_dir).map_err(|e| io_error(spool_dir.display(), e))?;
-        let (file, path) = tempfile::NamedTempFile::new_in(spool_dir)
-            .map_err(|e| io_error(spool_dir.display(), e))?
-            .into_parts();
+        let (file, path) =
+            tempfile::NamedTempFile::new_in(spool_dir).map_err(|e| io_error(spool_dir.display(), e))?.into_parts();
         let mut file = tokio::fs::File::from_std(file);
         let mut hasher = Sha256::new();
         let mut len = 0u64;

@@ -190,7 +190,9 @@ fn zip_entry(zip_name: &str, file: &mut File) -> Result<(String, Entry), SourceE
     let mut archive = zip::ZipArchive::new(&mut *file).map_err(corrupt)?;
     let names: Vec<String> = archive.file_names().filter_map(|n| n.ok().map(|n| n.into_owned())).collect();
     let csvs: Vec<usize> = (0..archive.len())
-        .filter(|&i| archive.name_for_index(i).is_some_and(|n| n.is_ok_and(|n| n.to_ascii_lowercase().ends_with(".csv"))))
+        .filter(|&i| {
+            archive.name_for_index(i).is_some_and(|n| n.is_ok_and(|n| n.to_ascii_lowercase().ends_with(".csv")))
+        })
         .collect();
     let [index] = csvs[..] else {
         return Err(SourceError::Drift(format!(
@@ -267,7 +269,9 @@ fn produce(
     name: &str,
 ) -> Result<String, SourceError> {
     let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => SourceError::Corrupt(format!("{name}: el archivo termina antes de tiempo")),
+        std::io::ErrorKind::UnexpectedEof => {
+            SourceError::Corrupt(format!("{name}: el archivo termina antes de tiempo"))
+        }
         _ => SourceError::Corrupt(format!("{name}: {e}")),
     };
     let send = |source: &mut dyn Read, crc: Option<&mut crc32fast::Hasher>| -> Result<u64, SourceError> {

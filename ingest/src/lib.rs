@@ -122,7 +122,10 @@ impl Ingest {
     }
 
     /// Runs every source once, one after the other, in name order.
-    pub async fn run_all(&self, progress: impl Fn(&SourceName) -> SharedProgress) -> Vec<(SourceName, Result<RunReport, RunError>)> {
+    pub async fn run_all(
+        &self,
+        progress: impl Fn(&SourceName) -> SharedProgress,
+    ) -> Vec<(SourceName, Result<RunReport, RunError>)> {
         let mut reports = Vec::new();
         for name in self.sources.keys() {
             reports.push((name.clone(), self.run(name.as_str(), RunMode::Normal, progress(name)).await));

@@ -209,7 +209,9 @@ impl<K: SourceKind> Source<K> {
             let (kind, progress) = (self.kind.clone(), progress.clone());
             match tokio::task::spawn_blocking(move || (kind.parse(&body, &progress), body)).await {
                 Ok(done) => done,
-                Err(join) => return Outcome { bytes, ..Outcome::failed(format!("la lectura se interrumpió: {join}")) },
+                Err(join) => {
+                    return Outcome { bytes, ..Outcome::failed(format!("la lectura se interrumpió: {join}")) };
+                }
             }
         };
         let parsed = match parsed {
@@ -248,7 +250,8 @@ impl<K: SourceKind> Source<K> {
             checksum: parsed.checksum.clone(),
             rows: parsed.rows,
         };
-        let stored = Stored { provenance, dataset: parsed.dataset, reasons: Vec::new(), validators: body.validators.clone() };
+        let stored =
+            Stored { provenance, dataset: parsed.dataset, reasons: Vec::new(), validators: body.validators.clone() };
         drop(body);
 
         let last_good = match state.last_good::<K::Dataset>().await {
@@ -380,6 +383,11 @@ fn listed(warnings: &[String]) -> Vec<String> {
 }
 
 /// Builds the shared context.
-pub fn context(store: SharedStore, templates_dir: PathBuf, keep_versions: usize, publish_attempts: u32) -> Arc<Context> {
+pub fn context(
+    store: SharedStore,
+    templates_dir: PathBuf,
+    keep_versions: usize,
+    publish_attempts: u32,
+) -> Arc<Context> {
     Arc::new(Context { store, templates_dir, publisher: Publisher::new(keep_versions, publish_attempts) })
 }

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
+use crate::Ingest;
 use crate::pipeline::RunMode;
 use crate::progress::Progress;
-use crate::Ingest;
 
 /// The running scheduler; [`Scheduler::shutdown`] stops it.
 pub struct Scheduler {

@@ -112,15 +112,21 @@ pub fn options<T: DeserializeOwned>(
     source: &SourceName,
     options: &BTreeMap<String, serde_json::Value>,
 ) -> Result<T, ConfigError> {
-    let map: serde_json::Map<String, serde_json::Value> = options.clone().into_iter().collect();
-    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+    let object = |pairs: &mut dyn Iterator<Item = (&String, &serde_json::Value)>| {
+        serde_json::Value::Object(pairs.map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    serde_json::from_value(object(&mut options.iter())).map_err(|e| {
+        // serde names unknown fields but not the field of a bad value: try each option alone
+        // (the others take their defaults) to find it.
         let message = e.to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
-            .unwrap_or("?")
-            .to_owned();
+        let field = if message.starts_with("unknown field") || message.starts_with("missing field") {
+            message.split('`').nth(1).unwrap_or("?").to_owned()
+        } else {
+            options
+                .iter()
+                .find(|(k, v)| serde_json::from_value::<T>(object(&mut std::iter::once((*k, *v)))).is_err())
+                .map_or_else(|| "?".to_owned(), |(k, _)| k.clone())
+        };
         ConfigError { name: source.to_string(), field, message: translate_serde(&message) }
     })
 }
@@ -133,6 +139,11 @@ fn translate_serde(message: &str) -> String {
         format!("tipo inválido: {rest}")
     } else if let Some(rest) = message.strip_prefix("invalid value: ") {
         format!("valor inválido: {rest}")
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        format!(
+            "valor desconocido {}",
+            rest.replace("expected one of", "; los valores son").replace("expected", "; se espera")
+        )
     } else {
         message.to_owned()
     }

@@ -432,7 +432,10 @@ impl Settings {
         if self.ingest.schedule_timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(field(
                 "ingest.schedule_timezone",
-                format!("«{}» no es una zona horaria IANA (por ejemplo America/Mexico_City)", self.ingest.schedule_timezone),
+                format!(
+                    "«{}» no es una zona horaria IANA (por ejemplo America/Mexico_City)",
+                    self.ingest.schedule_timezone
+                ),
             ));
         }
         for (name, source) in &self.sources {

@@ -147,14 +147,26 @@ fn a_row_with_a_different_update_date_or_field_count_is_an_error() {
     let mut text = String::from_utf8(t.to_csv(false)).unwrap();
     text.push_str("2020-04-13,1,2\n"); // line 302
     let parsed = count("a.csv", text.as_bytes(), 11, 5.0).unwrap();
-    assert!(parsed.warnings.iter().any(|w| w.contains(":3:1: FECHA_ACTUALIZACION: no coincide con la de la primera fila (2020-04-13)")), "{:#?}", parsed.warnings);
-    assert!(parsed.warnings.iter().any(|w| w.contains(":302:35: (fila): la fila tiene 3 campos y la cabecera 34")), "{:#?}", parsed.warnings);
+    assert!(
+        parsed
+            .warnings
+            .iter()
+            .any(|w| w.contains(":3:1: FECHA_ACTUALIZACION: no coincide con la de la primera fila (2020-04-13)")),
+        "{:#?}",
+        parsed.warnings
+    );
+    assert!(
+        parsed.warnings.iter().any(|w| w.contains(":302:35: (fila): la fila tiene 3 campos y la cabecera 34")),
+        "{:#?}",
+        parsed.warnings
+    );
 }
 
 #[test]
 fn a_renamed_or_missing_column_fails_naming_the_file_and_the_columns() {
     let renamed = String::from_utf8(may_2020()).unwrap().replacen("\"ENTIDAD_RES\"", "\"ENTIDAD_RESIDENCIA\"", 1);
-    let Err(SourceError::Drift(message)) = count("datos.zip", &zip("200527COVID19MEXICO.csv", renamed.as_bytes()), 11, 0.01)
+    let Err(SourceError::Drift(message)) =
+        count("datos.zip", &zip("200527COVID19MEXICO.csv", renamed.as_bytes()), 11, 0.01)
     else {
         panic!("drift expected")
     };
@@ -168,7 +180,9 @@ fn a_renamed_or_missing_column_fails_naming_the_file_and_the_columns() {
 fn damaged_zips_fail_and_say_why() {
     let good = zip("200527COVID19MEXICO.csv", &may_2020());
     let truncated = &good[..good.len() * 2 / 3];
-    let Err(SourceError::Corrupt(message)) = count("datos.zip", truncated, 11, 0.01) else { panic!("corrupt expected") };
+    let Err(SourceError::Corrupt(message)) = count("datos.zip", truncated, 11, 0.01) else {
+        panic!("corrupt expected")
+    };
     assert!(message.contains("datos.zip: el ZIP está incompleto o dañado"), "{message}");
 
     // Same length, damaged data: the deflate stream or its CRC-32 gives it away.
@@ -185,7 +199,10 @@ fn damaged_zips_fail_and_say_why() {
     }
     w.finish().unwrap();
     let Err(SourceError::Drift(message)) = count("datos.zip", &two.into_inner(), 11, 0.01) else { panic!() };
-    assert!(message.contains("exactamente un archivo .csv dentro del ZIP y hay 2: a.csv, b.CSV, LEEME.txt"), "{message}");
+    assert!(
+        message.contains("exactamente un archivo .csv dentro del ZIP y hay 2: a.csv, b.CSV, LEEME.txt"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -44,7 +44,8 @@ impl Table {
         let csv = csv.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv);
         let mut lines = csv.split(|&b| b == b'\n').filter(|l| !l.is_empty());
         let header = lines.next().unwrap();
-        let header = String::from_utf8(header.to_vec()).unwrap().split(',').map(|h| h.trim_matches('"').to_owned()).collect();
+        let header =
+            String::from_utf8(header.to_vec()).unwrap().split(',').map(|h| h.trim_matches('"').to_owned()).collect();
         let rows = lines.map(|l| l.split(|&b| b == b',').map(<[u8]>::to_vec).collect()).collect();
         Table { header, rows }
     }
@@ -316,7 +317,10 @@ impl FileServer {
             return StatusCode::from_u16(status).unwrap().into_response();
         }
         let file = self.file.lock().unwrap().clone();
-        let etag = format!("\"{:016x}\"", file.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3)));
+        let etag = format!(
+            "\"{:016x}\"",
+            file.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+        );
         if inm.as_deref() == Some(etag.as_str()) {
             return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
         }
@@ -340,7 +344,11 @@ pub fn covid_settings(url: &str) -> SourceSettings {
 }
 
 /// An `Ingest` with one source `covid`, the repository's templates (or `templates`), over `store`.
-pub fn ingest_with(store: SharedStore, source: SourceSettings, templates: Option<&Path>) -> (Ingest, tempfile::TempDir) {
+pub fn ingest_with(
+    store: SharedStore,
+    source: SourceSettings,
+    templates: Option<&Path>,
+) -> (Ingest, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
     settings.config_dir = repo();

@@ -211,7 +211,13 @@ impl Counter {
             }
             None => match parse_date(raw) {
                 Some(date) if date.year() >= 2019 => self.data_date = Some((raw.to_vec(), date)),
-                _ => self.report.error(&self.cols, line_no, column, raw, "no es una fecha AAAA-MM-DD válida (desde 2019)"),
+                _ => self.report.error(
+                    &self.cols,
+                    line_no,
+                    column,
+                    raw,
+                    "no es una fecha AAAA-MM-DD válida (desde 2019)",
+                ),
             },
         }
     }
@@ -233,17 +239,27 @@ impl Counter {
 }
 
 /// What is wrong with `value` under `check`, if anything.
-fn problem(check: Check, value: &[u8], data_date: Option<Date>, by_res: bool, municipios: Option<&[bool]>) -> Option<String> {
+fn problem(
+    check: Check,
+    value: &[u8],
+    data_date: Option<Date>,
+    by_res: bool,
+    municipios: Option<&[bool]>,
+) -> Option<String> {
     match check {
         Check::Date | Check::DateOrSentinel => {
             if check == Check::DateOrSentinel && value == b"9999-99-99" {
                 return None;
             }
             match parse_date(value) {
-                None if check == Check::DateOrSentinel => Some("no es una fecha AAAA-MM-DD válida ni 9999-99-99".into()),
+                None if check == Check::DateOrSentinel => {
+                    Some("no es una fecha AAAA-MM-DD válida ni 9999-99-99".into())
+                }
                 None => Some("no es una fecha AAAA-MM-DD válida".into()),
                 Some(d) if d.year() < 2019 => Some("es anterior a 2019".into()),
-                Some(d) if data_date.is_some_and(|up| d > up) => Some("es posterior a la fecha de actualización".into()),
+                Some(d) if data_date.is_some_and(|up| d > up) => {
+                    Some("es posterior a la fecha de actualización".into())
+                }
                 Some(_) => None,
             }
         }
