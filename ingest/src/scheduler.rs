@@ -63,6 +63,11 @@ impl Scheduler {
     }
 }
 
+/// The time zone schedules are read in (`ingest.schedule_timezone`, checked at load).
+pub fn timezone(settings: &settings::Settings) -> Tz {
+    settings.ingest.schedule_timezone.parse().unwrap_or(chrono_tz::America::Mexico_City)
+}
+
 async fn run_logged(ingest: &Ingest, name: &schemas::SourceName) {
     match ingest.run(name.as_str(), RunMode::Normal, Progress::shared()).await {
         Ok(_) => {}

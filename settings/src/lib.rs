@@ -564,12 +564,24 @@ mod tests {
                 "sources.covid.schedule",
             ),
             ("[store]\nkey_prefix = \"A B\"\n", "store.key_prefix"),
+            ("[ingest]\nschedule_timezone = \"Marte/Base\"\n", "ingest.schedule_timezone"),
             ("[responder]\nlistne = \"0.0.0.0:1\"\n", "listne"),
         ];
         for (text, wanted) in cases {
             let err = load(text, &[]).unwrap_err().to_string();
             assert!(err.contains(wanted), "{text:?} → {err}");
         }
+    }
+
+    #[test]
+    fn relative_paths_follow_the_configuration_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("contacto.toml");
+        std::fs::write(&file, "[ingest]\ntemplates_dir = \"plantillas\"\n").unwrap();
+        let s = Settings::load(&file).unwrap();
+        assert_eq!(s.resolve_path(&s.ingest.templates_dir), dir.path().join("plantillas"));
+        assert_eq!(s.resolve_path(Path::new("/srv/t")), PathBuf::from("/srv/t"));
+        assert_eq!(Settings::load(Path::new("contacto.toml")).unwrap().config_dir, PathBuf::from("."));
     }
 
     #[test]
