@@ -575,13 +575,17 @@ mod tests {
 
     #[test]
     fn relative_paths_follow_the_configuration_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("contacto.toml");
-        std::fs::write(&file, "[ingest]\ntemplates_dir = \"plantillas\"\n").unwrap();
-        let s = Settings::load(&file).unwrap();
-        assert_eq!(s.resolve_path(&s.ingest.templates_dir), dir.path().join("plantillas"));
-        assert_eq!(s.resolve_path(Path::new("/srv/t")), PathBuf::from("/srv/t"));
-        assert_eq!(Settings::load(Path::new("contacto.toml")).unwrap().config_dir, PathBuf::from("."));
+        // Inside a jail: other tests change the environment and the working directory.
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("contacto.toml", "[ingest]\ntemplates_dir = \"plantillas\"\n")?;
+            let file = jail.directory().join("contacto.toml");
+            let s = Settings::load(&file).unwrap();
+            assert_eq!(s.resolve_path(&s.ingest.templates_dir), jail.directory().join("plantillas"));
+            assert_eq!(s.resolve_path(Path::new("/srv/t")), PathBuf::from("/srv/t"));
+            assert_eq!(Settings::load(Path::new("contacto.toml")).unwrap().config_dir, PathBuf::from("."));
+            Ok(())
+        });
     }
 
     #[test]
