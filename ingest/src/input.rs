@@ -1,13 +1,17 @@
 //! A fetched body as a stream of decoded bytes: a plain file, or the one `.csv` entry of a ZIP
 //! (whatever its name), inflated on a thread of its own while the caller parses on another.
 //!
-//! The reader thread reads the file once, front to back: it hashes every byte (SHA-256, when
-//! the fetch did not already), inflates the entry with zlib-rs, checks the entry's CRC-32 and
-//! size, and hands fixed-size chunks through a short bounded channel. Chunks are recycled, so
-//! memory stays at a few chunks whatever the file's size.
+//! The reader thread reads the file once, front to back, inflates the entry with zlib-rs and
+//! hands fixed-size chunks through a short bounded channel, each with the raw bytes read to
+//! make it. Inflating is the slowest step, so everything else happens on the caller's side,
+//! which has time to spare: the SHA-256 of the raw bytes (when the fetch did not compute it)
+//! and the entry's CRC-32 and size. Chunks are recycled, so memory stays at a few chunks
+//! whatever the file's size.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -26,8 +30,12 @@ const READ_BUFFER: usize = 256 << 10;
 
 /// What the reader thread sends.
 enum Msg {
-    Data(Vec<u8>),
-    Done { checksum: String },
+    /// Decoded bytes, and the raw bytes of the file read to make them (to hash; empty when
+    /// not hashing, or when the chunk is the raw bytes).
+    Data { chunk: Vec<u8>, raw: Vec<u8> },
+    /// The end: raw bytes left after the data, and what the decoded bytes must add up to
+    /// (length and CRC-32 of a ZIP entry).
+    Done { raw: Vec<u8>, expect: Option<(u64, u32)> },
     Failed(SourceError),
 }
 
@@ -38,6 +46,12 @@ pub struct ChunkReader {
     rx: Receiver<Msg>,
     recycle: SyncSender<Vec<u8>>,
     checksum: Option<String>,
+    /// Hashes the body when its checksum is not known yet.
+    hasher: Option<Sha256>,
+    /// A plain file: its chunks are its raw bytes.
+    plain: bool,
+    crc: crc32fast::Hasher,
+    decoded: u64,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -69,32 +83,61 @@ impl ChunkReader {
         };
         progress.set_total_bytes(body.len);
         let hash = body.checksum.is_none();
+        let plain = entry.is_none();
         let (tx, rx) = sync_channel(CHUNKS_IN_FLIGHT);
         let (recycle, recycled) = sync_channel(CHUNKS_IN_FLIGHT + 2);
         let file_name = name.clone();
         let thread = std::thread::Builder::new()
             .name("ingest-reader".into())
             .spawn(move || {
-                let reader = Hashing { inner: file, hasher: hash.then(Sha256::new), progress };
-                let msg = match produce(reader, entry, &tx, &recycled, &file_name) {
-                    Ok(checksum) => Msg::Done { checksum },
-                    Err(e) => Msg::Failed(e),
-                };
-                let _ = tx.send(msg);
+                let raw = (hash && !plain).then(|| Rc::new(RefCell::new(Vec::new())));
+                let tee = Tee { inner: file, raw, progress };
+                if let Err(e) = produce(tee, entry, &tx, &recycled, &file_name) {
+                    let _ = tx.send(Msg::Failed(e));
+                }
             })
             .map_err(|e| SourceError::Io(e.to_string()))?;
-        Ok(ChunkReader { name, rx, recycle, checksum: body.checksum.clone(), thread: Some(thread) })
+        Ok(ChunkReader {
+            name,
+            rx,
+            recycle,
+            checksum: body.checksum.clone(),
+            hasher: hash.then(Sha256::new),
+            plain,
+            crc: crc32fast::Hasher::new(),
+            decoded: 0,
+            thread: Some(thread),
+        })
     }
 
     /// The next chunk, or `None` at the end of the data (then [`checksum`](Self::checksum) is known).
     pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, SourceError> {
         match self.rx.recv() {
-            Ok(Msg::Data(chunk)) => Ok(Some(chunk)),
-            Ok(Msg::Done { checksum }) => {
-                if self.checksum.is_none() {
-                    self.checksum = Some(checksum);
+            Ok(Msg::Data { chunk, raw }) => {
+                if let Some(h) = &mut self.hasher {
+                    h.update(if self.plain { &chunk } else { &raw });
                 }
-                Ok(None)
+                if !self.plain {
+                    self.crc.update(&chunk);
+                }
+                self.decoded += chunk.len() as u64;
+                Ok(Some(chunk))
+            }
+            Ok(Msg::Done { raw, expect }) => {
+                if let Some(mut h) = self.hasher.take() {
+                    h.update(&raw);
+                    self.checksum = Some(hex::encode(h.finalize()));
+                }
+                let crc = std::mem::take(&mut self.crc).finalize();
+                match expect {
+                    Some((len, expected_crc)) if len != self.decoded || crc != expected_crc => {
+                        Err(SourceError::Corrupt(format!(
+                            "{}: el contenido no coincide con el ZIP ({} bytes leídos de {len}, o CRC-32 distinto); el archivo está dañado",
+                            self.name, self.decoded
+                        )))
+                    }
+                    _ => Ok(None),
+                }
             }
             Ok(Msg::Failed(e)) => Err(e),
             Err(_) => Err(SourceError::Io(format!("{}: el lector terminó sin avisar", self.name))),
@@ -219,28 +262,34 @@ fn zip_entry(zip_name: &str, file: &mut File) -> Result<(String, Entry), SourceE
     ))
 }
 
-/// A reader that hashes (when asked) and counts what passes through.
-struct Hashing {
+/// A reader that counts what passes through and, when hashing, keeps a copy of the raw bytes
+/// for the caller's side to hash.
+struct Tee {
     inner: File,
-    hasher: Option<Sha256>,
+    raw: Option<Rc<RefCell<Vec<u8>>>>,
     progress: std::sync::Arc<Progress>,
 }
 
-impl Read for Hashing {
+impl Read for Tee {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Some(h) = &mut self.hasher {
-            h.update(&buf[..n]);
+        if let Some(raw) = &self.raw {
+            raw.borrow_mut().extend_from_slice(&buf[..n]);
         }
         self.progress.add_bytes(n as u64);
         Ok(n)
     }
 }
 
-impl Hashing {
-    /// Reads and hashes `n` bytes without keeping them (the parts of a ZIP around the entry).
+impl Tee {
+    /// The raw bytes read since the last call.
+    fn take_raw(&self) -> Vec<u8> {
+        self.raw.as_ref().map(|r| std::mem::take(&mut *r.borrow_mut())).unwrap_or_default()
+    }
+
+    /// Goes past `n` bytes (the parts of a ZIP before its entry), reading them if hashing.
     fn skip(&mut self, n: u64) -> std::io::Result<()> {
-        if self.hasher.is_none() {
+        if self.raw.is_none() {
             self.inner.seek(SeekFrom::Current(n as i64))?;
             return Ok(());
         }
@@ -251,72 +300,65 @@ impl Hashing {
         Ok(())
     }
 
-    fn finish(mut self) -> std::io::Result<String> {
-        if self.hasher.is_none() {
-            return Ok(String::new());
+    /// Reads the rest of the file if hashing (the ZIP's central directory).
+    fn finish(mut self) -> std::io::Result<Vec<u8>> {
+        if self.raw.is_some() {
+            std::io::copy(&mut self, &mut std::io::sink())?;
         }
-        std::io::copy(&mut self, &mut std::io::sink())?;
-        Ok(self.hasher.map(|h| hex::encode(h.finalize())).unwrap_or_default())
+        Ok(self.take_raw())
     }
 }
 
-/// The reader thread's work: decode everything into chunks; returns the body's checksum.
+/// The reader thread's work: decode everything into chunks, then say it is done.
 fn produce(
-    mut reader: Hashing,
+    mut tee: Tee,
     entry: Option<Entry>,
     tx: &SyncSender<Msg>,
     recycled: &Receiver<Vec<u8>>,
     name: &str,
-) -> Result<String, SourceError> {
+) -> Result<(), SourceError> {
     let io = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => {
             SourceError::Corrupt(format!("{name}: el archivo termina antes de tiempo"))
         }
         _ => SourceError::Corrupt(format!("{name}: {e}")),
     };
-    let send = |source: &mut dyn Read, crc: Option<&mut crc32fast::Hasher>| -> Result<u64, SourceError> {
-        let mut total = 0u64;
-        let mut crc = crc;
+    let raw = tee.raw.clone();
+    let take_raw = || raw.as_ref().map(|r| std::mem::take(&mut *r.borrow_mut())).unwrap_or_default();
+    // Fills and sends chunks until `source` ends; `false` if the parser stopped listening.
+    let send = |source: &mut dyn Read| -> Result<bool, SourceError> {
         loop {
             let mut chunk = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK_BYTES));
             chunk.resize(CHUNK_BYTES, 0);
             let n = read_up_to(source, &mut chunk).map_err(io)?;
             chunk.truncate(n);
             if n == 0 {
-                return Ok(total);
+                return Ok(true);
             }
-            total += n as u64;
-            if let Some(crc) = crc.as_deref_mut() {
-                crc.update(&chunk);
-            }
-            if tx.send(Msg::Data(chunk)).is_err() {
-                // The parser stopped early; nothing more is wanted.
-                return Ok(total);
+            if tx.send(Msg::Data { chunk, raw: take_raw() }).is_err() {
+                return Ok(false);
             }
         }
     };
-    match entry {
+    let expect = match entry {
         None => {
-            send(&mut reader, None)?;
+            if !send(&mut tee)? {
+                return Ok(());
+            }
+            None
         }
         Some(entry) => {
-            reader.skip(entry.start).map_err(io)?;
-            let mut crc = crc32fast::Hasher::new();
-            let len = {
-                let compressed = BufReader::with_capacity(READ_BUFFER, (&mut reader).take(entry.compressed_len));
-                if entry.deflated {
-                    send(&mut flate2::bufread::DeflateDecoder::new(compressed), Some(&mut crc))?
-                } else {
-                    send(&mut { compressed }, Some(&mut crc))?
-                }
-            };
-            if len != entry.len || crc.finalize() != entry.crc32 {
-                return Err(SourceError::Corrupt(format!(
-                    "{name}: el contenido no coincide con el ZIP ({len} bytes leídos de {}, o CRC-32 distinto); el archivo está dañado",
-                    entry.len
-                )));
+            tee.skip(entry.start).map_err(io)?;
+            let compressed = BufReader::with_capacity(READ_BUFFER, (&mut tee).take(entry.compressed_len));
+            let finished =
+                if entry.deflated { send(&mut flate2::bufread::DeflateDecoder::new(compressed))? } else { send(&mut { compressed })? };
+            if !finished {
+                return Ok(());
             }
+            Some((entry.len, entry.crc32))
         }
-    }
-    reader.finish().map_err(io)
+    };
+    let raw = tee.finish().map_err(io)?;
+    let _ = tx.send(Msg::Done { raw, expect });
+    Ok(())
 }

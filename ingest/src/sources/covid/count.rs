@@ -134,8 +134,8 @@ impl Counter {
         }
         self.rows += 1;
         self.report.row_errors = 0;
-        self.fields.split(line);
         let c = &self.cols;
+        self.fields.split_upto(line, c.first_needed);
         let expected = c.len();
         if self.fields.open_quote || self.fields.count != expected {
             let reason = if self.fields.open_quote {
@@ -170,6 +170,7 @@ impl Counter {
             }
             return;
         }
+        self.fields.split(line);
         self.check_all(line_no, line, by_res);
         if self.report.row_errors > 0 {
             self.bad_rows += 1;

@@ -522,6 +522,9 @@ pub struct Columns {
     /// `RESULTADO` or `CLASIFICACION_FINAL(_COVID)`.
     pub outcome: usize,
     pub rule: Rule,
+    /// How many leading fields every row needs located (to reach the state codes and the
+    /// update date); the state's rows are then split whole.
+    pub first_needed: usize,
 }
 
 impl Columns {
@@ -567,12 +570,15 @@ pub fn recognise(file: &str, header: &[u8]) -> Result<Columns, SourceError> {
         .iter()
         .map(|n| CHECKS.iter().find(|(c, _)| c == n).map(|(_, check)| *check).expect("every layout column has a check"))
         .collect();
+    let (fecha_actualizacion, entidad_um, entidad_res) =
+        (index("FECHA_ACTUALIZACION"), index("ENTIDAD_UM"), index("ENTIDAD_RES"));
     Ok(Columns {
         layout,
         checks,
-        fecha_actualizacion: index("FECHA_ACTUALIZACION"),
-        entidad_um: index("ENTIDAD_UM"),
-        entidad_res: index("ENTIDAD_RES"),
+        first_needed: fecha_actualizacion.max(entidad_um).max(entidad_res) + 1,
+        fecha_actualizacion,
+        entidad_um,
+        entidad_res,
         municipio_res: index("MUNICIPIO_RES"),
         fecha_def: index("FECHA_DEF"),
         outcome,

@@ -30,22 +30,44 @@ impl Default for Fields {
 }
 
 impl Fields {
-    /// Splits `line` (a line is at most 4 GiB).
+    /// Splits `line` (a line is at most 4 GiB), locating every field.
     #[inline]
     pub fn split(&mut self, line: &[u8]) {
+        self.split_upto(line, MAX_FIELDS);
+    }
+
+    /// Counts the fields of `line` and locates the first `upto` of them (at most
+    /// [`MAX_FIELDS`]): most rows of the national file are of other states, and only their
+    /// first fields (the state codes) and their field count matter.
+    ///
+    /// The line is read 64 bytes at a time as bit masks of its commas and quotes; a prefix XOR
+    /// of the quote mask says which bytes are inside quotes (an escaped `""` toggles twice),
+    /// and the commas outside are the separators.
+    #[inline]
+    pub fn split_upto(&mut self, line: &[u8], upto: usize) {
+        let upto = upto.min(MAX_FIELDS - 1);
         let mut n = 0usize;
-        let mut quoted = false;
-        for (i, &b) in line.iter().enumerate() {
-            // Both tests are cheap and rarely true; the store is unconditional so the loop has
-            // no branch on the (unpredictable) position of commas.
-            quoted ^= b == b'"';
-            let sep = (b == b',') & !quoted;
-            self.ends[n.min(MAX_FIELDS - 1)] = i as u32;
-            n += usize::from(sep);
+        let mut inside_carry = 0u64;
+        let mut base = 0u32;
+        for block in line.chunks(64) {
+            let (commas, quotes) = masks(block);
+            let inside = prefix_xor(quotes) ^ inside_carry;
+            // The state after the block's last byte (bits past a short block repeat it).
+            inside_carry = 0u64.wrapping_sub(inside >> 63);
+            let mut separators = commas & !inside;
+            while separators != 0 && n < upto {
+                self.ends[n] = base + separators.trailing_zeros();
+                n += 1;
+                separators &= separators - 1;
+            }
+            n += separators.count_ones() as usize;
+            base += 64;
         }
-        self.ends[n.min(MAX_FIELDS - 1)] = line.len() as u32;
+        if n < upto {
+            self.ends[n] = line.len() as u32;
+        }
         self.count = n + 1;
-        self.open_quote = quoted;
+        self.open_quote = inside_carry != 0;
     }
 
     /// Field `i` (`i < count.min(MAX_FIELDS)`) of `line`, with surrounding quotes removed.
@@ -54,6 +76,67 @@ impl Fields {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize + 1 };
         unquote(&line[start..self.ends[i] as usize])
     }
+}
+
+/// Bit `i` of each mask says whether byte `i` of the block is a comma, or a double quote. A
+/// block shorter than 64 bytes has zeros past its end.
+#[inline]
+fn masks(block: &[u8]) -> (u64, u64) {
+    let mut padded = [0u8; 64];
+    let bytes: &[u8; 64] = match block.try_into() {
+        Ok(full) => full,
+        Err(_) => {
+            padded[..block.len()].copy_from_slice(block);
+            &padded
+        }
+    };
+    masks64(bytes)
+}
+
+/// SSE2 (every x86-64 has it): 16 bytes per compare, one bit per byte by `pmovmskb`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn masks64(bytes: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    let (mut commas, mut quotes) = (0u64, 0u64);
+    for (k, lane) in bytes.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of the x86-64 baseline, and `lane` is 16 readable bytes
+        // (`loadu` has no alignment requirement).
+        let (c, q) = unsafe {
+            let v = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
+            (
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b',' as i8))),
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8))),
+            )
+        };
+        commas |= u64::from(c as u16) << (16 * k);
+        quotes |= u64::from(q as u16) << (16 * k);
+    }
+    (commas, quotes)
+}
+
+/// Elsewhere, one byte at a time (the same result).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn masks64(bytes: &[u8; 64]) -> (u64, u64) {
+    let (mut commas, mut quotes) = (0u64, 0u64);
+    for (i, &b) in bytes.iter().enumerate() {
+        commas |= u64::from(b == b',') << i;
+        quotes |= u64::from(b == b'"') << i;
+    }
+    (commas, quotes)
+}
+
+/// Bit `i` of the result is the XOR of bits `0..=i` of `x`: inside quotes or not.
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
 }
 
 /// A field without its surrounding double quotes (the inner `""` escapes stay; see [`decode`]).
@@ -172,6 +255,24 @@ mod tests {
         let mut f = Fields::default();
         f.split(lines[1]);
         assert_eq!((f.count, f.get(lines[1], 8), code(f.get(lines[1], 8))), (35, &b"006"[..], Some(6)));
+    }
+
+    #[test]
+    fn locating_only_the_first_fields_counts_all_of_them() {
+        let line = b"\"2020-05-27\",\"1ba22b\",2,3,\"25\",2,\"20\",\"25\",\"006\",\"M\xe9xico, \"\"DF\"\"\",\"x\"";
+        let mut all = Fields::default();
+        all.split(line);
+        let mut some = Fields::default();
+        some.split_upto(line, 8);
+        assert_eq!((all.count, some.count), (11, 11));
+        for i in 0..8 {
+            assert_eq!(all.get(line, i), some.get(line, i));
+        }
+        assert_eq!(decode(all.get(line, 9)), "México, \"DF\"");
+        let long: Vec<u8> = (0..200).flat_map(|i| format!("\"{i},{i}\",").into_bytes()).collect();
+        all.split(&long);
+        assert_eq!((all.count, all.open_quote), (201, false));
+        assert_eq!(all.get(&long, 62), b"62,62");
     }
 
     #[test]
