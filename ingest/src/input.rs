@@ -32,10 +32,16 @@ const READ_BUFFER: usize = 256 << 10;
 enum Msg {
     /// Decoded bytes, and the raw bytes of the file read to make them (to hash; empty when
     /// not hashing, or when the chunk is the raw bytes).
-    Data { chunk: Vec<u8>, raw: Vec<u8> },
+    Data {
+        chunk: Vec<u8>,
+        raw: Vec<u8>,
+    },
     /// The end: raw bytes left after the data, and what the decoded bytes must add up to
     /// (length and CRC-32 of a ZIP entry).
-    Done { raw: Vec<u8>, expect: Option<(u64, u32)> },
+    Done {
+        raw: Vec<u8>,
+        expect: Option<(u64, u32)>,
+    },
     Failed(SourceError),
 }
 
@@ -144,9 +150,9 @@ impl ChunkReader {
         }
     }
 
-    /// Gives a chunk back for reuse.
-    pub fn recycle(&self, mut chunk: Vec<u8>) {
-        chunk.clear();
+    /// Gives a chunk back for reuse (its contents are overwritten, so it is not cleared:
+    /// zeroing a megabyte per chunk would cost more than it is worth).
+    pub fn recycle(&self, chunk: Vec<u8>) {
         let _ = self.recycle.try_send(chunk);
     }
 
@@ -350,8 +356,11 @@ fn produce(
         Some(entry) => {
             tee.skip(entry.start).map_err(io)?;
             let compressed = BufReader::with_capacity(READ_BUFFER, (&mut tee).take(entry.compressed_len));
-            let finished =
-                if entry.deflated { send(&mut flate2::bufread::DeflateDecoder::new(compressed))? } else { send(&mut { compressed })? };
+            let finished = if entry.deflated {
+                send(&mut flate2::bufread::DeflateDecoder::new(compressed))?
+            } else {
+                send(&mut { compressed })?
+            };
             if !finished {
                 return Ok(());
             }

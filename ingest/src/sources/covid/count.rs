@@ -136,7 +136,7 @@ impl Counter {
         self.report.row_errors = 0;
         let c = &self.cols;
         self.fields.split_upto(line, c.first_needed);
-        let expected = c.len();
+        let expected = c.width();
         if self.fields.open_quote || self.fields.count != expected {
             let reason = if self.fields.open_quote {
                 "comillas sin cerrar al final de la línea".to_owned()

@@ -528,7 +528,8 @@ pub struct Columns {
 }
 
 impl Columns {
-    pub fn len(&self) -> usize {
+    /// How many columns the header has.
+    pub fn width(&self) -> usize {
         self.names.len()
     }
 }

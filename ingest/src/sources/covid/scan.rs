@@ -226,8 +226,9 @@ mod tests {
                 if i > 0 {
                     line.push(b',');
                 }
-                let quote = rng.next() % 2 == 0;
-                let value = if quote && rng.next() % 4 == 0 { rng.pick(quoted_only) } else { rng.pick(values) };
+                let quote = rng.next().is_multiple_of(2);
+                let value =
+                    if quote && rng.next().is_multiple_of(4) { rng.pick(quoted_only) } else { rng.pick(values) };
                 if quote {
                     line.push(b'"');
                 }
