@@ -77,7 +77,8 @@ pub struct Ingest {
 impl Ingest {
     /// Builds every source of `settings` over `store`; fails naming the first bad option.
     pub fn from_settings(settings: &Settings, store: SharedStore) -> Result<Ingest, ConfigError> {
-        let spool_dir = settings.resolve_path(&settings.store.data_dir).join("spool");
+        // HTTP bodies wait in the data directory (`CONTACTO_DATA_DIR`), whichever store is used.
+        let spool_dir = settings.store.data_dir.join("spool");
         let mut sources = BTreeMap::new();
         for (name, source) in &settings.sources {
             sources.insert(name.clone(), sources::build(name, source, &settings.config_dir, &spool_dir)?);
