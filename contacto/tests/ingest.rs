@@ -132,3 +132,35 @@ fn a_quarantined_dataset_waits_for_force_and_rollback_goes_back() {
         String::from_utf8_lossy(&missing.stderr).contains("la versión v9 no está guardada; las guardadas son: v2, v1")
     );
 }
+
+#[test]
+fn the_ingest_service_runs_until_stopped_and_other_commands_read_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut service = Command::new(env!("CARGO_BIN_EXE_contacto"))
+        .arg("ingest")
+        .current_dir(dir.path())
+        .env_remove("CONTACTO_REDIS_URL")
+        .env("CONTACTO_CONFIG", repo().join("contacto.toml"))
+        .env("CONTACTO_DATA_DIR", dir.path().join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The service runs every source at start; `preview`, another process, sees the result.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let out = contacto(dir.path(), &["preview", "defunciones"], &[]);
+        if out.status.success() {
+            assert!(String::from_utf8_lossy(&out.stdout).contains("13 de abril de 2020"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(Command::new("kill").args(["-TERM", &service.id().to_string()]).status().unwrap().success());
+    let status = service.wait().unwrap();
+    let mut stderr = String::new();
+    service.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("Source scheduled.") && stderr.contains("Stopped cleanly."), "{stderr}");
+}

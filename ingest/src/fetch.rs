@@ -140,6 +140,7 @@ impl Fetcher {
     }
 
     /// Fetches, retrying retryable failures with exponential back-off and jitter.
+    #[tracing::instrument(name = "fetch", skip_all, fields(source = %source))]
     pub async fn fetch(
         &self,
         source: &SourceName,

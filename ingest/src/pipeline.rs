@@ -119,6 +119,7 @@ impl<K: SourceKind> RunSource for Source<K> {
         &self.schedule
     }
 
+    #[tracing::instrument(name = "run", skip_all, fields(source = %self.name, ?mode))]
     async fn run(&self, ctx: &Context, mode: RunMode, progress: SharedProgress) -> Result<RunReport, NotRun> {
         let state = SourceState::new(&*ctx.store, &self.name);
         let mut events = Events::default();

@@ -33,6 +33,7 @@ impl Publisher {
     }
 
     /// Publishes `answers` as everything `provenance.source` says now.
+    #[tracing::instrument(name = "publish", skip_all, fields(source = %provenance.source))]
     pub async fn publish(
         &self,
         store: &dyn Store,
