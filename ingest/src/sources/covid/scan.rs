@@ -49,25 +49,48 @@ impl Fields {
         let mut n = 0usize;
         let mut inside_carry = 0u64;
         let mut base = 0u32;
-        for block in line.chunks(64) {
-            let (commas, quotes) = masks(block);
-            let inside = prefix_xor(quotes) ^ inside_carry;
-            // The state after the block's last byte (bits past a short block repeat it).
-            inside_carry = 0u64.wrapping_sub(inside >> 63);
-            let mut separators = commas & !inside;
-            while separators != 0 && n < upto {
-                self.ends[n] = base + separators.trailing_zeros();
-                n += 1;
-                separators &= separators - 1;
-            }
-            n += separators.count_ones() as usize;
+        let mut blocks = line.chunks_exact(64);
+        for block in &mut blocks {
+            let (commas, quotes) = masks64(block.try_into().expect("64 bytes"));
+            self.separate(commas, quotes, &mut inside_carry, &mut n, upto, base);
             base += 64;
+        }
+        let tail = blocks.remainder();
+        if !tail.is_empty() {
+            let (commas, quotes) = if line.len() >= 64 {
+                // The last 64 bytes of the line, shifted so that bit 0 is the tail's first byte:
+                // no copy, and the bits past the end are zero.
+                let last: &[u8; 64] = line[line.len() - 64..].try_into().expect("64 bytes");
+                let (c, q) = masks64(last);
+                let shift = 64 - tail.len();
+                (c >> shift, q >> shift)
+            } else {
+                let mut padded = [0u8; 64];
+                padded[..tail.len()].copy_from_slice(tail);
+                masks64(&padded)
+            };
+            self.separate(commas, quotes, &mut inside_carry, &mut n, upto, base);
         }
         if n < upto {
             self.ends[n] = line.len() as u32;
         }
         self.count = n + 1;
         self.open_quote = inside_carry != 0;
+    }
+
+    /// Records (up to `upto`) and counts the separators of one block: the commas outside quotes.
+    #[inline(always)]
+    fn separate(&mut self, commas: u64, quotes: u64, inside_carry: &mut u64, n: &mut usize, upto: usize, base: u32) {
+        let inside = prefix_xor(quotes) ^ *inside_carry;
+        // The state after the block's last byte (bits past a short block repeat it).
+        *inside_carry = 0u64.wrapping_sub(inside >> 63);
+        let mut separators = commas & !inside;
+        while separators != 0 && *n < upto {
+            self.ends[*n] = base + separators.trailing_zeros();
+            *n += 1;
+            separators &= separators - 1;
+        }
+        *n += separators.count_ones() as usize;
     }
 
     /// Field `i` (`i < count.min(MAX_FIELDS)`) of `line`, with surrounding quotes removed.
@@ -78,41 +101,30 @@ impl Fields {
     }
 }
 
-/// Bit `i` of each mask says whether byte `i` of the block is a comma, or a double quote. A
-/// block shorter than 64 bytes has zeros past its end.
-#[inline]
-fn masks(block: &[u8]) -> (u64, u64) {
-    let mut padded = [0u8; 64];
-    let bytes: &[u8; 64] = match block.try_into() {
-        Ok(full) => full,
-        Err(_) => {
-            padded[..block.len()].copy_from_slice(block);
-            &padded
-        }
-    };
-    masks64(bytes)
-}
-
+/// Bit `i` of each mask says whether byte `i` of the block is a comma, or a double quote.
 /// SSE2 (every x86-64 has it): 16 bytes per compare, one bit per byte by `pmovmskb`.
 #[cfg(target_arch = "x86_64")]
-#[inline]
+#[inline(always)]
 fn masks64(bytes: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
-    let (mut commas, mut quotes) = (0u64, 0u64);
-    for (k, lane) in bytes.chunks_exact(16).enumerate() {
-        // SAFETY: SSE2 is part of the x86-64 baseline, and `lane` is 16 readable bytes
-        // (`loadu` has no alignment requirement).
-        let (c, q) = unsafe {
-            let v = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
-            (
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b',' as i8))),
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8))),
-            )
-        };
-        commas |= u64::from(c as u16) << (16 * k);
-        quotes |= u64::from(q as u16) << (16 * k);
+    // SAFETY: SSE2 is part of the x86-64 baseline, and the four loads read the 64 bytes of
+    // `bytes` (`loadu` has no alignment requirement).
+    unsafe {
+        let p = bytes.as_ptr().cast::<__m128i>();
+        let (comma, quote) = (_mm_set1_epi8(b',' as i8), _mm_set1_epi8(b'"' as i8));
+        let lanes =
+            [_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)), _mm_loadu_si128(p.add(2)), _mm_loadu_si128(p.add(3))];
+        let bits = |v: __m128i, x: __m128i| u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, x)) as u16);
+        let commas = bits(lanes[0], comma)
+            | bits(lanes[1], comma) << 16
+            | bits(lanes[2], comma) << 32
+            | bits(lanes[3], comma) << 48;
+        let quotes = bits(lanes[0], quote)
+            | bits(lanes[1], quote) << 16
+            | bits(lanes[2], quote) << 32
+            | bits(lanes[3], quote) << 48;
+        (commas, quotes)
     }
-    (commas, quotes)
 }
 
 /// Elsewhere, one byte at a time (the same result).
