@@ -12,7 +12,8 @@
 # 10 M rows ≈ 1.41 GB CSV, ≈ 364 MB `zip -1`), which needs numpy:
 #   python3 -m venv /work/venv-bench && /work/venv-bench/bin/pip install numpy polars duckdb
 #   PYTHON=/work/venv-bench/bin/python bench/ingest.sh --rows 10000000 --rounds 5
-# Needs `zip`, `unzip` and GNU time (`apt-get install zip unzip time`).
+# Needs `zip`, `unzip` and GNU time (`apt-get install zip unzip time`). On a machine shared with
+# other jobs, BENCH_NICE=-10 (root) runs every measured command at that priority, the same for all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -54,6 +55,7 @@ floor=$repo/target/release/examples/inflate_floor
 have_polars=no
 if [ -f "$polars_script" ] && "$python" -c "import polars" 2>/dev/null; then have_polars=yes; fi
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm the page cache so that every command reads from memory.
 cat "$zip" "$csv" > /dev/null
 
@@ -63,7 +65,7 @@ measure() { # name command...
   local name=$1 out
   shift
   out=$(mktemp)
-  /usr/bin/time -f "%e %M" -o "$out" "$@" > "$dir/$name.out" 2>&1
+  nice -n "${BENCH_NICE:-0}" /usr/bin/time -f "%e %M" -o "$out" "$@" > "$dir/$name.out" 2>&1
   read -r seconds kb < "$out"
   rm -f "$out"
   printf '%s\t%s\t%s\n' "$name" "$seconds" "$kb" >> "$results"
@@ -84,6 +86,7 @@ echo
 echo "contacto: $(head -1 "$dir/contacto.out")"
 [ "$have_polars" = yes ] && echo "polars:   $(cat "$dir/polars.out")"
 echo
+echo "Priority: nice ${BENCH_NICE:-0}; load before the run: $load_before"
 echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB;" \
   "$rows rows, CSV $(stat -L -c %s "$csv") bytes, ZIP $(stat -L -c %s "$zip") bytes; medians of $rounds rounds."
 echo

@@ -135,10 +135,6 @@ impl Fetcher {
         Ok(Fetcher { settings, client })
     }
 
-    pub fn url(&self) -> &str {
-        &self.settings.url
-    }
-
     /// Fetches, retrying retryable failures with exponential back-off and jitter.
     #[tracing::instrument(name = "fetch", skip_all, fields(source = %source))]
     pub async fn fetch(

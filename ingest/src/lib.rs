@@ -10,7 +10,7 @@
 //!
 //! # Layout
 //! - [`Ingest`]: the configured sources of a process and the way to run them
-//!   ([`Ingest::run`], [`Ingest::run_all`]); [`scheduler`] runs them on their crons.
+//!   ([`Ingest::run`]); [`scheduler`] runs them on their crons.
 //! - [`source`]: the [`SourceKind`] trait a kind implements, and [`Source`], a configured source.
 //! - [`sources`]: the kinds, one module each, and [`sources::build`], the registry.
 //!   - [`sources::covid`]: the national COVID-19 open-data file (CSV or ZIP).
@@ -105,10 +105,6 @@ impl Ingest {
         self.sources.get(name)
     }
 
-    pub fn store(&self) -> &SharedStore {
-        &self.ctx.store
-    }
-
     /// Runs one source once.
     pub async fn run(&self, name: &str, mode: RunMode, progress: SharedProgress) -> Result<RunReport, RunError> {
         let source = self.sources.get(name).ok_or_else(|| RunError::UnknownSource {
@@ -120,18 +116,6 @@ impl Ingest {
             return Err(RunError::NotRun(NotRun::Busy(source.name().clone())));
         };
         Ok(source.run(&self.ctx, mode, progress).await?)
-    }
-
-    /// Runs every source once, one after the other, in name order.
-    pub async fn run_all(
-        &self,
-        progress: impl Fn(&SourceName) -> SharedProgress,
-    ) -> Vec<(SourceName, Result<RunReport, RunError>)> {
-        let mut reports = Vec::new();
-        for name in self.sources.keys() {
-            reports.push((name.clone(), self.run(name.as_str(), RunMode::Normal, progress(name)).await));
-        }
-        reports
     }
 }
 
