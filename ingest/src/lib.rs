@@ -36,8 +36,10 @@
 //!    checked against a recount written in the test, and the events every run must emit
 //!    (`tests/ingest/pipeline.rs`).
 //!
-//! Fetching, the error budget's verdict, quarantine, rendering checks, publishing, scheduling
-//! and the run log come with it.
+//! Fetching, quarantine, the checks on every rendered answer, publishing (the router table too,
+//! for the kind that owns it: [`SourceKind::router_table`]), scheduling and the run log come
+//! with it. A kind reports bad values as located [`ValidationError`]s: within its error budget
+//! as warnings, beyond it as [`SourceError::Rejected`].
 
 pub mod error;
 pub mod events;

@@ -345,7 +345,14 @@ impl<K: SourceKind> Source<K> {
                 return failed(outcome, error);
             }
         };
-        let published = match ctx.publisher.publish(&*ctx.store, &stored.provenance, &answers).await {
+        let router = match self.kind.router_table(&stored.dataset, &renderer, &common) {
+            Ok(router) => router,
+            Err(error) => {
+                events.emit(RenderFailed { source: &self.name, error: &error });
+                return failed(outcome, error);
+            }
+        };
+        let published = match ctx.publisher.publish(&*ctx.store, &stored.provenance, &answers, router.as_ref()).await {
             Ok(p) => p,
             Err(e) => return failed(outcome, format!("no se pudo publicar: {e}")),
         };

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use schemas::{Answer, AnswerKey, Provenance, Snapshot};
+use schemas::{Answer, AnswerKey, Provenance, RouterTable, Snapshot};
 use store::{Store, StoreError};
 use tokio::sync::Mutex;
 
@@ -32,13 +32,15 @@ impl Publisher {
         Publisher { lock: Mutex::new(()), keep, attempts: attempts.max(1) }
     }
 
-    /// Publishes `answers` as everything `provenance.source` says now.
+    /// Publishes `answers` as everything `provenance.source` says now, and `router` as the
+    /// router table when the source publishes one.
     #[tracing::instrument(name = "publish", skip_all, fields(source = %provenance.source))]
     pub async fn publish(
         &self,
         store: &dyn Store,
         provenance: &Provenance,
         answers: &[(AnswerKey, Answer)],
+        router: Option<&RouterTable>,
     ) -> Result<Published, StoreError> {
         let _serialised = self.lock.lock().await;
         let mut conflicts = 0;
@@ -47,6 +49,9 @@ impl Publisher {
             let expected = current.as_ref().map(|s| s.version);
             let mut content = current.map(|s| s.content).unwrap_or_default();
             content.replace_source(provenance.clone(), answers.iter().cloned());
+            if let Some(router) = router {
+                content.router = router.clone();
+            }
             match store.publish(&content, expected, self.keep).await {
                 Ok(snapshot) => return Ok(Published { snapshot, conflicts }),
                 Err(StoreError::Conflict { .. }) if conflicts + 1 < self.attempts => {

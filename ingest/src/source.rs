@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use schemas::{Answer, AnswerKey, SourceName};
+use schemas::{Answer, AnswerKey, RouterTable, SourceName};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use settings::SourceSettings;
@@ -65,6 +65,17 @@ pub trait SourceKind: Sized + Send + Sync + 'static {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError>;
+
+    /// The router table (menus, keywords, aliases), for the one kind that publishes it (the
+    /// maintainers' menu file); every other kind leaves the current table as it is.
+    fn router_table(
+        &self,
+        _dataset: &Self::Dataset,
+        _renderer: &Renderer,
+        _common: &Common,
+    ) -> Result<Option<RouterTable>, RenderError> {
+        Ok(None)
+    }
 }
 
 /// A configured source: a name, its fetcher and schedule, and its kind.

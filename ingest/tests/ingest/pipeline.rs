@@ -158,6 +158,10 @@ async fn other_sources_answers_are_carried_over(s: TestStore) {
         },
         [(sintomas, Answer::text("Fiebre, tos seca y cansancio.").unwrap())],
     );
+    content
+        .router
+        .municipio_aliases
+        .insert(schemas::Keyword::parse("La Capital").unwrap(), MunicipioId::try_from(15).unwrap());
     let before = s.store.publish(&content, None, 5).await.unwrap();
     let (_server, http) = served(zip("a.csv", &first_release())).await;
     let (ingest, _data) = ingest_with(s.store.clone(), covid_settings(&url(&http)), None);
@@ -166,6 +170,7 @@ async fn other_sources_answers_are_carried_over(s: TestStore) {
     assert!(after.version > before.version);
     assert_eq!(after.answer(&sintomas).unwrap().answer.body(), "Fiebre, tos seca y cansancio.");
     assert_eq!(after.content.provenance.len(), 2);
+    assert_eq!(after.content.router, before.content.router, "the router table belongs to another source");
 }
 
 /// The April rows without `drop` of the state's confirmed cases, dated `date`.
@@ -316,7 +321,7 @@ async fn concurrent_publishers_lose_no_answers(s: TestStore) {
                     rows: i,
                 };
                 let answer = Answer::text(format!("{name} {i}")).unwrap();
-                publisher.publish(&*store, &provenance, &[(AnswerKey::estado(topic), answer)]).await.unwrap();
+                publisher.publish(&*store, &provenance, &[(AnswerKey::estado(topic), answer)], None).await.unwrap();
             }
         })
     };
