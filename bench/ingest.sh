@@ -6,13 +6,15 @@
 #   contacto  `contacto ingest --once` from the ZIP to published answers (embedded store, fresh each round)
 #   unzip     `unzip -p ZIP > /dev/null`
 #   polars    Polars on the uncompressed CSV (agg_polars.py), when Python has polars
-# and prints the median wall time and peak RSS of each, and each median as a ratio to the floor's.
+# and prints the median wall time, CPU time (user + system) and peak RSS of each, and each
+# median wall time as a ratio to the floor's. Other jobs on the machine slow a command that
+# uses both cores more than one that uses one: the CPU times show what each needs.
 #
 # The synthetic national file comes from the shared generator (the same shape as the real file;
 # 10 M rows ≈ 1.41 GB CSV, ≈ 364 MB `zip -1`), which needs numpy:
 #   python3 -m venv /work/venv-bench && /work/venv-bench/bin/pip install numpy polars duckdb
 #   PYTHON=/work/venv-bench/bin/python bench/ingest.sh --rows 10000000 --rounds 5
-# Needs `zip`, `unzip` and GNU time (`apt-get install zip unzip time`). On a machine shared with
+# Needs `zip`, `unzip`, `bc` and GNU time (`apt-get install zip unzip bc time`). On a machine shared with
 # other jobs, BENCH_NICE=-10 (root) runs every measured command at that priority, the same for all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,11 +67,12 @@ measure() { # name command...
   local name=$1 out
   shift
   out=$(mktemp)
-  nice -n "${BENCH_NICE:-0}" /usr/bin/time -f "%e %M" -o "$out" "$@" > "$dir/$name.out" 2>&1
-  read -r seconds kb < "$out"
+  nice -n "${BENCH_NICE:-0}" /usr/bin/time -f "%e %M %U %S" -o "$out" "$@" > "$dir/$name.out" 2>&1
+  read -r seconds kb user sys < "$out"
   rm -f "$out"
-  printf '%s\t%s\t%s\n' "$name" "$seconds" "$kb" >> "$results"
-  printf '  %-9s %6.2f s  %7d KiB\n' "$name" "$seconds" "$kb"
+  cpu=$(echo "$user + $sys" | bc)
+  printf '%s\t%s\t%s\t%s\n' "$name" "$seconds" "$kb" "$cpu" >> "$results"
+  printf '  %-9s %6.2f s  %7d KiB  cpu %5.2f s\n' "$name" "$seconds" "$kb" "$cpu"
 }
 
 for round in $(seq "$rounds"); do
@@ -94,14 +97,15 @@ echo
 import collections, statistics, sys
 runs = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    name, seconds, kb = line.split("\t")
-    runs[name].append((float(seconds), int(kb)))
-floor = statistics.median(s for s, _ in runs["floor"])
-print("| command | median s | × inflate floor | peak RSS MiB |")
-print("|---|---:|---:|---:|")
+    name, seconds, kb, cpu = line.split("\t")
+    runs[name].append((float(seconds), int(kb), float(cpu)))
+floor = statistics.median(r[0] for r in runs["floor"])
+print("| command | median wall s | × inflate floor | median CPU s | peak RSS MiB |")
+print("|---|---:|---:|---:|---:|")
 for name in ["floor", "contacto", "unzip", "polars"]:
     if name in runs:
-        med = statistics.median(s for s, _ in runs[name])
-        rss = max(kb for _, kb in runs[name]) / 1024
-        print(f"| {name} | {med:.2f} | {med / floor:.2f} | {rss:.1f} |")
+        med = statistics.median(r[0] for r in runs[name])
+        cpu = statistics.median(r[2] for r in runs[name])
+        rss = max(r[1] for r in runs[name]) / 1024
+        print(f"| {name} | {med:.2f} | {med / floor:.2f} | {cpu:.2f} | {rss:.1f} |")
 PY
