@@ -13,7 +13,9 @@ pub async fn runs(settings: Settings, source: Option<SourceName>, limit: usize) 
         println!("Todavía no hay corridas registradas.");
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", table(&runs, &ingest::scheduler::timezone(&settings).to_string()));
+    let timezone = ingest::scheduler::timezone(&settings).to_string();
+    print!("{}", table(&runs, &timezone));
+    println!("(inicio en hora de {timezone})");
     Ok(ExitCode::SUCCESS)
 }
 
