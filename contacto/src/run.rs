@@ -35,7 +35,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 /// `/health`: the store answers.
-fn health_router(store: SharedStore) -> Router {
+pub(crate) fn health_router(store: SharedStore) -> Router {
     Router::new().route(
         "/health",
         get(move || {

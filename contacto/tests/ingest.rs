@@ -7,6 +7,16 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A plain HTTP/1.0 GET of `path` on a local address (these tests run without a runtime).
+fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
@@ -136,9 +146,11 @@ fn a_quarantined_dataset_waits_for_force_and_rollback_goes_back() {
 #[test]
 fn the_ingest_service_runs_until_stopped_and_other_commands_read_beside_it() {
     let dir = tempfile::tempdir().unwrap();
+    let internal = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let mut service = Command::new(env!("CARGO_BIN_EXE_contacto"))
         .arg("ingest")
         .current_dir(dir.path())
+        .env("CONTACTO_RESPONDER__INTERNAL_LISTEN", internal.to_string())
         .env_remove("CONTACTO_REDIS_URL")
         .env("CONTACTO_CONFIG", repo().join("contacto.toml"))
         .env("CONTACTO_DATA_DIR", dir.path().join("data"))
@@ -157,6 +169,8 @@ fn the_ingest_service_runs_until_stopped_and_other_commands_read_beside_it() {
         assert!(std::time::Instant::now() < deadline, "{}", String::from_utf8_lossy(&out.stderr));
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let health = http_get(internal, "/health");
+    assert!(health.contains("\"snapshot\":1"), "{health}");
     assert!(Command::new("kill").args(["-TERM", &service.id().to_string()]).status().unwrap().success());
     let status = service.wait().unwrap();
     let mut stderr = String::new();
