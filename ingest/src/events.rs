@@ -86,7 +86,8 @@ impl Event for SourceFetchFailed<'_> {
 pub struct DatasetParsed<'a> {
     pub source: &'a SourceName,
     pub rows: u64,
-    pub tolerated_errors: usize,
+    /// Problems tolerated within the error budget (lines of the report).
+    pub warnings: usize,
     pub elapsed: Duration,
 }
 
@@ -98,7 +99,7 @@ impl Event for DatasetParsed<'_> {
         tracing::info!(
             source = %self.source,
             rows = self.rows,
-            tolerated_errors = self.tolerated_errors,
+            warnings = self.warnings,
             elapsed_ms = self.elapsed.as_millis() as u64,
             "Dataset parsed."
         );

@@ -232,7 +232,7 @@ impl<K: SourceKind> Source<K> {
         events.emit(DatasetParsed {
             source: &self.name,
             rows: parsed.rows,
-            tolerated_errors: parsed.warnings.len(),
+            warnings: parsed.warnings.len(),
             elapsed: parse_started.elapsed(),
         });
         let data_date = parsed.dataset.data_date();
@@ -290,7 +290,7 @@ impl<K: SourceKind> Source<K> {
                 return Outcome {
                     result: RunResult::Quarantined,
                     error: Some(format!(
-                        "en cuarentena hasta que alguien la revise y corra `contacto ingest --force {}`: {}",
+                        "datos en cuarentena hasta que alguien los revise y corra `contacto ingest --force {}`: {}",
                         self.name,
                         reasons.join("; ")
                     )),
