@@ -160,49 +160,6 @@ impl ChunkReader {
     pub fn checksum(&self) -> Option<&str> {
         self.checksum.as_deref()
     }
-
-    /// Calls `f` with each line (without its `\n` or `\r\n`) and its 1-based number. Lines
-    /// may span chunks; only the partial last line of a chunk is copied. `f` returning `false`
-    /// stops reading.
-    pub fn for_each_line(&mut self, mut f: impl FnMut(u64, &[u8]) -> bool) -> Result<(), SourceError> {
-        let mut carry: Vec<u8> = Vec::new();
-        let mut line_no = 0u64;
-        while let Some(chunk) = self.next_chunk()? {
-            let mut rest: &[u8] = &chunk;
-            if !carry.is_empty() {
-                match memchr::memchr(b'\n', rest) {
-                    Some(i) => {
-                        carry.extend_from_slice(&rest[..i]);
-                        rest = &rest[i + 1..];
-                        line_no += 1;
-                        if !f(line_no, trim_cr(&carry)) {
-                            return Ok(());
-                        }
-                        carry.clear();
-                    }
-                    None => {
-                        carry.extend_from_slice(rest);
-                        self.recycle(chunk);
-                        continue;
-                    }
-                }
-            }
-            while let Some(i) = memchr::memchr(b'\n', rest) {
-                line_no += 1;
-                if !f(line_no, trim_cr(&rest[..i])) {
-                    return Ok(());
-                }
-                rest = &rest[i + 1..];
-            }
-            carry.extend_from_slice(rest);
-            self.recycle(chunk);
-        }
-        if !carry.is_empty() {
-            line_no += 1;
-            f(line_no, trim_cr(&carry));
-        }
-        Ok(())
-    }
 }
 
 impl Drop for ChunkReader {
@@ -214,10 +171,6 @@ impl Drop for ChunkReader {
             let _ = thread.join();
         }
     }
-}
-
-fn trim_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 fn read_up_to(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {

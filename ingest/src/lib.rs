@@ -16,8 +16,8 @@
 //!   - [`sources::covid`]: the national COVID-19 open-data file (CSV or ZIP).
 //! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record.
 //! - [`fetch`]: `http(s)://` and `file://`, conditional GET, timeouts, retries, size cap.
-//! - [`input`]: a body as decoded chunks and lines: plain or the `.csv` of a ZIP, inflated on
-//!   a thread of its own.
+//! - [`input`]: a body as decoded chunks: plain, or the `.csv` of a ZIP inflated on a thread
+//!   of its own.
 //! - [`render`]: minijinja templates from `templates/`, es-MX filters, the checks every
 //!   answer passes.
 //! - [`publish`]: one source's answers into a new snapshot, retried on conflict.

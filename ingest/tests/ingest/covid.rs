@@ -212,3 +212,29 @@ fn the_checksum_is_the_sha256_of_the_file() {
     use sha2::Digest;
     assert_eq!(parsed.checksum, hex::encode(sha2::Sha256::digest(&bytes)));
 }
+
+#[test]
+fn lines_cut_by_the_ends_of_chunks_count_once() {
+    // Several megabytes, so that the reader hands over several chunks and lines straddle them,
+    // with LF and with CRLF line ends.
+    let t = Table::parse(&may_2020());
+    for crlf in [false, true] {
+        let mut csv = Vec::new();
+        let header = t.header.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(",");
+        csv.extend_from_slice(header.as_bytes());
+        csv.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        for _ in 0..80 {
+            for row in &t.rows {
+                csv.extend_from_slice(&row.join(&b","[..]));
+                csv.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            }
+        }
+        assert!(csv.len() > 3 * ingest::input::CHUNK_BYTES);
+        let expected = recount(&csv, 11);
+        let plain = count("grande.csv", &csv, 11, 0.0).unwrap();
+        assert_matches_recount("several chunks", &plain, &expected);
+        assert_eq!(plain.rows, 80 * 300);
+        let zipped = count("grande.zip", &zip("grande.csv", &csv), 11, 0.0).unwrap();
+        assert_eq!(zipped.dataset, plain.dataset);
+    }
+}

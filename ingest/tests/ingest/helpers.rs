@@ -46,7 +46,11 @@ impl Table {
         let header = lines.next().unwrap();
         let header =
             String::from_utf8(header.to_vec()).unwrap().split(',').map(|h| h.trim_matches('"').to_owned()).collect();
-        let rows = lines.map(|l| l.split(|&b| b == b',').map(<[u8]>::to_vec).collect()).collect();
+        // Line ends are dropped (the May 2020 file has CRLF ones); `to_csv` writes LF.
+        let rows = lines
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .map(|l| l.split(|&b| b == b',').map(<[u8]>::to_vec).collect())
+            .collect();
         Table { header, rows }
     }
 

@@ -126,16 +126,33 @@ impl Counter {
             .collect()
     }
 
-    /// Counts one data line (`line_no` is its 1-based line in the file).
+    /// Counts one whole data line (`line_no` is its 1-based line in the file).
     #[inline]
     pub fn row(&mut self, line_no: u64, line: &[u8]) {
+        self.fields.split_upto(line, self.cols.first_needed);
+        self.count_split(line_no, line);
+    }
+
+    /// Counts the data line at the start of `rest` and returns how many bytes it took (its
+    /// line feed included), or `None` if the line goes on past `rest`. The line's end is found
+    /// by the same pass that splits it.
+    #[inline]
+    pub fn scan(&mut self, line_no: u64, rest: &[u8]) -> Option<usize> {
+        let len = self.fields.split_next(rest, self.cols.first_needed)?;
+        let line = &rest[..len];
+        self.count_split(line_no, line.strip_suffix(b"\r").unwrap_or(line));
+        Some(len + 1)
+    }
+
+    /// The rest of a row's count, once its first fields are located.
+    #[inline]
+    fn count_split(&mut self, line_no: u64, line: &[u8]) {
         if line.is_empty() {
             return;
         }
         self.rows += 1;
         self.report.row_errors = 0;
         let c = &self.cols;
-        self.fields.split_upto(line, c.first_needed);
         let expected = c.width();
         if self.fields.open_quote || self.fields.count != expected {
             let reason = if self.fields.open_quote {

@@ -47,8 +47,6 @@ pub const NO_ESPECIFICADO: u16 = schemas::municipio::NO_ESPECIFICADO;
 pub const TOPICS: [Topic; 4] = [Topic::Confirmados, Topic::Sospechosos, Topic::Descartados, Topic::Defunciones];
 /// Errors listed in a rejection or among the warnings; the rest are counted.
 const ERRORS_LISTED: usize = 20;
-/// Rows between two progress updates.
-const PROGRESS_EVERY_ROWS: u64 = 1 << 16;
 
 /// Options of `[sources.NAME]` for `kind = "covid"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -198,34 +196,53 @@ pub fn count_body(
     let mut reader = ChunkReader::open(body, progress.clone())?;
     let file = reader.name.clone();
     let mut counter: Option<count::Counter> = None;
-    let mut drift = None;
     let mut known = known_municipios;
-    reader.for_each_line(|line_no, line| match &mut counter {
-        Some(c) => {
-            c.row(line_no, line);
-            if c.rows % PROGRESS_EVERY_ROWS == 0 {
-                progress.add_rows(PROGRESS_EVERY_ROWS);
+    // Lines are found and split in one pass over each chunk ([`count::Counter::scan`]); the
+    // header, and a line cut by the end of a chunk, go through `carry` as whole lines.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line_no = 0u64;
+    let mut whole_line = |line_no: u64, line: &[u8], counter: &mut Option<count::Counter>| -> Result<(), SourceError> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match counter {
+            Some(c) => c.row(line_no, line),
+            None => {
+                let cols = layout::recognise(&file, line)?;
+                *counter = Some(count::Counter::new(file.clone(), cols, u16::from(state), known.take()));
             }
-            true
         }
-        None => match layout::recognise(&file, line) {
-            Ok(cols) => {
-                counter = Some(count::Counter::new(file.clone(), cols, u16::from(state), known.take()));
-                true
-            }
-            Err(e) => {
-                drift = Some(e);
-                false
-            }
-        },
-    })?;
-    if let Some(e) = drift {
-        return Err(e);
+        Ok(())
+    };
+    while let Some(chunk) = reader.next_chunk()? {
+        let mut rest: &[u8] = &chunk;
+        if counter.is_none() || !carry.is_empty() {
+            let Some(i) = memchr::memchr(b'\n', rest) else {
+                carry.extend_from_slice(rest);
+                reader.recycle(chunk);
+                continue;
+            };
+            carry.extend_from_slice(&rest[..i]);
+            rest = &rest[i + 1..];
+            line_no += 1;
+            whole_line(line_no, &carry, &mut counter)?;
+            carry.clear();
+        }
+        let c = counter.as_mut().expect("the header was read");
+        let rows_before = c.rows;
+        while let Some(taken) = c.scan(line_no + 1, rest) {
+            line_no += 1;
+            rest = &rest[taken..];
+        }
+        progress.add_rows(c.rows - rows_before);
+        carry.extend_from_slice(rest);
+        reader.recycle(chunk);
+    }
+    if !carry.is_empty() {
+        line_no += 1;
+        whole_line(line_no, &carry, &mut counter)?;
     }
     let Some(counter) = counter else {
         return Err(SourceError::Drift(format!("{file}: el archivo está vacío (ni siquiera tiene cabecera)")));
     };
-    progress.add_rows(counter.rows % PROGRESS_EVERY_ROWS);
     let rows = counter.rows;
     let reject = |summary: String, counter: &count::Counter| SourceError::Rejected {
         summary,

@@ -46,33 +46,66 @@ impl Fields {
     #[inline]
     pub fn split_upto(&mut self, line: &[u8], upto: usize) {
         let upto = upto.min(MAX_FIELDS - 1);
-        let mut n = 0usize;
-        let mut inside_carry = 0u64;
-        let mut base = 0u32;
+        let (mut n, mut inside_carry, mut base) = (0usize, 0u64, 0u32);
         let mut blocks = line.chunks_exact(64);
         for block in &mut blocks {
-            let (commas, quotes) = masks64(block.try_into().expect("64 bytes"));
-            self.separate(commas, quotes, &mut inside_carry, &mut n, upto, base);
+            let m = masks64(block.try_into().expect("64 bytes"));
+            self.separate(m, &mut inside_carry, &mut n, upto, base);
             base += 64;
         }
         let tail = blocks.remainder();
         if !tail.is_empty() {
-            let (commas, quotes) = if line.len() >= 64 {
-                // The last 64 bytes of the line, shifted so that bit 0 is the tail's first byte:
-                // no copy, and the bits past the end are zero.
-                let last: &[u8; 64] = line[line.len() - 64..].try_into().expect("64 bytes");
-                let (c, q) = masks64(last);
-                let shift = 64 - tail.len();
-                (c >> shift, q >> shift)
-            } else {
-                let mut padded = [0u8; 64];
-                padded[..tail.len()].copy_from_slice(tail);
-                masks64(&padded)
-            };
-            self.separate(commas, quotes, &mut inside_carry, &mut n, upto, base);
+            self.separate(Masks::of_tail(line, tail), &mut inside_carry, &mut n, upto, base);
         }
+        self.end_line(line.len(), n, inside_carry, upto);
+    }
+
+    /// Like [`split_upto`](Self::split_upto) on the line that starts `rest` and ends at its
+    /// first line feed, found in the same pass (no separate search for it). Returns the
+    /// line's length (the line feed's offset; a `\r` before it is left out of the last field),
+    /// or `None` if `rest` has no line feed: the line goes on in the next chunk.
+    #[inline]
+    pub fn split_next(&mut self, rest: &[u8], upto: usize) -> Option<usize> {
+        let upto = upto.min(MAX_FIELDS - 1);
+        let (mut n, mut inside_carry, mut base) = (0usize, 0u64, 0u32);
+        let mut blocks = rest.chunks_exact(64);
+        let mut last = None;
+        for block in &mut blocks {
+            let m = masks64(block.try_into().expect("64 bytes"));
+            if m.newlines != 0 {
+                last = Some(m);
+                break;
+            }
+            self.separate(m, &mut inside_carry, &mut n, upto, base);
+            base += 64;
+        }
+        let m = match last {
+            Some(m) => m,
+            None => {
+                let tail = blocks.remainder();
+                if tail.is_empty() {
+                    return None;
+                }
+                let m = Masks::of_tail(rest, tail);
+                if m.newlines == 0 {
+                    return None;
+                }
+                m
+            }
+        };
+        let pos = m.newlines.trailing_zeros();
+        self.separate(m.below(pos), &mut inside_carry, &mut n, upto, base);
+        let len = base as usize + pos as usize;
+        let end = if len > 0 && rest[len - 1] == b'\r' { len - 1 } else { len };
+        self.end_line(end, n, inside_carry, upto);
+        Some(len)
+    }
+
+    /// Closes a line of `len` bytes with `n` separators.
+    #[inline(always)]
+    fn end_line(&mut self, len: usize, n: usize, inside_carry: u64, upto: usize) {
         if n < upto {
-            self.ends[n] = line.len() as u32;
+            self.ends[n] = len as u32;
         }
         self.count = n + 1;
         self.open_quote = inside_carry != 0;
@@ -80,11 +113,11 @@ impl Fields {
 
     /// Records (up to `upto`) and counts the separators of one block: the commas outside quotes.
     #[inline(always)]
-    fn separate(&mut self, commas: u64, quotes: u64, inside_carry: &mut u64, n: &mut usize, upto: usize, base: u32) {
-        let inside = prefix_xor(quotes) ^ *inside_carry;
+    fn separate(&mut self, m: Masks, inside_carry: &mut u64, n: &mut usize, upto: usize, base: u32) {
+        let inside = prefix_xor(m.quotes) ^ *inside_carry;
         // The state after the block's last byte (bits past a short block repeat it).
         *inside_carry = 0u64.wrapping_sub(inside >> 63);
-        let mut separators = commas & !inside;
+        let mut separators = m.commas & !inside;
         while separators != 0 && *n < upto {
             self.ends[*n] = base + separators.trailing_zeros();
             *n += 1;
@@ -101,17 +134,52 @@ impl Fields {
     }
 }
 
-/// Bit `i` of each mask says whether byte `i` of the block is a comma, or a double quote.
+/// Bit `i` of each mask says whether byte `i` of a 64-byte block is a comma, a double quote,
+/// a line feed.
+#[derive(Clone, Copy, Default)]
+struct Masks {
+    commas: u64,
+    quotes: u64,
+    newlines: u64,
+}
+
+impl Masks {
+    /// The masks of the `tail.len()` bytes at the end of `bytes` (fewer than 64), bit 0 being
+    /// the tail's first byte and the bits past its end zero: read as the last 64 bytes of
+    /// `bytes` when there are that many (no copy), padded otherwise.
+    #[inline(always)]
+    fn of_tail(bytes: &[u8], tail: &[u8]) -> Masks {
+        if bytes.len() >= 64 {
+            let last: &[u8; 64] = bytes[bytes.len() - 64..].try_into().expect("64 bytes");
+            let m = masks64(last);
+            let shift = 64 - tail.len();
+            Masks { commas: m.commas >> shift, quotes: m.quotes >> shift, newlines: m.newlines >> shift }
+        } else {
+            let mut padded = [0u8; 64];
+            padded[..tail.len()].copy_from_slice(tail);
+            masks64(&padded)
+        }
+    }
+
+    /// Only the bits below `pos`.
+    #[inline(always)]
+    fn below(self, pos: u32) -> Masks {
+        let keep = (1u64 << pos) - 1;
+        Masks { commas: self.commas & keep, quotes: self.quotes & keep, newlines: 0 }
+    }
+}
+
 /// SSE2 (every x86-64 has it): 16 bytes per compare, one bit per byte by `pmovmskb`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn masks64(bytes: &[u8; 64]) -> (u64, u64) {
+fn masks64(bytes: &[u8; 64]) -> Masks {
     use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
     // SAFETY: SSE2 is part of the x86-64 baseline, and the four loads read the 64 bytes of
     // `bytes` (`loadu` has no alignment requirement).
     unsafe {
         let p = bytes.as_ptr().cast::<__m128i>();
-        let (comma, quote) = (_mm_set1_epi8(b',' as i8), _mm_set1_epi8(b'"' as i8));
+        let (comma, quote, newline) =
+            (_mm_set1_epi8(b',' as i8), _mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\n' as i8));
         let lanes =
             [_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)), _mm_loadu_si128(p.add(2)), _mm_loadu_si128(p.add(3))];
         let bits = |v: __m128i, x: __m128i| u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, x)) as u16);
@@ -123,20 +191,25 @@ fn masks64(bytes: &[u8; 64]) -> (u64, u64) {
             | bits(lanes[1], quote) << 16
             | bits(lanes[2], quote) << 32
             | bits(lanes[3], quote) << 48;
-        (commas, quotes)
+        let newlines = bits(lanes[0], newline)
+            | bits(lanes[1], newline) << 16
+            | bits(lanes[2], newline) << 32
+            | bits(lanes[3], newline) << 48;
+        Masks { commas, quotes, newlines }
     }
 }
 
 /// Elsewhere, one byte at a time (the same result).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn masks64(bytes: &[u8; 64]) -> (u64, u64) {
-    let (mut commas, mut quotes) = (0u64, 0u64);
+fn masks64(bytes: &[u8; 64]) -> Masks {
+    let mut m = Masks::default();
     for (i, &b) in bytes.iter().enumerate() {
-        commas |= u64::from(b == b',') << i;
-        quotes |= u64::from(b == b'"') << i;
+        m.commas |= u64::from(b == b',') << i;
+        m.quotes |= u64::from(b == b'"') << i;
+        m.newlines |= u64::from(b == b'\n') << i;
     }
-    (commas, quotes)
+    m
 }
 
 /// Bit `i` of the result is the XOR of bits `0..=i` of `x`: inside quotes or not.
@@ -253,6 +326,16 @@ mod tests {
                 continue; // not a record for either parser
             }
             assert_eq!(ours(&line), reference(&line), "{}", String::from_utf8_lossy(&line));
+            // Found inside a chunk, followed by more lines: the same fields, the same end.
+            let crlf = rng.next().is_multiple_of(2);
+            let mut chunk = line.clone();
+            chunk.extend_from_slice(if crlf { b"\r\n11,\"x\"\n" } else { b"\n11,\"x\"\n" });
+            let mut inline = Fields::default();
+            let len = inline.split_next(&chunk, MAX_FIELDS).expect("a line feed");
+            assert_eq!(len, line.len() + usize::from(crlf));
+            let got: Vec<String> = (0..inline.count).map(|i| decode(inline.get(&chunk, i)).into_owned()).collect();
+            assert_eq!(got, reference(&line), "{}", String::from_utf8_lossy(&line));
+            assert_eq!(inline.split_next(&line, MAX_FIELDS), None, "no line feed, no line");
         }
     }
 
