@@ -10,6 +10,7 @@ WORKDIR /app
 COPY --from=build /src/target/release/contacto /usr/local/bin/contacto
 COPY contacto.toml ./
 COPY fixtures ./fixtures
+COPY templates ./templates
 ENV CONTACTO_DATA_DIR=/var/lib/contacto
 VOLUME /var/lib/contacto
 ENTRYPOINT ["contacto"]

@@ -50,6 +50,54 @@ pub enum Command {
     /// envíos y consola) sobre el almacén local, sin Redis.
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto run [OPCIONES]")]
     Run,
+
+    /// Ingesta de fuentes: sin opciones, el programador de cada fuente según su cron (un
+    /// servicio de producción, sobre Redis o el almacén local); con --once, una corrida y sale.
+    #[command(
+        help_template = SUBCOMMAND_TEMPLATE,
+        override_usage = "contacto ingest [--once [--source NOMBRE]] [--force NOMBRE]"
+    )]
+    Ingest {
+        /// Corre cada fuente (o solo --source) una vez y termina.
+        #[arg(long, conflicts_with = "force")]
+        once: bool,
+        /// Con --once: solo esta fuente.
+        #[arg(long, value_name = "NOMBRE", requires = "once")]
+        source: Option<String>,
+        /// Publica los datos en cuarentena de esta fuente, ya revisados por una persona.
+        #[arg(long, value_name = "NOMBRE")]
+        force: Option<String>,
+    },
+
+    /// Muestra exactamente lo que un ciudadano leería ahora sobre TEMA, en el estado o en un
+    /// municipio (nombre, nombre corto o clave INEGI; sin importar mayúsculas ni acentos).
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto preview TEMA [MUNICIPIO]")]
+    Preview {
+        /// confirmados, sospechosos (en investigación), descartados, defunciones, …
+        #[arg(value_name = "TEMA")]
+        topic: String,
+        /// León, «san miguel», 020, 11020, …
+        #[arg(value_name = "MUNICIPIO", num_args = 1.., trailing_var_arg = true)]
+        municipio: Vec<String>,
+    },
+
+    /// La bitácora de corridas de ingesta, de la más reciente a la más antigua.
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto runs [--source NOMBRE] [--limit N]")]
+    Runs {
+        /// Solo esta fuente.
+        #[arg(long, value_name = "NOMBRE")]
+        source: Option<schemas::SourceName>,
+        /// Cuántas corridas mostrar.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+    },
+
+    /// Vuelve a responder con la versión anterior de las respuestas, o con VERSION (p. ej. v12).
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto rollback [VERSION]")]
+    Rollback {
+        #[arg(value_name = "VERSION")]
+        version: Option<schemas::SnapshotVersion>,
+    },
 }
 
 /// Loads the configuration, starts logging and runs the command.
@@ -58,5 +106,19 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(&settings.telemetry);
     match cli.command {
         Command::Run => crate::run::run(settings).await,
+        Command::Ingest { once, source, force } => {
+            let mode = match (once, force) {
+                (_, Some(source)) => crate::ingest::Mode::Force { source },
+                (true, None) => crate::ingest::Mode::Once { source },
+                (false, None) => crate::ingest::Mode::Service,
+            };
+            crate::ingest::ingest(settings, mode).await
+        }
+        Command::Preview { topic, municipio } => {
+            let municipio = (!municipio.is_empty()).then(|| municipio.join(" "));
+            crate::preview::preview(settings, &topic, municipio.as_deref()).await
+        }
+        Command::Runs { source, limit } => crate::runs::runs(settings, source, limit).await,
+        Command::Rollback { version } => crate::rollback::rollback(settings, version).await,
     }
 }

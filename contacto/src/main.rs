@@ -4,12 +4,19 @@
 //! - [`cli`]: the commands and their flags (the help text is what users read).
 //! - [`telemetry`]: logs through `tracing`, pretty or JSON, with an `EnvFilter`.
 //! - [`run`]: `contacto run`, the whole system in one process on the embedded store.
+//! - [`ingest`]: `contacto ingest` (the scheduler, `--once`, `--force`) with its progress bar.
+//! - [`preview`], [`runs`], [`rollback`]: what a citizen reads now, the run log, going back
+//!   to an older snapshot.
 //! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on.
 //!
 //! `anyhow` is used here only, at the binary's edge; the libraries return typed errors.
 
 mod cli;
+mod ingest;
+mod preview;
+mod rollback;
 mod run;
+mod runs;
 mod shutdown;
 mod telemetry;
 

@@ -17,6 +17,10 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
         );
     }
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    // Ingest of the configured sources (the bundled fixtures out of the box): once now, so
+    // answers exist from the start, then on each source's schedule.
+    let ingest = std::sync::Arc::new(ingest::Ingest::from_settings(&settings, store.clone())?);
+    let scheduler = ingest::Scheduler::start(ingest, ingest::scheduler::timezone(&settings), true).await?;
     let internal = tokio::net::TcpListener::bind(settings.responder.internal_listen)
         .await
         .with_context(|| format!("no se pudo escuchar en {}", settings.responder.internal_listen))?;
@@ -25,12 +29,13 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
         .with_graceful_shutdown(crate::shutdown::signal())
         .await
         .context("el puerto interno se detuvo con error")?;
+    scheduler.shutdown().await;
     tracing::info!("Stopped cleanly.");
     Ok(ExitCode::SUCCESS)
 }
 
 /// `/health`: the store answers.
-fn health_router(store: SharedStore) -> Router {
+pub(crate) fn health_router(store: SharedStore) -> Router {
     Router::new().route(
         "/health",
         get(move || {

@@ -76,3 +76,35 @@ async fn run_starts_without_redis_or_secrets_and_stops_cleanly_on_sigterm_and_ct
     assert!(status.success(), "exit after ctrl-c: {status}\n{stderr}");
     assert!(!stderr.contains("Se crearon secretos locales"), "secrets are announced once only:\n{stderr}");
 }
+
+#[tokio::test]
+async fn run_ingests_the_bundled_fixture_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contacto.toml");
+    let (web, internal) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_contacto"))
+        .arg("run")
+        .current_dir(dir.path())
+        .env_remove("CONTACTO_REDIS_URL")
+        .env("CONTACTO_RESPONDER__LISTEN", format!("127.0.0.1:{web}"))
+        .env("CONTACTO_RESPONDER__INTERNAL_LISTEN", format!("127.0.0.1:{internal}"))
+        .env("CONTACTO_CONFIG", &repo_config)
+        .env("CONTACTO_DATA_DIR", dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let running = Running { child, internal };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = wait_healthy(running.internal).await;
+        if health["snapshot"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no snapshot published: {health}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, stderr) = stop(running, "-TERM");
+    assert!(status.success(), "exit after SIGTERM: {status}\n{stderr}");
+    assert!(stderr.contains("Snapshot published."), "{stderr}");
+}

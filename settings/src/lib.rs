@@ -59,8 +59,37 @@ pub struct Settings {
     pub privacy: PrivacySettings,
     pub admin: AdminSettings,
     pub telemetry: TelemetrySettings,
+    pub ingest: IngestSettings,
     /// One table per source, keyed by its name: `[sources.covid]`, `[sources.semaforo]`, …
     pub sources: BTreeMap<SourceName, SourceSettings>,
+    /// The directory of the configuration file read, which relative paths are resolved against
+    /// (see [`Settings::resolve_path`]); the working directory when no file was given.
+    #[serde(skip)]
+    pub config_dir: PathBuf,
+}
+
+/// Ingest: how sources become published answers.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// The directory of the answer templates (minijinja), one `TOPIC.j2` per topic plus shared
+    /// pieces whose names start with `_`. Maintainers edit them without recompiling; the next
+    /// run uses them. Relative to the configuration file's directory.
+    pub templates_dir: PathBuf,
+    /// The time zone source schedules (`sources.*.schedule`) are read in.
+    pub schedule_timezone: String,
+    /// A publish that loses the race for the current pointer this many times in a row fails.
+    pub publish_attempts: u32,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            templates_dir: "templates".into(),
+            schedule_timezone: "America/Mexico_City".into(),
+            publish_attempts: 5,
+        }
+    }
 }
 
 /// The webhook service.
@@ -247,7 +276,8 @@ pub struct SourceSettings {
     /// maintainer file (`estatal`, `hospitales`, `programas`, `sintomas`, `vacunas`, `menu`,
     /// `semaforo_estatal`).
     pub kind: String,
-    /// `http(s)://…` or `file://…`.
+    /// `http(s)://…` or `file://…`. A `file://` path without a leading `/`
+    /// (`file://fixtures/covid19mexico.zip`) is relative to the configuration file's directory.
     pub url: String,
     /// When to run: a cron expression with seconds (`0 0 */2 * * *` = every two hours).
     #[serde(default = "default_schedule")]
@@ -342,12 +372,23 @@ impl Settings {
                 }
             })
             .lowercase(true);
-        let settings: Settings = from_file
+        let mut settings: Settings = from_file
             .merge(env)
             .extract()
             .map_err(|e| ConfigError::Invalid(e.to_string().replace("for key \"default.", "en «").replace('"', "»")))?;
+        settings.config_dir = match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// A path from the configuration: absolute as given, relative to the configuration file's
+    /// directory otherwise, so `contacto.toml` at the repository root finds `fixtures/` and
+    /// `templates/` whatever the working directory.
+    pub fn resolve_path(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() { path.to_owned() } else { self.config_dir.join(path) }
     }
 
     /// Checks what types alone cannot.
@@ -384,6 +425,18 @@ impl Settings {
         KeyLayout::new(&self.store.key_prefix).map_err(|e| field("store.key_prefix", e.to_string()))?;
         if self.store.keep_versions < 2 {
             return Err(field("store.keep_versions", "conserva al menos 2 versiones para poder revertir"));
+        }
+        if self.ingest.publish_attempts == 0 {
+            return Err(field("ingest.publish_attempts", "debe ser mayor que 0"));
+        }
+        if self.ingest.schedule_timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(field(
+                "ingest.schedule_timezone",
+                format!(
+                    "«{}» no es una zona horaria IANA (por ejemplo America/Mexico_City)",
+                    self.ingest.schedule_timezone
+                ),
+            ));
         }
         for (name, source) in &self.sources {
             let at = |f: &str| format!("sources.{name}.{f}");
@@ -511,12 +564,29 @@ mod tests {
                 "sources.covid.schedule",
             ),
             ("[store]\nkey_prefix = \"A B\"\n", "store.key_prefix"),
+            ("[ingest]\nschedule_timezone = \"Marte/Base\"\n", "ingest.schedule_timezone"),
             ("[responder]\nlistne = \"0.0.0.0:1\"\n", "listne"),
         ];
         for (text, wanted) in cases {
             let err = load(text, &[]).unwrap_err().to_string();
             assert!(err.contains(wanted), "{text:?} → {err}");
         }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
+    fn relative_paths_follow_the_configuration_file() {
+        // Inside a jail: other tests change the environment and the working directory.
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("contacto.toml", "[ingest]\ntemplates_dir = \"plantillas\"\n")?;
+            let file = jail.directory().join("contacto.toml");
+            let s = Settings::load(&file).unwrap();
+            assert_eq!(s.resolve_path(&s.ingest.templates_dir), jail.directory().join("plantillas"));
+            assert_eq!(s.resolve_path(Path::new("/srv/t")), PathBuf::from("/srv/t"));
+            assert_eq!(Settings::load(Path::new("contacto.toml")).unwrap().config_dir, PathBuf::from("."));
+            Ok(())
+        });
     }
 
     #[test]

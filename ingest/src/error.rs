@@ -1,0 +1,110 @@
+//! Errors of ingest, each carrying its policy: whether retrying can help, and which run result
+//! it leads to. Messages are Spanish: maintainers and ops read them in `contacto runs`.
+
+use std::fmt;
+
+use schemas::{AnswerKey, RunResult};
+
+/// A fetch that did not bring a body.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("la URL «{0}» no es válida")]
+    InvalidUrl(String),
+    #[error("no se pudo conectar con {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("{url} tardó más de {secs} s en responder por completo")]
+    Timeout { url: String, secs: u64 },
+    #[error("{url} respondió HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url} pesa más que el límite de {max_bytes} bytes (max_bytes)")]
+    TooLarge { url: String, max_bytes: u64 },
+    #[error("no existe el archivo {0}")]
+    NotFound(String),
+    #[error("error de lectura o escritura con {what}: {reason}")]
+    Io { what: String, reason: String },
+}
+
+impl FetchError {
+    /// Whether the same fetch may succeed a little later: network trouble and server-side
+    /// errors, yes; a wrong URL, a missing file, a 404 or the size cap, no.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            FetchError::Connect { .. } | FetchError::Timeout { .. } | FetchError::Io { .. } => true,
+            FetchError::Status { status, .. } => *status >= 500 || *status == 408 || *status == 429,
+            FetchError::InvalidUrl(_) | FetchError::TooLarge { .. } | FetchError::NotFound(_) => false,
+        }
+    }
+}
+
+/// One bad value, located so that a maintainer can open the file at the spot:
+/// `file:line:column: FIELD: reason («value»)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    pub file: String,
+    /// 1-based line of the file (the header is line 1).
+    pub line: u64,
+    /// 1-based position of the column in the header.
+    pub column: usize,
+    /// The column's name in the header.
+    pub field: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}: {} («{}»)", self.file, self.line, self.column, self.field, self.reason, self.value)
+    }
+}
+
+/// A body that could not become a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The file's structure is not one this source kind knows (a renamed or missing column, an
+    /// unknown layout, a changed page): the source drifted and a developer must look.
+    #[error("{0}")]
+    Drift(String),
+    /// Too many bad values: more than the error budget.
+    #[error("{summary}")]
+    Rejected { summary: String, errors: Vec<ValidationError> },
+    /// The bytes are damaged (a truncated ZIP, a bad checksum): fetching again may help.
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("error de lectura: {0}")]
+    Io(String),
+}
+
+impl SourceError {
+    pub fn result(&self) -> RunResult {
+        match self {
+            SourceError::Drift(_) | SourceError::Rejected { .. } => RunResult::Rejected,
+            SourceError::Corrupt(_) | SourceError::Io(_) => RunResult::Failed,
+        }
+    }
+}
+
+/// A template that failed, or rendered an answer that cannot be sent.
+#[derive(Debug, thiserror::Error)]
+#[error("plantilla {template}, respuesta {key}: {message}")]
+pub struct RenderError {
+    pub template: String,
+    pub key: AnswerKey,
+    pub message: String,
+}
+
+/// Templates that could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+#[error("no se pudieron cargar las plantillas de {dir}: {message}")]
+pub struct TemplatesError {
+    pub dir: String,
+    pub message: String,
+}
+
+/// A source's configuration that cannot be used, naming the field.
+#[derive(Debug, thiserror::Error)]
+#[error("configuración inválida en `sources.{name}.{field}`: {message}")]
+pub struct ConfigError {
+    pub name: String,
+    pub field: String,
+    pub message: String,
+}

@@ -1,0 +1,131 @@
+//! Ingest: official sources → validated datasets → rendered answers → published snapshot.
+//!
+//! Each configured source (`[sources.NAME]` in `contacto.toml`) runs on its own cron. A run
+//! fetches the source (streamed, conditional, bounded, retried), parses and validates it into a
+//! small typed dataset, checks it against the last good dataset (a falling cumulative figure or
+//! a data date that goes back quarantines it until a maintainer forces it), renders every
+//! answer for every scope from templates, publishes them into a new snapshot next to the other
+//! sources' answers, and records the run. A rejected or quarantined dataset never reaches the
+//! snapshot; the answers citizens read stay the last good ones.
+//!
+//! # Layout
+//! - [`Ingest`]: the configured sources of a process and the way to run them
+//!   ([`Ingest::run`]); [`scheduler`] runs them on their crons.
+//! - [`source`]: the [`SourceKind`] trait a kind implements, and [`Source`], a configured source.
+//! - [`sources`]: the kinds, one module each, and [`sources::build`], the registry.
+//!   - [`sources::covid`]: the national COVID-19 open-data file (CSV or ZIP).
+//! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record.
+//! - [`fetch`]: `http(s)://` and `file://`, conditional GET, timeouts, retries, size cap.
+//! - [`input`]: a body as decoded chunks: plain, or the `.csv` of a ZIP inflated on a thread
+//!   of its own.
+//! - [`render`]: minijinja templates from `templates/`, es-MX filters, the checks every
+//!   answer passes.
+//! - [`publish`]: one source's answers into a new snapshot, retried on conflict.
+//! - [`state`]: per-source state in the store: validators, last good and quarantined
+//!   datasets, the run lease.
+//! - [`events`]: telemetry events as types; [`progress`]: counters a progress bar reads.
+//! - [`error`]: errors that say whether retrying helps and which run result they give.
+//!
+//! # Adding a source kind
+//! 1. Create `sources/KIND.rs` (or `sources/KIND/` with `mod.rs`) with a config struct (every
+//!    field documented, units in names: `max_fall_percent`), a `Dataset` type, and an
+//!    `impl SourceKind` (parse, implausibilities, render).
+//! 2. Add one arm to [`sources::build`] and the module to `sources/mod.rs`.
+//! 3. Add its templates (`templates/TOPIC.j2`) and a fixture under `fixtures/`.
+//! 4. Test it like the national file in `tests/ingest/`: served by `testkit::serve`, figures
+//!    checked against a recount written in the test, and the events every run must emit
+//!    (`tests/ingest/pipeline.rs`).
+//!
+//! Fetching, quarantine, the checks on every rendered answer, publishing (the router table too,
+//! for the kind that owns it: [`SourceKind::router_table`]), scheduling and the run log come
+//! with it. A kind reports bad values as located [`ValidationError`]s: within its error budget
+//! as warnings, beyond it as [`SourceError::Rejected`].
+
+pub mod error;
+pub mod events;
+pub mod fetch;
+pub mod input;
+pub mod pipeline;
+pub mod progress;
+pub mod publish;
+pub mod render;
+pub mod scheduler;
+pub mod source;
+pub mod sources;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use schemas::SourceName;
+use settings::Settings;
+use store::SharedStore;
+
+pub use error::{ConfigError, FetchError, RenderError, SourceError, ValidationError};
+pub use pipeline::{Context, NotRun, RunMode, RunReport, RunSource};
+pub use progress::{Phase, Progress, SharedProgress};
+pub use scheduler::Scheduler;
+pub use source::{Dataset, Parsed, Source, SourceKind};
+
+/// The configured sources of a process and what their runs share.
+pub struct Ingest {
+    ctx: Arc<Context>,
+    sources: BTreeMap<SourceName, Arc<dyn RunSource>>,
+    /// One lock per source: runs of one source never overlap within the process (the store
+    /// lease covers other processes).
+    running: BTreeMap<SourceName, tokio::sync::Mutex<()>>,
+}
+
+impl Ingest {
+    /// Builds every source of `settings` over `store`; fails naming the first bad option.
+    pub fn from_settings(settings: &Settings, store: SharedStore) -> Result<Ingest, ConfigError> {
+        // HTTP bodies wait in the data directory (`CONTACTO_DATA_DIR`), whichever store is used.
+        let spool_dir = settings.store.data_dir.join("spool");
+        let mut sources = BTreeMap::new();
+        for (name, source) in &settings.sources {
+            sources.insert(name.clone(), sources::build(name, source, &settings.config_dir, &spool_dir)?);
+        }
+        let ctx = pipeline::context(
+            store,
+            settings.resolve_path(&settings.ingest.templates_dir),
+            settings.store.keep_versions,
+            settings.ingest.publish_attempts,
+        );
+        Ok(Ingest::new(ctx, sources))
+    }
+
+    pub fn new(ctx: Arc<Context>, sources: BTreeMap<SourceName, Arc<dyn RunSource>>) -> Ingest {
+        let running = sources.keys().map(|n| (n.clone(), tokio::sync::Mutex::new(()))).collect();
+        Ingest { ctx, sources, running }
+    }
+
+    pub fn source_names(&self) -> Vec<SourceName> {
+        self.sources.keys().cloned().collect()
+    }
+
+    pub fn source(&self, name: &str) -> Option<&Arc<dyn RunSource>> {
+        self.sources.get(name)
+    }
+
+    /// Runs one source once.
+    pub async fn run(&self, name: &str, mode: RunMode, progress: SharedProgress) -> Result<RunReport, RunError> {
+        let source = self.sources.get(name).ok_or_else(|| RunError::UnknownSource {
+            name: name.to_owned(),
+            known: self.sources.keys().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+        })?;
+        let lock = &self.running[name];
+        let Ok(_running) = lock.try_lock() else {
+            return Err(RunError::NotRun(NotRun::Busy(source.name().clone())));
+        };
+        Ok(source.run(&self.ctx, mode, progress).await?)
+    }
+}
+
+/// Why [`Ingest::run`] did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("no hay una fuente «{name}» configurada; las fuentes son: {known}")]
+    UnknownSource { name: String, known: String },
+    #[error(transparent)]
+    NotRun(#[from] NotRun),
+}

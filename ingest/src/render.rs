@@ -1,0 +1,145 @@
+//! Rendering answers from templates that maintainers edit without recompiling.
+//!
+//! Templates are minijinja files in one directory (`ingest.templates_dir`, `templates/` at the
+//! repository root): `TOPIC.j2` for each topic, rendered once per scope, and shared pieces
+//! whose names start with `_` (`{% include "_fuente.j2" %}`). The directory is read afresh
+//! at each run, so an edit applies to the next run.
+//!
+//! Every template sees, besides what its source gives it:
+//! - `fecha_datos`: the data date, es-MX (`27 de mayo de 2020`); `fuente`: the source's
+//!   attribution; `alcance`: `{tipo: "estado"|"municipio", nombre, clave}`;
+//! - filters `numero` (`1,248`), `decimal(n)` (`1,570.5`), `porcentaje` (`12.5 %`) and
+//!   `fecha` (`2020-05-27` → `27 de mayo de 2020`).
+//!
+//! A rendered answer must state its data date and its source (the run fails otherwise), and it
+//! must fit WhatsApp's limits ([`schemas::Answer`] checks them). Undefined variables are errors,
+//! so a misspelt name fails the run instead of leaving a blank in a citizen's answer. Every
+//! failure names the template and the answer key.
+
+use std::path::Path;
+
+use jiff::civil::Date;
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+use schemas::{Answer, AnswerKey, Scope, es_mx};
+
+use crate::error::{RenderError, TemplatesError};
+
+/// The file extension of templates.
+pub const EXTENSION: &str = "j2";
+
+/// The loaded templates.
+pub struct Renderer {
+    env: Environment<'static>,
+    dir: String,
+}
+
+/// What every answer of one dataset shares.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub data_date: Date,
+    /// Who publishes the data, as answers name it.
+    pub attribution: String,
+}
+
+impl Renderer {
+    /// Reads every `*.j2` of `dir`; a syntax error fails here, naming the file and line.
+    pub fn load(dir: &Path) -> Result<Renderer, TemplatesError> {
+        let fail = |message: String| TemplatesError { dir: dir.display().to_string(), message };
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .build()
+                .expect("the default delimiters are valid"),
+        );
+        env.add_filter("numero", |n: i64| es_mx::integer(n));
+        env.add_filter("decimal", |x: f64, places: Option<usize>| es_mx::decimal(x, places.unwrap_or(1)));
+        env.add_filter("porcentaje", |ratio: f64| es_mx::percent(ratio));
+        env.add_filter("fecha", |iso: String| -> Result<String, minijinja::Error> {
+            iso.parse::<Date>().map(es_mx::long_date).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("«{iso}» no es una fecha: {e}"))
+            })
+        });
+        let entries = std::fs::read_dir(dir).map_err(|e| fail(e.to_string()))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| fail(e.to_string()))?.path();
+            if path.extension().is_some_and(|e| e == EXTENSION) {
+                let name = path.file_name().expect("a file").to_string_lossy().into_owned();
+                let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("{name}: {e}")))?;
+                names.push((name, text));
+            }
+        }
+        names.sort();
+        for (name, text) in names {
+            env.add_template_owned(name, text).map_err(|e| fail(describe(&e)))?;
+        }
+        Ok(Renderer { env, dir: dir.display().to_string() })
+    }
+
+    /// The template file of a topic.
+    pub fn template_name(key: &AnswerKey) -> String {
+        format!("{}.{EXTENSION}", key.topic.slug())
+    }
+
+    /// Renders the answer for `key` from its topic's template with `values` (a map) added to
+    /// the common variables, and checks what every answer must say and fit.
+    pub fn render(&self, key: AnswerKey, common: &Common, values: Value) -> Result<Answer, RenderError> {
+        let template = Self::template_name(&key);
+        let fail = |message: String| RenderError { template: template.clone(), key, message };
+        let tmpl = self
+            .env
+            .get_template(&template)
+            .map_err(|_| fail(format!("no existe la plantilla {template} en {}", self.dir)))?;
+        let fecha_datos = es_mx::long_date(common.data_date);
+        let ctx = context! {
+            fecha_datos => fecha_datos.clone(),
+            fuente => common.attribution.clone(),
+            alcance => scope_value(key.scope),
+            ..values
+        };
+        let text = tmpl.render(ctx).map_err(|e| fail(describe(&e)))?;
+        let text = text.trim();
+        if !text.contains(&fecha_datos) {
+            return Err(fail(format!(
+                "la respuesta no dice la fecha de los datos («{fecha_datos}»); inclúyela con {{{{ fecha_datos }}}}"
+            )));
+        }
+        if !text.contains(&common.attribution) {
+            return Err(fail(format!(
+                "la respuesta no dice su fuente («{}»); inclúyela con {{{{ fuente }}}}",
+                common.attribution
+            )));
+        }
+        Answer::text(text).map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// The `alcance` variable.
+fn scope_value(scope: Scope) -> Value {
+    match scope {
+        Scope::Estado => context! { tipo => "estado", nombre => scope.display_name(), clave => "estado" },
+        Scope::Municipio(id) => {
+            context! { tipo => "municipio", nombre => scope.display_name(), clave => id.to_string() }
+        }
+    }
+}
+
+/// A minijinja error with its template, line and cause, in one line.
+fn describe(e: &minijinja::Error) -> String {
+    let mut text = match (e.name(), e.line()) {
+        (Some(name), Some(line)) => format!("{name}, línea {line}: {}", e.detail().unwrap_or_default()),
+        _ => e.detail().unwrap_or_default().to_owned(),
+    };
+    if text.trim().is_empty() || text.ends_with(": ") {
+        text.push_str(&e.kind().to_string());
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(&format!(" ({cause})"));
+        source = cause.source();
+    }
+    text
+}

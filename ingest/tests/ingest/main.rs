@@ -1,0 +1,7 @@
+//! The ingest tests, in one binary: `covid` (the national file: layouts, encodings, damaged
+//! input, bad values, figures against an independent recount) and `pipeline` (runs end to end
+//! over both stores, sources served from a real HTTP server on 127.0.0.1).
+
+mod covid;
+mod helpers;
+mod pipeline;
