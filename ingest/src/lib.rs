@@ -14,6 +14,12 @@
 //! - [`source`]: the [`SourceKind`] trait a kind implements, and [`Source`], a configured source.
 //! - [`sources`]: the kinds, one module each, and [`sources::build`], the registry.
 //!   - [`sources::covid`]: the national COVID-19 open-data file (CSV or ZIP).
+//!   - [`sources::semaforo`], [`sources::semaforo_estatal`]: the federal semáforo page and
+//!     the state's own semáforo record, shown together.
+//!   - [`sources::estatal`], [`sources::hospitales`], [`sources::programas`],
+//!     [`sources::sintomas`], [`sources::vacunas`]: files maintainers publish (CSV, TOML,
+//!     the state portal's JSON), read through [`sources::maintainer`].
+//!   - [`sources::menu`]: menus, keywords and aliases: the snapshot's router table.
 //! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record.
 //! - [`fetch`]: `http(s)://` and `file://`, conditional GET, timeouts, retries, size cap.
 //! - [`input`]: a body as decoded chunks and lines: plain or the `.csv` of a ZIP, inflated on
@@ -24,6 +30,9 @@
 //! - [`state`]: per-source state in the store: validators, last good and quarantined
 //!   datasets, the run lease.
 //! - [`events`]: telemetry events as types; [`progress`]: counters a progress bar reads.
+//! - [`offline`]: a file checked and rendered without a store (`contacto validate`,
+//!   `contacto preview --from`); [`staleness`]: answers older than their source's cadence,
+//!   and why (`contacto runs --stale`).
 //! - [`error`]: errors that say whether retrying helps and which run result they give.
 //!
 //! # Adding a source kind
@@ -43,6 +52,7 @@ pub mod error;
 pub mod events;
 pub mod fetch;
 pub mod input;
+pub mod offline;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use schemas::{Answer, AnswerKey, Provenance, Snapshot};
+use schemas::{Answer, AnswerKey, Provenance, RouterTable, Snapshot};
 use store::{Store, StoreError};
 use tokio::sync::Mutex;
 
@@ -39,6 +39,18 @@ impl Publisher {
         provenance: &Provenance,
         answers: &[(AnswerKey, Answer)],
     ) -> Result<Published, StoreError> {
+        self.publish_with_router(store, provenance, answers, None).await
+    }
+
+    /// [`Publisher::publish`], and with `router` the snapshot's router table is replaced too
+    /// (what the menu source does; every other source leaves the table as it is).
+    pub async fn publish_with_router(
+        &self,
+        store: &dyn Store,
+        provenance: &Provenance,
+        answers: &[(AnswerKey, Answer)],
+        router: Option<&RouterTable>,
+    ) -> Result<Published, StoreError> {
         let _serialised = self.lock.lock().await;
         let mut conflicts = 0;
         loop {
@@ -46,6 +58,9 @@ impl Publisher {
             let expected = current.as_ref().map(|s| s.version);
             let mut content = current.map(|s| s.content).unwrap_or_default();
             content.replace_source(provenance.clone(), answers.iter().cloned());
+            if let Some(router) = router {
+                content.router = router.clone();
+            }
             match store.publish(&content, expected, self.keep).await {
                 Ok(snapshot) => return Ok(Published { snapshot, conflicts }),
                 Err(StoreError::Conflict { .. }) if conflicts + 1 < self.attempts => {
