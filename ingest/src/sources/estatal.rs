@@ -69,17 +69,11 @@ impl Default for EstatalConfig {
 /// Figures of one scope; any may be missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cifras {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recuperados: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transmision_comunitaria: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmados: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sospechosos: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub descartados: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defunciones: Option<u64>,
 }
 
@@ -110,7 +104,6 @@ impl Cifras {
 pub struct EstatalDataset {
     pub data_date: Date,
     pub estado: Cifras,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fase: Option<String>,
     /// By municipio code.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -92,10 +92,8 @@ pub struct Unidad {
     pub nombre: String,
     pub institucion: String,
     pub clues: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub municipio: Option<MunicipioId>,
     /// Percentage of beds in use, 0–100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocupacion: Option<f64>,
 }
 

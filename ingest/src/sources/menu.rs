@@ -89,7 +89,6 @@ impl Default for MenuConfig {
 pub struct Opcion {
     pub numero: u8,
     pub etiqueta: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub descripcion: Option<String>,
     pub destino: Target,
 }
@@ -97,7 +96,6 @@ pub struct Opcion {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MenuDef {
     pub id: MenuId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub titulo: Option<String>,
     pub texto: String,
     pub boton: String,

@@ -133,12 +133,13 @@ pub const COLORS: &str = "rojo, naranja, amarillo o verde (o red, orange, yellow
 pub struct SemaforoDataset {
     pub state_code: u8,
     pub color: Color,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desde: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hasta: Option<Date>,
     /// The day the page was read.
     pub consultado: Date,
+    /// Who publishes it (the source's attribution), so that the state semáforo's answer names it.
+    #[serde(default)]
+    pub fuente: String,
 }
 
 impl Dataset for SemaforoDataset {
@@ -266,7 +267,14 @@ impl SourceKind for Semaforo {
             }
         };
         let consultado = jiff::Timestamp::now().to_zoned_datetime(self.timezone.clone()).date();
-        let dataset = SemaforoDataset { state_code: self.config.state_code, color, desde, hasta, consultado };
+        let dataset = SemaforoDataset {
+            state_code: self.config.state_code,
+            color,
+            desde,
+            hasta,
+            consultado,
+            fuente: self.config.attribution.clone(),
+        };
         Ok(Parsed { dataset, rows: 1, checksum, warnings })
     }
 
@@ -281,46 +289,58 @@ impl SourceKind for Semaforo {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
-        let estatal = self.config.estatal.parse::<SourceName>().ok().and_then(|name| companion(common, &name));
+        let estatal: Option<EstatalRecord> = companion(common, &self.config.estatal);
         Ok(vec![answer(Some(dataset), estatal.as_ref(), renderer, common)?])
     }
 }
 
 /// A companion's dataset of type `T`, if it has one that reads.
-pub fn companion<T: serde::de::DeserializeOwned>(common: &Common, name: &SourceName) -> Option<(T, String)> {
+pub fn companion<T: serde::de::DeserializeOwned>(common: &Common, name: &str) -> Option<T> {
     let stored = common.companions.get(name)?;
-    let dataset = serde_json::from_value(stored.dataset.clone()).ok()?;
-    Some((dataset, stored.provenance.source.to_string()))
+    serde_json::from_value(stored.dataset.clone()).ok()
+}
+
+/// A period in es-MX, as short as it reads well: "del 12 al 25 de abril de 2021", "del 28
+/// de septiembre al 11 de octubre de 2020", "del 28 de diciembre de 2020 al 10 de enero de
+/// 2021".
+pub fn periodo(desde: Date, hasta: Date) -> String {
+    let end = es_mx::long_date(hasta);
+    if desde.year() != hasta.year() {
+        format!("del {} al {end}", es_mx::long_date(desde))
+    } else if desde.month() != hasta.month() {
+        format!("del {} de {} al {end}", desde.day(), es_mx::month_name(desde.month()))
+    } else {
+        format!("del {} al {end}", desde.day())
+    }
 }
 
 /// The semáforo answer: the federal colour and the state's own, each with its period and
 /// source. Both semáforo kinds render it, so a change in either shows at once.
 pub fn answer(
     federal: Option<&SemaforoDataset>,
-    estatal: Option<&(EstatalRecord, String)>,
+    estatal: Option<&EstatalRecord>,
     renderer: &Renderer,
     common: &Common,
 ) -> Result<(AnswerKey, Answer), RenderError> {
-    let date = |d: Option<Date>| d.map(es_mx::long_date);
     let federal = federal.map(|f| {
         minijinja::context! {
             color => f.color.nombre(),
             emoji => f.color.emoji(),
-            desde => date(f.desde),
-            hasta => date(f.hasta),
+            periodo => f.desde.zip(f.hasta).map(|(d, h)| periodo(d, h)),
             consultado => es_mx::long_date(f.consultado),
+            fuente => f.fuente.clone(),
         }
     });
-    let estatal = estatal.map(|(e, _)| {
+    let estatal = estatal.map(|e| {
         minijinja::context! {
             nombre => e.nombre.clone(),
             color => e.color.nombre(),
             emoji => e.color.emoji(),
-            desde => es_mx::long_date(e.vigente_desde),
-            hasta => es_mx::long_date(e.vigente_hasta),
+            periodo => periodo(e.vigente_desde, e.vigente_hasta),
             nota => e.nota.clone(),
             aforos => minijinja::Value::from(minijinja::value::Serde(&e.aforos)),
             fuente_url => e.fuente_url.clone(),
+            fuente => e.fuente.clone(),
         }
     });
     let key = AnswerKey::estado(Topic::Semaforo);
@@ -397,6 +417,10 @@ mod tests {
         );
         assert_eq!(period("Semáforo de riesgo"), None);
         assert_eq!(period("del 25 al 12 de abril de 2021"), None);
+        for (d, h) in [(date(2021, 4, 12), date(2021, 4, 25)), (date(2020, 9, 28), date(2020, 10, 11)), (date(2020, 12, 28), date(2021, 1, 10))] {
+            assert_eq!(period(&periodo(d, h)), Some((d, h)), "{}", periodo(d, h));
+        }
+        assert_eq!(periodo(date(2021, 4, 12), date(2021, 4, 25)), "del 12 al 25 de abril de 2021");
     }
 
     #[test]

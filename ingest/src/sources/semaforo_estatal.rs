@@ -58,9 +58,7 @@ impl Default for SemaforoEstatalConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Aforo {
     pub actividad: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aforo: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nota: Option<String>,
 }
 
@@ -72,10 +70,12 @@ pub struct EstatalRecord {
     pub vigente_desde: Date,
     pub vigente_hasta: Date,
     pub fuente_url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nota: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aforos: Vec<Aforo>,
+    /// Who publishes it (the source's attribution), so that the federal semáforo's answer names it.
+    #[serde(default)]
+    pub fuente: String,
 }
 
 impl Dataset for EstatalRecord {
@@ -158,6 +158,7 @@ impl SourceKind for SemaforoEstatal {
             fuente_url: fuente_url.expect("checked"),
             nota,
             aforos,
+            fuente: self.config.attribution.clone(),
         };
         Ok(Parsed { dataset: record, rows: 1, checksum: text.checksum, warnings })
     }
@@ -172,10 +173,8 @@ impl SourceKind for SemaforoEstatal {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
-        let federal: Option<(SemaforoDataset, String)> =
-            self.config.federal.parse::<SourceName>().ok().and_then(|name| semaforo::companion(common, &name));
-        let own = (dataset.clone(), String::new());
-        Ok(vec![semaforo::answer(federal.as_ref().map(|(f, _)| f), Some(&own), renderer, common)?])
+        let federal: Option<SemaforoDataset> = semaforo::companion(common, &self.config.federal);
+        Ok(vec![semaforo::answer(federal.as_ref(), Some(dataset), renderer, common)?])
     }
 }
 

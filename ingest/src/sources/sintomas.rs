@@ -49,7 +49,6 @@ pub struct SintomasDataset {
     pub data_date: Date,
     pub titulo: String,
     pub texto: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuente_url: Option<String>,
 }
 

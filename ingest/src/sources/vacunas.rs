@@ -55,7 +55,6 @@ pub struct Etapa {
     pub numero: u64,
     pub periodo: String,
     pub quienes: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub donde: Option<String>,
 }
 
@@ -63,9 +62,7 @@ pub struct Etapa {
 pub struct VacunasDataset {
     pub data_date: Date,
     pub dosis_aplicadas: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poblacion: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registro_url: Option<String>,
     pub etapas: Vec<Etapa>,
 }
