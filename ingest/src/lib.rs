@@ -58,6 +58,7 @@ pub mod progress;
 pub mod publish;
 pub mod render;
 pub mod scheduler;
+pub mod staleness;
 pub mod source;
 pub mod sources;
 pub mod state;

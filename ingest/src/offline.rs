@@ -117,6 +117,10 @@ pub fn recognise(path: &Path) -> Option<&'static str> {
     if let Some(kind) = by_length.iter().find(|k| normalized.contains(*k)) {
         return Some(kind);
     }
+    // The national file is named for what it is, not for its kind (FORMATS.md §a.1).
+    if ["datos_abiertos", "covid19mexico"].iter().any(|n| normalized.contains(n)) {
+        return Some(sources::covid::KIND);
+    }
     let mut head = vec![0u8; 4096];
     let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).ok()?;
     head.truncate(n);
@@ -128,4 +132,57 @@ pub fn recognise(path: &Path) -> Option<&'static str> {
         }
     }
     KINDS.into_iter().find(|k| sources::visit(k, Recognises(&file_name, &head)) == Some(true))
+}
+
+/// The kind and configured source a file is checked as: the source whose `file://` URL is
+/// this file, else the kind `kind` (or the one the file looks like, see [`recognise`]) with the
+/// options of the first source of that kind, or its defaults.
+pub struct Resolved {
+    pub kind: &'static str,
+    /// The configured source it belongs to, or the kind's name.
+    pub source: SourceName,
+    pub checker: Box<dyn OfflineKind>,
+}
+
+/// Why a file could not be given a kind.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{file}: no se sabe qué tipo de archivo es; indícalo con --kind (uno de: {kinds})")]
+    Unknown { file: String, kinds: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Resolves `path` as described in [`Resolved`].
+pub fn resolve(settings: &settings::Settings, path: &Path, kind: Option<&str>) -> Result<Resolved, ResolveError> {
+    let same = |url: &str| {
+        let Some(rest) = url.strip_prefix("file://") else { return false };
+        let configured = settings.resolve_path(Path::new(rest));
+        match (configured.canonicalize(), path.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    };
+    let configured = settings.sources.iter().find(|(_, s)| same(&s.url) && kind.is_none_or(|k| k == s.kind));
+    let kind = match (configured, kind) {
+        (Some((_, s)), _) => s.kind.clone(),
+        (None, Some(k)) => k.to_owned(),
+        (None, None) => recognise(path).map(str::to_owned).ok_or_else(|| ResolveError::Unknown {
+            file: path.display().to_string(),
+            kinds: KINDS.join(", "),
+        })?,
+    };
+    let kind: &'static str = KINDS.iter().find(|k| **k == kind).copied().ok_or_else(|| {
+        ConfigError {
+            name: "--kind".into(),
+            field: "kind".into(),
+            message: format!("«{kind}» no es un tipo de fuente conocido; los tipos son: {}", KINDS.join(", ")),
+        }
+    })?;
+    let (source, options) = match configured.or_else(|| settings.sources.iter().find(|(_, s)| s.kind == kind)) {
+        Some((name, s)) => (name.clone(), s.options.clone()),
+        None => (kind.parse().expect("kind names are source names"), Default::default()),
+    };
+    let checker = self::kind(kind, &source, &options)?;
+    Ok(Resolved { kind, source, checker })
 }

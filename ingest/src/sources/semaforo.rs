@@ -150,12 +150,7 @@ impl Dataset for SemaforoDataset {
 
     fn summary(&self) -> String {
         match (self.desde, self.hasta) {
-            (Some(d), Some(h)) => format!(
-                "semáforo federal {} del {} al {}",
-                self.color.nombre(),
-                es_mx::long_date(d),
-                es_mx::long_date(h)
-            ),
+            (Some(d), Some(h)) => format!("semáforo federal {} {}", self.color.nombre(), periodo(d, h)),
             _ => format!("semáforo federal {} (página leída el {})", self.color.nombre(), es_mx::long_date(self.consultado)),
         }
     }

@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use schemas::{Answer, AnswerKey, SourceName, es_mx};
+use schemas::{Answer, AnswerKey, SourceName};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Table, Text};
@@ -85,10 +85,9 @@ impl Dataset for EstatalRecord {
 
     fn summary(&self) -> String {
         format!(
-            "semáforo estatal {} del {} al {}, {} actividades con aforo",
+            "semáforo estatal {} {}, {} actividades con aforo",
             self.color.nombre(),
-            es_mx::long_date(self.vigente_desde),
-            es_mx::long_date(self.vigente_hasta),
+            semaforo::periodo(self.vigente_desde, self.vigente_hasta),
             self.aforos.len()
         )
     }
