@@ -109,7 +109,8 @@ async fn overlay(
             checksum: String::new(),
             rows: c.rows,
         };
-        let stored = Stored { provenance, dataset: c.dataset.clone(), reasons: Vec::new(), validators: Default::default() };
+        let stored =
+            Stored { provenance, dataset: c.dataset.clone(), reasons: Vec::new(), validators: Default::default() };
         unpublished.insert(resolved.source.clone(), stored);
     }
     for (file, resolved, first) in checked {
@@ -118,7 +119,8 @@ async fn overlay(
             first
         } else {
             let mut companions = ingest::state::companions(store, &names).await?;
-            companions.extend(unpublished.iter().filter(|(n, _)| names.contains(n)).map(|(n, s)| (n.clone(), s.clone())));
+            companions
+                .extend(unpublished.iter().filter(|(n, _)| names.contains(n)).map(|(n, s)| (n.clone(), s.clone())));
             match crate::validate::check(settings, &renderer, file, None, companions) {
                 Ok((_, c)) => c,
                 Err(lines) => {
@@ -129,7 +131,8 @@ async fn overlay(
                 }
             }
         };
-        let origin = format!("archivo sin publicar {}, datos al {}", file.display(), es_mx::long_date(result.data_date));
+        let origin =
+            format!("archivo sin publicar {}, datos al {}", file.display(), es_mx::long_date(result.data_date));
         let source = resolved.source.clone();
         let stale: Vec<AnswerKey> = owners.iter().filter(|(_, s)| **s == source).map(|(k, _)| *k).collect();
         for key in stale {

@@ -60,7 +60,7 @@ fn ingest_once_then_preview_prints_what_a_citizen_reads() {
     let (state, municipios) = recount_bundled();
     assert!(state > 0 && municipios["020"] > 0, "the bundled rows have confirmed cases in León");
 
-    let out = stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    let out = stdout(&contacto(dir.path(), &["ingest", "--once", "--source", "covid"], &[]));
     assert!(out.starts_with("covid: publicado v1 · 590 filas · datos al 13 de abril de 2020"), "{out}");
 
     let estado = stdout(&contacto(dir.path(), &["preview", "confirmados"], &[]));
@@ -106,13 +106,13 @@ fn ingest_once_then_preview_prints_what_a_citizen_reads() {
 #[test]
 fn a_quarantined_dataset_waits_for_force_and_rollback_goes_back() {
     let dir = tempfile::tempdir().unwrap();
-    stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    stdout(&contacto(dir.path(), &["ingest", "--once", "--source", "covid"], &[]));
 
     // A later file whose discarded cases fall: quarantined, and the command says so.
     let may = repo().join("fixtures/covid19mexico/datos_abiertos_20200527__GTO_first300.csv");
     let url = format!("file://{}", may.display());
     let env = [("CONTACTO_SOURCES__COVID__URL", url.as_str()), ("CONTACTO_SOURCES__COVID__MAX_JUMP_PERCENT", "100000")];
-    let out = contacto(dir.path(), &["ingest", "--once"], &env);
+    let out = contacto(dir.path(), &["ingest", "--once", "--source", "covid"], &env);
     assert!(!out.status.success(), "a quarantine needs attention");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("covid: en cuarentena · 300 filas · datos al 27 de mayo de 2020"), "{text}");

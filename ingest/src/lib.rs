@@ -58,9 +58,9 @@ pub mod progress;
 pub mod publish;
 pub mod render;
 pub mod scheduler;
-pub mod staleness;
 pub mod source;
 pub mod sources;
+pub mod staleness;
 pub mod state;
 
 use std::collections::BTreeMap;

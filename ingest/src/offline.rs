@@ -43,12 +43,8 @@ impl Problem {
     /// Every line a maintainer should read: each located error, or the one message.
     pub fn lines(&self) -> Vec<String> {
         match self {
-            Problem::Invalid(SourceError::Rejected { errors, summary }) if !errors.is_empty() => {
-                let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                if let Some(more) = summary.split_once("; y ").map(|(_, m)| m) {
-                    lines.push(format!("y {more}"));
-                }
-                lines
+            Problem::Invalid(SourceError::Rejected { errors, .. }) if !errors.is_empty() => {
+                errors.iter().map(ToString::to_string).collect()
             }
             other => vec![other.to_string()],
         }
@@ -167,17 +163,14 @@ pub fn resolve(settings: &settings::Settings, path: &Path, kind: Option<&str>) -
     let kind = match (configured, kind) {
         (Some((_, s)), _) => s.kind.clone(),
         (None, Some(k)) => k.to_owned(),
-        (None, None) => recognise(path).map(str::to_owned).ok_or_else(|| ResolveError::Unknown {
-            file: path.display().to_string(),
-            kinds: KINDS.join(", "),
-        })?,
+        (None, None) => recognise(path)
+            .map(str::to_owned)
+            .ok_or_else(|| ResolveError::Unknown { file: path.display().to_string(), kinds: KINDS.join(", ") })?,
     };
-    let kind: &'static str = KINDS.iter().find(|k| **k == kind).copied().ok_or_else(|| {
-        ConfigError {
-            name: "--kind".into(),
-            field: "kind".into(),
-            message: format!("«{kind}» no es un tipo de fuente conocido; los tipos son: {}", KINDS.join(", ")),
-        }
+    let kind: &'static str = KINDS.iter().find(|k| **k == kind).copied().ok_or_else(|| ConfigError {
+        name: "--kind".into(),
+        field: "kind".into(),
+        message: format!("«{kind}» no es un tipo de fuente conocido; los tipos son: {}", KINDS.join(", ")),
     })?;
     let (source, options) = match configured.or_else(|| settings.sources.iter().find(|(_, s)| s.kind == kind)) {
         Some((name, s)) => (name.clone(), s.options.clone()),

@@ -345,9 +345,10 @@ impl<K: SourceKind> Source<K> {
             attribution: self.kind.attribution().to_owned(),
             companions,
         };
-        let rendered = self.kind.render(&stored.dataset, &renderer, &common).and_then(|answers| {
-            Ok((answers, self.kind.router(&stored.dataset, &renderer, &common)?))
-        });
+        let rendered = self
+            .kind
+            .render(&stored.dataset, &renderer, &common)
+            .and_then(|answers| Ok((answers, self.kind.router(&stored.dataset, &renderer, &common)?)));
         let (answers, router) = match rendered {
             Ok(rendered) => rendered,
             Err(error) => {

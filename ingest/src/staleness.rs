@@ -87,7 +87,10 @@ impl Why {
                 Why::when(*run, at, tz)
             ),
             Why::Unchanged { run, at } => {
-                format!("la fuente no ha cambiado ({}): quien la publica no ha subido datos nuevos", Why::when(*run, at, tz))
+                format!(
+                    "la fuente no ha cambiado ({}): quien la publica no ha subido datos nuevos",
+                    Why::when(*run, at, tz)
+                )
             }
             Why::SourceLate { run, at } => format!(
                 "la fuente publica con retraso: la última corrida ({}) trajo datos, pero ya eran así de viejos",
@@ -144,7 +147,8 @@ pub async fn stale(
             .collect();
         let age_hours = match provenance {
             Some(p) => {
-                let end_of_day = p.data_date.saturating_add(1.day()).to_zoned_datetime(tz.clone()).map(|z| z.timestamp());
+                let end_of_day =
+                    p.data_date.saturating_add(1.day()).to_zoned_datetime(tz.clone()).map(|z| z.timestamp());
                 let Ok(end_of_day) = end_of_day else { continue };
                 let age = now.duration_since(end_of_day).as_secs() / 3600;
                 if age <= i64::from(settings.cadence_hours) {

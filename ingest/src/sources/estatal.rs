@@ -137,7 +137,8 @@ impl SourceKind for Estatal {
 
     fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
         let config: EstatalConfig = crate::source::options(source, options)?;
-        let field = |field: &str, message: String| ConfigError { name: source.to_string(), field: field.into(), message };
+        let field =
+            |field: &str, message: String| ConfigError { name: source.to_string(), field: field.into(), message };
         if config.max_jump_percent.is_nan() || config.max_jump_percent < 0.0 {
             return Err(field("max_jump_percent", "debe ser 0 o mayor".into()));
         }
@@ -181,13 +182,15 @@ impl SourceKind for Estatal {
     fn implausibilities(&self, last_good: &EstatalDataset, new: &EstatalDataset) -> Vec<String> {
         let pairs = [
             ("los casos recuperados", last_good.estado.recuperados, new.estado.recuperados),
-            ("los casos de transmisión comunitaria", last_good.estado.transmision_comunitaria, new.estado.transmision_comunitaria),
+            (
+                "los casos de transmisión comunitaria",
+                last_good.estado.transmision_comunitaria,
+                new.estado.transmision_comunitaria,
+            ),
         ];
         pairs
             .into_iter()
-            .filter_map(|(what, before, now)| {
-                maintainer::cumulative(what, before?, now?, self.config.max_jump_percent)
-            })
+            .filter_map(|(what, before, now)| maintainer::cumulative(what, before?, now?, self.config.max_jump_percent))
             .collect()
     }
 
@@ -257,7 +260,12 @@ fn toml_file(check: &mut Check, root: &Table) -> (Option<EstatalDataset>, u64) {
         if let Some((id, cifras, at)) = read
             && municipios.insert(id, cifras).is_some()
         {
-            check.error(at, "municipio", &id.municipio().name, "este municipio ya tiene cifras más arriba; deja una sola tabla");
+            check.error(
+                at,
+                "municipio",
+                &id.municipio().name,
+                "este municipio ya tiene cifras más arriba; deja una sola tabla",
+            );
         }
     }
     let dataset = data_date.map(|data_date| EstatalDataset { data_date, estado, fase, municipios });
@@ -268,7 +276,8 @@ impl Estatal {
     /// The state portal's JSON, raw (`casos`, `listado`) or as scrapers store it (`resumen`,
     /// `estados`).
     fn portal(&self, check: &mut Check, root: &Table, body: &Body) -> (Option<EstatalDataset>, u64) {
-        let (casos_key, listado_key) = if root.entry("resumen").is_some() { ("resumen", "estados") } else { ("casos", "listado") };
+        let (casos_key, listado_key) =
+            if root.entry("resumen").is_some() { ("resumen", "estados") } else { ("casos", "listado") };
         let casos = check.table(root, casos_key, true);
         let mut estado = Cifras::default();
         let mut fase = None;
@@ -350,7 +359,8 @@ fn portal_municipio(c: &mut Check, entry: &maintainer::Entry) -> Option<Option<(
     if let (Some(id), Some(named)) = (id, by_name)
         && id != named
     {
-        let reason = format!("la clave {id} es de {}, no de «{}»; corrige una de las dos", id.municipio().name, entry.key);
+        let reason =
+            format!("la clave {id} es de {}, no de «{}»; corrige una de las dos", id.municipio().name, entry.key);
         c.error(entry.key_at, &entry.label, "", reason);
     }
     let mut cifras = Cifras::default();
@@ -359,4 +369,3 @@ fn portal_municipio(c: &mut Check, entry: &maintainer::Entry) -> Option<Option<(
     }
     Some(Some((id?, cifras)))
 }
-

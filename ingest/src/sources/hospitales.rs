@@ -249,12 +249,7 @@ impl SourceKind for Hospitales {
     }
 }
 
-fn read_unit(
-    c: &mut Check,
-    row: &Table,
-    toml: bool,
-    clues_seen: &mut BTreeMap<String, u64>,
-) -> Option<Unidad> {
+fn read_unit(c: &mut Check, row: &Table, toml: bool, clues_seen: &mut BTreeMap<String, u64>) -> Option<Unidad> {
     if toml {
         c.only(row, &["nombre", "institucion", "clues", "ocupacion", "municipio"]);
     }
@@ -270,7 +265,12 @@ fn read_unit(
         if !well_formed {
             c.error(e.node.at, &e.label, code, "una CLUES tiene 5 letras y 6 dígitos (por ejemplo GTSSA005683)");
         } else if let Some(first) = clues_seen.insert(code.clone(), e.node.at.line) {
-            c.error(e.node.at, &e.label, code, format!("esta CLUES ya aparece en la línea {first}; deja una sola fila por unidad"));
+            c.error(
+                e.node.at,
+                &e.label,
+                code,
+                format!("esta CLUES ya aparece en la línea {first}; deja una sola fila por unidad"),
+            );
         }
     }
     Some(Unidad { nombre: nombre?, institucion: institucion?, clues: clues?, municipio, ocupacion })

@@ -176,12 +176,7 @@ impl TomlConvert<'_> {
             .iter()
             .map(|(k, v)| {
                 let key_at = position(self.text, k.span().start);
-                Entry {
-                    key: k.get_ref().to_string(),
-                    label: k.get_ref().to_string(),
-                    key_at,
-                    node: self.node(v),
-                }
+                Entry { key: k.get_ref().to_string(), label: k.get_ref().to_string(), key_at, node: self.node(v) }
             })
             .collect();
         Table { at, entries }
@@ -192,8 +187,12 @@ impl TomlConvert<'_> {
         let at = position(self.text, v.span().start);
         let value = match v.get_ref() {
             DeValue::String(s) => Value::Text(s.to_string()),
-            DeValue::Integer(i) => i.to_string().replace('_', "").parse().map_or(Value::Text(i.to_string()), Value::Integer),
-            DeValue::Float(x) => x.to_string().replace('_', "").parse().map_or(Value::Text(x.to_string()), Value::Float),
+            DeValue::Integer(i) => {
+                i.to_string().replace('_', "").parse().map_or(Value::Text(i.to_string()), Value::Integer)
+            }
+            DeValue::Float(x) => {
+                x.to_string().replace('_', "").parse().map_or(Value::Text(x.to_string()), Value::Float)
+            }
             DeValue::Boolean(b) => Value::Bool(*b),
             DeValue::Datetime(d) => match (d.date, d.time) {
                 (Some(date), None) => jiff::civil::Date::new(date.year as i16, date.month as i8, date.day as i8)
@@ -257,7 +256,10 @@ pub fn csv(text: &Text, records: &str, aliases: &[(&str, &[&str])], check: &mut 
                 node: Node { at: At { line, column: i + 1 }, value: Value::Text(field.trim().to_owned()) },
             })
             .collect();
-        rows.push(Node { at: At { line, column: 1 }, value: Value::Table(Table { at: At { line, column: 1 }, entries }) });
+        rows.push(Node {
+            at: At { line, column: 1 },
+            value: Value::Table(Table { at: At { line, column: 1 }, entries }),
+        });
     }
     let list = Node { at: At { line: 1, column: 1 }, value: Value::List(rows) };
     let entry = Entry { key: records.into(), label: records.into(), key_at: At { line: 1, column: 1 }, node: list };
@@ -390,7 +392,11 @@ impl JsonParser<'_> {
             }
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.pos;
-                while self.bytes.get(self.pos).is_some_and(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
+                while self
+                    .bytes
+                    .get(self.pos)
+                    .is_some_and(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                {
                     self.pos += 1;
                 }
                 let raw = &self.text[start..self.pos];
@@ -605,7 +611,8 @@ impl Check {
     /// An `http(s)://` address.
     pub fn url(&mut self, t: &Table, key: &str, required: bool) -> Option<String> {
         let text = self.text(t, key, required)?;
-        let ok = ["http://", "https://"].iter().any(|s| text.starts_with(s) && text.len() > s.len()) && !text.contains(' ');
+        let ok =
+            ["http://", "https://"].iter().any(|s| text.starts_with(s) && text.len() > s.len()) && !text.contains(' ');
         if !ok {
             let entry = t.entry(key).expect("read above");
             self.bad(entry, "debe ser una dirección completa que empiece con https:// o http://");
@@ -747,7 +754,11 @@ pub fn check_percent(source: &schemas::SourceName, field: &str, value: f64) -> R
     if (0.0..=100.0).contains(&value) {
         Ok(())
     } else {
-        Err(crate::ConfigError { name: source.to_string(), field: field.into(), message: "debe estar entre 0 y 100".into() })
+        Err(crate::ConfigError {
+            name: source.to_string(),
+            field: field.into(),
+            message: "debe estar entre 0 y 100".into(),
+        })
     }
 }
 
@@ -787,7 +798,12 @@ pub fn date_in_name(file: &str) -> Option<Date> {
 
 /// A CSV's data date: its `fecha` column (one date for every row, `dates`), else the date
 /// in the file name; `example` is a file name to suggest.
-pub fn csv_date(check: &mut Check, file: &str, dates: &std::collections::BTreeSet<(Date, At)>, example: &str) -> Option<Date> {
+pub fn csv_date(
+    check: &mut Check,
+    file: &str,
+    dates: &std::collections::BTreeSet<(Date, At)>,
+    example: &str,
+) -> Option<Date> {
     let distinct: std::collections::BTreeSet<Date> = dates.iter().map(|(d, _)| *d).collect();
     match distinct.len() {
         0 => {

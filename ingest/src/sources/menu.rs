@@ -80,7 +80,10 @@ pub struct MenuConfig {
 
 impl Default for MenuConfig {
     fn default() -> Self {
-        MenuConfig { max_fall_percent: 50.0, attribution: "Gobierno del Estado de Guanajuato, Contacto Ciudadano".into() }
+        MenuConfig {
+            max_fall_percent: 50.0,
+            attribution: "Gobierno del Estado de Guanajuato, Contacto Ciudadano".into(),
+        }
     }
 }
 
@@ -179,7 +182,12 @@ impl SourceKind for Menu {
         }
         let ids: BTreeSet<MenuId> = menus.iter().map(|(m, _)| m.id.clone()).collect();
         if !menu_tables.is_empty() && !ids.contains(&MenuId::principal()) {
-            check.error(At { line: 1, column: 1 }, "menu", "", "falta el menú principal: agrega un [[menu]] con id = \"principal\"");
+            check.error(
+                At { line: 1, column: 1 },
+                "menu",
+                "",
+                "falta el menú principal: agrega un [[menu]] con id = \"principal\"",
+            );
         }
         for (menu, places) in &menus {
             for (opcion, at) in menu.opciones.iter().zip(places) {
@@ -266,7 +274,11 @@ impl Menu {
             let rows = m
                 .opciones
                 .iter()
-                .map(|o| ListRow { id: o.destino.reply_id(), title: o.etiqueta.clone(), description: o.descripcion.clone() })
+                .map(|o| ListRow {
+                    id: o.destino.reply_id(),
+                    title: o.etiqueta.clone(),
+                    description: o.descripcion.clone(),
+                })
                 .collect();
             let list = ListMenu {
                 button: m.boton.clone(),
@@ -349,11 +361,17 @@ fn read_menu(c: &mut Check, t: &Table) -> Option<(MenuDef, Vec<At>)> {
     });
     let titulo = short(c, t, "titulo", false, HEADER_FOOTER_MAX, "el encabezado de una lista");
     let texto = c.text(t, "texto", true);
-    let boton = short(c, t, "boton", false, LIST_BUTTON_MAX, "el botón de una lista").unwrap_or_else(|| "Ver opciones".into());
+    let boton =
+        short(c, t, "boton", false, LIST_BUTTON_MAX, "el botón de una lista").unwrap_or_else(|| "Ver opciones".into());
     let rows = c.tables(t, "opcion", true);
     if rows.len() > LIST_ROWS_MAX {
         let at = rows[LIST_ROWS_MAX].at;
-        c.error(at, "opcion", "", format!("un menú tiene como máximo {LIST_ROWS_MAX} opciones en WhatsApp; usa un submenú"));
+        c.error(
+            at,
+            "opcion",
+            "",
+            format!("un menú tiene como máximo {LIST_ROWS_MAX} opciones en WhatsApp; usa un submenú"),
+        );
     }
     let mut opciones: Vec<Opcion> = Vec::new();
     let mut places = Vec::new();
@@ -401,7 +419,12 @@ fn read_keywords(c: &mut Check, root: &Table, menus: &BTreeSet<MenuId>) -> Vec<K
                 continue;
             };
             if keyword.as_str().bytes().all(|b| b.is_ascii_digit() || b == b' ') {
-                c.error(at, "frases", &phrase, "una frase no puede ser solo un número: los números eligen opciones del menú");
+                c.error(
+                    at,
+                    "frases",
+                    &phrase,
+                    "una frase no puede ser solo un número: los números eligen opciones del menú",
+                );
                 continue;
             }
             let Some((destino, _)) = &destino else { continue };
@@ -438,7 +461,8 @@ fn read_aliases(c: &mut Check, root: &Table) -> BTreeMap<Keyword, MunicipioId> {
         let catalogued = catalogue().find(&alias).filter(|_| normalize(&alias) != "guanajuato");
         match (catalogued, out.get(&keyword)) {
             (Some(other), _) | (None, Some(&other)) if other != id => {
-                let reason = format!("ya es el nombre de {}; un alias solo puede ser de un municipio", other.municipio().name);
+                let reason =
+                    format!("ya es el nombre de {}; un alias solo puede ser de un municipio", other.municipio().name);
                 c.error(at, "alias", &alias, reason);
             }
             _ => {
@@ -477,7 +501,10 @@ fn reachable(c: &mut Check, menus: &[(MenuDef, Vec<At>)], palabras: &[KeywordRul
         if topic == Topic::Menu || OUTCOMES.contains(&topic) || targets.contains(&Target::Topic(topic)) {
             continue;
         }
-        let reason = format!("nadie puede pedir «{}»: agrega una opción de menú o una palabra clave que lleve a él", topic.slug());
+        let reason = format!(
+            "nadie puede pedir «{}»: agrega una opción de menú o una palabra clave que lleve a él",
+            topic.slug()
+        );
         c.error(start, "palabras", "", reason);
     }
     for (m, _) in menus {

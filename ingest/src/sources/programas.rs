@@ -185,5 +185,11 @@ fn read(c: &mut Check, row: &Table, toml: bool) -> Option<Programa> {
     let para_quien = c.text(row, "para_quien", true);
     let como_solicitar = c.text(row, "como_solicitar", true);
     let url = c.url(row, "url", true);
-    Some(Programa { sector: sector?, nombre: nombre?, para_quien: para_quien?, como_solicitar: como_solicitar?, url: url? })
+    Some(Programa {
+        sector: sector?,
+        nombre: nombre?,
+        para_quien: para_quien?,
+        como_solicitar: como_solicitar?,
+        url: url?,
+    })
 }

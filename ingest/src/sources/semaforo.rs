@@ -151,7 +151,11 @@ impl Dataset for SemaforoDataset {
     fn summary(&self) -> String {
         match (self.desde, self.hasta) {
             (Some(d), Some(h)) => format!("semáforo federal {} {}", self.color.nombre(), periodo(d, h)),
-            _ => format!("semáforo federal {} (página leída el {})", self.color.nombre(), es_mx::long_date(self.consultado)),
+            _ => format!(
+                "semáforo federal {} (página leída el {})",
+                self.color.nombre(),
+                es_mx::long_date(self.consultado)
+            ),
         }
     }
 }
@@ -181,7 +185,8 @@ impl SourceKind for Semaforo {
 
     fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
         let config: SemaforoConfig = crate::source::options(source, options)?;
-        let field = |field: &str, message: String| ConfigError { name: source.to_string(), field: field.into(), message };
+        let field =
+            |field: &str, message: String| ConfigError { name: source.to_string(), field: field.into(), message };
         if !(1..=32).contains(&config.state_code) {
             return Err(field("state_code", "debe ser una clave de entidad del INEGI, de 1 a 32".into()));
         }
@@ -226,7 +231,10 @@ impl SourceKind for Semaforo {
                     element.value().attr(&self.config.color_attribute).unwrap_or_default().to_owned()
                 };
                 Color::parse(&raw).ok_or_else(|| {
-                    drift(format!("el selector «{css}» (color_selector) dio «{}», que no es un color del semáforo ({COLORS})", raw.trim()))
+                    drift(format!(
+                        "el selector «{css}» (color_selector) dio «{}», que no es un color del semáforo ({COLORS})",
+                        raw.trim()
+                    ))
                 })?
             }
             None => {
@@ -369,8 +377,18 @@ fn ncolor(script: &str, key: &str) -> Option<String> {
 /// "del 28 de diciembre de 2020 al 10 de enero de 2021" → the first and last day.
 pub fn period(text: &str) -> Option<(Date, Date)> {
     let months = [
-        "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-        "noviembre", "diciembre",
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
     ];
     #[derive(Clone, Copy)]
     enum Tok {
@@ -381,14 +399,19 @@ pub fn period(text: &str) -> Option<(Date, Date)> {
     let toks: Vec<Tok> = normalized
         .split(' ')
         .filter_map(|w| {
-            w.parse::<i16>().ok().map(Tok::N).or_else(|| months.iter().position(|m| *m == w).map(|i| Tok::M(i as i8 + 1)))
+            w.parse::<i16>()
+                .ok()
+                .map(Tok::N)
+                .or_else(|| months.iter().position(|m| *m == w).map(|i| Tok::M(i as i8 + 1)))
         })
         .collect();
     let ymd = |y: i16, m: i8, d: i16| Date::new(y, m, i8::try_from(d).ok()?).ok();
     let (from, to) = match toks[..] {
         [Tok::N(d1), Tok::N(d2), Tok::M(m), Tok::N(y)] => (ymd(y, m, d1)?, ymd(y, m, d2)?),
         [Tok::N(d1), Tok::M(m1), Tok::N(d2), Tok::M(m2), Tok::N(y)] => (ymd(y, m1, d1)?, ymd(y, m2, d2)?),
-        [Tok::N(d1), Tok::M(m1), Tok::N(y1), Tok::N(d2), Tok::M(m2), Tok::N(y2)] => (ymd(y1, m1, d1)?, ymd(y2, m2, d2)?),
+        [Tok::N(d1), Tok::M(m1), Tok::N(y1), Tok::N(d2), Tok::M(m2), Tok::N(y2)] => {
+            (ymd(y1, m1, d1)?, ymd(y2, m2, d2)?)
+        }
         _ => return None,
     };
     (from <= to).then_some((from, to))
@@ -412,7 +435,11 @@ mod tests {
         );
         assert_eq!(period("Semáforo de riesgo"), None);
         assert_eq!(period("del 25 al 12 de abril de 2021"), None);
-        for (d, h) in [(date(2021, 4, 12), date(2021, 4, 25)), (date(2020, 9, 28), date(2020, 10, 11)), (date(2020, 12, 28), date(2021, 1, 10))] {
+        for (d, h) in [
+            (date(2021, 4, 12), date(2021, 4, 25)),
+            (date(2020, 9, 28), date(2020, 10, 11)),
+            (date(2020, 12, 28), date(2021, 1, 10)),
+        ] {
             assert_eq!(period(&periodo(d, h)), Some((d, h)), "{}", periodo(d, h));
         }
         assert_eq!(periodo(date(2021, 4, 12), date(2021, 4, 25)), "del 12 al 25 de abril de 2021");
