@@ -7,3 +7,4 @@ mod covid;
 mod helpers;
 mod pipeline;
 mod sources;
+mod staleness;
