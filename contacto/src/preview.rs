@@ -70,7 +70,7 @@ async fn overlay(
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("no se pudo leer el directorio {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && !p.extension().is_some_and(|e| e == "md"))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
         .collect();
     files.sort();
     // First pass: every file alone; the datasets then stand in for the published ones as

@@ -105,7 +105,7 @@ impl Body {
 pub enum Fetched {
     /// The source says nothing changed since `previous`.
     NotModified,
-    Body(Body),
+    Body(Box<Body>),
 }
 
 /// Fetches one source; cheap to keep (one HTTP client per source).
@@ -192,7 +192,7 @@ impl Fetcher {
         if previous.file.is_some() && previous.file == body.validators.file {
             return Ok(Fetched::NotModified);
         }
-        Ok(Fetched::Body(body))
+        Ok(Fetched::Body(Box::new(body)))
     }
 
     async fn fetch_http(&self, previous: &Validators, progress: &Progress) -> Result<Fetched, FetchError> {
@@ -242,7 +242,7 @@ impl Fetcher {
             progress.add_bytes(chunk.len() as u64);
         }
         file.flush().await.map_err(|e| io_error(path.display(), e))?;
-        Ok(Fetched::Body(Body {
+        Ok(Fetched::Body(Box::new(Body {
             path: path.to_path_buf(),
             _spool: Some(path),
             name: file_name(url),
@@ -250,7 +250,7 @@ impl Fetcher {
             len,
             checksum: Some(hex::encode(hasher.finalize())),
             validators,
-        }))
+        })))
     }
 
     fn http_error(&self, e: reqwest::Error) -> FetchError {

@@ -574,6 +574,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
     fn relative_paths_follow_the_configuration_file() {
         // Inside a jail: other tests change the environment and the working directory.
         Jail::expect_with(|jail| {

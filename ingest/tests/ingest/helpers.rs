@@ -370,8 +370,7 @@ pub fn ingest_with_sources<'a>(
     templates: Option<&Path>,
 ) -> (Ingest, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
-    let mut settings = Settings::default();
-    settings.config_dir = repo();
+    let mut settings = Settings { config_dir: repo(), ..Settings::default() };
     settings.store.data_dir = data.path().to_owned();
     if let Some(dir) = templates {
         settings.ingest.templates_dir = dir.to_owned();
