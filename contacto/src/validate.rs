@@ -34,7 +34,7 @@ pub fn validate(settings: Settings, files: &[PathBuf], kind: Option<&str>) -> an
     }
     if failed > 0 {
         eprintln!(
-            "{} de {} archivos tienen errores; corrígelos y vuelve a correr `contacto validate`.",
+            "Archivos con errores: {} de {}. Corrígelos y vuelve a correr `contacto validate`.",
             es_mx::integer(failed),
             es_mx::integer(files.len() as i64)
         );

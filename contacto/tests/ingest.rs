@@ -212,7 +212,7 @@ fn validate_passes_on_every_fixture_and_prints_each_error_at_its_place() {
             ),
         ]
     );
-    assert!(err.contains("2 de 3 archivos tienen errores"), "{err}");
+    assert!(err.contains("Archivos con errores: 2 de 3."), "{err}");
 
     // The kind from a flag when neither the name nor the content says it.
     let odd = dir.path().join("lista.txt");

@@ -39,8 +39,11 @@
 //! 1. Create `sources/KIND.rs` (or `sources/KIND/` with `mod.rs`) with a config struct (every
 //!    field documented, units in names: `max_fall_percent`), a `Dataset` type, and an
 //!    `impl SourceKind` (parse, implausibilities, render).
-//! 2. Add one arm to [`sources::build`] and the module to `sources/mod.rs`.
-//! 3. Add its templates (`templates/TOPIC.j2`) and a fixture under `fixtures/`.
+//! 2. Add the module to `sources/mod.rs`, one arm to [`sources::visit`] and its name to
+//!    [`sources::KINDS`]: building sources, `contacto validate` and `contacto preview --from`
+//!    all go through that one list.
+//! 3. Add its templates (`templates/TOPIC.j2`) and a fixture under `fixtures/`. A file that
+//!    maintainers write reads through [`sources::maintainer`], which locates every error.
 //! 4. Test it like the national file in `tests/ingest/`: served by `testkit::serve`, figures
 //!    checked against a recount written in the test, and the events every run must emit
 //!    (`tests/ingest/pipeline.rs`).
