@@ -127,7 +127,50 @@ pub fn recognise(path: &Path) -> Option<&'static str> {
             K::recognises(self.0, self.1)
         }
     }
-    KINDS.into_iter().find(|k| sources::visit(k, Recognises(&file_name, &head)) == Some(true))
+    // The most specific marks first: a menu file mentions every topic.
+    let by_specificity = [
+        sources::menu::KIND,
+        sources::semaforo::KIND,
+        sources::semaforo_estatal::KIND,
+        sources::vacunas::KIND,
+        sources::hospitales::KIND,
+        sources::programas::KIND,
+        sources::estatal::KIND,
+        sources::sintomas::KIND,
+    ];
+    by_specificity.into_iter().find(|k| sources::visit(k, Recognises(&file_name, &head)) == Some(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_file_is_recognised_by_its_content_under_any_name() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("semaforo/semaforo.html", "semaforo"),
+            ("semaforo/semaforo_estatal.toml", "semaforo_estatal"),
+            ("estatal/estatal.toml", "estatal"),
+            ("estatal/infectados_json_parsed_2020-04-14.json", "estatal"),
+            ("hospitales/hospitales_2020-09-24.csv", "hospitales"),
+            ("programas/programas_2020-07-09.csv", "programas"),
+            ("sintomas/sintomas.toml", "sintomas"),
+            ("vacunas/vacunas.toml", "vacunas"),
+            ("menu/menu.toml", "menu"),
+        ];
+        for (i, (file, kind)) in cases.into_iter().enumerate() {
+            let anonymous = dir.path().join(format!("archivo{i}.dat"));
+            std::fs::copy(fixtures.join(file), &anonymous).unwrap();
+            assert_eq!(recognise(&anonymous), Some(kind), "{file}");
+            assert_eq!(recognise(&fixtures.join(file)), Some(kind), "{file} by its name");
+        }
+        assert_eq!(recognise(&fixtures.join("covid19mexico/datos_abiertos_covid19.zip")), Some("covid"));
+        let unknown = dir.path().join("notas.txt");
+        std::fs::write(&unknown, "nada que ver").unwrap();
+        assert_eq!(recognise(&unknown), None);
+    }
 }
 
 /// The kind and configured source a file is checked as: the source whose `file://` URL is
