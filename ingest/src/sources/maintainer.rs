@@ -639,7 +639,7 @@ impl Check {
             }
         }
         if out.is_empty() && required && items.is_empty() {
-            self.bad(entry, "la lista está vacía");
+            self.bad(entry, format!("la lista está vacía: agrega al menos una fila (o una tabla [[{key}]])"));
         }
         out
     }
