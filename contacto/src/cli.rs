@@ -70,19 +70,44 @@ pub enum Command {
     },
 
     /// Muestra exactamente lo que un ciudadano leería ahora sobre TEMA, en el estado o en un
-    /// municipio (nombre, nombre corto o clave INEGI; sin importar mayúsculas ni acentos).
-    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto preview TEMA [MUNICIPIO]")]
+    /// municipio (nombre, nombre corto o clave INEGI; sin importar mayúsculas ni acentos). Con
+    /// --from, lo que leería cuando se publiquen los archivos de DIR.
+    #[command(
+        help_template = SUBCOMMAND_TEMPLATE,
+        override_usage = "contacto preview TEMA [MUNICIPIO] [--from DIR]"
+    )]
     Preview {
         /// confirmados, sospechosos (en investigación), descartados, defunciones, …
         #[arg(value_name = "TEMA")]
         topic: String,
         /// León, «san miguel», 020, 11020, …
-        #[arg(value_name = "MUNICIPIO", num_args = 1.., trailing_var_arg = true)]
+        #[arg(value_name = "MUNICIPIO", num_args = 1..)]
         municipio: Vec<String>,
+        /// Un directorio con archivos de fuentes todavía sin publicar; se validan y su respuesta
+        /// reemplaza a la publicada.
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
     },
 
-    /// La bitácora de corridas de ingesta, de la más reciente a la más antigua.
-    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto runs [--source NOMBRE] [--limit N]")]
+    /// Revisa archivos de fuentes sin publicarlos ni conectarse a nada: cada error como
+    /// archivo:línea:columna: campo: qué corregir, o un resumen de una línea si el archivo es
+    /// válido. Termina con error si algún archivo lo tiene.
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto validate [--kind TIPO] ARCHIVO...")]
+    Validate {
+        /// Los archivos a revisar.
+        #[arg(value_name = "ARCHIVO", required = true)]
+        files: Vec<PathBuf>,
+        /// El tipo de fuente (hospitales, programas, menu, …); sin él se deduce del archivo.
+        #[arg(long, value_name = "TIPO")]
+        kind: Option<String>,
+    },
+
+    /// La bitácora de corridas de ingesta, de la más reciente a la más antigua; con --stale,
+    /// las respuestas más viejas que la cadencia de su fuente y por qué.
+    #[command(
+        help_template = SUBCOMMAND_TEMPLATE,
+        override_usage = "contacto runs [--source NOMBRE] [--limit N] [--stale]"
+    )]
     Runs {
         /// Solo esta fuente.
         #[arg(long, value_name = "NOMBRE")]
@@ -90,6 +115,9 @@ pub enum Command {
         /// Cuántas corridas mostrar.
         #[arg(long, value_name = "N", default_value_t = 20)]
         limit: usize,
+        /// Lista las respuestas vencidas (datos más viejos que `cadence_hours`) y por qué.
+        #[arg(long)]
+        stale: bool,
     },
 
     /// Vuelve a responder con la versión anterior de las respuestas, o con VERSION (p. ej. v12).
@@ -114,11 +142,13 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             crate::ingest::ingest(settings, mode).await
         }
-        Command::Preview { topic, municipio } => {
+        Command::Preview { topic, municipio, from } => {
             let municipio = (!municipio.is_empty()).then(|| municipio.join(" "));
-            crate::preview::preview(settings, &topic, municipio.as_deref()).await
+            crate::preview::preview(settings, &topic, municipio.as_deref(), from.as_deref()).await
         }
-        Command::Runs { source, limit } => crate::runs::runs(settings, source, limit).await,
+        Command::Validate { files, kind } => crate::validate::validate(settings, &files, kind.as_deref()),
+        Command::Runs { source, limit, stale: false } => crate::runs::runs(settings, source, limit).await,
+        Command::Runs { source, stale: true, .. } => crate::runs::stale(settings, source).await,
         Command::Rollback { version } => crate::rollback::rollback(settings, version).await,
     }
 }

@@ -5,8 +5,9 @@
 //! - [`telemetry`]: logs through `tracing`, pretty or JSON, with an `EnvFilter`.
 //! - [`run`]: `contacto run`, the whole system in one process on the embedded store.
 //! - [`ingest`]: `contacto ingest` (the scheduler, `--once`, `--force`) with its progress bar.
-//! - [`preview`], [`runs`], [`rollback`]: what a citizen reads now, the run log, going back
-//!   to an older snapshot.
+//! - [`preview`], [`runs`], [`rollback`]: what a citizen reads now (or once the files of a
+//!   directory are published), the run log and stale answers, going back to an older snapshot.
+//! - [`validate`]: maintainers' files checked offline, every error with its line and column.
 //! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on.
 //!
 //! `anyhow` is used here only, at the binary's edge; the libraries return typed errors.
@@ -19,6 +20,7 @@ mod run;
 mod runs;
 mod shutdown;
 mod telemetry;
+mod validate;
 
 use clap::Parser;
 

@@ -19,6 +19,24 @@ pub async fn runs(settings: Settings, source: Option<SourceName>, limit: usize) 
     Ok(ExitCode::SUCCESS)
 }
 
+/// `contacto runs --stale`: the sources whose answers are older than their cadence, and why.
+pub async fn stale(settings: Settings, source: Option<SourceName>) -> anyhow::Result<ExitCode> {
+    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let tz =
+        jiff::tz::TimeZone::get(&ingest::scheduler::timezone(&settings).to_string()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let sources = settings.sources.iter().filter(|(n, _)| source.as_ref().is_none_or(|s| s == *n));
+    let sources = sources.map(|(n, s)| (n.clone(), s.clone())).collect();
+    let stale = ingest::staleness::stale(&*store, &sources, jiff::Timestamp::now(), &tz).await?;
+    if stale.is_empty() {
+        println!("Ninguna respuesta está vencida: cada fuente tiene datos dentro de su cadencia.");
+    }
+    for s in &stale {
+        println!("{s}");
+        println!("    por qué: {}", s.why.describe(&s.source, &tz));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The runs as aligned columns; errors and warnings go on indented lines under their run.
 pub fn table(runs: &[IngestRun], timezone: &str) -> String {
     let tz = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);

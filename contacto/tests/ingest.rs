@@ -70,7 +70,7 @@ fn ingest_once_then_preview_prints_what_a_citizen_reads() {
     let (state, municipios) = recount_bundled();
     assert!(state > 0 && municipios["020"] > 0, "the bundled rows have confirmed cases in León");
 
-    let out = stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    let out = stdout(&contacto(dir.path(), &["ingest", "--once", "--source", "covid"], &[]));
     assert!(out.starts_with("covid: publicado v1 · 590 filas · datos al 13 de abril de 2020"), "{out}");
 
     let estado = stdout(&contacto(dir.path(), &["preview", "confirmados"], &[]));
@@ -116,13 +116,13 @@ fn ingest_once_then_preview_prints_what_a_citizen_reads() {
 #[test]
 fn a_quarantined_dataset_waits_for_force_and_rollback_goes_back() {
     let dir = tempfile::tempdir().unwrap();
-    stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    stdout(&contacto(dir.path(), &["ingest", "--once", "--source", "covid"], &[]));
 
     // A later file whose discarded cases fall: quarantined, and the command says so.
     let may = repo().join("fixtures/covid19mexico/datos_abiertos_20200527__GTO_first300.csv");
     let url = format!("file://{}", may.display());
     let env = [("CONTACTO_SOURCES__COVID__URL", url.as_str()), ("CONTACTO_SOURCES__COVID__MAX_JUMP_PERCENT", "100000")];
-    let out = contacto(dir.path(), &["ingest", "--once"], &env);
+    let out = contacto(dir.path(), &["ingest", "--once", "--source", "covid"], &env);
     assert!(!out.status.success(), "a quarantine needs attention");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("covid: en cuarentena · 300 filas · datos al 27 de mayo de 2020"), "{text}");
@@ -170,11 +170,231 @@ fn the_ingest_service_runs_until_stopped_and_other_commands_read_beside_it() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let health = http_get(internal, "/health");
-    assert!(health.contains("\"snapshot\":1"), "{health}");
+    // Every bundled source publishes at start, so the version is one of theirs, never none.
+    assert!(health.contains("\"snapshot\":") && !health.contains("\"snapshot\":null"), "{health}");
     assert!(Command::new("kill").args(["-TERM", &service.id().to_string()]).status().unwrap().success());
     let status = service.wait().unwrap();
     let mut stderr = String::new();
     service.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("Source scheduled.") && stderr.contains("Stopped cleanly."), "{stderr}");
+}
+
+/// Runs `contacto` and returns (exit success, stdout, stderr).
+fn output(data: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = contacto(data, args, env);
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+/// Every source file `contacto.toml` configures out of the box, as (kind, path).
+fn bundled_sources() -> Vec<(String, PathBuf)> {
+    let config: toml::Table = std::fs::read_to_string(repo().join("contacto.toml")).unwrap().parse().unwrap();
+    config["sources"]
+        .as_table()
+        .unwrap()
+        .values()
+        .map(|s| {
+            let url = s["url"].as_str().unwrap();
+            (s["kind"].as_str().unwrap().to_owned(), repo().join(url.strip_prefix("file://").unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn validate_passes_on_every_fixture_and_prints_each_error_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = bundled_sources();
+    files.push(("estatal".into(), repo().join("fixtures/estatal/infectados_json_parsed_2020-04-14.json")));
+    assert_eq!(files.len(), 10, "nine sources and the portal's JSON");
+    let paths: Vec<String> = files.iter().map(|(_, p)| p.display().to_string()).collect();
+    let mut args = vec!["validate"];
+    args.extend(paths.iter().map(String::as_str));
+    let (ok, out, err) = output(dir.path(), &args, &[]);
+    assert!(ok, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), files.len(), "one line per valid file:\n{out}");
+    for ((kind, path), line) in files.iter().zip(&lines) {
+        assert!(line.starts_with(&format!("{}: válido ({kind}): ", path.display())), "{line}");
+    }
+    assert!(out.contains("hospitales_2020-09-24.csv: válido (hospitales): 57 unidades, 52 de ellas en 34 municipios; datos al 24 de septiembre de 2020"), "{out}");
+
+    // A broken copy: every error at its line and column, in plain Spanish, and a failing exit.
+    let csv = std::fs::read_to_string(repo().join("fixtures/hospitales/hospitales_2020-09-24.csv")).unwrap();
+    let line = csv.lines().position(|l| l.contains("GTSSA005683")).unwrap() + 1;
+    let broken = dir.path().join("hospitales_2020-09-24.csv");
+    std::fs::write(&broken, csv.replace("\"GTSSA005683\",\"31\",\"León\"", "\"GTSSA005683\",\"101\",\"Leonn\""))
+        .unwrap();
+    let menu = std::fs::read_to_string(repo().join("fixtures/menu/menu.toml")).unwrap();
+    let broken_menu = dir.path().join("menu.toml");
+    std::fs::write(
+        &broken_menu,
+        menu.replacen("boton = \"Ver opciones\"", "boton = \"Ver opciones\"\nboto = \"x\"", 1),
+    )
+    .unwrap();
+    let menu_line = menu.lines().position(|l| l == "boton = \"Ver opciones\"").unwrap() + 2;
+    let good = repo().join("fixtures/vacunas/vacunas.toml");
+    let (ok, out, err) = output(
+        dir.path(),
+        &["validate", broken.to_str().unwrap(), good.to_str().unwrap(), broken_menu.to_str().unwrap()],
+        &[],
+    );
+    assert!(!ok);
+    let b = broken.display();
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            format!(
+                "{b}:{line}:5: % de Ocupación: debe estar entre 0 y 100; un valor fuera de ese rango es un error del dato de origen («101»)"
+            ),
+            format!(
+                "{b}:{line}:6: Municipio: no es un municipio de Guanajuato; escribe su nombre (León), un nombre corto (Silao) o su clave INEGI (020) («Leonn»)"
+            ),
+            format!(
+                "{}: válido (vacunas): 7,062,547 dosis aplicadas, 5 etapas; datos al 9 de mayo de 2022",
+                good.display()
+            ),
+            format!(
+                "{}:{menu_line}:1: boto: campo desconocido; los campos aquí son: id, titulo, texto, boton, opcion",
+                broken_menu.display()
+            ),
+        ]
+    );
+    assert!(err.contains("Archivos con errores: 2 de 3."), "{err}");
+
+    // The kind from a flag when neither the name nor the content says it.
+    let odd = dir.path().join("lista.txt");
+    std::fs::write(&odd, "fecha = 2020-04-13\ntexto = \"Fiebre.\"\n").unwrap();
+    let (ok, out, _) = output(dir.path(), &["validate", odd.to_str().unwrap()], &[]);
+    assert!(!ok && out.contains("no se sabe qué tipo de archivo es; indícalo con --kind"), "{out}");
+    let (ok, out, _) = output(dir.path(), &["validate", "--kind", "sintomas", odd.to_str().unwrap()], &[]);
+    assert!(ok && out.contains("válido (sintomas)"), "{out}");
+}
+
+#[test]
+fn every_topic_of_the_seed_is_answered_out_of_the_box_with_its_date_and_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    assert_eq!(out.lines().filter(|l| l.contains(": publicado v")).count(), 9, "{out}");
+    let seed = [
+        "menu",
+        "confirmados",
+        "en investigación",
+        "descartados",
+        "defunciones",
+        "recuperados",
+        "transmisión comunitaria",
+        "hospitales",
+        "síntomas",
+        "semáforo",
+        "programas",
+        "vacunas",
+        "ayuda",
+        "conectate_alta",
+        "conectate_ya_suscrito",
+        "conectate_baja",
+        "conectate_no_suscrito",
+    ];
+    let check = |args: &[&str]| {
+        let (ok, body, origin) = output(dir.path(), args, &[]);
+        assert!(ok, "{args:?}: {origin}");
+        // "(fuente hospitales, datos al 24 de septiembre de 2020, versión v9)"
+        let date =
+            origin.split("datos al ").nth(1).and_then(|r| r.split(',').next()).unwrap_or_else(|| panic!("{origin}"));
+        assert!(body.contains(date), "{args:?} states its data date {date}:\n{body}");
+        assert!(
+            body.contains("Fuente: ") || body.contains("Gobierno del Estado de Guanajuato, Contacto Ciudadano ·"),
+            "{args:?}:\n{body}"
+        );
+        body
+    };
+    for topic in seed {
+        check(&["preview", topic]);
+    }
+    // Per municipio where the data has it.
+    for topic in ["confirmados", "en investigación", "descartados", "defunciones", "hospitales"] {
+        let body = check(&["preview", topic, "León"]);
+        assert!(body.lines().next().unwrap().ends_with("en León*"), "{body}");
+    }
+    assert!(check(&["preview", "hospitales", "Silao"]).contains("• Hgs 54 Silao (IMSS): 14 % ocupado"));
+}
+
+#[test]
+fn runs_stale_lists_old_answers_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    let stale = stdout(&contacto(dir.path(), &["runs", "--stale"], &[]));
+    let sources: Vec<&str> =
+        stale.lines().filter(|l| !l.starts_with(' ')).map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(
+        sources,
+        ["covid", "estatal", "hospitales", "menu", "programas", "semaforo", "semaforo_estatal", "sintomas", "vacunas"],
+        "the bundled data are from 2020–2022:\n{stale}"
+    );
+    assert!(
+        stale.contains("hospitales: 47 respuestas (hospitales) con datos al 24 de septiembre de 2020, hace "),
+        "{stale}"
+    );
+    assert!(stale.contains("    por qué: la fuente publica con retraso"), "{stale}");
+
+    let gone = [("CONTACTO_SOURCES__HOSPITALES__URL", "file:///nonexistent/hospitales.csv")];
+    assert!(!contacto(dir.path(), &["ingest", "--once", "--source", "hospitales"], &gone).status.success());
+    let stale = stdout(&contacto(dir.path(), &["runs", "--stale", "--source", "hospitales"], &[]));
+    let lines: Vec<&str> = stale.lines().collect();
+    assert_eq!(lines.len(), 2, "{stale}");
+    assert!(lines[1].starts_with("    por qué: la última corrida falló (corrida #10, "), "{stale}");
+    assert!(lines[1].ends_with("): no existe el archivo /nonexistent/hospitales.csv"), "{stale}");
+}
+
+#[test]
+fn preview_from_a_directory_shows_unpublished_files_and_refuses_broken_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    let pending = dir.path().join("pendientes");
+    std::fs::create_dir(&pending).unwrap();
+    let csv = std::fs::read_to_string(repo().join("fixtures/hospitales/hospitales_2020-09-24.csv")).unwrap();
+    std::fs::write(
+        pending.join("hospitales_2020-10-01.csv"),
+        csv.replace("\"GTSSA005683\",\"31\"", "\"GTSSA005683\",\"77\""),
+    )
+    .unwrap();
+    std::fs::write(
+        pending.join("semaforo_estatal.toml"),
+        "color = \"verde\"\nvigente_desde = 2020-06-01\nvigente_hasta = 2020-06-07\nfuente_url = \"https://example.org/aviso\"\n",
+    )
+    .unwrap();
+    std::fs::write(pending.join("LEEME.md"), "notas").unwrap();
+    let from = pending.to_str().unwrap();
+
+    let (ok, body, origin) = output(dir.path(), &["preview", "hospitales", "León", "--from", from], &[]);
+    assert!(ok, "{origin}");
+    assert!(
+        body.contains("• Hospital General León (SSA): 77 % ocupado") && body.contains("1 de octubre de 2020"),
+        "{body}"
+    );
+    assert!(origin.contains("archivo sin publicar") && origin.contains("hospitales_2020-10-01.csv"), "{origin}");
+    let (_, published, _) = output(dir.path(), &["preview", "hospitales", "León"], &[]);
+    assert!(published.contains("• Hospital General León (SSA): 31 % ocupado"), "nothing was published: {published}");
+
+    // The state semáforo file shows beside the published federal colour.
+    let (ok, body, _) = output(dir.path(), &["preview", "semáforo", "--from", from], &[]);
+    assert!(ok);
+    assert!(
+        body.contains("*amarillo* del 12 al 25 de abril de 2021")
+            && body.contains("*verde*, vigente del 1 al 7 de junio de 2020"),
+        "{body}"
+    );
+    // Topics the directory does not touch come from what is published.
+    let (ok, _, origin) = output(dir.path(), &["preview", "confirmados", "--from", from], &[]);
+    assert!(ok && origin.contains("fuente covid"), "{origin}");
+
+    std::fs::write(pending.join("vacunas.toml"), "fecha = 2022-05-16\ndosis_aplicadas = -5\n").unwrap();
+    let (ok, out, err) = output(dir.path(), &["preview", "hospitales", "--from", from], &[]);
+    assert!(!ok);
+    let file = pending.join("vacunas.toml");
+    assert!(
+        out.contains(&format!("{}:2:19: dosis_aplicadas: debe ser un número entero de 0 en adelante", file.display())),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{}:1:1: etapa: falta «etapa»; agrégalo", file.display())), "{out}");
+    assert!(err.contains("Corrige los errores antes de previsualizar"), "{err}");
 }

@@ -53,7 +53,9 @@ pub struct ValidationError {
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}: {} («{}»)", self.file, self.line, self.column, self.field, self.reason, self.value)
+        write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.column, self.field, self.reason)?;
+        // A missing value has nothing to quote.
+        if self.value.is_empty() { Ok(()) } else { write!(f, " («{}»)", self.value) }
     }
 }
 

@@ -14,6 +14,12 @@
 //! - [`source`]: the [`SourceKind`] trait a kind implements, and [`Source`], a configured source.
 //! - [`sources`]: the kinds, one module each, and [`sources::build`], the registry.
 //!   - [`sources::covid`]: the national COVID-19 open-data file (CSV or ZIP).
+//!   - [`sources::semaforo`], [`sources::semaforo_estatal`]: the federal semáforo page and
+//!     the state's own semáforo record, shown together.
+//!   - [`sources::estatal`], [`sources::hospitales`], [`sources::programas`],
+//!     [`sources::sintomas`], [`sources::vacunas`]: files maintainers publish (CSV, TOML,
+//!     the state portal's JSON), read through [`sources::maintainer`].
+//!   - [`sources::menu`]: menus, keywords and aliases: the snapshot's router table.
 //! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record.
 //! - [`fetch`]: `http(s)://` and `file://`, conditional GET, timeouts, retries, size cap.
 //! - [`input`]: a body as decoded chunks: plain, or the `.csv` of a ZIP inflated on a thread
@@ -24,14 +30,20 @@
 //! - [`state`]: per-source state in the store: validators, last good and quarantined
 //!   datasets, the run lease.
 //! - [`events`]: telemetry events as types; [`progress`]: counters a progress bar reads.
+//! - [`offline`]: a file checked and rendered without a store (`contacto validate`,
+//!   `contacto preview --from`); [`staleness`]: answers older than their source's cadence,
+//!   and why (`contacto runs --stale`).
 //! - [`error`]: errors that say whether retrying helps and which run result they give.
 //!
 //! # Adding a source kind
 //! 1. Create `sources/KIND.rs` (or `sources/KIND/` with `mod.rs`) with a config struct (every
 //!    field documented, units in names: `max_fall_percent`), a `Dataset` type, and an
 //!    `impl SourceKind` (parse, implausibilities, render).
-//! 2. Add one arm to [`sources::build`] and the module to `sources/mod.rs`.
-//! 3. Add its templates (`templates/TOPIC.j2`) and a fixture under `fixtures/`.
+//! 2. Add the module to `sources/mod.rs`, one arm to [`sources::visit`] and its name to
+//!    [`sources::KINDS`]: building sources, `contacto validate` and `contacto preview --from`
+//!    all go through that one list.
+//! 3. Add its templates (`templates/TOPIC.j2`) and a fixture under `fixtures/`. A file that
+//!    maintainers write reads through [`sources::maintainer`], which locates every error.
 //! 4. Test it like the national file in `tests/ingest/`: served by `testkit::serve`, figures
 //!    checked against a recount written in the test, and the events every run must emit
 //!    (`tests/ingest/pipeline.rs`).
@@ -45,6 +57,7 @@ pub mod error;
 pub mod events;
 pub mod fetch;
 pub mod input;
+pub mod offline;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;
@@ -52,6 +65,7 @@ pub mod render;
 pub mod scheduler;
 pub mod source;
 pub mod sources;
+pub mod staleness;
 pub mod state;
 
 use std::collections::BTreeMap;

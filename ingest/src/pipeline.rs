@@ -337,22 +337,28 @@ impl<K: SourceKind> Source<K> {
             Ok(r) => r,
             Err(e) => return failed(outcome, e),
         };
-        let common = Common { data_date: stored.provenance.data_date, attribution: self.kind.attribution().to_owned() };
-        let answers = match self.kind.render(&stored.dataset, &renderer, &common) {
-            Ok(answers) => answers,
+        let companions = match crate::state::companions(&*ctx.store, &self.kind.companions()).await {
+            Ok(c) => c,
+            Err(e) => return failed(outcome, e),
+        };
+        let common = Common {
+            data_date: stored.provenance.data_date,
+            attribution: self.kind.attribution().to_owned(),
+            companions,
+        };
+        let rendered = self
+            .kind
+            .render(&stored.dataset, &renderer, &common)
+            .and_then(|answers| Ok((answers, self.kind.router(&stored.dataset, &renderer, &common)?)));
+        let (answers, router) = match rendered {
+            Ok(rendered) => rendered,
             Err(error) => {
                 events.emit(RenderFailed { source: &self.name, error: &error });
                 return failed(outcome, error);
             }
         };
-        let router = match self.kind.router_table(&stored.dataset, &renderer, &common) {
-            Ok(router) => router,
-            Err(error) => {
-                events.emit(RenderFailed { source: &self.name, error: &error });
-                return failed(outcome, error);
-            }
-        };
-        let published = match ctx.publisher.publish(&*ctx.store, &stored.provenance, &answers, router.as_ref()).await {
+        let publish = ctx.publisher.publish(&*ctx.store, &stored.provenance, &answers, router.as_ref());
+        let published = match publish.await {
             Ok(p) => p,
             Err(e) => return failed(outcome, format!("no se pudo publicar: {e}")),
         };

@@ -16,13 +16,15 @@
 //! so a misspelt name fails the run instead of leaving a blank in a citizen's answer. Every
 //! failure names the template and the answer key.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use jiff::civil::Date;
 use minijinja::{Environment, UndefinedBehavior, Value, context};
-use schemas::{Answer, AnswerKey, Scope, es_mx};
+use schemas::{Answer, AnswerKey, Scope, SourceName, es_mx};
 
 use crate::error::{RenderError, TemplatesError};
+use crate::state::Stored;
 
 /// The file extension of templates.
 pub const EXTENSION: &str = "j2";
@@ -39,7 +41,13 @@ pub struct Common {
     pub data_date: Date,
     /// Who publishes the data, as answers name it.
     pub attribution: String,
+    /// The last good datasets of the sources the kind names in
+    /// [`SourceKind::companions`](crate::SourceKind::companions) that have one.
+    pub companions: Companions,
 }
+
+/// Other sources' last good datasets, by source, as stored.
+pub type Companions = BTreeMap<SourceName, Stored<serde_json::Value>>;
 
 impl Renderer {
     /// Reads every `*.j2` of `dir`; a syntax error fails here, naming the file and line.

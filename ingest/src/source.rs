@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use schemas::{Answer, AnswerKey, RouterTable, SourceName};
+use schemas::{Answer, AnswerKey, RouterTable, SourceName, es_mx};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use settings::SourceSettings;
@@ -23,6 +23,12 @@ use crate::render::{Common, Renderer};
 pub trait Dataset: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The date the data describes; a dataset whose date goes back is quarantined.
     fn data_date(&self) -> Date;
+
+    /// What the dataset holds, in one Spanish line: what `contacto validate` prints for a
+    /// valid file.
+    fn summary(&self) -> String {
+        format!("datos al {}", es_mx::long_date(self.data_date()))
+    }
 }
 
 /// A body read into a dataset.
@@ -66,15 +72,28 @@ pub trait SourceKind: Sized + Send + Sync + 'static {
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError>;
 
-    /// The router table (menus, keywords, aliases), for the one kind that publishes it (the
-    /// maintainers' menu file); every other kind leaves the current table as it is.
-    fn router_table(
+    /// The router table the dataset defines, which then replaces the snapshot's (menus,
+    /// keywords, aliases). Only the menu source has one; every other kind keeps the default.
+    fn router(
         &self,
         _dataset: &Self::Dataset,
         _renderer: &Renderer,
         _common: &Common,
     ) -> Result<Option<RouterTable>, RenderError> {
         Ok(None)
+    }
+
+    /// Other sources whose last good datasets this kind's answers also show (the semáforo
+    /// answer shows the federal colour and the state's own); they reach [`Self::render`] in
+    /// [`Common::companions`].
+    fn companions(&self) -> Vec<SourceName> {
+        Vec::new()
+    }
+
+    /// Whether a file looks like one of this kind's, by its name and first bytes: how
+    /// `contacto validate` tells a file's kind when it is not given.
+    fn recognises(_file_name: &str, _head: &[u8]) -> bool {
+        false
     }
 }
 

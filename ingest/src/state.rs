@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use store::{Store, StoreError};
 
 use crate::fetch::Validators;
+use crate::render::Companions;
 
 /// A dataset as kept in the store.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,4 +105,15 @@ impl<'a> SourceState<'a> {
     pub async fn release_lease(&self) -> Result<(), StoreError> {
         self.store.delete(&self.key("lease")).await
     }
+}
+
+/// The last good datasets of `names` (those that have one), as a kind's companions.
+pub async fn companions(store: &dyn Store, names: &[SourceName]) -> Result<Companions, StoreError> {
+    let mut out = Companions::new();
+    for name in names {
+        if let Some(stored) = SourceState::new(store, name).last_good().await? {
+            out.insert(name.clone(), stored);
+        }
+    }
+    Ok(out)
 }

@@ -303,9 +303,14 @@ impl FileServer {
     }
 
     pub async fn start(&self) -> testkit::TestServer {
+        self.start_at("/datos_abiertos_covid19.zip").await
+    }
+
+    /// Serves the file at `path` (its name is what messages and kinds see).
+    pub async fn start_at(&self, path: &str) -> testkit::TestServer {
         let me = self.clone();
         let router = axum::Router::new().route(
-            "/datos_abiertos_covid19.zip",
+            path,
             axum::routing::get(move |headers: HeaderMap| {
                 let me = me.clone();
                 async move { me.respond(&headers) }
@@ -334,8 +339,13 @@ impl FileServer {
 
 /// The settings of a `covid` source at `url`, with short timeouts.
 pub fn covid_settings(url: &str) -> SourceSettings {
+    source_settings("covid", url)
+}
+
+/// The settings of a source of `kind` at `url`, with short timeouts and no retries.
+pub fn source_settings(kind: &str, url: &str) -> SourceSettings {
     SourceSettings {
-        kind: "covid".into(),
+        kind: kind.into(),
         url: url.into(),
         schedule: "0 0 * * * *".into(),
         cadence_hours: 24,
@@ -353,13 +363,25 @@ pub fn ingest_with(
     source: SourceSettings,
     templates: Option<&Path>,
 ) -> (Ingest, tempfile::TempDir) {
+    ingest_with_sources(store, [("covid", source)], templates)
+}
+
+/// An `Ingest` with the sources `sources` (name, settings), the repository's templates (or
+/// `templates`), over `store`.
+pub fn ingest_with_sources<'a>(
+    store: SharedStore,
+    sources: impl IntoIterator<Item = (&'a str, SourceSettings)>,
+    templates: Option<&Path>,
+) -> (Ingest, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let mut settings = Settings { config_dir: repo(), ..Settings::default() };
     settings.store.data_dir = data.path().to_owned();
     if let Some(dir) = templates {
         settings.ingest.templates_dir = dir.to_owned();
     }
-    settings.sources.insert("covid".parse().unwrap(), source);
+    for (name, source) in sources {
+        settings.sources.insert(name.parse().unwrap(), source);
+    }
     (Ingest::from_settings(&settings, store).unwrap(), data)
 }
 

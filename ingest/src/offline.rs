@@ -1,0 +1,224 @@
+//! Source files checked and rendered without a store or a schedule: what `contacto validate`
+//! (is this file valid, and what does it hold?) and `contacto preview --from DIR` (what will
+//! the bot say once these files are published?) do. The same parsing, validation and
+//! templates as a run, so that a file that passes here passes there.
+
+use std::path::Path;
+
+use jiff::civil::Date;
+use schemas::{Answer, AnswerKey, RouterTable, SourceName};
+
+use crate::error::{ConfigError, RenderError, SourceError};
+use crate::fetch::Body;
+use crate::progress::Progress;
+use crate::render::{Common, Companions, Renderer};
+use crate::source::{Dataset, SourceKind};
+use crate::sources::{self, KINDS, KindVisitor};
+
+/// A file that passed: what it holds and what the bot would say.
+#[derive(Debug)]
+pub struct Checked {
+    /// One Spanish line: what the file holds.
+    pub summary: String,
+    pub data_date: Date,
+    pub rows: u64,
+    /// Problems tolerated (within the error budget), one line each.
+    pub warnings: Vec<String>,
+    pub answers: Vec<(AnswerKey, Answer)>,
+    pub router: Option<RouterTable>,
+    /// The dataset as stored, for kinds that show it beside their own (semáforo).
+    pub dataset: serde_json::Value,
+}
+
+/// Why a file did not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    #[error("{0}")]
+    Invalid(SourceError),
+    #[error("{0}")]
+    Render(RenderError),
+}
+
+impl Problem {
+    /// Every line a maintainer should read: each located error, or the one message.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Problem::Invalid(SourceError::Rejected { errors, .. }) if !errors.is_empty() => {
+                errors.iter().map(ToString::to_string).collect()
+            }
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// A configured kind, usable without a store.
+pub trait OfflineKind: Send + Sync {
+    /// The sources whose last good datasets its answers also show.
+    fn companions(&self) -> Vec<SourceName>;
+    /// Parses and validates `body`, then renders every answer with `renderer`.
+    fn check(&self, body: &Body, renderer: &Renderer, companions: Companions) -> Result<Checked, Problem>;
+}
+
+struct Offline<K>(K);
+
+impl<K: SourceKind> OfflineKind for Offline<K> {
+    fn companions(&self) -> Vec<SourceName> {
+        self.0.companions()
+    }
+
+    fn check(&self, body: &Body, renderer: &Renderer, companions: Companions) -> Result<Checked, Problem> {
+        let parsed = self.0.parse(body, &Progress::shared()).map_err(Problem::Invalid)?;
+        let data_date = parsed.dataset.data_date();
+        let common = Common { data_date, attribution: self.0.attribution().to_owned(), companions };
+        let answers = self.0.render(&parsed.dataset, renderer, &common).map_err(Problem::Render)?;
+        let router = self.0.router(&parsed.dataset, renderer, &common).map_err(Problem::Render)?;
+        Ok(Checked {
+            summary: parsed.dataset.summary(),
+            data_date,
+            rows: parsed.rows,
+            warnings: parsed.warnings,
+            answers,
+            router,
+            dataset: serde_json::to_value(&parsed.dataset).expect("datasets serialise"),
+        })
+    }
+}
+
+/// The kind `kind` with the options of source `name`.
+pub fn kind(
+    kind: &str,
+    name: &SourceName,
+    options: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<Box<dyn OfflineKind>, ConfigError> {
+    struct Build<'a> {
+        name: &'a SourceName,
+        options: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    }
+    impl KindVisitor for Build<'_> {
+        type Output = Result<Box<dyn OfflineKind>, ConfigError>;
+        fn visit<K: SourceKind>(self) -> Self::Output {
+            Ok(Box::new(Offline(K::from_options(self.name, self.options)?)))
+        }
+    }
+    sources::visit(kind, Build { name, options }).unwrap_or_else(|| Err(sources::unknown_kind(name.as_str(), kind)))
+}
+
+/// The kind a file looks like: a kind's name in the file's name (the longest that fits:
+/// `semaforo_estatal.toml` is not `semaforo`), else what its first bytes hold.
+pub fn recognise(path: &Path) -> Option<&'static str> {
+    let file_name = path.file_name()?.to_string_lossy().into_owned();
+    let mut by_length = KINDS;
+    by_length.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    let normalized = schemas::normalize::normalize(&file_name).replace(' ', "_");
+    if let Some(kind) = by_length.iter().find(|k| normalized.contains(*k)) {
+        return Some(kind);
+    }
+    // The national file is named for what it is, not for its kind (FORMATS.md §a.1).
+    if ["datos_abiertos", "covid19mexico"].iter().any(|n| normalized.contains(n)) {
+        return Some(sources::covid::KIND);
+    }
+    let mut head = vec![0u8; 4096];
+    let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).ok()?;
+    head.truncate(n);
+    struct Recognises<'a>(&'a str, &'a [u8]);
+    impl KindVisitor for Recognises<'_> {
+        type Output = bool;
+        fn visit<K: SourceKind>(self) -> bool {
+            K::recognises(self.0, self.1)
+        }
+    }
+    // The most specific marks first: a menu file mentions every topic.
+    let by_specificity = [
+        sources::menu::KIND,
+        sources::semaforo::KIND,
+        sources::semaforo_estatal::KIND,
+        sources::vacunas::KIND,
+        sources::hospitales::KIND,
+        sources::programas::KIND,
+        sources::estatal::KIND,
+        sources::sintomas::KIND,
+    ];
+    by_specificity.into_iter().find(|k| sources::visit(k, Recognises(&file_name, &head)) == Some(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_file_is_recognised_by_its_content_under_any_name() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("semaforo/semaforo.html", "semaforo"),
+            ("semaforo/semaforo_estatal.toml", "semaforo_estatal"),
+            ("estatal/estatal.toml", "estatal"),
+            ("estatal/infectados_json_parsed_2020-04-14.json", "estatal"),
+            ("hospitales/hospitales_2020-09-24.csv", "hospitales"),
+            ("programas/programas_2020-07-09.csv", "programas"),
+            ("sintomas/sintomas.toml", "sintomas"),
+            ("vacunas/vacunas.toml", "vacunas"),
+            ("menu/menu.toml", "menu"),
+        ];
+        for (i, (file, kind)) in cases.into_iter().enumerate() {
+            let anonymous = dir.path().join(format!("archivo{i}.dat"));
+            std::fs::copy(fixtures.join(file), &anonymous).unwrap();
+            assert_eq!(recognise(&anonymous), Some(kind), "{file}");
+            assert_eq!(recognise(&fixtures.join(file)), Some(kind), "{file} by its name");
+        }
+        assert_eq!(recognise(&fixtures.join("covid19mexico/datos_abiertos_covid19.zip")), Some("covid"));
+        let unknown = dir.path().join("notas.txt");
+        std::fs::write(&unknown, "nada que ver").unwrap();
+        assert_eq!(recognise(&unknown), None);
+    }
+}
+
+/// The kind and configured source a file is checked as: the source whose `file://` URL is
+/// this file, else the kind `kind` (or the one the file looks like, see [`recognise`]) with the
+/// options of the first source of that kind, or its defaults.
+pub struct Resolved {
+    pub kind: &'static str,
+    /// The configured source it belongs to, or the kind's name.
+    pub source: SourceName,
+    pub checker: Box<dyn OfflineKind>,
+}
+
+/// Why a file could not be given a kind.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{file}: no se sabe qué tipo de archivo es; indícalo con --kind (uno de: {kinds})")]
+    Unknown { file: String, kinds: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Resolves `path` as described in [`Resolved`].
+pub fn resolve(settings: &settings::Settings, path: &Path, kind: Option<&str>) -> Result<Resolved, ResolveError> {
+    let same = |url: &str| {
+        let Some(rest) = url.strip_prefix("file://") else { return false };
+        let configured = settings.resolve_path(Path::new(rest));
+        match (configured.canonicalize(), path.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    };
+    let configured = settings.sources.iter().find(|(_, s)| same(&s.url) && kind.is_none_or(|k| k == s.kind));
+    let kind = match (configured, kind) {
+        (Some((_, s)), _) => s.kind.clone(),
+        (None, Some(k)) => k.to_owned(),
+        (None, None) => recognise(path)
+            .map(str::to_owned)
+            .ok_or_else(|| ResolveError::Unknown { file: path.display().to_string(), kinds: KINDS.join(", ") })?,
+    };
+    let kind: &'static str = KINDS.iter().find(|k| **k == kind).copied().ok_or_else(|| ConfigError {
+        name: "--kind".into(),
+        field: "kind".into(),
+        message: format!("«{kind}» no es un tipo de fuente conocido; los tipos son: {}", KINDS.join(", ")),
+    })?;
+    let (source, options) = match configured.or_else(|| settings.sources.iter().find(|(_, s)| s.kind == kind)) {
+        Some((name, s)) => (name.clone(), s.options.clone()),
+        None => (kind.parse().expect("kind names are source names"), Default::default()),
+    };
+    let checker = self::kind(kind, &source, &options)?;
+    Ok(Resolved { kind, source, checker })
+}

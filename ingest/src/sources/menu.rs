@@ -1,0 +1,518 @@
+//! The menu and router table: numbered menus (the main menu `principal` and sub-menus),
+//! keywords and synonyms per topic (the Conéctate ALTA and BAJA variants among them),
+//! municipio aliases on top of the compiled catalogue's, and the fixed texts (ayuda and the
+//! four Conéctate answers). This source alone replaces the snapshot's router table
+//! ([`schemas::RouterTable`]); its answers are the menu, ayuda and the Conéctate texts.
+//!
+//! # File
+//! TOML:
+//!
+//! ```toml
+//! fecha = 2021-04-30                   # when these texts were last revised
+//!
+//! [textos]
+//! ayuda = "Escribe MENÚ para ver las opciones…"
+//! conectate_alta = "¡Listo! Te suscribiste a Conéctate…"
+//! conectate_ya_suscrito = "Ya estás suscrito a Conéctate…"
+//! conectate_baja = "Cancelamos tu suscripción…"
+//! conectate_no_suscrito = "No estás suscrito a Conéctate…"
+//!
+//! [[menu]]
+//! id = "principal"                      # the one "hola" and "menú" open
+//! titulo = "Contacto Ciudadano"         # optional, the list's header (60 caracteres)
+//! texto = "¿Qué quieres saber? Escribe el número:"
+//! boton = "Ver opciones"                # optional, the list's button (20 caracteres)
+//!   [[menu.opcion]]
+//!   numero = 1
+//!   etiqueta = "Cifras de COVID-19"     # 24 caracteres como máximo (WhatsApp)
+//!   descripcion = "Confirmados, defunciones, …"   # optional, 72 caracteres
+//!   menu = "cifras"                     # a sub-menu, or tema = "hospitales"
+//!
+//! [[palabras]]
+//! tema = "conectate_alta"               # or menu = "principal"
+//! frases = ["alta", "suscribir", "suscribirme", "unirme", "conéctate"]
+//!
+//! [[alias]]
+//! alias = "San Miguel"
+//! municipio = "San Miguel de Allende"   # name, short name or INEGI code
+//! ```
+//!
+//! Every menu is a WhatsApp list whose rows carry [`Target::reply_id`], and its text lists the
+//! same numbered options (Twilio shows text only). Every topic a citizen can ask for must be
+//! reachable by a menu option or a keyword.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::Date;
+use schemas::answer::{HEADER_FOOTER_MAX, LIST_BUTTON_MAX, LIST_ROWS_MAX, ROW_DESCRIPTION_MAX, ROW_TITLE_MAX};
+use schemas::{
+    Answer, AnswerKey, Keyword, KeywordRule, ListMenu, ListRow, ListSection, MenuEntry, MenuId, MunicipioId,
+    RouterTable, SourceName, Target, Topic, catalogue, normalize::normalize,
+};
+use serde::{Deserialize, Serialize};
+
+use super::maintainer::{self, At, Check, Table, Text};
+use crate::error::{ConfigError, RenderError, SourceError};
+use crate::fetch::Body;
+use crate::progress::SharedProgress;
+use crate::render::{Common, Renderer};
+use crate::source::{Dataset, Parsed, SourceKind};
+
+pub const KIND: &str = "menu";
+
+/// The topics whose text is in `[textos]`.
+const TEXTS: [Topic; 5] =
+    [Topic::Ayuda, Topic::ConectateAlta, Topic::ConectateYaSuscrito, Topic::ConectateBaja, Topic::ConectateNoSuscrito];
+
+/// Topics that are outcomes of a Conéctate keyword, never asked for directly.
+const OUTCOMES: [Topic; 2] = [Topic::ConectateYaSuscrito, Topic::ConectateNoSuscrito];
+
+/// Options of `[sources.NAME]` for `kind = "menu"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MenuConfig {
+    /// A table with this much fewer keywords than the published one is quarantined (a
+    /// truncated file would leave citizens unanswered).
+    pub max_fall_percent: f64,
+    /// How every answer names the source.
+    pub attribution: String,
+}
+
+impl Default for MenuConfig {
+    fn default() -> Self {
+        MenuConfig {
+            max_fall_percent: 50.0,
+            attribution: "Gobierno del Estado de Guanajuato, Contacto Ciudadano".into(),
+        }
+    }
+}
+
+/// One option of a menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opcion {
+    pub numero: u8,
+    pub etiqueta: String,
+    pub descripcion: Option<String>,
+    pub destino: Target,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuDef {
+    pub id: MenuId,
+    pub titulo: Option<String>,
+    pub texto: String,
+    pub boton: String,
+    pub opciones: Vec<Opcion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuDataset {
+    pub data_date: Date,
+    /// The fixed texts by topic slug.
+    pub textos: BTreeMap<String, String>,
+    pub menus: Vec<MenuDef>,
+    pub palabras: Vec<KeywordRule>,
+    pub alias: BTreeMap<Keyword, MunicipioId>,
+}
+
+impl Dataset for MenuDataset {
+    fn data_date(&self) -> Date {
+        self.data_date
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} menús, {} palabras clave, {} alias de municipios; textos al {}",
+            self.menus.len(),
+            self.palabras.len(),
+            self.alias.len(),
+            schemas::es_mx::long_date(self.data_date)
+        )
+    }
+}
+
+pub struct Menu {
+    pub config: MenuConfig,
+}
+
+impl SourceKind for Menu {
+    type Dataset = MenuDataset;
+
+    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+        let config: MenuConfig = crate::source::options(source, options)?;
+        maintainer::check_percent(source, "max_fall_percent", config.max_fall_percent)?;
+        maintainer::check_attribution(source, &config.attribution)?;
+        Ok(Menu { config })
+    }
+
+    fn attribution(&self) -> &str {
+        &self.config.attribution
+    }
+
+    fn recognises(_file_name: &str, head: &[u8]) -> bool {
+        maintainer::head_has(head, &["textos"]) || maintainer::head_has(head, &["menu", "opcion"])
+    }
+
+    fn parse(&self, body: &Body, _progress: &SharedProgress) -> Result<Parsed<MenuDataset>, SourceError> {
+        let text = Text::read(body)?;
+        let mut check = Check::new(&text.file);
+        let root = maintainer::toml(&text)?;
+        check.only(&root, &["fecha", "textos", "menu", "palabras", "alias"]);
+        let data_date = check.date(&root, "fecha", true);
+        let mut textos = BTreeMap::new();
+        if let Some(t) = check.table(&root, "textos", true) {
+            let slugs: Vec<&str> = TEXTS.iter().map(|t| t.slug()).collect();
+            check.only(t, &slugs);
+            for slug in slugs {
+                if let Some(text) = check.text(t, slug, true) {
+                    textos.insert(slug.to_owned(), text);
+                }
+            }
+        }
+        let menu_tables = check.tables(&root, "menu", true);
+        let mut menus: Vec<(MenuDef, Vec<At>)> = Vec::new();
+        for t in &menu_tables {
+            if let Some(menu) = read_menu(&mut check, t) {
+                if menus.iter().any(|(m, _)| m.id == menu.0.id) {
+                    check.error(t.at, "id", &menu.0.id, "ya hay un menú con este id; cada menú tiene el suyo");
+                } else {
+                    menus.push(menu);
+                }
+            }
+        }
+        let ids: BTreeSet<MenuId> = menus.iter().map(|(m, _)| m.id.clone()).collect();
+        if !menu_tables.is_empty() && !ids.contains(&MenuId::principal()) {
+            check.error(
+                At { line: 1, column: 1 },
+                "menu",
+                "",
+                "falta el menú principal: agrega un [[menu]] con id = \"principal\"",
+            );
+        }
+        for (menu, places) in &menus {
+            for (opcion, at) in menu.opciones.iter().zip(places) {
+                if let Target::Menu(m) = &opcion.destino
+                    && !ids.contains(m)
+                {
+                    check.error(*at, "menu", m, "no hay un [[menu]] con este id");
+                }
+            }
+        }
+        let palabras = read_keywords(&mut check, &root, &ids);
+        let alias = read_aliases(&mut check, &root);
+        if !check.has_errors() {
+            reachable(&mut check, &menus, &palabras);
+        }
+        let rows = (menus.len() + palabras.len() + alias.len()) as u64;
+        let mut warnings = check.finish(rows, 0.0)?;
+        warnings.extend(text.warnings);
+        let dataset = MenuDataset {
+            data_date: data_date.expect("checked"),
+            textos,
+            menus: menus.into_iter().map(|(m, _)| m).collect(),
+            palabras,
+            alias,
+        };
+        Ok(Parsed { dataset, rows, checksum: text.checksum, warnings })
+    }
+
+    fn implausibilities(&self, last_good: &MenuDataset, new: &MenuDataset) -> Vec<String> {
+        let (before, now) = (last_good.palabras.len() as u64, new.palabras.len() as u64);
+        maintainer::fell("las palabras clave", before, now, self.config.max_fall_percent).into_iter().collect()
+    }
+
+    fn render(
+        &self,
+        dataset: &MenuDataset,
+        renderer: &Renderer,
+        common: &Common,
+    ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
+        let menus = self.menus(dataset, renderer, common)?;
+        let principal = menus.get(&MenuId::principal()).expect("validated: the main menu exists");
+        let mut answers = vec![(AnswerKey::estado(Topic::Menu), principal.answer.clone())];
+        for topic in TEXTS {
+            let key = AnswerKey::estado(topic);
+            let texto = dataset.textos.get(topic.slug()).cloned().unwrap_or_default();
+            answers.push((key, renderer.render(key, common, minijinja::context! { texto => texto })?));
+        }
+        Ok(answers)
+    }
+
+    fn router(
+        &self,
+        dataset: &MenuDataset,
+        renderer: &Renderer,
+        common: &Common,
+    ) -> Result<Option<RouterTable>, RenderError> {
+        Ok(Some(RouterTable {
+            menus: self.menus(dataset, renderer, common)?,
+            keywords: dataset.palabras.clone(),
+            municipio_aliases: dataset.alias.clone(),
+        }))
+    }
+}
+
+impl Menu {
+    /// Every menu with its answer: the text from `menu.j2` (numbered options in it) and the
+    /// WhatsApp list under it.
+    fn menus(
+        &self,
+        dataset: &MenuDataset,
+        renderer: &Renderer,
+        common: &Common,
+    ) -> Result<BTreeMap<MenuId, schemas::Menu>, RenderError> {
+        let key = AnswerKey::estado(Topic::Menu);
+        let mut out = BTreeMap::new();
+        for m in &dataset.menus {
+            let values = minijinja::context! {
+                id => m.id.as_str(),
+                titulo => m.titulo.clone(),
+                texto => m.texto.clone(),
+                opciones => minijinja::Value::from(minijinja::value::Serde(&m.opciones)),
+            };
+            let text = renderer.render(key, common, values)?;
+            let rows = m
+                .opciones
+                .iter()
+                .map(|o| ListRow {
+                    id: o.destino.reply_id(),
+                    title: o.etiqueta.clone(),
+                    description: o.descripcion.clone(),
+                })
+                .collect();
+            let list = ListMenu {
+                button: m.boton.clone(),
+                header: m.titulo.clone(),
+                footer: None,
+                sections: vec![ListSection { title: None, rows }],
+            };
+            let answer = Answer::with_list(text.body(), list).map_err(|e| RenderError {
+                template: Renderer::template_name(&key),
+                key,
+                message: format!("menú «{}»: {e}", m.id),
+            })?;
+            let entries = m
+                .opciones
+                .iter()
+                .map(|o| MenuEntry { number: o.numero, label: o.etiqueta.clone(), target: o.destino.clone() })
+                .collect();
+            out.insert(m.id.clone(), schemas::Menu { id: m.id.clone(), entries, answer });
+        }
+        Ok(out)
+    }
+}
+
+/// A text no longer than `max` characters (a WhatsApp limit).
+fn short(c: &mut Check, t: &Table, key: &str, required: bool, max: usize, what: &str) -> Option<String> {
+    let text = c.text(t, key, required)?;
+    let len = text.chars().count();
+    if len > max {
+        let at = t.entry(key).expect("read").node.at;
+        c.error(at, key, &text, format!("tiene {len} caracteres y WhatsApp admite {max} en {what}; acórtalo"));
+        return None;
+    }
+    Some(text)
+}
+
+/// `tema = "…"` or `menu = "…"` (exactly one), as a target, with its place.
+fn target(c: &mut Check, t: &Table) -> Option<(Target, At)> {
+    match (t.entry("tema"), t.entry("menu")) {
+        (Some(e), None) => {
+            let slug = c.text(t, "tema", true)?;
+            match slug.parse::<Topic>() {
+                Ok(topic) if OUTCOMES.contains(&topic) || topic == Topic::Menu => {
+                    let reason = "no se pide directamente: es una respuesta de Conéctate o el propio menú; usa conectate_alta, conectate_baja o menu = \"principal\"";
+                    c.error(e.node.at, "tema", &slug, reason);
+                    None
+                }
+                Ok(topic) => Some((Target::Topic(topic), e.node.at)),
+                Err(err) => {
+                    c.error(e.node.at, "tema", &slug, err.to_string());
+                    None
+                }
+            }
+        }
+        (None, Some(e)) => {
+            let id = c.text(t, "menu", true)?;
+            match id.parse::<MenuId>() {
+                Ok(m) => Some((Target::Menu(m), e.node.at)),
+                Err(err) => {
+                    c.error(e.node.at, "menu", &id, err.to_string());
+                    None
+                }
+            }
+        }
+        _ => {
+            c.error(t.at, "tema", "", "pon exactamente uno de tema = \"…\" (un tema) o menu = \"…\" (otro menú)");
+            None
+        }
+    }
+}
+
+/// One `[[menu]]` and the places of its options' targets.
+fn read_menu(c: &mut Check, t: &Table) -> Option<(MenuDef, Vec<At>)> {
+    c.only(t, &["id", "titulo", "texto", "boton", "opcion"]);
+    let id = c.text(t, "id", true).and_then(|id| match id.parse::<MenuId>() {
+        Ok(m) => Some(m),
+        Err(err) => {
+            c.error(t.entry("id").expect("read").node.at, "id", &id, err.to_string());
+            None
+        }
+    });
+    let titulo = short(c, t, "titulo", false, HEADER_FOOTER_MAX, "el encabezado de una lista");
+    let texto = c.text(t, "texto", true);
+    let boton =
+        short(c, t, "boton", false, LIST_BUTTON_MAX, "el botón de una lista").unwrap_or_else(|| "Ver opciones".into());
+    let rows = c.tables(t, "opcion", true);
+    if rows.len() > LIST_ROWS_MAX {
+        let at = rows[LIST_ROWS_MAX].at;
+        c.error(
+            at,
+            "opcion",
+            "",
+            format!("un menú tiene como máximo {LIST_ROWS_MAX} opciones en WhatsApp; usa un submenú"),
+        );
+    }
+    let mut opciones: Vec<Opcion> = Vec::new();
+    let mut places = Vec::new();
+    for row in rows {
+        c.only(row, &["numero", "etiqueta", "descripcion", "tema", "menu"]);
+        let numero = c.count(row, "numero", true).and_then(|n| {
+            let ok = u8::try_from(n).ok().filter(|n| (1..=99).contains(n));
+            if ok.is_none() {
+                c.error(row.entry("numero").expect("read").node.at, "numero", n, "debe ser de 1 a 99");
+            }
+            ok
+        });
+        let etiqueta = short(c, row, "etiqueta", true, ROW_TITLE_MAX, "el título de una opción");
+        let descripcion = short(c, row, "descripcion", false, ROW_DESCRIPTION_MAX, "la descripción de una opción");
+        let destino = target(c, row);
+        let (Some(numero), Some(etiqueta), Some((destino, at))) = (numero, etiqueta, destino) else { continue };
+        let numero_at = row.entry("numero").expect("read").node.at;
+        if opciones.iter().any(|o| o.numero == numero) {
+            c.error(numero_at, "numero", numero, "otra opción de este menú ya tiene este número");
+        } else if opciones.iter().any(|o| o.destino == destino) {
+            c.error(at, "tema", destino.reply_id(), "otra opción de este menú ya lleva ahí");
+        } else {
+            opciones.push(Opcion { numero, etiqueta, descripcion, destino });
+            places.push(at);
+        }
+    }
+    Some((MenuDef { id: id?, titulo, texto: texto?, boton, opciones }, places))
+}
+
+/// `[[palabras]]`: each phrase, normalised, leads to one target only.
+fn read_keywords(c: &mut Check, root: &Table, menus: &BTreeSet<MenuId>) -> Vec<KeywordRule> {
+    let mut rules: Vec<KeywordRule> = Vec::new();
+    let mut seen: BTreeMap<Keyword, (Target, u64)> = BTreeMap::new();
+    for t in c.tables(root, "palabras", true) {
+        c.only(t, &["tema", "menu", "frases"]);
+        let destino = target(c, t);
+        if let Some((Target::Menu(m), at)) = &destino
+            && !menus.contains(m)
+        {
+            c.error(*at, "menu", m, "no hay un [[menu]] con este id");
+        }
+        for (phrase, at) in c.texts(t, "frases", true) {
+            let Ok(keyword) = Keyword::parse(&phrase) else {
+                c.error(at, "frases", &phrase, "sin letras ni números no hay nada que buscar; quítala");
+                continue;
+            };
+            if keyword.as_str().bytes().all(|b| b.is_ascii_digit() || b == b' ') {
+                c.error(
+                    at,
+                    "frases",
+                    &phrase,
+                    "una frase no puede ser solo un número: los números eligen opciones del menú",
+                );
+                continue;
+            }
+            let Some((destino, _)) = &destino else { continue };
+            match seen.get(&keyword) {
+                Some((other, line)) if other != destino => {
+                    let reason = format!(
+                        "ya lleva a {} en la línea {line}; una frase solo puede llevar a un lugar",
+                        other.reply_id()
+                    );
+                    c.error(at, "frases", &phrase, reason);
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(keyword.clone(), (destino.clone(), at.line));
+                    rules.push(KeywordRule { phrase: keyword, target: destino.clone() });
+                }
+            }
+        }
+    }
+    rules
+}
+
+/// `[[alias]]`: names citizens write for a municipio, on top of the catalogue's.
+fn read_aliases(c: &mut Check, root: &Table) -> BTreeMap<Keyword, MunicipioId> {
+    let mut out = BTreeMap::new();
+    for t in c.tables(root, "alias", false) {
+        c.only(t, &["alias", "municipio"]);
+        let (Some(alias), Some(id)) = (c.text(t, "alias", true), c.municipio(t, "municipio", true)) else { continue };
+        let at = t.entry("alias").expect("read").node.at;
+        let Ok(keyword) = Keyword::parse(&alias) else {
+            c.error(at, "alias", &alias, "sin letras ni números no hay nada que buscar; quítalo");
+            continue;
+        };
+        let catalogued = catalogue().find(&alias).filter(|_| normalize(&alias) != "guanajuato");
+        match (catalogued, out.get(&keyword)) {
+            (Some(other), _) | (None, Some(&other)) if other != id => {
+                let reason =
+                    format!("ya es el nombre de {}; un alias solo puede ser de un municipio", other.municipio().name);
+                c.error(at, "alias", &alias, reason);
+            }
+            _ => {
+                out.insert(keyword, id);
+            }
+        }
+    }
+    out
+}
+
+/// Every topic a citizen can ask for must be reachable, and every menu openable.
+fn reachable(c: &mut Check, menus: &[(MenuDef, Vec<At>)], palabras: &[KeywordRule]) {
+    let mut targets: BTreeSet<Target> = palabras.iter().map(|k| k.target.clone()).collect();
+    let mut open = vec![MenuId::principal()];
+    let mut opened = BTreeSet::new();
+    while let Some(id) = open.pop() {
+        if !opened.insert(id.clone()) {
+            continue;
+        }
+        for (m, _) in menus.iter().filter(|(m, _)| m.id == id) {
+            for o in &m.opciones {
+                targets.insert(o.destino.clone());
+                if let Target::Menu(sub) = &o.destino {
+                    open.push(sub.clone());
+                }
+            }
+        }
+    }
+    for t in palabras {
+        if let Target::Menu(m) = &t.target {
+            opened.insert(m.clone());
+        }
+    }
+    let start = At { line: 1, column: 1 };
+    for topic in Topic::ALL {
+        if topic == Topic::Menu || OUTCOMES.contains(&topic) || targets.contains(&Target::Topic(topic)) {
+            continue;
+        }
+        let reason = format!(
+            "nadie puede pedir «{}»: agrega una opción de menú o una palabra clave que lleve a él",
+            topic.slug()
+        );
+        c.error(start, "palabras", "", reason);
+    }
+    for (m, _) in menus {
+        if !opened.contains(&m.id) {
+            c.error(start, "menu", &m.id, "ninguna opción ni palabra clave abre este menú");
+        }
+    }
+    if !targets.contains(&Target::Menu(MenuId::principal())) {
+        c.error(start, "palabras", "", "ninguna palabra clave abre el menú principal: agrega [[palabras]] con menu = \"principal\" (hola, menú, inicio)");
+    }
+}
