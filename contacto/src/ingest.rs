@@ -138,7 +138,8 @@ fn report(name: &str, result: Result<RunReport, RunError>) -> anyhow::Result<boo
         line.push_str(&format!(" {version}"));
     }
     if run.rows > 0 {
-        line.push_str(&format!(" · {} filas", es_mx::integer(run.rows as i64)));
+        let noun = if run.rows == 1 { "fila" } else { "filas" };
+        line.push_str(&format!(" · {} {noun}", es_mx::integer(run.rows as i64)));
     }
     if let Some(date) = run.data_date {
         line.push_str(&format!(" · datos al {}", es_mx::long_date(date)));
