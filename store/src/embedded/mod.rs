@@ -34,8 +34,9 @@ use tokio::sync::{Notify, watch};
 use self::hll::Hll;
 use self::writer::Writer;
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvStore, PointerChange, PointerReason, QueueDepth, QueueEntry,
-    QueueName, QueueStore, Result, RunLog, SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
+    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Permits, PointerChange, PointerReason,
+    QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog, SnapshotStore, Store,
+    StoreError, SubscriberStore, VersionSummary,
 };
 
 /// Value: 8 bytes of big-endian expiry (Unix ms, 0 = never) followed by the value.
@@ -81,6 +82,9 @@ pub struct EmbeddedStore {
     current: watch::Sender<Option<SnapshotVersion>>,
     poller: OnceLock<()>,
     queue_ready: [Notify; QueueName::ALL.len()],
+    /// Rate buckets: key → theoretical arrival time (µs). In memory, because only this process
+    /// sends through the embedded store; several processes share a governor through Redis.
+    rates: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 fn now_ms() -> u64 {
@@ -154,6 +158,7 @@ impl EmbeddedStore {
             current: watch::Sender::new(current),
             poller: OnceLock::new(),
             queue_ready: std::array::from_fn(|_| Notify::new()),
+            rates: Default::default(),
         };
         store.spawn_sweeper();
         Ok(store)
@@ -226,21 +231,49 @@ fn kv_write(tx: &WriteTransaction, key: &str, value: &[u8], ttl: Option<Duration
     Ok(())
 }
 
+fn kv_set_if_absent(tx: &WriteTransaction, key: &str, ttl: Duration) -> Result<bool> {
+    let exists = tx.open_table(KV)?.get(key)?.is_some_and(|v| live_value(v.value(), now_ms()).is_some());
+    if exists {
+        return Ok(false);
+    }
+    kv_write(tx, key, b"1", Some(ttl))?;
+    Ok(true)
+}
+
+fn kv_incr(tx: &WriteTransaction, key: &str, ttl: Duration) -> Result<u64> {
+    let now = now_ms();
+    let existing = tx.open_table(KV)?.get(key)?.and_then(|v| {
+        let stored = v.value();
+        live_value(stored, now).map(|val| (expiry_of(stored), val.try_into().map(u64::from_be_bytes)))
+    });
+    match existing {
+        Some((expiry, Ok(count))) => {
+            let mut stored = expiry.to_be_bytes().to_vec();
+            stored.extend_from_slice(&(count + 1).to_be_bytes());
+            tx.open_table(KV)?.insert(key, stored.as_slice())?;
+            Ok(count + 1)
+        }
+        _ => {
+            kv_write(tx, key, &1u64.to_be_bytes(), Some(ttl))?;
+            Ok(1)
+        }
+    }
+}
+
+fn kv_get(table: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<Option<Vec<u8>>> {
+    Ok(table.get(key)?.and_then(|v| live_value(v.value(), now_ms()).map(<[u8]>::to_vec)))
+}
+
+fn kv_delete(tx: &WriteTransaction, key: &str) -> Result<()> {
+    tx.open_table(KV)?.remove(key)?;
+    Ok(())
+}
+
 #[async_trait]
 impl KvStore for EmbeddedStore {
     async fn set_if_absent(&self, key: &Key, ttl: Duration) -> Result<bool> {
         let key = key.as_str().to_owned();
-        self.writer
-            .write(move |tx| {
-                let exists =
-                    tx.open_table(KV)?.get(key.as_str())?.is_some_and(|v| live_value(v.value(), now_ms()).is_some());
-                if exists {
-                    return Ok(false);
-                }
-                kv_write(tx, &key, b"1", Some(ttl))?;
-                Ok(true)
-            })
-            .await
+        self.writer.write(move |tx| kv_set_if_absent(tx, &key, ttl)).await
     }
 
     async fn put(&self, key: &Key, value: &[u8], ttl: Option<Duration>) -> Result<()> {
@@ -250,41 +283,49 @@ impl KvStore for EmbeddedStore {
 
     async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>> {
         let rx = self.read()?;
-        let table = rx.open_table(KV)?;
-        Ok(table.get(key.as_str())?.and_then(|v| live_value(v.value(), now_ms()).map(<[u8]>::to_vec)))
+        kv_get(&rx.open_table(KV)?, key.as_str())
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
         let key = key.as_str().to_owned();
-        self.writer
-            .write(move |tx| {
-                tx.open_table(KV)?.remove(key.as_str())?;
-                Ok(())
-            })
-            .await
+        self.writer.write(move |tx| kv_delete(tx, &key)).await
     }
 
     async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64> {
         let key = key.as_str().to_owned();
+        self.writer.write(move |tx| kv_incr(tx, &key, ttl)).await
+    }
+
+    async fn batch(&self, ops: &[KvOp]) -> Result<Vec<KvReply>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Reads only: a read transaction, no commit.
+        if ops.iter().all(|op| matches!(op, KvOp::Get { .. })) {
+            let rx = self.read()?;
+            let table = rx.open_table(KV)?;
+            return ops
+                .iter()
+                .map(|op| match op {
+                    KvOp::Get { key } => kv_get(&table, key.as_str()).map(KvReply::Value),
+                    _ => unreachable!("only reads here"),
+                })
+                .collect();
+        }
+        let ops = ops.to_vec();
         self.writer
             .write(move |tx| {
-                let now = now_ms();
-                let existing = tx.open_table(KV)?.get(key.as_str())?.and_then(|v| {
-                    let stored = v.value();
-                    live_value(stored, now).map(|val| (expiry_of(stored), val.try_into().map(u64::from_be_bytes)))
-                });
-                match existing {
-                    Some((expiry, Ok(count))) => {
-                        let mut stored = expiry.to_be_bytes().to_vec();
-                        stored.extend_from_slice(&(count + 1).to_be_bytes());
-                        tx.open_table(KV)?.insert(key.as_str(), stored.as_slice())?;
-                        Ok(count + 1)
-                    }
-                    _ => {
-                        kv_write(tx, &key, &1u64.to_be_bytes(), Some(ttl))?;
-                        Ok(1)
-                    }
-                }
+                ops.iter()
+                    .map(|op| match op {
+                        KvOp::SetIfAbsent { key, ttl } => kv_set_if_absent(tx, key.as_str(), *ttl).map(KvReply::Set),
+                        KvOp::Put { key, value, ttl } => {
+                            kv_write(tx, key.as_str(), value, *ttl).map(|()| KvReply::Done)
+                        }
+                        KvOp::Get { key } => kv_get(&tx.open_table(KV)?, key.as_str()).map(KvReply::Value),
+                        KvOp::Incr { key, ttl } => kv_incr(tx, key.as_str(), *ttl).map(KvReply::Count),
+                        KvOp::Delete { key } => kv_delete(tx, key.as_str()).map(|()| KvReply::Done),
+                    })
+                    .collect()
             })
             .await
     }
@@ -793,6 +834,36 @@ impl RunLog for EmbeddedStore {
             }
         }
         Ok(out)
+    }
+}
+
+impl EmbeddedStore {
+    fn rate(&self, bucket: &Key, rate: Rate, op: RateOp) -> Permits {
+        let now = u64::try_from(Timestamp::now().as_microsecond()).unwrap_or(0);
+        let mut rates = self.rates.lock().expect("rate buckets lock");
+        let tat = rates.get(bucket.as_str()).copied().unwrap_or(0);
+        let (tat, permits) = crate::gcra(tat, now, rate, op);
+        // Forget buckets that are full again, so the map holds only busy numbers.
+        rates.retain(|_, t| *t > now);
+        rates.insert(bucket.as_str().to_owned(), tat);
+        permits
+    }
+}
+
+#[async_trait]
+impl RateStore for EmbeddedStore {
+    async fn take_permits(&self, bucket: &Key, rate: Rate, want: u32) -> Result<Permits> {
+        Ok(self.rate(bucket, rate, RateOp::Take(want)))
+    }
+
+    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32) -> Result<()> {
+        self.rate(bucket, rate, RateOp::Charge(used));
+        Ok(())
+    }
+
+    async fn pause_permits(&self, bucket: &Key, rate: Rate, pause: Duration) -> Result<()> {
+        self.rate(bucket, rate, RateOp::Pause(pause));
+        Ok(())
     }
 }
 
