@@ -50,6 +50,10 @@ pub enum Command {
     /// envíos y consola) sobre el almacén local, sin Redis.
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto run [OPCIONES]")]
     Run,
+    /// Atiende los webhooks de WhatsApp (Meta y Twilio) y envía las respuestas pendientes.
+    /// Servicio de producción: no arranca sin sus secretos (CONTACTO_…).
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto responder [OPCIONES]")]
+    Responder,
 }
 
 /// Loads the configuration, starts logging and runs the command.
@@ -58,5 +62,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(&settings.telemetry);
     match cli.command {
         Command::Run => crate::run::run(settings).await,
+        Command::Responder => crate::responder::responder(settings).await,
     }
 }

@@ -4,11 +4,13 @@
 //! - [`cli`]: the commands and their flags (the help text is what users read).
 //! - [`telemetry`]: logs through `tracing`, pretty or JSON, with an `EnvFilter`.
 //! - [`run`]: `contacto run`, the whole system in one process on the embedded store.
+//! - [`responder`]: `contacto responder`, the webhook service on its own (production, Redis).
 //! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on.
 //!
 //! `anyhow` is used here only, at the binary's edge; the libraries return typed errors.
 
 mod cli;
+mod responder;
 mod run;
 mod shutdown;
 mod telemetry;

@@ -364,8 +364,9 @@ pub(crate) fn gcra(tat: u64, now: u64, rate: Rate, op: RateOp) -> (u64, Permits)
             (tat, Permits { granted, next_in: Duration::from_micros(next_in) })
         }
         // Messages that already happened (inbound) use up the current burst, never more: a
-        // flood of inbound messages holds replies back while it lasts, and no longer.
-        RateOp::Charge(used) => ((tat + u64::from(used) * interval).min(limit), none),
+        // flood of inbound messages holds replies back while it lasts, and no longer. A pause
+        // already beyond the burst stays as it is.
+        RateOp::Charge(used) => (tat.max((tat + u64::from(used) * interval).min(limit)), none),
         RateOp::Pause(pause) => {
             let until = now + u64::try_from(pause.as_micros()).unwrap_or(u64::MAX / 4);
             (tat.max(until + u64::from(rate.burst.max(1) - 1) * interval), none)

@@ -121,7 +121,7 @@ if ARGV[3] == 'take' then
   tat = tat + granted * interval
   if granted < amount then next_in = math.max(tat + interval - limit, 0) end
 elseif ARGV[3] == 'charge' then
-  tat = math.min(tat + amount * interval, limit)
+  tat = math.max(tat, math.min(tat + amount * interval, limit))
 else
   tat = math.max(tat, now + amount + (burst - 1) * interval)
 end

@@ -599,9 +599,10 @@ async fn rate_buckets_are_shared_charged_and_paused(f: Fixture) {
     assert_eq!(held.granted, 0);
     assert!(held.next_in <= Duration::from_millis(11), "a flood is not a debt: {held:?}");
 
-    // A pause holds every permit back for its length.
+    // A pause holds every permit back for its length; inbound messages never shorten it.
     let paused = s.keys().rate("paused");
     s.pause_permits(&paused, rate, Duration::from_millis(200)).await.unwrap();
+    s.charge_permits(&paused, rate, 3).await.unwrap();
     let p = s.take_permits(&paused, rate, 1).await.unwrap();
     assert_eq!(p.granted, 0);
     assert!(p.next_in > Duration::from_millis(150) && p.next_in <= Duration::from_millis(201), "{p:?}");
