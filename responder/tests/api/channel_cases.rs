@@ -166,6 +166,12 @@ async fn twilio_cases(kind: StoreKind) {
             // counted once.
             let again = app.post_twilio(&path, &public, &body, case.signature).await.text().await.unwrap();
             assert_eq!(&again, expected, "{label}: the repeat");
+            app.responder.flush_counters().await;
+            let today = jiff::ZonedDateTime::now().date();
+            let days = app.store.interactions(today.yesterday().unwrap(), today.tomorrow().unwrap()).await.unwrap();
+            let counted: u64 = days.iter().map(|d| d.total()).sum();
+            let answered = u64::from(expected.contains("<Message>"));
+            assert_eq!(counted, answered, "{label}: counted once");
         }
         assert!(app.graph.requests().is_empty(), "{label}: Twilio replies inline, never through the Graph API");
         let ids = personal_ids(&body);

@@ -7,4 +7,5 @@ mod channel_cases;
 mod conversation;
 mod outbox;
 mod privacy;
+mod senders;
 mod server;
