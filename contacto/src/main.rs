@@ -17,6 +17,11 @@ mod telemetry;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: a webhook allocates a few dozen small buffers
+/// from two threads at once, where glibc's malloc showed up as a tenth of the CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("start the Tokio runtime");

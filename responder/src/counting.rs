@@ -90,32 +90,33 @@ async fn flush_loop(
                     entry.1 = entry.1.saturating_add(messages);
                 }
                 Some(Event::Flush(done)) => {
-                    flush(&store, &mut pending).await;
+                    flush(&store, &mut pending, every).await;
                     let _ = done.send(());
                 }
                 None => {
-                    flush(&store, &mut pending).await;
+                    flush(&store, &mut pending, every).await;
                     return;
                 }
             },
-            _ = tick.tick() => flush(&store, &mut pending).await,
+            _ = tick.tick() => flush(&store, &mut pending, every).await,
             _ = stop.changed() => {
                 while let Ok(event) = rx.try_recv() {
                     if let Event::Interaction { at, topic, user } = event {
                         pending.interactions.push(Interaction { day: timezone.to_datetime(at).date(), topic, user });
                     }
                 }
-                flush(&store, &mut pending).await;
+                flush(&store, &mut pending, every).await;
                 return;
             }
         }
     }
 }
 
-async fn flush(store: &SharedStore, pending: &mut Pending) {
+/// Writes what is pending; inbound messages are charged as spread over the last `window`.
+async fn flush(store: &SharedStore, pending: &mut Pending, window: Duration) {
     for (bucket, (rate, messages)) in pending.inbound.drain() {
         let key = store.keys().rate(&bucket);
-        if let Err(error) = store.charge_permits(&key, rate, messages).await {
+        if let Err(error) = store.charge_permits(&key, rate, messages, window).await {
             // Only the pacing of replies is affected, for a moment.
             tracing::warn!(%error, "Charging inbound messages to the rate governor failed.");
         }

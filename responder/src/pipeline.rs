@@ -3,12 +3,14 @@
 //! 1. Statuses go to [`DeliveryStatuses`]; platform errors and unusable parts are logged
 //!    without numbers; messages to numbers we do not serve and reactions are skipped.
 //! 2. One batched store round trip per phase, shared with concurrent webhooks ([`Batcher`]):
-//!    - phase A: a dedupe lease per message (`SET NX`, short TTL) and its current value, the
-//!      flood counter, and the session only when the text is a bare menu number;
+//!    - phase A: a dedupe lease per message (`SET NX`, short TTL; for the rare message already
+//!      marked, one more read tells done from in flight), the flood counter, and the session
+//!      only when the text is a bare menu number;
 //!    - the answer is decided in memory from the mirrored snapshot (Conéctate changes are the
 //!      one exception: they go to the store, which decides their outcome);
-//!    - phase B: the replies into the outbox, the dedupe marker made final (`d`, 8 days), the
-//!      sessions of menus shown.
+//!    - phase B: the replies into the outbox and then, never without them, the dedupe marker
+//!      made final (`d`, 8 days) and the sessions of menus shown (one transaction on the
+//!      embedded store).
 //! 3. Only then does the platform get its 200. If phase B fails, the leases are released and
 //!    the platform gets a 503, so its retry finds nothing marked and nothing is lost. A message
 //!    still leased by another request (in flight, or its request died) also gets a 503, so it
@@ -25,7 +27,7 @@ use schemas::{
     Answer, ConsentSignal, KeyLayout, MenuId, Scope, Target, Topic, UserAddress, UserHasher, UserKey,
     normalize::normalize,
 };
-use store::{EntryId, KvOp, KvReply, SharedStore, StoreError};
+use store::{KvOp, KvReply, SharedStore, StoreError};
 
 use crate::batcher::Batcher;
 use crate::channels::{Channel, Content, InboundEvent, InboundMessage, Preference, PreferenceEvent, rate_bucket};
@@ -70,13 +72,21 @@ pub struct Pipeline {
     keys: KeyLayout,
     hasher: UserHasher,
     kv: Batcher<KvOp, KvReply>,
-    outbox: Batcher<Vec<u8>, EntryId>,
+    /// Phase B: replies and, behind them, the marks that say their messages are done.
+    outbox: Batcher<PhaseB, ()>,
     mirror: Arc<Mirror>,
     counting: Counting,
     subscriptions: Subscriptions,
     delivery: DeliveryStatuses,
     stats: Arc<Stats>,
     limits: Limits,
+}
+
+/// One part of phase B: a reply for the outbox, or a KV operation to run after every reply of
+/// the batch is stored.
+pub enum PhaseB {
+    Reply(Vec<u8>),
+    Then(KvOp),
 }
 
 /// A message or preference change that passed the first filters.
@@ -126,9 +136,20 @@ impl Pipeline {
             async move { store.batch(&ops).await }
         });
         let queue_store = store.clone();
-        let outbox = Batcher::start(2, move |payloads: Vec<Vec<u8>>| {
+        let outbox = Batcher::start(2, move |parts: Vec<PhaseB>| {
             let store = queue_store.clone();
-            async move { store.enqueue(store::QueueName::Outbox, &payloads).await }
+            async move {
+                let n = parts.len();
+                let (mut payloads, mut ops) = (Vec::new(), Vec::new());
+                for part in parts {
+                    match part {
+                        PhaseB::Reply(p) => payloads.push(p),
+                        PhaseB::Then(op) => ops.push(op),
+                    }
+                }
+                store.enqueue_then(store::QueueName::Outbox, &payloads, &ops).await?;
+                Ok(vec![(); n])
+            }
         });
         Pipeline {
             keys: store.keys().clone(),
@@ -217,14 +238,12 @@ impl Pipeline {
         let mut seen_keys = Vec::with_capacity(work.len());
         for item in &work {
             let seen = self.seen_key(channel, item);
-            let seen_slot = if inline {
-                ops.push(KvOp::Get { key: seen.clone() });
-                ops.len() - 1
+            ops.push(if inline {
+                KvOp::Get { key: seen.clone() }
             } else {
-                ops.push(KvOp::SetIfAbsent { key: seen.clone(), ttl: self.limits.lease });
-                ops.push(KvOp::Get { key: seen.clone() });
-                ops.len() - 2
-            };
+                KvOp::SetIfAbsent { key: seen.clone(), ttl: self.limits.lease }
+            });
+            let seen_slot = ops.len() - 1;
             seen_keys.push(seen);
             let (mut flood, mut session) = (None, None);
             if let Work::Message { message, user } = item {
@@ -240,6 +259,20 @@ impl Pipeline {
             slots.push(Slots { seen: seen_slot, flood, session });
         }
         let replies = self.kv.run(ops).await?;
+        // A message already marked (a retry, a duplicate): done, or still leased by another
+        // request? Rare, so read only those.
+        let marked: Vec<usize> = if inline {
+            Vec::new()
+        } else {
+            slots.iter().enumerate().filter(|(_, s)| replies[s.seen] == KvReply::Set(false)).map(|(i, _)| i).collect()
+        };
+        let marks = self.kv.run(marked.iter().map(|&i| KvOp::Get { key: seen_keys[i].clone() }).collect()).await?;
+        let done = |i: usize| {
+            marked
+                .iter()
+                .position(|&m| m == i)
+                .is_some_and(|p| matches!(&marks[p], KvReply::Value(Some(v)) if v.as_slice() == DONE))
+        };
 
         let prepared = self.mirror.current();
         let mut answers = Vec::new();
@@ -259,18 +292,16 @@ impl Pipeline {
                     continue;
                 }
             } else {
-                match (&replies[slot.seen], &replies[slot.seen + 1]) {
-                    (KvReply::Set(true), _) => leased.push(seen_keys[i].clone()),
-                    (KvReply::Set(false), KvReply::Value(Some(v))) if v.as_slice() == DONE => {
-                        Stats::bump(&self.stats.duplicates);
-                        tracing::debug!(user = %item.user(), "A message seen before; not answered again.");
-                        continue;
-                    }
-                    _ => {
-                        // Leased by another request: let that one finish, or its lease expire.
-                        in_flight = true;
-                        continue;
-                    }
+                if replies[slot.seen] == KvReply::Set(true) {
+                    leased.push(seen_keys[i].clone());
+                } else if done(i) {
+                    Stats::bump(&self.stats.duplicates);
+                    tracing::debug!(user = %item.user(), "A message seen before; not answered again.");
+                    continue;
+                } else {
+                    // Leased by another request: let that one finish, or its lease expire.
+                    in_flight = true;
+                    continue;
                 }
             }
             let flood = slot.flood.and_then(|s| match replies[s] {
@@ -474,8 +505,8 @@ impl Pipeline {
         }
         // Replies first: once they are stored the messages may be marked done.
         let enqueued = entries.len();
-        self.outbox.run(entries).await?;
-        self.kv.run(kv).await?;
+        let parts = entries.into_iter().map(PhaseB::Reply).chain(kv.into_iter().map(PhaseB::Then)).collect();
+        self.outbox.run(parts).await?;
         if inline {
             self.stats.inline.fetch_add(answers.len() as u64, std::sync::atomic::Ordering::Relaxed);
         } else {

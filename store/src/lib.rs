@@ -249,6 +249,12 @@ impl QueueDepth {
 pub trait QueueStore: Send + Sync {
     async fn enqueue(&self, queue: QueueName, payloads: &[Vec<u8>]) -> Result<Vec<EntryId>>;
 
+    /// Adds `payloads`, then runs the KV operations `then` (marking the work they stand for as
+    /// taken care of), in as few round trips as the store allows: one transaction on the
+    /// embedded store; on Redis the operations run only once every entry was added. Either
+    /// way `then` never takes effect without the entries.
+    async fn enqueue_then(&self, queue: QueueName, payloads: &[Vec<u8>], then: &[KvOp]) -> Result<Vec<EntryId>>;
+
     /// Adds an entry that becomes claimable at `at` (retries with back-off, scheduled work).
     async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()>;
 
@@ -331,17 +337,25 @@ pub struct Permits {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RateOp {
     Take(u32),
-    Charge(u32),
+    /// `used` permits spent over the last `over`.
+    Charge {
+        used: u32,
+        over: Duration,
+    },
     Pause(Duration),
 }
 
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 4)
+}
+
 impl RateOp {
-    /// The operation's name and amount as passed to the Redis script.
-    pub(crate) fn script_args(self) -> (&'static str, u64) {
+    /// The operation's name, amount and window as passed to the Redis script.
+    pub(crate) fn script_args(self) -> (&'static str, u64, u64) {
         match self {
-            RateOp::Take(n) => ("take", u64::from(n)),
-            RateOp::Charge(n) => ("charge", u64::from(n)),
-            RateOp::Pause(d) => ("pause", u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 4)),
+            RateOp::Take(n) => ("take", u64::from(n), 0),
+            RateOp::Charge { used, over } => ("charge", u64::from(used), micros(over)),
+            RateOp::Pause(d) => ("pause", micros(d), 0),
         }
     }
 }
@@ -353,6 +367,7 @@ impl RateOp {
 pub(crate) fn gcra(tat: u64, now: u64, rate: Rate, op: RateOp) -> (u64, Permits) {
     let interval = rate.interval_us();
     let limit = now + u64::from(rate.burst.max(1)) * interval;
+    let stored = tat;
     let tat = tat.max(now);
     let none = Permits { granted: 0, next_in: Duration::ZERO };
     match op {
@@ -363,12 +378,17 @@ pub(crate) fn gcra(tat: u64, now: u64, rate: Rate, op: RateOp) -> (u64, Permits)
             let next_in = if granted < want { (tat + interval).saturating_sub(limit) } else { 0 };
             (tat, Permits { granted, next_in: Duration::from_micros(next_in) })
         }
-        // Messages that already happened (inbound) use up the current burst, never more: a
-        // flood of inbound messages holds replies back while it lasts, and no longer. A pause
-        // already beyond the burst stays as it is.
-        RateOp::Charge(used) => (tat.max((tat + u64::from(used) * interval).min(limit)), none),
+        // Messages that already happened (inbound, counted over the last `over`) used the
+        // bucket then: they count from `now - over` on, and push the next permit at most one
+        // window (or burst) ahead, so a flood holds replies back while it lasts and no longer.
+        // A pause already further ahead stays as it is.
+        RateOp::Charge { used, over } => {
+            let window = micros(over);
+            let spent = stored.max(now.saturating_sub(window)) + u64::from(used) * interval;
+            (tat.max(spent.min(now + window.max(limit - now))), none)
+        }
         RateOp::Pause(pause) => {
-            let until = now + u64::try_from(pause.as_micros()).unwrap_or(u64::MAX / 4);
+            let until = now + micros(pause);
             (tat.max(until + u64::from(rate.burst.max(1) - 1) * interval), none)
         }
     }
@@ -382,9 +402,10 @@ pub trait RateStore: Send + Sync {
     /// Takes up to `want` permits now.
     async fn take_permits(&self, bucket: &Key, rate: Rate, want: u32) -> Result<Permits>;
 
-    /// Counts `used` messages that already happened (inbound messages count against a
-    /// number's throughput too); they use up at most one burst.
-    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32) -> Result<()>;
+    /// Counts `used` messages that happened over the last `over` (inbound messages count
+    /// against a number's throughput too). They hold permits back for at most one window (or
+    /// one burst, if longer): a flood pauses replies while it lasts and leaves no debt.
+    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32, over: Duration) -> Result<()>;
 
     /// No permits for `pause` (the platform said to slow down).
     async fn pause_permits(&self, bucket: &Key, rate: Rate, pause: Duration) -> Result<()>;

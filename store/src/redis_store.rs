@@ -107,7 +107,8 @@ return outcome
 
 const RATE: &str = r"
 -- The generic cell rate algorithm of store::gcra, in microseconds on the server's clock.
--- KEYS: bucket; ARGV: interval, burst, op (take | charge | pause), amount (permits or µs)
+-- KEYS: bucket; ARGV: interval, burst, op (take | charge | pause), amount (permits or µs),
+-- window (µs, for charge)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
@@ -121,7 +122,9 @@ if ARGV[3] == 'take' then
   tat = tat + granted * interval
   if granted < amount then next_in = math.max(tat + interval - limit, 0) end
 elseif ARGV[3] == 'charge' then
-  tat = math.max(tat, math.min(tat + amount * interval, limit))
+  local window = tonumber(ARGV[5])
+  local spent = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now - window) + amount * interval
+  tat = math.max(tat, math.min(spent, now + math.max(window, burst * interval)))
 else
   tat = math.max(tat, now + amount + (burst - 1) * interval)
 end
@@ -687,6 +690,9 @@ impl CounterStore for RedisStore {
 #[async_trait]
 impl QueueStore for RedisStore {
     async fn enqueue(&self, queue: QueueName, payloads: &[Vec<u8>]) -> Result<Vec<EntryId>> {
+        if payloads.is_empty() {
+            return Ok(Vec::new());
+        }
         let stream = self.keys.queue_stream(queue);
         let mut pipe = redis::pipe();
         for p in payloads {
@@ -695,6 +701,13 @@ impl QueueStore for RedisStore {
         let ids: Vec<String> = pipe.query_async(&mut self.con()).await?;
         self.queue_ready[queue_index(queue)].notify_waiters();
         Ok(ids.into_iter().map(EntryId).collect())
+    }
+
+    async fn enqueue_then(&self, queue: QueueName, payloads: &[Vec<u8>], then: &[KvOp]) -> Result<Vec<EntryId>> {
+        // Two round trips: the keys live in different slots, so no transaction spans them.
+        let ids = self.enqueue(queue, payloads).await?;
+        self.batch(then).await?;
+        Ok(ids)
     }
 
     async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()> {
@@ -1018,7 +1031,7 @@ impl RunLog for RedisStore {
 
 impl RedisStore {
     async fn rate(&self, bucket: &Key, rate: Rate, op: RateOp) -> Result<Permits> {
-        let (name, amount) = op.script_args();
+        let (name, amount, window) = op.script_args();
         let (granted, next_in): (u32, u64) = self
             .scripts
             .rate
@@ -1027,6 +1040,7 @@ impl RedisStore {
             .arg(rate.burst.max(1))
             .arg(name)
             .arg(amount)
+            .arg(window)
             .invoke_async(&mut self.con())
             .await?;
         Ok(Permits { granted, next_in: Duration::from_micros(next_in) })
@@ -1039,8 +1053,8 @@ impl RateStore for RedisStore {
         self.rate(bucket, rate, RateOp::Take(want)).await
     }
 
-    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32) -> Result<()> {
-        self.rate(bucket, rate, RateOp::Charge(used)).await.map(drop)
+    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32, over: Duration) -> Result<()> {
+        self.rate(bucket, rate, RateOp::Charge { used, over }).await.map(drop)
     }
 
     async fn pause_permits(&self, bucket: &Key, rate: Rate, pause: Duration) -> Result<()> {

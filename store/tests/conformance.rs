@@ -61,6 +61,7 @@ conformance!(
     consent_changes_are_applied_once_and_all_ledgered,
     runs_are_listed_newest_first_and_filtered,
     a_kv_batch_answers_each_operation_in_place,
+    entries_and_their_marks_are_written_together,
     the_rate_governor_grants_at_most_its_rate,
     rate_buckets_are_shared_charged_and_paused,
 );
@@ -540,7 +541,7 @@ async fn a_kv_batch_answers_each_operation_in_place(f: Fixture) {
     let reads = s.batch(&[KvOp::Get { key: session.clone() }, KvOp::Get { key: flood.clone() }]).await.unwrap();
     assert_eq!(reads[0], KvReply::Value(Some(b"cifras".to_vec())));
     tokio::time::sleep(Duration::from_millis(450)).await;
-    let after = s.batch(&[KvOp::Get { key: session }, KvOp::Incr { key: flood, ttl }]).await.unwrap();
+    let after = s.batch(&[KvOp::Get { key: session }, KvOp::Incr { key: flood.clone(), ttl }]).await.unwrap();
     assert_eq!(after, vec![KvReply::Value(None), KvReply::Count(1)], "TTLs given in a batch apply");
 }
 
@@ -590,22 +591,46 @@ async fn rate_buckets_are_shared_charged_and_paused(f: Fixture) {
     let total = a.await.unwrap() + b.await.unwrap();
     assert!(total <= 10 + 100 * 350 / 1000 + 2, "two takers got {total} permits in 0.3 s at 100/s");
 
-    // Inbound messages use up the burst, and no more than the burst.
+    // Inbound messages use the bucket up, and a flood holds permits back for one window, not
+    // longer: it leaves no debt.
     let charged = s.keys().rate("charged");
-    s.charge_permits(&charged, rate, 5).await.unwrap();
+    s.charge_permits(&charged, rate, 5, Duration::ZERO).await.unwrap();
     assert_eq!(s.take_permits(&charged, rate, 10).await.unwrap().granted, 5);
-    s.charge_permits(&charged, rate, 10_000).await.unwrap();
+    s.charge_permits(&charged, rate, 10_000, Duration::ZERO).await.unwrap();
     let held = s.take_permits(&charged, rate, 1).await.unwrap();
     assert_eq!(held.granted, 0);
     assert!(held.next_in <= Duration::from_millis(11), "a flood is not a debt: {held:?}");
+    let flooded = s.keys().rate("flooded");
+    s.charge_permits(&flooded, rate, 10_000, Duration::from_millis(200)).await.unwrap();
+    let held = s.take_permits(&flooded, rate, 1).await.unwrap();
+    assert_eq!(held.granted, 0);
+    // The window less the burst that GCRA lets through at once.
+    let window = Duration::from_millis(100)..=Duration::from_millis(111);
+    assert!(window.contains(&held.next_in), "held for the window of the flood: {held:?}");
+    // A few messages over a window of an idle bucket used room that was there.
+    let idle = s.keys().rate("idle");
+    s.charge_permits(&idle, rate, 5, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(s.take_permits(&idle, rate, 10).await.unwrap().granted, 10);
 
     // A pause holds every permit back for its length; inbound messages never shorten it.
     let paused = s.keys().rate("paused");
     s.pause_permits(&paused, rate, Duration::from_millis(200)).await.unwrap();
-    s.charge_permits(&paused, rate, 3).await.unwrap();
+    s.charge_permits(&paused, rate, 3, Duration::ZERO).await.unwrap();
     let p = s.take_permits(&paused, rate, 1).await.unwrap();
     assert_eq!(p.granted, 0);
     assert!(p.next_in > Duration::from_millis(150) && p.next_in <= Duration::from_millis(201), "{p:?}");
     tokio::time::sleep(p.next_in).await;
     assert_eq!(s.take_permits(&paused, rate, 1).await.unwrap().granted, 1);
+}
+
+async fn entries_and_their_marks_are_written_together(f: Fixture) {
+    let s = &f.store;
+    let done = s.keys().seen_message("meta", "wamid.E1");
+    let then = [KvOp::Put { key: done.clone(), value: b"d".to_vec(), ttl: Some(Duration::from_secs(60)) }];
+    let ids = s.enqueue_then(QueueName::Outbox, &[b"one".to_vec(), b"two".to_vec()], &then).await.unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(s.get(&done).await.unwrap().as_deref(), Some(&b"d"[..]));
+    let got = s.claim(QueueName::Outbox, "w", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(got.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(), vec![b"one".to_vec(), b"two".to_vec()]);
+    assert!(s.enqueue_then(QueueName::Outbox, &[], &[]).await.unwrap().is_empty());
 }

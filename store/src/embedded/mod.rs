@@ -219,66 +219,103 @@ fn live_value(stored: &[u8], now: u64) -> Option<&[u8]> {
     (stored.len() >= 8 && (expiry == 0 || expiry > now)).then(|| &stored[8..])
 }
 
-fn kv_write(tx: &WriteTransaction, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
-    let expiry = ttl.map(|t| now_ms() + u64::try_from(t.as_millis()).unwrap_or(u64::MAX / 2).max(1)).unwrap_or(0);
-    let mut stored = Vec::with_capacity(8 + value.len());
-    stored.extend_from_slice(&expiry.to_be_bytes());
-    stored.extend_from_slice(value);
-    tx.open_table(KV)?.insert(key, stored.as_slice())?;
-    if expiry != 0 {
-        tx.open_table(KV_EXPIRY)?.insert((expiry, key), ())?;
-    }
-    Ok(())
+/// The KV tables of one write transaction, opened once for however many operations.
+struct KvTables<'t> {
+    kv: redb::Table<'t, &'static str, &'static [u8]>,
+    expiry: redb::Table<'t, (u64, &'static str), ()>,
+    now: u64,
 }
 
-fn kv_set_if_absent(tx: &WriteTransaction, key: &str, ttl: Duration) -> Result<bool> {
-    let exists = tx.open_table(KV)?.get(key)?.is_some_and(|v| live_value(v.value(), now_ms()).is_some());
-    if exists {
-        return Ok(false);
+impl<'t> KvTables<'t> {
+    fn open(tx: &'t WriteTransaction) -> Result<Self> {
+        Ok(KvTables { kv: tx.open_table(KV)?, expiry: tx.open_table(KV_EXPIRY)?, now: now_ms() })
     }
-    kv_write(tx, key, b"1", Some(ttl))?;
-    Ok(true)
+
+    fn write(&mut self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
+        let expiry = ttl.map(|t| self.now + u64::try_from(t.as_millis()).unwrap_or(u64::MAX / 2).max(1)).unwrap_or(0);
+        let mut stored = Vec::with_capacity(8 + value.len());
+        stored.extend_from_slice(&expiry.to_be_bytes());
+        stored.extend_from_slice(value);
+        self.kv.insert(key, stored.as_slice())?;
+        if expiry != 0 {
+            self.expiry.insert((expiry, key), ())?;
+        }
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.kv.get(key)?.and_then(|v| live_value(v.value(), self.now).map(<[u8]>::to_vec)))
+    }
+
+    fn set_if_absent(&mut self, key: &str, ttl: Duration) -> Result<bool> {
+        if self.kv.get(key)?.is_some_and(|v| live_value(v.value(), self.now).is_some()) {
+            return Ok(false);
+        }
+        self.write(key, b"1", Some(ttl))?;
+        Ok(true)
+    }
+
+    fn incr(&mut self, key: &str, ttl: Duration) -> Result<u64> {
+        let now = self.now;
+        let existing = self.kv.get(key)?.and_then(|v| {
+            let stored = v.value();
+            live_value(stored, now).map(|val| (expiry_of(stored), val.try_into().map(u64::from_be_bytes)))
+        });
+        match existing {
+            Some((expiry, Ok(count))) => {
+                let mut stored = expiry.to_be_bytes().to_vec();
+                stored.extend_from_slice(&(count + 1).to_be_bytes());
+                self.kv.insert(key, stored.as_slice())?;
+                Ok(count + 1)
+            }
+            _ => {
+                self.write(key, &1u64.to_be_bytes(), Some(ttl))?;
+                Ok(1)
+            }
+        }
+    }
+
+    fn delete(&mut self, key: &str) -> Result<()> {
+        self.kv.remove(key)?;
+        Ok(())
+    }
+
+    fn apply(&mut self, op: &KvOp) -> Result<KvReply> {
+        Ok(match op {
+            KvOp::SetIfAbsent { key, ttl } => KvReply::Set(self.set_if_absent(key.as_str(), *ttl)?),
+            KvOp::Put { key, value, ttl } => {
+                self.write(key.as_str(), value, *ttl)?;
+                KvReply::Done
+            }
+            KvOp::Get { key } => KvReply::Value(self.get(key.as_str())?),
+            KvOp::Incr { key, ttl } => KvReply::Count(self.incr(key.as_str(), *ttl)?),
+            KvOp::Delete { key } => {
+                self.delete(key.as_str())?;
+                KvReply::Done
+            }
+        })
+    }
 }
 
-fn kv_incr(tx: &WriteTransaction, key: &str, ttl: Duration) -> Result<u64> {
-    let now = now_ms();
-    let existing = tx.open_table(KV)?.get(key)?.and_then(|v| {
-        let stored = v.value();
-        live_value(stored, now).map(|val| (expiry_of(stored), val.try_into().map(u64::from_be_bytes)))
-    });
-    match existing {
-        Some((expiry, Ok(count))) => {
-            let mut stored = expiry.to_be_bytes().to_vec();
-            stored.extend_from_slice(&(count + 1).to_be_bytes());
-            tx.open_table(KV)?.insert(key, stored.as_slice())?;
-            Ok(count + 1)
-        }
-        _ => {
-            kv_write(tx, key, &1u64.to_be_bytes(), Some(ttl))?;
-            Ok(1)
-        }
-    }
+fn kv_apply_all(tx: &WriteTransaction, ops: &[KvOp]) -> Result<Vec<KvReply>> {
+    let mut tables = KvTables::open(tx)?;
+    ops.iter().map(|op| tables.apply(op)).collect()
 }
 
 fn kv_get(table: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<Option<Vec<u8>>> {
     Ok(table.get(key)?.and_then(|v| live_value(v.value(), now_ms()).map(<[u8]>::to_vec)))
 }
 
-fn kv_delete(tx: &WriteTransaction, key: &str) -> Result<()> {
-    tx.open_table(KV)?.remove(key)?;
-    Ok(())
-}
-
 #[async_trait]
 impl KvStore for EmbeddedStore {
     async fn set_if_absent(&self, key: &Key, ttl: Duration) -> Result<bool> {
         let key = key.as_str().to_owned();
-        self.writer.write(move |tx| kv_set_if_absent(tx, &key, ttl)).await
+        self.writer.write(move |tx| KvTables::open(tx)?.set_if_absent(&key, ttl)).await
     }
 
     async fn put(&self, key: &Key, value: &[u8], ttl: Option<Duration>) -> Result<()> {
         let (key, value) = (key.as_str().to_owned(), value.to_vec());
-        self.writer.write(move |tx| kv_write(tx, &key, &value, ttl)).await
+        self.writer.write(move |tx| KvTables::open(tx)?.write(&key, &value, ttl)).await
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>> {
@@ -288,12 +325,12 @@ impl KvStore for EmbeddedStore {
 
     async fn delete(&self, key: &Key) -> Result<()> {
         let key = key.as_str().to_owned();
-        self.writer.write(move |tx| kv_delete(tx, &key)).await
+        self.writer.write(move |tx| KvTables::open(tx)?.delete(&key)).await
     }
 
     async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64> {
         let key = key.as_str().to_owned();
-        self.writer.write(move |tx| kv_incr(tx, &key, ttl)).await
+        self.writer.write(move |tx| KvTables::open(tx)?.incr(&key, ttl)).await
     }
 
     async fn batch(&self, ops: &[KvOp]) -> Result<Vec<KvReply>> {
@@ -313,21 +350,7 @@ impl KvStore for EmbeddedStore {
                 .collect();
         }
         let ops = ops.to_vec();
-        self.writer
-            .write(move |tx| {
-                ops.iter()
-                    .map(|op| match op {
-                        KvOp::SetIfAbsent { key, ttl } => kv_set_if_absent(tx, key.as_str(), *ttl).map(KvReply::Set),
-                        KvOp::Put { key, value, ttl } => {
-                            kv_write(tx, key.as_str(), value, *ttl).map(|()| KvReply::Done)
-                        }
-                        KvOp::Get { key } => kv_get(&tx.open_table(KV)?, key.as_str()).map(KvReply::Value),
-                        KvOp::Incr { key, ttl } => kv_incr(tx, key.as_str(), *ttl).map(KvReply::Count),
-                        KvOp::Delete { key } => kv_delete(tx, key.as_str()).map(|()| KvReply::Done),
-                    })
-                    .collect()
-            })
-            .await
+        self.writer.write(move |tx| kv_apply_all(tx, &ops)).await
     }
 }
 
@@ -548,22 +571,30 @@ impl CounterStore for EmbeddedStore {
 #[async_trait]
 impl QueueStore for EmbeddedStore {
     async fn enqueue(&self, queue: QueueName, payloads: &[Vec<u8>]) -> Result<Vec<EntryId>> {
-        let payloads = payloads.to_vec();
+        self.enqueue_then(queue, payloads, &[]).await
+    }
+
+    async fn enqueue_then(&self, queue: QueueName, payloads: &[Vec<u8>], then: &[KvOp]) -> Result<Vec<EntryId>> {
+        let (payloads, then) = (payloads.to_vec(), then.to_vec());
         let ids = self
             .writer
             .write(move |tx| {
-                let mut entries = tx.open_table(Q_ENTRIES)?;
                 let seq_name = format!("queue_seq:{queue}");
-                let mut ids = Vec::with_capacity(payloads.len());
-                for p in &payloads {
-                    let seq = meta_next(tx, &seq_name)?;
-                    entries.insert((queue.as_str(), seq), p.as_slice())?;
-                    ids.push(EntryId(seq.to_string()));
+                let first = meta_get(tx, &seq_name)?.unwrap_or(0) + 1;
+                {
+                    let mut entries = tx.open_table(Q_ENTRIES)?;
+                    for (i, p) in payloads.iter().enumerate() {
+                        entries.insert((queue.as_str(), first + i as u64), p.as_slice())?;
+                    }
                 }
-                Ok(ids)
+                meta_set(tx, &seq_name, first + payloads.len() as u64 - 1)?;
+                kv_apply_all(tx, &then)?;
+                Ok((first..first + payloads.len() as u64).map(|seq| EntryId(seq.to_string())).collect::<Vec<_>>())
             })
             .await?;
-        self.queue_ready[queue_index(queue)].notify_waiters();
+        if !ids.is_empty() {
+            self.queue_ready[queue_index(queue)].notify_waiters();
+        }
         Ok(ids)
     }
 
@@ -856,8 +887,8 @@ impl RateStore for EmbeddedStore {
         Ok(self.rate(bucket, rate, RateOp::Take(want)))
     }
 
-    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32) -> Result<()> {
-        self.rate(bucket, rate, RateOp::Charge(used));
+    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32, over: Duration) -> Result<()> {
+        self.rate(bucket, rate, RateOp::Charge { used, over });
         Ok(())
     }
 
