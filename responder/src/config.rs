@@ -180,7 +180,7 @@ impl ResponderConfig {
                     account_sid: t.account_sid.clone(),
                     from: t.from.clone(),
                     api_base_url: t.api_base_url.clone(),
-                    timeout: Duration::from_secs(settings.channels.meta.graph_timeout_secs),
+                    timeout: Duration::from_secs(t.timeout_secs),
                 })
             }
             _ => None,

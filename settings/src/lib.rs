@@ -197,6 +197,8 @@ pub struct TwilioSettings {
     pub from: Option<String>,
     /// Twilio's REST API address (a local fake in tests).
     pub api_base_url: String,
+    /// Limit on one call to Twilio's API; a call that takes longer is retried later.
+    pub timeout_secs: u64,
 }
 
 impl Default for TwilioSettings {
@@ -208,6 +210,7 @@ impl Default for TwilioSettings {
             account_sid: None,
             from: None,
             api_base_url: "https://api.twilio.com".into(),
+            timeout_secs: 10,
         }
     }
 }
@@ -424,6 +427,7 @@ impl Settings {
             ("responder.session_ttl_secs", r.session_ttl_secs),
             ("responder.dedupe_ttl_hours", r.dedupe_ttl_hours),
             ("channels.meta.graph_timeout_secs", self.channels.meta.graph_timeout_secs),
+            ("channels.twilio.timeout_secs", self.channels.twilio.timeout_secs),
         ] {
             if value == 0 {
                 return Err(field(name, "debe ser mayor que 0"));

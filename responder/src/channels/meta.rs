@@ -346,14 +346,20 @@ impl Seconds {
     }
 }
 
+/// A JSON error as it may be logged: serde quotes the offending value ("invalid type: integer
+/// `5214771234567`"), so anything that looks like a phone number is taken out.
+fn quiet(error: &serde_json::Error) -> String {
+    scrub(&error.to_string(), &[])
+}
+
 fn unusable(reason: impl Into<String>) -> InboundEvent {
     InboundEvent::Unusable { reason: reason.into() }
 }
 
 /// Reads a whole POST body. Only a body that is not a notification at all is an error.
 pub fn parse_notification(body: &[u8]) -> Result<Vec<InboundEvent>, Rejection> {
-    let notification: Notification<'_> =
-        serde_json::from_slice(body).map_err(|e| Rejection::Unparseable(format!("not a Meta notification: {e}")))?;
+    let notification: Notification<'_> = serde_json::from_slice(body)
+        .map_err(|e| Rejection::Unparseable(format!("not a Meta notification: {}", quiet(&e))))?;
     if let Some(object) = notification.object.as_deref()
         && object != "whatsapp_business_account"
     {
@@ -382,20 +388,20 @@ fn business_number(metadata: &Option<Metadata>) -> Option<String> {
 fn parse_messages_value(value: &RawValue, events: &mut Vec<InboundEvent>) {
     let value: MessagesValue<'_> = match serde_json::from_str(value.get()) {
         Ok(v) => v,
-        Err(e) => return events.push(unusable(format!("a `messages` value that cannot be read: {e}"))),
+        Err(e) => return events.push(unusable(format!("a `messages` value that cannot be read: {}", quiet(&e)))),
     };
     let number = business_number(&value.metadata);
     for raw in &value.messages {
         events.push(match (&number, serde_json::from_str::<RawMessage>(raw.get())) {
             (None, _) => unusable("a message without metadata.phone_number_id"),
-            (_, Err(e)) => unusable(format!("a message that cannot be read: {e}")),
+            (_, Err(e)) => unusable(format!("a message that cannot be read: {}", quiet(&e))),
             (Some(number), Ok(m)) => message_event(number, m),
         });
     }
     for raw in &value.statuses {
         events.push(match serde_json::from_str::<RawStatus>(raw.get()) {
             Ok(s) => status_event(s),
-            Err(e) => unusable(format!("a status that cannot be read: {e}")),
+            Err(e) => unusable(format!("a status that cannot be read: {}", quiet(&e))),
         });
     }
     for raw in &value.errors {
@@ -505,7 +511,9 @@ fn status_event(s: RawStatus) -> InboundEvent {
 fn parse_preferences_value(value: &RawValue, events: &mut Vec<InboundEvent>) {
     let value: PreferencesValue<'_> = match serde_json::from_str(value.get()) {
         Ok(v) => v,
-        Err(e) => return events.push(unusable(format!("a `user_preferences` value that cannot be read: {e}"))),
+        Err(e) => {
+            return events.push(unusable(format!("a `user_preferences` value that cannot be read: {}", quiet(&e))));
+        }
     };
     let Some(number) = business_number(&value.metadata) else {
         return events.push(unusable("a preference change without metadata.phone_number_id"));

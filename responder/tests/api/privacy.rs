@@ -14,6 +14,8 @@ const PHONE_TAIL: &str = "4775550123";
 const BSUID: &str = "MX.9081726354453627";
 const BSUID_TAIL: &str = "9081726354453627";
 const TWILIO_PHONE: &str = "5214775550456";
+/// Sent as a JSON number where Meta sends a string: the parse error must not quote it.
+const MALFORMED_PHONE: &str = "5214775550789";
 
 async fn no_phone_number_or_user_id_in_logs_keys_counters_or_metrics(kind: StoreKind) {
     let app = spawn_app_with(kind, TestOptions { flood_per_minute: 2, ..TestOptions::default() }).await;
@@ -29,6 +31,12 @@ async fn no_phone_number_or_user_id_in_logs_keys_counters_or_metrics(kind: Store
         "statuses": [{"id": "wamid.OUTP", "status": "delivered", "timestamp": "1590602400", "recipient_id": PHONE}]}}]}]}),
     );
     assert_eq!(app.post_meta(&bsuid).await.status(), 200);
+    let malformed = format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"changes":[{{"field":"messages","value":{{"metadata":{{"phone_number_id":"{PNID}"}},"messages":[{{"from":{MALFORMED_PHONE},"id":"wamid.BAD","type":"text","text":{{"body":"hola"}}}}]}}}}]}}]}}"#
+    );
+    assert_eq!(app.post_meta(malformed.as_bytes()).await.status(), 200);
+    let unreadable = format!(r#"{{"object":"whatsapp_business_account","entry":{MALFORMED_PHONE}}}"#);
+    assert_eq!(app.post_meta(unreadable.as_bytes()).await.status(), 400);
     let twilio = format!(
         "MessageSid=SMprivacy01&From=whatsapp%3A%2B{TWILIO_PHONE}&To=whatsapp%3A%2B14155238886&Body=casos&WaId={TWILIO_PHONE}"
     );
@@ -50,7 +58,8 @@ async fn no_phone_number_or_user_id_in_logs_keys_counters_or_metrics(kind: Store
     assert!(app.store.subscriber(&app.user(PHONE)).await.unwrap().is_some());
     let days = app.store.interactions(date(2020, 5, 27), date(2020, 5, 27)).await.unwrap();
     assert_eq!(days[0].total(), 3, "two answers before the flood limit, and the BSUID's ALTA");
-    let secrets = [PHONE, PHONE_TAIL, BSUID, BSUID_TAIL, TWILIO_PHONE];
+    let secrets = [PHONE, PHONE_TAIL, BSUID, BSUID_TAIL, TWILIO_PHONE, MALFORMED_PHONE];
+    assert!(logs().contains("a message that cannot be read"), "the malformed message was logged, without its number");
 
     // Logs (every line of every test of this binary).
     let logs = logs();

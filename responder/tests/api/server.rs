@@ -74,6 +74,16 @@ async fn health_and_metrics_on_the_internal_port(kind: StoreKind) {
     assert!(metrics.contains("responder_webhooks 1"), "{metrics}");
     assert!(metrics.contains("responder_enqueued 1"), "{metrics}");
     assert!(metrics.contains("responder_outbox_ready 1"), "{metrics}");
+    // Delivery statuses reach the delivery hook, which counts them by state.
+    assert_eq!(app.post_meta(&fixture("webhooks/meta/statuses.json")).await.status(), 200);
+    let metrics = app.http.get(app.internal_url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "responder_statuses{state=\"Sent\"} 1",
+        "responder_statuses{state=\"Read\"} 2",
+        "responder_statuses{state=\"Failed\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     // The webhook port does not serve them.
     assert_eq!(app.http.get(app.url("/health")).send().await.unwrap().status(), 404);
 }
