@@ -105,8 +105,9 @@ pub struct ResponderConfig {
     pub consent_text_version: String,
 }
 
+/// A secret's value; an empty one counts as unset (a channel is never keyed with "").
 fn exposed(settings: &mut Settings, field: SecretField) -> Option<String> {
-    settings.secret(field).map(|s| s.expose().to_owned())
+    settings.secret(field).map(|s| s.expose().to_owned()).filter(|s| !s.trim().is_empty())
 }
 
 impl ResponderConfig {
