@@ -616,8 +616,13 @@ impl QueueStore for EmbeddedStore {
             let notified = self.queue_ready[queue_index(queue)].notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let consumer_name = consumer.to_owned();
-            let claimed = self.writer.write(move |tx| claim_ready(tx, queue, &consumer_name, max)).await?;
+            // Look first with a read transaction: a claim that finds nothing costs no commit.
+            let claimed = if self.claimable(queue)? {
+                let consumer_name = consumer.to_owned();
+                self.writer.write(move |tx| claim_ready(tx, queue, &consumer_name, max)).await?
+            } else {
+                Vec::new()
+            };
             let now = tokio::time::Instant::now();
             if !claimed.is_empty() || now >= deadline {
                 return Ok(claimed);
@@ -697,6 +702,20 @@ impl QueueStore for EmbeddedStore {
             pending: pending.range((q, 0)..=(q, u64::MAX))?.count() as u64,
             delayed: delayed.range((q, 0, 0)..=(q, u64::MAX, u64::MAX))?.count() as u64,
         })
+    }
+}
+
+impl EmbeddedStore {
+    /// Whether `queue` has an entry past the group's cursor or a delayed entry that is due.
+    fn claimable(&self, queue: QueueName) -> Result<bool> {
+        let rx = self.read()?;
+        let q = queue.as_str();
+        let cursor = read_meta(&rx, &format!("queue_cursor:{queue}"))?.unwrap_or(0);
+        if rx.open_table(Q_ENTRIES)?.range((q, cursor + 1)..=(q, u64::MAX))?.next().is_some() {
+            return Ok(true);
+        }
+        let due = rx.open_table(Q_DELAYED)?.range((q, 0, 0)..=(q, now_ms(), u64::MAX))?.next().is_some();
+        Ok(due)
     }
 }
 
