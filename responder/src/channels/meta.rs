@@ -51,6 +51,11 @@ impl Meta {
     }
 }
 
+/// What must never be logged or kept in an error: every secret of the channel.
+fn secrets(config: &MetaConfig) -> Vec<String> {
+    vec![config.app_secret.clone(), config.verify_token.clone(), config.access_token.clone()]
+}
+
 /// `X-Hub-Signature-256` for `body` under `app_secret`, as Meta computes it (tests and the
 /// benchmark sign with it).
 pub fn signature(app_secret: &str, body: &[u8]) -> String {
@@ -123,7 +128,7 @@ impl Channel for Meta {
     }
 
     fn redact_values(&self) -> Vec<String> {
-        vec![self.config.app_secret.clone(), self.config.verify_token.clone(), self.config.access_token.clone()]
+        secrets(&self.config)
     }
 }
 
@@ -558,6 +563,8 @@ pub struct GraphClient {
     version: String,
     token: String,
     timeout: Duration,
+    /// Scrubbed from every error the API returns.
+    redact: Vec<String>,
 }
 
 /// Graph's error body:
@@ -599,6 +606,7 @@ impl GraphClient {
             version: config.graph_version.clone(),
             token: config.access_token.clone(),
             timeout: config.graph_timeout,
+            redact: secrets(config),
         }
     }
 
@@ -609,7 +617,7 @@ impl GraphClient {
 
     /// Sends one message and classifies any failure.
     pub async fn send(&self, message: &Outbound) -> Result<Sent, SendError> {
-        let redact = [self.token.clone()];
+        let redact = &self.redact;
         let response = self
             .http
             .post(self.messages_url(&message.business_number))
@@ -618,10 +626,10 @@ impl GraphClient {
             .json(&request_body(message))
             .send()
             .await
-            .map_err(|e| SendError::from_transport(&e, &redact))?;
+            .map_err(|e| SendError::from_transport(&e, redact))?;
         let status = response.status();
         let retry_after = retry_after_header(response.headers());
-        let bytes = response.bytes().await.map_err(|e| SendError::from_transport(&e, &redact))?;
+        let bytes = response.bytes().await.map_err(|e| SendError::from_transport(&e, redact))?;
         if status.is_success() {
             let sent: GraphSent = serde_json::from_slice(&bytes).map_err(|e| SendError::Transient {
                 code: None,
@@ -636,7 +644,7 @@ impl GraphClient {
             Ok(body) => (body.error.code, body.error.message.unwrap_or_default()),
             Err(_) => (None, format!("HTTP {status}")),
         };
-        Err(classify(status.as_u16(), code, retry_after, &scrub(&message, &redact)))
+        Err(classify(status.as_u16(), code, retry_after, &scrub(&message, redact)))
     }
 }
 

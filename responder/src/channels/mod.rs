@@ -313,9 +313,4 @@ impl Channels {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Channel>> {
         self.all.iter()
     }
-
-    /// Every value to redact, across channels.
-    pub fn redact_values(&self) -> Vec<String> {
-        self.all.iter().flat_map(|c| c.redact_values()).collect()
-    }
 }
