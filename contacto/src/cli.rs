@@ -126,6 +126,10 @@ pub enum Command {
         #[arg(value_name = "VERSION")]
         version: Option<schemas::SnapshotVersion>,
     },
+    /// Atiende los webhooks de WhatsApp (Meta y Twilio) y envía las respuestas pendientes.
+    /// Servicio de producción: no arranca sin sus secretos (CONTACTO_…).
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto responder [OPCIONES]")]
+    Responder,
 }
 
 /// Loads the configuration, starts logging and runs the command.
@@ -150,5 +154,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs { source, limit, stale: false } => crate::runs::runs(settings, source, limit).await,
         Command::Runs { source, stale: true, .. } => crate::runs::stale(settings, source).await,
         Command::Rollback { version } => crate::rollback::rollback(settings, version).await,
+        Command::Responder => crate::responder::responder(settings).await,
     }
 }

@@ -41,7 +41,7 @@ pub async fn ingest(settings: Settings, mode: Mode) -> anyhow::Result<ExitCode> 
                 .with_context(|| format!("no se pudo escuchar en {}", settings.responder.internal_listen))?;
             let scheduler = Scheduler::start(ingest.clone(), ingest::scheduler::timezone(&settings), true).await?;
             tracing::info!(sources = ?ingest.source_names(), internal = %internal.local_addr()?, "Ingest scheduler is running.");
-            axum::serve(internal, crate::run::health_router(store))
+            axum::serve(internal, health_router(store))
                 .with_graceful_shutdown(crate::shutdown::signal())
                 .await
                 .context("el puerto interno se detuvo con error")?;
@@ -153,4 +153,26 @@ fn report(name: &str, result: Result<RunReport, RunError>) -> anyhow::Result<boo
         println!("  {warning}");
     }
     Ok(matches!(run.result, RunResult::Published | RunResult::Unchanged))
+}
+
+/// `/health` of the ingest service: the store answers, and which snapshot is current.
+fn health_router(store: store::SharedStore) -> axum::Router {
+    axum::Router::new().route(
+        "/health",
+        axum::routing::get(move || {
+            let store = store.clone();
+            async move {
+                match store.current_version().await {
+                    Ok(version) => (
+                        axum::http::StatusCode::OK,
+                        axum::Json(serde_json::json!({"status": "ok", "store": store.kind(), "snapshot": version.map(|v| v.0)})),
+                    ),
+                    Err(error) => (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        axum::Json(serde_json::json!({"status": "unavailable", "error": error.to_string()})),
+                    ),
+                }
+            }
+        }),
+    )
 }

@@ -4,10 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use axum::Router;
-use axum::routing::get;
+use responder::ResponderConfig;
 use settings::Settings;
-use store::SharedStore;
 
 pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     if let Some(path) = settings.fill_local_secrets()? {
@@ -21,37 +19,13 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     // answers exist from the start, then on each source's schedule.
     let ingest = std::sync::Arc::new(ingest::Ingest::from_settings(&settings, store.clone())?);
     let scheduler = ingest::Scheduler::start(ingest, ingest::scheduler::timezone(&settings), true).await?;
-    let internal = tokio::net::TcpListener::bind(settings.responder.internal_listen)
-        .await
-        .with_context(|| format!("no se pudo escuchar en {}", settings.responder.internal_listen))?;
+    let config = ResponderConfig::from_settings(&mut settings)?;
+    let (public, internal) = crate::responder::listeners(&settings).await?;
     tracing::info!(store = store.kind(), internal = %internal.local_addr()?, "Contacto Ciudadano is running.");
-    axum::serve(internal, health_router(store))
-        .with_graceful_shutdown(crate::shutdown::signal())
+    responder::run(config, store, public, internal, crate::shutdown::signal())
         .await
-        .context("el puerto interno se detuvo con error")?;
+        .context("el servicio de respuestas se detuvo con error")?;
     scheduler.shutdown().await;
     tracing::info!("Stopped cleanly.");
     Ok(ExitCode::SUCCESS)
-}
-
-/// `/health`: the store answers.
-pub(crate) fn health_router(store: SharedStore) -> Router {
-    Router::new().route(
-        "/health",
-        get(move || {
-            let store = store.clone();
-            async move {
-                match store.current_version().await {
-                    Ok(version) => (
-                        axum::http::StatusCode::OK,
-                        axum::Json(serde_json::json!({"status": "ok", "store": store.kind(), "snapshot": version.map(|v| v.0)})),
-                    ),
-                    Err(error) => (
-                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                        axum::Json(serde_json::json!({"status": "unavailable", "error": error.to_string()})),
-                    ),
-                }
-            }
-        }),
-    )
 }

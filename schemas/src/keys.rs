@@ -12,8 +12,8 @@
 //! | `{P:subs}` | `sub:USER`, `active`, `ledger`, `ledger-seq` | a consent change updates the list and the ledger atomically |
 //! | `{P:runs}` | `log`, `seq` | a run's id and its record are written together |
 //!
-//! Single-key data (sessions, message dedupe, flood windows, flags, source state) has no tag so
-//! a Cluster spreads it. User-related keys hold only a [`UserKey`], never an address: the only
+//! Single-key data (sessions, message dedupe, flood windows, rate buckets, flags, source state)
+//! has no tag so a Cluster spreads it. User-related keys hold only a [`UserKey`], never an address: the only
 //! way to build one is from a `UserKey`.
 
 use std::fmt;
@@ -149,6 +149,11 @@ impl KeyLayout {
     /// A named flag with a TTL (a paused sender, an alert).
     pub fn flag(&self, name: &str) -> Key {
         self.plain(format_args!("flag:{name}"))
+    }
+    /// A rate governor's bucket (`meta:106540352242922`): the theoretical arrival time of its
+    /// next permit. Business numbers are not personal data.
+    pub fn rate(&self, bucket: &str) -> Key {
+        self.plain(format_args!("rate:{bucket}"))
     }
     /// An idempotency marker: `scope` names the operation, `id` the unit of work.
     pub fn idempotency(&self, scope: &str, id: &str) -> Key {

@@ -56,6 +56,7 @@ pub struct Settings {
     pub responder: ResponderSettings,
     pub channels: ChannelsSettings,
     pub store: StoreSettings,
+    pub conectate: ConectateSettings,
     pub privacy: PrivacySettings,
     pub admin: AdminSettings,
     pub telemetry: TelemetrySettings,
@@ -114,6 +115,27 @@ pub struct ResponderSettings {
     /// How long a platform message id is remembered to answer it only once. Meta retries a
     /// webhook for up to 7 days, so the default is 8 days.
     pub dedupe_ttl_hours: u64,
+    /// The largest webhook body accepted; larger ones are answered 413 without being read.
+    /// Meta documents payloads of up to 3 MB, so the default is 3 MiB.
+    pub max_body_bytes: usize,
+    /// How often the current snapshot is polled, in case an announcement was missed.
+    pub snapshot_poll_secs: u64,
+    /// How often counters (interactions, unique users) are written to the store in one batch.
+    pub counters_flush_ms: u64,
+    /// The time zone whose calendar day the counters use (IANA name).
+    pub timezone: String,
+    /// Replies the outbox sends at once per process (each still waits for the rate governor).
+    pub outbox_concurrency: usize,
+    /// The first retry of a failed reply waits this long; each later one twice as long.
+    pub outbox_retry_base_ms: u64,
+    /// No retry waits longer than this.
+    pub outbox_retry_max_secs: u64,
+    /// A reply claimed by a worker that has not finished it after this long is taken over by
+    /// another worker (the first one died or hangs).
+    pub outbox_reclaim_idle_secs: u64,
+    /// A reply still unsent this long after the citizen wrote is dropped and recorded: outside
+    /// WhatsApp's 24-hour customer service window only templates may be sent.
+    pub reply_max_age_hours: u64,
 }
 
 impl Default for ResponderSettings {
@@ -126,6 +148,15 @@ impl Default for ResponderSettings {
             flood_per_minute: 20,
             session_ttl_secs: 30 * 60,
             dedupe_ttl_hours: 8 * 24,
+            max_body_bytes: 3 << 20,
+            snapshot_poll_secs: 5,
+            counters_flush_ms: 250,
+            timezone: "America/Mexico_City".into(),
+            outbox_concurrency: 64,
+            outbox_retry_base_ms: 1_000,
+            outbox_retry_max_secs: 300,
+            outbox_reclaim_idle_secs: 60,
+            reply_max_age_hours: 24,
         }
     }
 }
@@ -159,6 +190,8 @@ pub struct MetaSettings {
     /// Messages per second per business number, inbound included (Meta's default is 80; up to
     /// 1,000 after Meta's automatic upgrade).
     pub messages_per_second: u32,
+    /// Limit on one Graph API call; a call that takes longer is retried later.
+    pub graph_timeout_secs: u64,
 }
 
 impl Default for MetaSettings {
@@ -171,6 +204,7 @@ impl Default for MetaSettings {
             graph_base_url: "https://graph.facebook.com".into(),
             graph_version: "v23.0".into(),
             messages_per_second: 80,
+            graph_timeout_secs: 10,
         }
     }
 }
@@ -192,6 +226,8 @@ pub struct TwilioSettings {
     pub from: Option<String>,
     /// Twilio's REST API address (a local fake in tests).
     pub api_base_url: String,
+    /// Limit on one call to Twilio's API; a call that takes longer is retried later.
+    pub timeout_secs: u64,
 }
 
 impl Default for TwilioSettings {
@@ -203,6 +239,7 @@ impl Default for TwilioSettings {
             account_sid: None,
             from: None,
             api_base_url: "https://api.twilio.com".into(),
+            timeout_secs: 10,
         }
     }
 }
@@ -225,6 +262,22 @@ pub struct StoreSettings {
 impl Default for StoreSettings {
     fn default() -> Self {
         StoreSettings { redis_url: None, data_dir: "data".into(), key_prefix: "contacto".into(), keep_versions: 20 }
+    }
+}
+
+/// Conéctate, the opt-in broadcasts.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConectateSettings {
+    /// The version of the consent text citizens read when they subscribe (the `conectate_alta`
+    /// answer); every consent change records it in the ledger. Change it whenever that text
+    /// changes.
+    pub consent_text_version: String,
+}
+
+impl Default for ConectateSettings {
+    fn default() -> Self {
+        ConectateSettings { consent_text_version: "2021-01".into() }
     }
 }
 
@@ -402,6 +455,43 @@ impl Settings {
         if self.responder.max_concurrent_requests == 0 {
             return Err(field("responder.max_concurrent_requests", "debe ser mayor que 0"));
         }
+        let r = &self.responder;
+        if r.max_body_bytes < 64 << 10 {
+            return Err(field("responder.max_body_bytes", "debe ser de al menos 65,536 bytes"));
+        }
+        for (name, value) in [
+            ("responder.snapshot_poll_secs", r.snapshot_poll_secs),
+            ("responder.counters_flush_ms", r.counters_flush_ms),
+            ("responder.outbox_retry_base_ms", r.outbox_retry_base_ms),
+            ("responder.outbox_retry_max_secs", r.outbox_retry_max_secs),
+            ("responder.outbox_reclaim_idle_secs", r.outbox_reclaim_idle_secs),
+            ("responder.session_ttl_secs", r.session_ttl_secs),
+            ("responder.dedupe_ttl_hours", r.dedupe_ttl_hours),
+            ("channels.meta.graph_timeout_secs", self.channels.meta.graph_timeout_secs),
+            ("channels.twilio.timeout_secs", self.channels.twilio.timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(field(name, "debe ser mayor que 0"));
+            }
+        }
+        if r.outbox_concurrency == 0 {
+            return Err(field("responder.outbox_concurrency", "debe ser mayor que 0"));
+        }
+        if !(1..=24).contains(&r.reply_max_age_hours) {
+            return Err(field(
+                "responder.reply_max_age_hours",
+                "debe estar entre 1 y 24: fuera de la ventana de 24 horas solo se envían plantillas",
+            ));
+        }
+        if jiff::tz::TimeZone::get(&r.timezone).is_err() {
+            return Err(field(
+                "responder.timezone",
+                format!("«{}» no es una zona horaria IANA (por ejemplo America/Mexico_City)", r.timezone),
+            ));
+        }
+        if self.conectate.consent_text_version.trim().is_empty() {
+            return Err(field("conectate.consent_text_version", "no puede estar vacío"));
+        }
         let meta = &self.channels.meta;
         if !(1..=1000).contains(&meta.messages_per_second) {
             return Err(field("channels.meta.messages_per_second", "debe estar entre 1 y 1000"));
@@ -565,6 +655,10 @@ mod tests {
             ),
             ("[store]\nkey_prefix = \"A B\"\n", "store.key_prefix"),
             ("[ingest]\nschedule_timezone = \"Marte/Base\"\n", "ingest.schedule_timezone"),
+            ("[responder]\ntimezone = \"Mexico/Nowhere\"\n", "responder.timezone"),
+            ("[responder]\nmax_body_bytes = 10\n", "responder.max_body_bytes"),
+            ("[responder]\nreply_max_age_hours = 48\n", "responder.reply_max_age_hours"),
+            ("[responder]\noutbox_concurrency = 0\n", "responder.outbox_concurrency"),
             ("[responder]\nlistne = \"0.0.0.0:1\"\n", "listne"),
         ];
         for (text, wanted) in cases {

@@ -104,7 +104,8 @@ impl Settings {
     /// separate production services call this; `contacto run` makes local ones instead.
     pub fn require(&mut self, fields: &[SecretField]) -> Result<(), ConfigError> {
         for &f in fields {
-            if self.secret_mut(f).is_none() {
+            // An empty variable (`VAR=` in a compose file) is as good as none.
+            if self.secret_mut(f).as_ref().is_none_or(|s| s.expose().trim().is_empty()) {
                 return Err(ConfigError::MissingSecret { field: f.field.into(), env: f.env_var(), why: f.purpose });
             }
         }
@@ -180,6 +181,10 @@ mod tests {
         let mut s = Settings::default();
         let err = s.require(&[USER_HASH_KEY, META_APP_SECRET]).unwrap_err().to_string();
         assert!(err.contains("CONTACTO_PRIVACY__USER_HASH_KEY"), "{err}");
+        s.privacy.user_hash_key = Some(Secret::new("0123456789abcdef0123"));
+        s.channels.meta.app_secret = Some(Secret::new(""));
+        let err = s.require(&[USER_HASH_KEY, META_APP_SECRET]).unwrap_err().to_string();
+        assert!(err.contains("CONTACTO_CHANNELS__META__APP_SECRET"), "an empty secret is a missing one: {err}");
     }
 
     #[test]

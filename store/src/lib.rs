@@ -9,11 +9,14 @@
 //! - [`SnapshotStore`]: versioned snapshots, the atomic current pointer, announcements,
 //!   rollback and the audit trail of pointer changes.
 //! - [`CounterStore`]: interactions by day and topic, unique users per day (HyperLogLog).
-//! - [`KvStore`]: small values with a TTL: sessions, message dedupe, flood windows, flags.
+//! - [`KvStore`]: small values with a TTL: sessions, message dedupe, flood windows, flags;
+//!   [`KvStore::batch`] runs many of them in one round trip.
 //! - [`QueueStore`]: durable queues with one consumer group each (the outbox, the broadcast
 //!   queue): add, delay, claim, ack, re-claim the entries of a consumer that died.
 //! - [`SubscriberStore`]: Conéctate subscribers and the consent ledger.
 //! - [`RunLog`]: the ingest run log.
+//! - [`RateStore`]: the rate governor every process on one store shares (GCRA buckets), so
+//!   replies and broadcasts together stay under a business number's messages per second.
 //! - [`Store`]: all of the above; [`open`] picks the implementation from [`StoreConfig`].
 //! - [`error`]: [`StoreError`], which says whether retrying can help.
 
@@ -148,6 +151,30 @@ pub trait CounterStore: Send + Sync {
     async fn unique_users(&self, from: Date, to: Date) -> Result<u64>;
 }
 
+/// One operation of a [`KvStore::batch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvOp {
+    /// [`KvStore::set_if_absent`]: answers [`KvReply::Set`].
+    SetIfAbsent { key: Key, ttl: Duration },
+    /// [`KvStore::put`]: answers [`KvReply::Done`].
+    Put { key: Key, value: Vec<u8>, ttl: Option<Duration> },
+    /// [`KvStore::get`]: answers [`KvReply::Value`].
+    Get { key: Key },
+    /// [`KvStore::incr`]: answers [`KvReply::Count`].
+    Incr { key: Key, ttl: Duration },
+    /// [`KvStore::delete`]: answers [`KvReply::Done`].
+    Delete { key: Key },
+}
+
+/// The answer to one [`KvOp`], in the same position as the operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvReply {
+    Set(bool),
+    Done,
+    Value(Option<Vec<u8>>),
+    Count(u64),
+}
+
 /// Small values with an optional TTL.
 #[async_trait]
 pub trait KvStore: Send + Sync {
@@ -162,6 +189,29 @@ pub trait KvStore: Send + Sync {
 
     /// Adds one and returns the new count; a new key lives for `ttl` (a fixed window).
     async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64>;
+
+    /// Runs `ops` in order in one round trip (a Redis pipeline, one embedded write transaction)
+    /// and answers each in its position. Each operation is atomic on its own; the batch is not
+    /// a transaction. A busy service folds the operations of many requests into one batch.
+    async fn batch(&self, ops: &[KvOp]) -> Result<Vec<KvReply>> {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            out.push(match op {
+                KvOp::SetIfAbsent { key, ttl } => KvReply::Set(self.set_if_absent(key, *ttl).await?),
+                KvOp::Put { key, value, ttl } => {
+                    self.put(key, value, *ttl).await?;
+                    KvReply::Done
+                }
+                KvOp::Get { key } => KvReply::Value(self.get(key).await?),
+                KvOp::Incr { key, ttl } => KvReply::Count(self.incr(key, *ttl).await?),
+                KvOp::Delete { key } => {
+                    self.delete(key).await?;
+                    KvReply::Done
+                }
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// The id of a queue entry, increasing within a queue.
@@ -198,6 +248,12 @@ impl QueueDepth {
 #[async_trait]
 pub trait QueueStore: Send + Sync {
     async fn enqueue(&self, queue: QueueName, payloads: &[Vec<u8>]) -> Result<Vec<EntryId>>;
+
+    /// Adds `payloads`, then runs the KV operations `then` (marking the work they stand for as
+    /// taken care of), in as few round trips as the store allows: one transaction on the
+    /// embedded store; on Redis the operations run only once every entry was added. Either
+    /// way `then` never takes effect without the entries.
+    async fn enqueue_then(&self, queue: QueueName, payloads: &[Vec<u8>], then: &[KvOp]) -> Result<Vec<EntryId>>;
 
     /// Adds an entry that becomes claimable at `at` (retries with back-off, scheduled work).
     async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()>;
@@ -248,8 +304,115 @@ pub trait RunLog: Send + Sync {
     async fn runs(&self, filter: &RunFilter) -> Result<Vec<IngestRun>>;
 }
 
+/// A rate: `per_second` permits a second, of which at most `burst` may be taken at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Rate {
+    /// `per_second` with bursts of a tenth of a second's worth (at least one), so that no
+    /// one-second window sees much more than `per_second`.
+    pub fn per_second(per_second: u32) -> Rate {
+        let per_second = per_second.max(1);
+        Rate { per_second, burst: (per_second / 10).max(1) }
+    }
+
+    pub(crate) fn interval_us(self) -> u64 {
+        (1_000_000 / u64::from(self.per_second.max(1))).max(1)
+    }
+}
+
+/// What [`RateStore::take_permits`] granted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permits {
+    /// How many of the permits asked for may be used now (possibly none).
+    pub granted: u32,
+    /// When fewer were granted than asked: how long until one more is free.
+    pub next_in: Duration,
+}
+
+/// What a rate bucket is asked to do; both stores run the same arithmetic ([`gcra`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RateOp {
+    Take(u32),
+    /// `used` permits spent over the last `over`.
+    Charge {
+        used: u32,
+        over: Duration,
+    },
+    Pause(Duration),
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 4)
+}
+
+impl RateOp {
+    /// The operation's name, amount and window as passed to the Redis script.
+    pub(crate) fn script_args(self) -> (&'static str, u64, u64) {
+        match self {
+            RateOp::Take(n) => ("take", u64::from(n), 0),
+            RateOp::Charge { used, over } => ("charge", u64::from(used), micros(over)),
+            RateOp::Pause(d) => ("pause", micros(d), 0),
+        }
+    }
+}
+
+/// The generic cell rate algorithm on one bucket, in microseconds. `tat` is the bucket's
+/// theoretical arrival time of the next permit; a permit conforms while it stays within one
+/// burst of `now`. Returns the new `tat` and what was granted. The Redis store runs the same
+/// steps in Lua (`RATE` in [`redis_store`]).
+pub(crate) fn gcra(tat: u64, now: u64, rate: Rate, op: RateOp) -> (u64, Permits) {
+    let interval = rate.interval_us();
+    let limit = now + u64::from(rate.burst.max(1)) * interval;
+    let stored = tat;
+    let tat = tat.max(now);
+    let none = Permits { granted: 0, next_in: Duration::ZERO };
+    match op {
+        RateOp::Take(want) => {
+            let room = limit.saturating_sub(tat) / interval;
+            let granted = u32::try_from(room).unwrap_or(u32::MAX).min(want);
+            let tat = tat + u64::from(granted) * interval;
+            let next_in = if granted < want { (tat + interval).saturating_sub(limit) } else { 0 };
+            (tat, Permits { granted, next_in: Duration::from_micros(next_in) })
+        }
+        // Messages that already happened (inbound, counted over the last `over`) used the
+        // bucket then: they count from `now - over` on, and push the next permit at most one
+        // window (or burst) ahead, so a flood holds replies back while it lasts and no longer.
+        // A pause already further ahead stays as it is.
+        RateOp::Charge { used, over } => {
+            let window = micros(over);
+            let spent = stored.max(now.saturating_sub(window)) + u64::from(used) * interval;
+            (tat.max(spent.min(now + window.max(limit - now))), none)
+        }
+        RateOp::Pause(pause) => {
+            let until = now + micros(pause);
+            (tat.max(until + u64::from(rate.burst.max(1) - 1) * interval), none)
+        }
+    }
+}
+
+/// The rate governor: buckets named by [`KeyLayout::rate`] that every process on one store
+/// shares (on Redis, one script per call; embedded, in this process). The outbox and the
+/// Conéctate senders take permits from the same bucket per business number.
+#[async_trait]
+pub trait RateStore: Send + Sync {
+    /// Takes up to `want` permits now.
+    async fn take_permits(&self, bucket: &Key, rate: Rate, want: u32) -> Result<Permits>;
+
+    /// Counts `used` messages that happened over the last `over` (inbound messages count
+    /// against a number's throughput too). They hold permits back for at most one window (or
+    /// one burst, if longer): a flood pauses replies while it lasts and leaves no debt.
+    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32, over: Duration) -> Result<()>;
+
+    /// No permits for `pause` (the platform said to slow down).
+    async fn pause_permits(&self, bucket: &Key, rate: Rate, pause: Duration) -> Result<()>;
+}
+
 /// Everything the system keeps.
-pub trait Store: SnapshotStore + CounterStore + KvStore + QueueStore + SubscriberStore + RunLog {
+pub trait Store: SnapshotStore + CounterStore + KvStore + QueueStore + SubscriberStore + RunLog + RateStore {
     /// The key layout (and prefix) this store writes under.
     fn keys(&self) -> &KeyLayout;
 

@@ -9,7 +9,8 @@
 //! |---|---|
 //! | snapshots | one hash per version, `current` pointer, `versions` sorted set, `history` stream; publish and rollback are scripts; PUBLISH announces |
 //! | counters | HINCRBY per day × topic, PFADD / PFCOUNT per day |
-//! | KV with TTL | SET NX PX, SET PX, INCR + PEXPIRE NX |
+//! | KV with TTL | SET NX PX, SET PX, INCR + PEXPIRE NX; a batch is one pipeline |
+//! | rate governor | one GCRA script per call on the bucket's key, timed by the server's clock |
 //! | queues | a stream and a consumer group per queue: XADD, XREADGROUP, XACK + XDEL, XAUTOCLAIM; a sorted set of delayed entries moved in by a script |
 //! | subscribers | one key per subscriber, a lexicographic set for paging, the ledger as a stream; one script per consent change |
 //! | run log | a capped list |
@@ -32,8 +33,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};
 
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvStore, PointerChange, PointerReason, QueueDepth, QueueEntry,
-    QueueName, QueueStore, Result, RunLog, SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
+    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Permits, PointerChange, PointerReason,
+    QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog, SnapshotStore, Store,
+    StoreError, SubscriberStore, VersionSummary,
 };
 
 /// How many runs the log keeps.
@@ -103,7 +105,35 @@ redis.call('XADD', KEYS[3], seq .. '-1', 'outcome', outcome, 'rec', ARGV[4])
 return outcome
 ";
 
+const RATE: &str = r"
+-- The generic cell rate algorithm of store::gcra, in microseconds on the server's clock.
+-- KEYS: bucket; ARGV: interval, burst, op (take | charge | pause), amount (permits or µs),
+-- window (µs, for charge)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local amount = tonumber(ARGV[4])
+local limit = now + burst * interval
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local granted, next_in = 0, 0
+if ARGV[3] == 'take' then
+  granted = math.min(math.max(math.floor((limit - tat) / interval), 0), amount)
+  tat = tat + granted * interval
+  if granted < amount then next_in = math.max(tat + interval - limit, 0) end
+elseif ARGV[3] == 'charge' then
+  local window = tonumber(ARGV[5])
+  local spent = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now - window) + amount * interval
+  tat = math.max(tat, math.min(spent, now + math.max(window, burst * interval)))
+else
+  tat = math.max(tat, now + amount + (burst - 1) * interval)
+end
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+return {granted, next_in}
+";
+
 struct Scripts {
+    rate: Script,
     publish: Script,
     rollback: Script,
     promote_due: Script,
@@ -161,6 +191,7 @@ impl RedisStore {
             con,
             keys,
             scripts: Arc::new(Scripts {
+                rate: Script::new(RATE),
                 publish: Script::new(PUBLISH),
                 rollback: Script::new(ROLLBACK),
                 promote_due: Script::new(PROMOTE_DUE),
@@ -302,6 +333,53 @@ impl KvStore for RedisStore {
     async fn delete(&self, key: &Key) -> Result<()> {
         self.con().del::<_, ()>(key.as_str()).await?;
         Ok(())
+    }
+
+    async fn batch(&self, ops: &[KvOp]) -> Result<Vec<KvReply>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for op in ops {
+            match op {
+                KvOp::SetIfAbsent { key, ttl } => {
+                    pipe.cmd("SET").arg(key.as_str()).arg(1).arg("NX").arg("PX").arg(millis(*ttl));
+                }
+                KvOp::Put { key, value, ttl } => {
+                    pipe.cmd("SET").arg(key.as_str()).arg(value.as_slice());
+                    if let Some(ttl) = ttl {
+                        pipe.arg("PX").arg(millis(*ttl));
+                    }
+                }
+                KvOp::Get { key } => {
+                    pipe.cmd("GET").arg(key.as_str());
+                }
+                KvOp::Incr { key, ttl } => {
+                    pipe.cmd("INCR").arg(key.as_str());
+                    pipe.cmd("PEXPIRE").arg(key.as_str()).arg(millis(*ttl)).arg("NX").ignore();
+                }
+                KvOp::Delete { key } => {
+                    pipe.cmd("DEL").arg(key.as_str());
+                }
+            }
+        }
+        let replies: Vec<Value> = pipe.query_async(&mut self.con()).await?;
+        if replies.len() != ops.len() {
+            return Err(StoreError::Backend(format!("a batch of {} got {} replies", ops.len(), replies.len())));
+        }
+        ops.iter()
+            .zip(replies)
+            .map(|(op, reply)| {
+                Ok(match op {
+                    KvOp::SetIfAbsent { .. } => KvReply::Set(!matches!(reply, Value::Nil)),
+                    KvOp::Put { .. } | KvOp::Delete { .. } => KvReply::Done,
+                    KvOp::Get { .. } => KvReply::Value(bulk_bytes(reply)),
+                    KvOp::Incr { .. } => {
+                        KvReply::Count(redis::from_redis_value_ref(&reply).map_err(redis::RedisError::from)?)
+                    }
+                })
+            })
+            .collect()
     }
 
     async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64> {
@@ -612,6 +690,9 @@ impl CounterStore for RedisStore {
 #[async_trait]
 impl QueueStore for RedisStore {
     async fn enqueue(&self, queue: QueueName, payloads: &[Vec<u8>]) -> Result<Vec<EntryId>> {
+        if payloads.is_empty() {
+            return Ok(Vec::new());
+        }
         let stream = self.keys.queue_stream(queue);
         let mut pipe = redis::pipe();
         for p in payloads {
@@ -620,6 +701,13 @@ impl QueueStore for RedisStore {
         let ids: Vec<String> = pipe.query_async(&mut self.con()).await?;
         self.queue_ready[queue_index(queue)].notify_waiters();
         Ok(ids.into_iter().map(EntryId).collect())
+    }
+
+    async fn enqueue_then(&self, queue: QueueName, payloads: &[Vec<u8>], then: &[KvOp]) -> Result<Vec<EntryId>> {
+        // Two round trips: the keys live in different slots, so no transaction spans them.
+        let ids = self.enqueue(queue, payloads).await?;
+        self.batch(then).await?;
+        Ok(ids)
     }
 
     async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()> {
@@ -938,6 +1026,39 @@ impl RunLog for RedisStore {
             }
             start += PAGE;
         }
+    }
+}
+
+impl RedisStore {
+    async fn rate(&self, bucket: &Key, rate: Rate, op: RateOp) -> Result<Permits> {
+        let (name, amount, window) = op.script_args();
+        let (granted, next_in): (u32, u64) = self
+            .scripts
+            .rate
+            .key(bucket.as_str())
+            .arg(rate.interval_us())
+            .arg(rate.burst.max(1))
+            .arg(name)
+            .arg(amount)
+            .arg(window)
+            .invoke_async(&mut self.con())
+            .await?;
+        Ok(Permits { granted, next_in: Duration::from_micros(next_in) })
+    }
+}
+
+#[async_trait]
+impl RateStore for RedisStore {
+    async fn take_permits(&self, bucket: &Key, rate: Rate, want: u32) -> Result<Permits> {
+        self.rate(bucket, rate, RateOp::Take(want)).await
+    }
+
+    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32, over: Duration) -> Result<()> {
+        self.rate(bucket, rate, RateOp::Charge { used, over }).await.map(drop)
+    }
+
+    async fn pause_permits(&self, bucket: &Key, rate: Rate, pause: Duration) -> Result<()> {
+        self.rate(bucket, rate, RateOp::Pause(pause)).await.map(drop)
     }
 }
 

@@ -13,7 +13,7 @@ use schemas::{
     PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic, UserAddress,
     UserHasher, UserKey,
 };
-use store::{Interaction, QueueName, StoreConfig, StoreError};
+use store::{Interaction, KvOp, KvReply, QueueName, Rate, StoreConfig, StoreError};
 
 use testkit::TestStore as Fixture;
 
@@ -60,6 +60,10 @@ conformance!(
     interactions_and_unique_users_are_counted_per_day,
     consent_changes_are_applied_once_and_all_ledgered,
     runs_are_listed_newest_first_and_filtered,
+    a_kv_batch_answers_each_operation_in_place,
+    entries_and_their_marks_are_written_together,
+    the_rate_governor_grants_at_most_its_rate,
+    rate_buckets_are_shared_charged_and_paused,
 );
 
 /// `n` answers whose every body carries `marker`, so a reader can tell versions apart.
@@ -494,4 +498,139 @@ async fn the_embedded_store_survives_a_restart() {
     assert_eq!(got[0].payload, b"pending reply");
     assert_eq!(s.subscriber_count().await.unwrap(), 1);
     assert_eq!(s.runs(&RunFilter::default()).await.unwrap()[0].version, Some(version));
+}
+
+async fn a_kv_batch_answers_each_operation_in_place(f: Fixture) {
+    let s = &f.store;
+    let k = s.keys().clone();
+    let user: UserKey = "00112233445566778899aabbccddeeff".parse().unwrap();
+    let (seen, session, flood) = (k.seen_message("meta", "wamid.B1"), k.session(&user), k.flood(&user, 7));
+    let ttl = Duration::from_millis(300);
+    s.put(&session, b"principal", None).await.unwrap();
+    let replies = s
+        .batch(&[
+            KvOp::SetIfAbsent { key: seen.clone(), ttl },
+            KvOp::SetIfAbsent { key: seen.clone(), ttl },
+            KvOp::Incr { key: flood.clone(), ttl },
+            KvOp::Incr { key: flood.clone(), ttl },
+            KvOp::Get { key: session.clone() },
+            KvOp::Put { key: session.clone(), value: b"cifras".to_vec(), ttl: Some(ttl) },
+            KvOp::Get { key: session.clone() },
+            KvOp::Get { key: k.session(&"ffeeddccbbaa99887766554433221100".parse().unwrap()) },
+            KvOp::Delete { key: seen.clone() },
+            KvOp::SetIfAbsent { key: seen.clone(), ttl },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        replies,
+        vec![
+            KvReply::Set(true),
+            KvReply::Set(false),
+            KvReply::Count(1),
+            KvReply::Count(2),
+            KvReply::Value(Some(b"principal".to_vec())),
+            KvReply::Done,
+            KvReply::Value(Some(b"cifras".to_vec())),
+            KvReply::Value(None),
+            KvReply::Done,
+            KvReply::Set(true),
+        ]
+    );
+    assert_eq!(s.batch(&[]).await.unwrap(), vec![]);
+    let reads = s.batch(&[KvOp::Get { key: session.clone() }, KvOp::Get { key: flood.clone() }]).await.unwrap();
+    assert_eq!(reads[0], KvReply::Value(Some(b"cifras".to_vec())));
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let after = s.batch(&[KvOp::Get { key: session }, KvOp::Incr { key: flood.clone(), ttl }]).await.unwrap();
+    assert_eq!(after, vec![KvReply::Value(None), KvReply::Count(1)], "TTLs given in a batch apply");
+}
+
+async fn the_rate_governor_grants_at_most_its_rate(f: Fixture) {
+    let s = &f.store;
+    let bucket = s.keys().rate("meta:106540352242922");
+    let rate = Rate { per_second: 200, burst: 20 };
+    let first = s.take_permits(&bucket, rate, 50).await.unwrap();
+    assert_eq!(first.granted, 20, "a fresh bucket grants one burst");
+    assert!(first.next_in > Duration::ZERO && first.next_in <= Duration::from_millis(5), "{first:?}");
+    let start = std::time::Instant::now();
+    let mut granted = u64::from(first.granted);
+    while start.elapsed() < Duration::from_millis(500) {
+        let p = s.take_permits(&bucket, rate, 7).await.unwrap();
+        granted += u64::from(p.granted);
+        if p.granted < 7 {
+            assert!(p.next_in > Duration::ZERO);
+            tokio::time::sleep(p.next_in).await;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let most = 20.0 + 200.0 * elapsed + 1.0;
+    assert!((granted as f64) <= most, "{granted} permits in {elapsed:.3}s at 200/s");
+    assert!((granted as f64) >= 200.0 * 0.5 * 0.8, "a taker that waits as told gets close to the rate: {granted}");
+    let other = s.take_permits(&s.keys().rate("meta:999"), rate, 5).await.unwrap();
+    assert_eq!(other.granted, 5, "buckets are independent");
+}
+
+async fn rate_buckets_are_shared_charged_and_paused(f: Fixture) {
+    let s = f.store.clone();
+    let rate = Rate { per_second: 100, burst: 10 };
+    // Two takers on one bucket share it.
+    let bucket = s.keys().rate("shared");
+    let taker = |s: store::SharedStore, bucket: schemas::Key| {
+        tokio::spawn(async move {
+            let start = std::time::Instant::now();
+            let mut n = 0u64;
+            while start.elapsed() < Duration::from_millis(300) {
+                let p = s.take_permits(&bucket, rate, 3).await.unwrap();
+                n += u64::from(p.granted);
+                tokio::time::sleep(p.next_in.max(Duration::from_millis(1))).await;
+            }
+            n
+        })
+    };
+    let (a, b) = (taker(s.clone(), bucket.clone()), taker(s.clone(), bucket.clone()));
+    let total = a.await.unwrap() + b.await.unwrap();
+    assert!(total <= 10 + 100 * 350 / 1000 + 2, "two takers got {total} permits in 0.3 s at 100/s");
+
+    // Inbound messages use the bucket up, and a flood holds permits back for one window, not
+    // longer: it leaves no debt.
+    let charged = s.keys().rate("charged");
+    s.charge_permits(&charged, rate, 5, Duration::ZERO).await.unwrap();
+    assert_eq!(s.take_permits(&charged, rate, 10).await.unwrap().granted, 5);
+    s.charge_permits(&charged, rate, 10_000, Duration::ZERO).await.unwrap();
+    let held = s.take_permits(&charged, rate, 1).await.unwrap();
+    assert_eq!(held.granted, 0);
+    assert!(held.next_in <= Duration::from_millis(11), "a flood is not a debt: {held:?}");
+    let flooded = s.keys().rate("flooded");
+    s.charge_permits(&flooded, rate, 10_000, Duration::from_millis(200)).await.unwrap();
+    let held = s.take_permits(&flooded, rate, 1).await.unwrap();
+    assert_eq!(held.granted, 0);
+    // The window less the burst that GCRA lets through at once.
+    let window = Duration::from_millis(100)..=Duration::from_millis(111);
+    assert!(window.contains(&held.next_in), "held for the window of the flood: {held:?}");
+    // A few messages over a window of an idle bucket used room that was there.
+    let idle = s.keys().rate("idle");
+    s.charge_permits(&idle, rate, 5, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(s.take_permits(&idle, rate, 10).await.unwrap().granted, 10);
+
+    // A pause holds every permit back for its length; inbound messages never shorten it.
+    let paused = s.keys().rate("paused");
+    s.pause_permits(&paused, rate, Duration::from_millis(200)).await.unwrap();
+    s.charge_permits(&paused, rate, 3, Duration::ZERO).await.unwrap();
+    let p = s.take_permits(&paused, rate, 1).await.unwrap();
+    assert_eq!(p.granted, 0);
+    assert!(p.next_in > Duration::from_millis(150) && p.next_in <= Duration::from_millis(201), "{p:?}");
+    tokio::time::sleep(p.next_in).await;
+    assert_eq!(s.take_permits(&paused, rate, 1).await.unwrap().granted, 1);
+}
+
+async fn entries_and_their_marks_are_written_together(f: Fixture) {
+    let s = &f.store;
+    let done = s.keys().seen_message("meta", "wamid.E1");
+    let then = [KvOp::Put { key: done.clone(), value: b"d".to_vec(), ttl: Some(Duration::from_secs(60)) }];
+    let ids = s.enqueue_then(QueueName::Outbox, &[b"one".to_vec(), b"two".to_vec()], &then).await.unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(s.get(&done).await.unwrap().as_deref(), Some(&b"d"[..]));
+    let got = s.claim(QueueName::Outbox, "w", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(got.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(), vec![b"one".to_vec(), b"two".to_vec()]);
+    assert!(s.enqueue_then(QueueName::Outbox, &[], &[]).await.unwrap().is_empty());
 }

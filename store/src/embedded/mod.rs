@@ -34,8 +34,9 @@ use tokio::sync::{Notify, watch};
 use self::hll::Hll;
 use self::writer::Writer;
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvStore, PointerChange, PointerReason, QueueDepth, QueueEntry,
-    QueueName, QueueStore, Result, RunLog, SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
+    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Permits, PointerChange, PointerReason,
+    QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog, SnapshotStore, Store,
+    StoreError, SubscriberStore, VersionSummary,
 };
 
 /// Value: 8 bytes of big-endian expiry (Unix ms, 0 = never) followed by the value.
@@ -81,6 +82,9 @@ pub struct EmbeddedStore {
     current: watch::Sender<Option<SnapshotVersion>>,
     poller: OnceLock<()>,
     queue_ready: [Notify; QueueName::ALL.len()],
+    /// Rate buckets: key → theoretical arrival time (µs). In memory, because only this process
+    /// sends through the embedded store; several processes share a governor through Redis.
+    rates: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 fn now_ms() -> u64 {
@@ -154,6 +158,7 @@ impl EmbeddedStore {
             current: watch::Sender::new(current),
             poller: OnceLock::new(),
             queue_ready: std::array::from_fn(|_| Notify::new()),
+            rates: Default::default(),
         };
         store.spawn_sweeper();
         Ok(store)
@@ -214,79 +219,138 @@ fn live_value(stored: &[u8], now: u64) -> Option<&[u8]> {
     (stored.len() >= 8 && (expiry == 0 || expiry > now)).then(|| &stored[8..])
 }
 
-fn kv_write(tx: &WriteTransaction, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
-    let expiry = ttl.map(|t| now_ms() + u64::try_from(t.as_millis()).unwrap_or(u64::MAX / 2).max(1)).unwrap_or(0);
-    let mut stored = Vec::with_capacity(8 + value.len());
-    stored.extend_from_slice(&expiry.to_be_bytes());
-    stored.extend_from_slice(value);
-    tx.open_table(KV)?.insert(key, stored.as_slice())?;
-    if expiry != 0 {
-        tx.open_table(KV_EXPIRY)?.insert((expiry, key), ())?;
+/// The KV tables of one write transaction, opened once for however many operations.
+struct KvTables<'t> {
+    kv: redb::Table<'t, &'static str, &'static [u8]>,
+    expiry: redb::Table<'t, (u64, &'static str), ()>,
+    now: u64,
+}
+
+impl<'t> KvTables<'t> {
+    fn open(tx: &'t WriteTransaction) -> Result<Self> {
+        Ok(KvTables { kv: tx.open_table(KV)?, expiry: tx.open_table(KV_EXPIRY)?, now: now_ms() })
     }
-    Ok(())
+
+    fn write(&mut self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
+        let expiry = ttl.map(|t| self.now + u64::try_from(t.as_millis()).unwrap_or(u64::MAX / 2).max(1)).unwrap_or(0);
+        let mut stored = Vec::with_capacity(8 + value.len());
+        stored.extend_from_slice(&expiry.to_be_bytes());
+        stored.extend_from_slice(value);
+        self.kv.insert(key, stored.as_slice())?;
+        if expiry != 0 {
+            self.expiry.insert((expiry, key), ())?;
+        }
+        Ok(())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.kv.get(key)?.and_then(|v| live_value(v.value(), self.now).map(<[u8]>::to_vec)))
+    }
+
+    fn set_if_absent(&mut self, key: &str, ttl: Duration) -> Result<bool> {
+        if self.kv.get(key)?.is_some_and(|v| live_value(v.value(), self.now).is_some()) {
+            return Ok(false);
+        }
+        self.write(key, b"1", Some(ttl))?;
+        Ok(true)
+    }
+
+    fn incr(&mut self, key: &str, ttl: Duration) -> Result<u64> {
+        let now = self.now;
+        let existing = self.kv.get(key)?.and_then(|v| {
+            let stored = v.value();
+            live_value(stored, now).map(|val| (expiry_of(stored), val.try_into().map(u64::from_be_bytes)))
+        });
+        match existing {
+            Some((expiry, Ok(count))) => {
+                let mut stored = expiry.to_be_bytes().to_vec();
+                stored.extend_from_slice(&(count + 1).to_be_bytes());
+                self.kv.insert(key, stored.as_slice())?;
+                Ok(count + 1)
+            }
+            _ => {
+                self.write(key, &1u64.to_be_bytes(), Some(ttl))?;
+                Ok(1)
+            }
+        }
+    }
+
+    fn delete(&mut self, key: &str) -> Result<()> {
+        self.kv.remove(key)?;
+        Ok(())
+    }
+
+    fn apply(&mut self, op: &KvOp) -> Result<KvReply> {
+        Ok(match op {
+            KvOp::SetIfAbsent { key, ttl } => KvReply::Set(self.set_if_absent(key.as_str(), *ttl)?),
+            KvOp::Put { key, value, ttl } => {
+                self.write(key.as_str(), value, *ttl)?;
+                KvReply::Done
+            }
+            KvOp::Get { key } => KvReply::Value(self.get(key.as_str())?),
+            KvOp::Incr { key, ttl } => KvReply::Count(self.incr(key.as_str(), *ttl)?),
+            KvOp::Delete { key } => {
+                self.delete(key.as_str())?;
+                KvReply::Done
+            }
+        })
+    }
+}
+
+fn kv_apply_all(tx: &WriteTransaction, ops: &[KvOp]) -> Result<Vec<KvReply>> {
+    let mut tables = KvTables::open(tx)?;
+    ops.iter().map(|op| tables.apply(op)).collect()
+}
+
+fn kv_get(table: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<Option<Vec<u8>>> {
+    Ok(table.get(key)?.and_then(|v| live_value(v.value(), now_ms()).map(<[u8]>::to_vec)))
 }
 
 #[async_trait]
 impl KvStore for EmbeddedStore {
     async fn set_if_absent(&self, key: &Key, ttl: Duration) -> Result<bool> {
         let key = key.as_str().to_owned();
-        self.writer
-            .write(move |tx| {
-                let exists =
-                    tx.open_table(KV)?.get(key.as_str())?.is_some_and(|v| live_value(v.value(), now_ms()).is_some());
-                if exists {
-                    return Ok(false);
-                }
-                kv_write(tx, &key, b"1", Some(ttl))?;
-                Ok(true)
-            })
-            .await
+        self.writer.write(move |tx| KvTables::open(tx)?.set_if_absent(&key, ttl)).await
     }
 
     async fn put(&self, key: &Key, value: &[u8], ttl: Option<Duration>) -> Result<()> {
         let (key, value) = (key.as_str().to_owned(), value.to_vec());
-        self.writer.write(move |tx| kv_write(tx, &key, &value, ttl)).await
+        self.writer.write(move |tx| KvTables::open(tx)?.write(&key, &value, ttl)).await
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>> {
         let rx = self.read()?;
-        let table = rx.open_table(KV)?;
-        Ok(table.get(key.as_str())?.and_then(|v| live_value(v.value(), now_ms()).map(<[u8]>::to_vec)))
+        kv_get(&rx.open_table(KV)?, key.as_str())
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
         let key = key.as_str().to_owned();
-        self.writer
-            .write(move |tx| {
-                tx.open_table(KV)?.remove(key.as_str())?;
-                Ok(())
-            })
-            .await
+        self.writer.write(move |tx| KvTables::open(tx)?.delete(&key)).await
     }
 
     async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64> {
         let key = key.as_str().to_owned();
-        self.writer
-            .write(move |tx| {
-                let now = now_ms();
-                let existing = tx.open_table(KV)?.get(key.as_str())?.and_then(|v| {
-                    let stored = v.value();
-                    live_value(stored, now).map(|val| (expiry_of(stored), val.try_into().map(u64::from_be_bytes)))
-                });
-                match existing {
-                    Some((expiry, Ok(count))) => {
-                        let mut stored = expiry.to_be_bytes().to_vec();
-                        stored.extend_from_slice(&(count + 1).to_be_bytes());
-                        tx.open_table(KV)?.insert(key.as_str(), stored.as_slice())?;
-                        Ok(count + 1)
-                    }
-                    _ => {
-                        kv_write(tx, &key, &1u64.to_be_bytes(), Some(ttl))?;
-                        Ok(1)
-                    }
-                }
-            })
-            .await
+        self.writer.write(move |tx| KvTables::open(tx)?.incr(&key, ttl)).await
+    }
+
+    async fn batch(&self, ops: &[KvOp]) -> Result<Vec<KvReply>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Reads only: a read transaction, no commit.
+        if ops.iter().all(|op| matches!(op, KvOp::Get { .. })) {
+            let rx = self.read()?;
+            let table = rx.open_table(KV)?;
+            return ops
+                .iter()
+                .map(|op| match op {
+                    KvOp::Get { key } => kv_get(&table, key.as_str()).map(KvReply::Value),
+                    _ => unreachable!("only reads here"),
+                })
+                .collect();
+        }
+        let ops = ops.to_vec();
+        self.writer.write(move |tx| kv_apply_all(tx, &ops)).await
     }
 }
 
@@ -507,22 +571,30 @@ impl CounterStore for EmbeddedStore {
 #[async_trait]
 impl QueueStore for EmbeddedStore {
     async fn enqueue(&self, queue: QueueName, payloads: &[Vec<u8>]) -> Result<Vec<EntryId>> {
-        let payloads = payloads.to_vec();
+        self.enqueue_then(queue, payloads, &[]).await
+    }
+
+    async fn enqueue_then(&self, queue: QueueName, payloads: &[Vec<u8>], then: &[KvOp]) -> Result<Vec<EntryId>> {
+        let (payloads, then) = (payloads.to_vec(), then.to_vec());
         let ids = self
             .writer
             .write(move |tx| {
-                let mut entries = tx.open_table(Q_ENTRIES)?;
                 let seq_name = format!("queue_seq:{queue}");
-                let mut ids = Vec::with_capacity(payloads.len());
-                for p in &payloads {
-                    let seq = meta_next(tx, &seq_name)?;
-                    entries.insert((queue.as_str(), seq), p.as_slice())?;
-                    ids.push(EntryId(seq.to_string()));
+                let first = meta_get(tx, &seq_name)?.unwrap_or(0) + 1;
+                {
+                    let mut entries = tx.open_table(Q_ENTRIES)?;
+                    for (i, p) in payloads.iter().enumerate() {
+                        entries.insert((queue.as_str(), first + i as u64), p.as_slice())?;
+                    }
                 }
-                Ok(ids)
+                meta_set(tx, &seq_name, first + payloads.len() as u64 - 1)?;
+                kv_apply_all(tx, &then)?;
+                Ok((first..first + payloads.len() as u64).map(|seq| EntryId(seq.to_string())).collect::<Vec<_>>())
             })
             .await?;
-        self.queue_ready[queue_index(queue)].notify_waiters();
+        if !ids.is_empty() {
+            self.queue_ready[queue_index(queue)].notify_waiters();
+        }
         Ok(ids)
     }
 
@@ -544,8 +616,13 @@ impl QueueStore for EmbeddedStore {
             let notified = self.queue_ready[queue_index(queue)].notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let consumer_name = consumer.to_owned();
-            let claimed = self.writer.write(move |tx| claim_ready(tx, queue, &consumer_name, max)).await?;
+            // Look first with a read transaction: a claim that finds nothing costs no commit.
+            let claimed = if self.claimable(queue)? {
+                let consumer_name = consumer.to_owned();
+                self.writer.write(move |tx| claim_ready(tx, queue, &consumer_name, max)).await?
+            } else {
+                Vec::new()
+            };
             let now = tokio::time::Instant::now();
             if !claimed.is_empty() || now >= deadline {
                 return Ok(claimed);
@@ -625,6 +702,20 @@ impl QueueStore for EmbeddedStore {
             pending: pending.range((q, 0)..=(q, u64::MAX))?.count() as u64,
             delayed: delayed.range((q, 0, 0)..=(q, u64::MAX, u64::MAX))?.count() as u64,
         })
+    }
+}
+
+impl EmbeddedStore {
+    /// Whether `queue` has an entry past the group's cursor or a delayed entry that is due.
+    fn claimable(&self, queue: QueueName) -> Result<bool> {
+        let rx = self.read()?;
+        let q = queue.as_str();
+        let cursor = read_meta(&rx, &format!("queue_cursor:{queue}"))?.unwrap_or(0);
+        if rx.open_table(Q_ENTRIES)?.range((q, cursor + 1)..=(q, u64::MAX))?.next().is_some() {
+            return Ok(true);
+        }
+        let due = rx.open_table(Q_DELAYED)?.range((q, 0, 0)..=(q, now_ms(), u64::MAX))?.next().is_some();
+        Ok(due)
     }
 }
 
@@ -793,6 +884,36 @@ impl RunLog for EmbeddedStore {
             }
         }
         Ok(out)
+    }
+}
+
+impl EmbeddedStore {
+    fn rate(&self, bucket: &Key, rate: Rate, op: RateOp) -> Permits {
+        let now = u64::try_from(Timestamp::now().as_microsecond()).unwrap_or(0);
+        let mut rates = self.rates.lock().expect("rate buckets lock");
+        let tat = rates.get(bucket.as_str()).copied().unwrap_or(0);
+        let (tat, permits) = crate::gcra(tat, now, rate, op);
+        // Forget buckets that are full again, so the map holds only busy numbers.
+        rates.retain(|_, t| *t > now);
+        rates.insert(bucket.as_str().to_owned(), tat);
+        permits
+    }
+}
+
+#[async_trait]
+impl RateStore for EmbeddedStore {
+    async fn take_permits(&self, bucket: &Key, rate: Rate, want: u32) -> Result<Permits> {
+        Ok(self.rate(bucket, rate, RateOp::Take(want)))
+    }
+
+    async fn charge_permits(&self, bucket: &Key, rate: Rate, used: u32, over: Duration) -> Result<()> {
+        self.rate(bucket, rate, RateOp::Charge { used, over });
+        Ok(())
+    }
+
+    async fn pause_permits(&self, bucket: &Key, rate: Rate, pause: Duration) -> Result<()> {
+        self.rate(bucket, rate, RateOp::Pause(pause));
+        Ok(())
     }
 }
 

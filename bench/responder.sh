@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The responder benchmark (BENCHMARKS.md, "## Responder"). In one run, on loopback, with wrk:
+#   1. the baseline: an axum hello-world built from this workspace (bench-tools hello);
+#   2. `contacto responder` on the embedded store;
+#   3. `contacto responder` on Redis (a throwaway redis-server with AOF every second);
+# the responder answering signed Meta text webhooks that route to varied topics and
+# municipios, with counters on and the outbox delivering to a local fake Graph API. For each:
+# requests/s, latency percentiles, CPU microseconds per webhook (the responder's own, and
+# Redis's), and whether every accepted webhook got exactly one reply once the outbox drained
+# (at the governed rate: 16 business numbers at 1,000 messages/s, inbound included).
+#
+# The three run in interleaved rounds (hello, embedded, Redis, then again) and the table shows
+# the median of the rounds, because other work on a shared machine shifts absolute figures.
+#
+# Usage: bench/responder.sh [SECONDS] [CONNECTIONS] [ROUNDS]   (defaults: 8 s, 64, 3 rounds)
+# Needs wrk and redis-server (apt-get install wrk redis-server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN=${1:-8}
+CONNECTIONS=${2:-64}
+ROUNDS=${3:-3}
+THREADS=2
+OUT=bench-out
+mkdir -p "$OUT"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rps_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["rps"])'; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+
+echo "== building (release)"
+cargo build --release --locked -p contacto -p bench-tools 2>&1 | tail -1
+BIN=target/release
+
+SECRET=bench-app-secret
+NUMBERS=$(seq -f '1065403522429%02g' 1 16 | tr '\n' ' ')
+REQUESTS=$((SECONDS_PER_RUN * 70000))
+if [ ! -s "$OUT/meta-$REQUESTS.txt" ]; then
+  echo "== generating $REQUESTS signed webhooks"
+  # shellcheck disable=SC2086
+  "$BIN/bench-tools" requests "$OUT/meta-$REQUESTS.txt" "$REQUESTS" "$SECRET" $NUMBERS
+fi
+
+run_wrk() { # url script [args...] -> the WRKJSON line
+  local url=$1 script=$2
+  shift 2
+  wrk -t$THREADS -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "$script" "$url" -- "$@" | grep '^WRKJSON' | sed 's/^WRKJSON //'
+}
+
+results=()
+
+hello_run() {
+  local port pid t0 t1 res us
+  port=$(free_port)
+  "$BIN/bench-tools" hello "127.0.0.1:$port" & pids+=($!)
+  pid=$!
+  wait_port "$port"
+  run_wrk "http://127.0.0.1:$port/hello" bench/http/hello.lua >/dev/null # warm-up
+  t0=$(cpu_ticks $pid)
+  res=$(run_wrk "http://127.0.0.1:$port/hello" bench/http/hello.lua)
+  t1=$(cpu_ticks $pid)
+  us=$(echo "$res" | python3 -c "import json,sys; r=json.load(sys.stdin); print(round(($t1-$t0)*$tick_us/r['requests'],1))")
+  kill $pid
+  wait $pid 2>/dev/null || true
+  results+=("{\"round\":$round,\"target\":\"axum hello-world\",\"wrk\":$res,\"cpu_us\":$us}")
+  echo "   hello-world: $(echo "$res" | rps_of) req/s"
+}
+
+responder_run() { # name, extra env...
+  local name=$1
+  shift
+  local web internal dir
+  web=$(free_port)
+  internal=$(free_port)
+  dir="$work/$name-$round"
+  mkdir -p "$dir"
+  local env=(
+    "CONTACTO_CONFIG=$dir/contacto.toml"
+    "CONTACTO_DATA_DIR=$dir/data"
+    "CONTACTO_STORE__KEY_PREFIX=bench"
+    "CONTACTO_RESPONDER__LISTEN=127.0.0.1:$web"
+    "CONTACTO_RESPONDER__INTERNAL_LISTEN=127.0.0.1:$internal"
+    "CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS=$(echo $NUMBERS | tr ' ' ',')"
+    "CONTACTO_CHANNELS__META__APP_SECRET=$SECRET"
+    "CONTACTO_CHANNELS__META__VERIFY_TOKEN=bench-verify"
+    "CONTACTO_CHANNELS__META__ACCESS_TOKEN=bench-token"
+    "CONTACTO_CHANNELS__META__GRAPH_BASE_URL=http://127.0.0.1:$graph_port"
+    "CONTACTO_CHANNELS__META__MESSAGES_PER_SECOND=1000"
+    "CONTACTO_PRIVACY__USER_HASH_KEY=bench-user-hash-key-0123456789"
+    "CONTACTO_TELEMETRY__FILTER=warn"
+    "$@"
+  )
+  env "${env[@]}" "$BIN/bench-tools" publish fixtures/responder/snapshot.json >/dev/null
+  env "${env[@]}" "$BIN/contacto" responder 2>"$dir/responder.log" & pids+=($!)
+  local pid=$!
+  wait_port "$web"
+  local before c0 r0 c1 r1 c2 res accepted
+  before=$(curl -s "http://127.0.0.1:$graph_port/count")
+  c0=$(cpu_ticks $pid)
+  r0=$([ -n "${REDIS_PID:-}" ] && cpu_ticks "$REDIS_PID" || echo 0)
+  res=$(run_wrk "http://127.0.0.1:$web/webhooks/meta" bench/http/responder.lua "$OUT/meta-$REQUESTS.txt" $THREADS)
+  c1=$(cpu_ticks $pid)
+  r1=$([ -n "${REDIS_PID:-}" ] && cpu_ticks "$REDIS_PID" || echo 0)
+  # Every webhook the responder accepted (wrk does not count the ones in flight at the end).
+  accepted=$(curl -s "http://127.0.0.1:$internal/metrics" | awk '$1 == "responder_webhooks" {print $2}')
+  # Drain: every accepted webhook must get exactly one reply.
+  local start=$SECONDS sent=0
+  while [ $((SECONDS - start)) -lt 600 ]; do
+    sent=$(($(curl -s "http://127.0.0.1:$graph_port/count") - before))
+    [ "$sent" -ge "$accepted" ] && break
+    sleep 1
+  done
+  local drain=$((SECONDS - start))
+  c2=$(cpu_ticks $pid)
+  sleep 2 # time for a duplicate to show up
+  sent=$(($(curl -s "http://127.0.0.1:$graph_port/count") - before))
+  kill -TERM $pid
+  wait $pid || true
+  local us send_us redis_us
+  us=$(python3 -c "print(round(($c1-$c0)*$tick_us/$accepted,1))")
+  send_us=$(python3 -c "print(round(($c2-$c1)*$tick_us/max($sent,1),1))")
+  redis_us=$(python3 -c "print(round(($r1-$r0)*$tick_us/$accepted,1))")
+  results+=("{\"round\":$round,\"target\":\"contacto responder ($name)\",\"wrk\":$res,\"cpu_us\":$us,\"send_cpu_us\":$send_us,\"redis_cpu_us\":$redis_us,\"accepted\":$accepted,\"replies\":$sent,\"drain_s\":$drain}")
+  echo "   $name: $(echo "$res" | rps_of) req/s; $accepted webhooks, $sent replies (drained in ${drain}s)"
+}
+
+graph_port=$(free_port)
+"$BIN/bench-tools" graph "127.0.0.1:$graph_port" & pids+=($!)
+wait_port "$graph_port"
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
+  --dir "$work" --logfile "$work/redis.log" & pids+=($!)
+redis_pid=$!
+wait_port "$redis_port"
+
+for round in $(seq "$ROUNDS"); do
+  echo "== round $round of $ROUNDS"
+  hello_run
+  REDIS_PID=
+  responder_run embedded
+  # A database of its own per round, so no message id of an earlier round reads as a retry.
+  REDIS_PID=$redis_pid
+  responder_run redis "CONTACTO_REDIS_URL=redis://127.0.0.1:$redis_port/$round"
+done
+
+printf '%s\n' "${results[@]}" >"$OUT/responder.jsonl"
+python3 bench/summary.py "$OUT/responder.jsonl" "$SECONDS_PER_RUN" "$CONNECTIONS" "$ROUNDS"

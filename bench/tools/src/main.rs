@@ -1,0 +1,140 @@
+//! Benchmark helpers for `bench/responder.sh`, built with the same axum and Tokio as the
+//! product so the baseline is comparable:
+//!
+//! - `bench-tools hello ADDR`: the baseline, `GET /hello` answering a fixed 200-byte body;
+//! - `bench-tools graph ADDR`: a fake Graph API that accepts every `POST …/messages` with
+//!   Meta's success body and counts them (`GET /count`), so the script can check that every
+//!   accepted webhook got exactly one reply;
+//! - `bench-tools requests FILE N APP_SECRET PHONE_NUMBER_ID…`: N signed Meta text webhooks in
+//!   Meta's wire form, one per line (`signature<TAB>body`), with unique message ids, 100,000
+//!   senders, and texts that route to varied topics and municipios;
+//! - `bench-tools publish SNAPSHOT_JSON`: publishes a snapshot into the store the usual
+//!   `CONTACTO_*` configuration selects (embedded or Redis).
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::{get, post};
+
+/// Exactly 200 bytes, like the reference figures' body.
+const HELLO: &str = "Hola. Este es el punto de comparacion de la prueba de rendimiento: un servidor axum que responde siempre el mismo texto, sin leer ni escribir nada mas. xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
+/// What citizens write, routed to many topics and municipios (and a few menu numbers).
+const TEXTS: &[&str] = &[
+    "casos en León",
+    "¿Cuántos casos hay en Irapuato?",
+    "defunciones en Celaya",
+    "síntomas",
+    "hospitales en León",
+    "Hola",
+    "1",
+    "casos sospechosos en Salamanca",
+    "vacuna",
+    "semáforo",
+    "casos Silao",
+    "muertes en San Miguel de Allende",
+    "programas de apoyo",
+    "recuperados",
+    "cuantos contagios hay en guanajuato capital",
+    "Dolores Hidalgo",
+    "descartados",
+    "hospitales Irapuato",
+    "ayuda",
+    "transmisión comunitaria en Pénjamo",
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("start Tokio");
+    match args.first().map(String::as_str) {
+        Some("hello") if args.len() == 2 => runtime.block_on(serve(&args[1], hello())),
+        Some("graph") if args.len() == 2 => runtime.block_on(serve(&args[1], graph())),
+        Some("requests") if args.len() >= 5 => requests(&args[1], args[2].parse().expect("N"), &args[3], &args[4..]),
+        Some("publish") if args.len() == 2 => runtime.block_on(publish(&args[1])),
+        _ => {
+            eprintln!(
+                "uso: bench-tools hello DIRECCIÓN | graph DIRECCIÓN | requests ARCHIVO N SECRETO ID… | publish SNAPSHOT.json"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn serve(addr: &str, app: Router) {
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    axum::serve(listener, app).await.expect("serve");
+}
+
+fn hello() -> Router {
+    assert_eq!(HELLO.len(), 200);
+    Router::new().route("/hello", get(|| async { HELLO }))
+}
+
+fn graph() -> Router {
+    let sent = Arc::new(AtomicU64::new(0));
+    let count = sent.clone();
+    Router::new()
+        .route(
+            "/{version}/{number}/messages",
+            post(move |_body: Bytes| {
+                let n = sent.fetch_add(1, Ordering::Relaxed);
+                async move { format!(r#"{{"messaging_product":"whatsapp","messages":[{{"id":"wamid.bench{n}"}}]}}"#) }
+            }),
+        )
+        .route("/count", get(move || async move { count.load(Ordering::Relaxed).to_string() }))
+}
+
+/// Meta's wire form: `\uXXXX` for non-ASCII (surrogate pairs beyond the BMP), `\/` for `/`.
+fn wire_form(compact: &str) -> String {
+    let mut out = String::with_capacity(compact.len() + 16);
+    for c in compact.chars() {
+        match c {
+            '/' => out.push_str("\\/"),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn requests(file: &str, n: usize, app_secret: &str, phone_number_ids: &[String]) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(file).expect("create the requests file"));
+    for i in 0..n {
+        // Each request is a different message; at 100,000 senders none reaches the flood limit.
+        let from = format!("5214{:09}", 770_000_000 + i % 100_000);
+        let pnid = &phone_number_ids[i % phone_number_ids.len()];
+        let text = TEXTS[i % TEXTS.len()];
+        let body = serde_json::json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": pnid},
+                "contacts": [{"profile": {"name": "Ciudadana"}, "wa_id": from}],
+                "messages": [{"from": from, "id": format!("wamid.HBgNNTIxNDc3MTIzNDU2NxUCABIYFjNFQjBD{i:012}"),
+                              "timestamp": "1590602400", "text": {"body": text}, "type": "text"}]
+            }, "field": "messages"}]}]
+        });
+        let body = wire_form(&body.to_string());
+        let signature = responder::channels::meta::signature(app_secret, body.as_bytes());
+        writeln!(out, "{signature}\t{body}").expect("write a request");
+    }
+}
+
+async fn publish(path: &str) {
+    let file = std::env::var("CONTACTO_CONFIG").unwrap_or_else(|_| settings::DEFAULT_FILE.into());
+    let settings = settings::Settings::load(std::path::Path::new(&file)).expect("configuration");
+    let store = store::open(&settings.store_config()).await.expect("open the store");
+    let content: schemas::SnapshotContent =
+        serde_json::from_slice(&std::fs::read(path).expect("read the snapshot")).expect("a snapshot");
+    let current = store.current_version().await.expect("read the current version");
+    let snapshot = store.publish(&content, current, 5).await.expect("publish");
+    println!("published {} ({} answers) on {}", snapshot.version, snapshot.content.answers.len(), store.kind());
+}

@@ -1,0 +1,55 @@
+//! The responder: WhatsApp webhooks (Meta Cloud API and Twilio) answered from the published
+//! snapshot, signed, deduplicated, routed and never lost.
+//!
+//! A webhook is verified over its raw bytes, parsed into normalised events, deduplicated and
+//! routed with the router table of the current snapshot, which lives in memory; the reply is
+//! stored in the durable outbox before the platform gets its 200, and an outbox worker sends
+//! it through the platform's API at the pace the business number allows. Twilio, which expects
+//! its reply inline, gets TwiML instead.
+//!
+//! # Layout
+//! - [`channels`]: the [`Channel`](channels::Channel) trait and one module per platform
+//!   ([`channels::meta`], [`channels::twilio`]): routes, signatures, wire types, sends, and
+//!   [`SendError`](channels::SendError), the one classification of send failures.
+//! - [`understanding`]: from a citizen's words to a topic and a scope (menus, keywords,
+//!   municipios, typos).
+//! - [`mirror`]: the in-process copy of the current snapshot, swapped on announcements.
+//! - [`replies`]: replies by reference ([`Reply`](replies::Reply)) and outbox entries.
+//! - [`pipeline`]: what happens to a verified webhook: dedupe, flood limit, session, routing,
+//!   replies, in batched store round trips ([`batcher`]).
+//! - [`conectate`]: subscription changes (ALTA/BAJA, buttons, platform preferences).
+//! - [`delivery`]: the hook that receives delivery statuses.
+//! - [`outbox`]: the worker that sends replies, paced by the shared rate governor.
+//! - [`counting`]: interactions and unique users per day, batched off the hot path.
+//! - [`stats`]: in-process counters served on `/metrics`.
+//! - [`server`]: the service over two listeners and a shutdown future; [`config`]: what it
+//!   takes from the settings.
+
+pub mod batcher;
+pub mod channels;
+pub mod conectate;
+pub mod config;
+pub mod counting;
+pub mod delivery;
+pub mod mirror;
+pub mod outbox;
+pub mod pipeline;
+pub mod replies;
+pub mod server;
+pub mod stats;
+pub mod understanding;
+
+pub use config::ResponderConfig;
+pub use outbox::{OutboxWorker, Outcome};
+pub use server::Responder;
+
+/// Builds the responder and serves it with its outbox worker until `shutdown` completes.
+pub async fn run(
+    config: ResponderConfig,
+    store: store::SharedStore,
+    public: tokio::net::TcpListener,
+    internal: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    Responder::build(config, store).await.run(public, internal, shutdown).await
+}

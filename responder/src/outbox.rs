@@ -1,0 +1,300 @@
+//! The outbox worker: replies leave through the platform's API here, never inside a webhook.
+//!
+//! Entries are claimed from the store's durable queue ([`QueueName::Outbox`]); a claim is
+//! exclusive (a Redis Streams consumer group, or one embedded transaction), and entries a dead
+//! worker claimed are re-claimed after `reclaim_idle`. Each send first takes a permit from the
+//! rate governor of its business number (shared by every process on one Redis, inbound
+//! messages included). A failure is classified once ([`SendError`]): throttles and transient
+//! failures come back later with back-off (honouring `Retry-After`, pausing the whole number
+//! on a throughput error); everything else is recorded and dropped, as is a reply that could
+//! not leave within the 24-hour window.
+//!
+//! [`OutboxWorker::try_send_one`] is one step, so tests drain the outbox deterministically;
+//! [`OutboxWorker::run`] is the loop a service runs, with many sends in flight.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use store::{EntryId, QueueEntry, QueueName, Rate, SharedStore, StoreError};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::channels::{Channels, Outbound, OutboundContent, SendError, ThrottleScope, rate_bucket};
+use crate::config::OutboxConfig;
+use crate::mirror::Mirror;
+use crate::replies::OutboxEntry;
+use crate::stats::Stats;
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The platform accepted the reply.
+    Sent,
+    /// Nothing to send.
+    Empty,
+    /// The send failed for now; the reply is back in the outbox for `after`.
+    Retry { after: Duration },
+    /// The reply failed for good (or expired); it is recorded and dropped.
+    Failed,
+}
+
+/// What to do with a claimed entry once its send is over.
+struct Settled {
+    id: EntryId,
+    outcome: Outcome,
+    /// The entry again, to come back at a later time.
+    again: Option<(Vec<u8>, Timestamp)>,
+}
+
+/// Permits taken from the shared governor, per bucket, and how many sends wait for one.
+#[derive(Default)]
+struct Pacer {
+    buckets: Mutex<HashMap<String, Arc<BucketState>>>,
+}
+
+#[derive(Default)]
+struct BucketState {
+    waiting: AtomicU32,
+    stock: tokio::sync::Mutex<u32>,
+}
+
+impl Pacer {
+    /// Waits for one permit of `bucket`. Waiting sends of one bucket share store calls: the
+    /// first in line asks for as many permits as there are waiters (at most a burst).
+    async fn acquire(&self, store: &SharedStore, bucket: &str, rate: Rate) -> Result<(), StoreError> {
+        let state = self.buckets.lock().expect("pacer lock").entry(bucket.to_owned()).or_default().clone();
+        state.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut stock = state.stock.lock().await;
+        let key = store.keys().rate(bucket);
+        let result = loop {
+            if *stock > 0 {
+                *stock -= 1;
+                break Ok(());
+            }
+            let want = state.waiting.load(Ordering::SeqCst).clamp(1, rate.burst.max(1));
+            match store.take_permits(&key, rate, want).await {
+                Ok(p) if p.granted > 0 => *stock += p.granted,
+                Ok(p) => tokio::time::sleep(p.next_in.max(Duration::from_millis(1))).await,
+                Err(e) => break Err(e),
+            }
+        };
+        state.waiting.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+}
+
+/// Sends what the outbox holds.
+#[derive(Clone)]
+pub struct OutboxWorker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: SharedStore,
+    channels: Channels,
+    mirror: Arc<Mirror>,
+    stats: Arc<Stats>,
+    config: OutboxConfig,
+    consumer: String,
+    pacer: Pacer,
+}
+
+impl OutboxWorker {
+    /// A worker named `consumer` (unique per process: a restarted process re-claims what its
+    /// previous life left only after `reclaim_idle`).
+    pub fn new(
+        store: SharedStore,
+        channels: Channels,
+        mirror: Arc<Mirror>,
+        stats: Arc<Stats>,
+        config: OutboxConfig,
+        consumer: String,
+    ) -> OutboxWorker {
+        OutboxWorker {
+            inner: Arc::new(Inner { store, channels, mirror, stats, config, consumer, pacer: Pacer::default() }),
+        }
+    }
+
+    /// Claims one entry (a stale one of a dead worker first), sends it and settles it.
+    pub async fn try_send_one(&self) -> Result<Outcome, StoreError> {
+        let me = &self.inner;
+        let mut claimed = me.store.reclaim(QueueName::Outbox, &me.consumer, me.config.reclaim_idle, 1).await?;
+        if claimed.is_empty() {
+            claimed = me.store.claim(QueueName::Outbox, &me.consumer, 1, Duration::ZERO).await?;
+        }
+        let Some(entry) = claimed.pop() else { return Ok(Outcome::Empty) };
+        let settled = me.deliver(entry).await;
+        let outcome = settled.outcome.clone();
+        me.settle(vec![settled]).await?;
+        Ok(outcome)
+    }
+
+    /// Sends until `stop` fires, up to `concurrency` at once, then finishes the sends in
+    /// flight and returns.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let me = self.inner.clone();
+        let mut in_flight: JoinSet<Settled> = JoinSet::new();
+        let mut done: Vec<Settled> = Vec::new();
+        let mut last_reclaim = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(100);
+        while !*stop.borrow() {
+            let room = me.config.concurrency.saturating_sub(in_flight.len());
+            let mut claimed_any = false;
+            if room > 0 {
+                let claimed = if last_reclaim.elapsed() >= me.config.reclaim_idle / 2 {
+                    last_reclaim = tokio::time::Instant::now();
+                    me.store.reclaim(QueueName::Outbox, &me.consumer, me.config.reclaim_idle, room).await
+                } else {
+                    // Idle: block on the queue for a while (or until stopped).
+                    let wait = if in_flight.is_empty() { Duration::from_millis(500) } else { Duration::ZERO };
+                    tokio::select! {
+                        c = me.store.claim(QueueName::Outbox, &me.consumer, room, wait) => c,
+                        _ = stop.changed() => break,
+                    }
+                };
+                match claimed {
+                    Ok(entries) => {
+                        backoff = Duration::from_millis(100);
+                        claimed_any = !entries.is_empty();
+                        for entry in entries {
+                            let me = me.clone();
+                            in_flight.spawn(async move { me.deliver(entry).await });
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "Claiming from the outbox failed; trying again.");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+            // Collect what finished: at once if more work may be waiting, else give the sends
+            // in flight a moment before looking at the queue again.
+            if !in_flight.is_empty() {
+                let full = in_flight.len() >= me.config.concurrency;
+                let wait = if claimed_any && !full { Duration::ZERO } else { Duration::from_millis(20) };
+                if let Ok(Some(joined)) = tokio::time::timeout(wait, in_flight.join_next()).await {
+                    done.extend(joined.ok());
+                }
+                while let Some(joined) = in_flight.try_join_next() {
+                    done.extend(joined.ok());
+                }
+            }
+            if !done.is_empty()
+                && let Err(error) = me.settle(std::mem::take(&mut done)).await
+            {
+                // Unacknowledged entries are re-claimed after `reclaim_idle`.
+                tracing::warn!(%error, "Settling sent replies failed.");
+            }
+        }
+        while let Some(joined) = in_flight.join_next().await {
+            done.extend(joined.ok());
+        }
+        if let Err(error) = me.settle(done).await {
+            tracing::warn!(%error, "Settling the last replies failed; they will be re-claimed.");
+        }
+    }
+}
+
+impl Inner {
+    /// Sends one entry and decides what becomes of it. Never fails: a store error while
+    /// pacing is a retry like any other.
+    async fn deliver(&self, entry: QueueEntry) -> Settled {
+        let id = entry.id;
+        let fail = |outcome| Settled { id: id.clone(), outcome, again: None };
+        let reply = match OutboxEntry::decode(&entry.payload) {
+            Ok(r) => r,
+            Err(error) => {
+                Stats::bump(&self.stats.failed);
+                tracing::error!(%error, "An outbox entry cannot be read; dropping it.");
+                return fail(Outcome::Failed);
+            }
+        };
+        let age = Timestamp::now().duration_since(reply.received_at).unsigned_abs();
+        if age > self.config.max_age {
+            Stats::bump(&self.stats.expired);
+            tracing::warn!(user = %reply.user, age_secs = age.as_secs(), "A reply could not be sent within the 24-hour window; dropped.");
+            return fail(Outcome::Failed);
+        }
+        let Some(channel) = self.channels.get(reply.channel) else {
+            Stats::bump(&self.stats.failed);
+            tracing::error!(channel = reply.channel.as_str(), "A reply for a channel that is not configured; dropped.");
+            return fail(Outcome::Failed);
+        };
+        let bucket = rate_bucket(reply.channel, &reply.business_number);
+        if let Some(rate) = channel.rate()
+            && let Err(error) = self.pacer.acquire(&self.store, &bucket, rate).await
+        {
+            tracing::warn!(%error, "The rate governor is unreachable; the reply waits.");
+            return self.retry(id, reply, None);
+        }
+        let prepared = self.mirror.current();
+        let answer = reply.reply.resolve(prepared.as_deref()).into_owned();
+        let message = Outbound {
+            business_number: reply.business_number.clone(),
+            to: reply.to.clone(),
+            content: OutboundContent::Answer(answer),
+            tag: None,
+        };
+        match channel.send(&message).await {
+            Ok(sent) => {
+                Stats::bump(&self.stats.sent);
+                tracing::debug!(user = %reply.user, message_id = %sent.message_id, "Reply sent.");
+                Settled { id, outcome: Outcome::Sent, again: None }
+            }
+            Err(error) if error.is_retryable() => {
+                if let (
+                    SendError::Throttled { scope: ThrottleScope::BusinessNumber | ThrottleScope::Account, .. },
+                    Some(rate),
+                ) = (&error, channel.rate())
+                {
+                    let pause = error.retry_after().unwrap_or(self.backoff(reply.attempt));
+                    let key = self.store.keys().rate(&bucket);
+                    if let Err(e) = self.store.pause_permits(&key, rate, pause).await {
+                        tracing::warn!(error = %e, "Pausing the business number failed.");
+                    }
+                }
+                tracing::info!(user = %reply.user, %error, attempt = reply.attempt + 1, "A reply failed for now; it will be retried.");
+                self.retry(id, reply, error.retry_after())
+            }
+            Err(error) => {
+                Stats::bump(&self.stats.failed);
+                let alert = error.needs_alert();
+                tracing::warn!(user = %reply.user, %error, class = error.class(), alert, "A reply failed for good; recorded and dropped.");
+                Settled { id, outcome: Outcome::Failed, again: None }
+            }
+        }
+    }
+
+    /// Back-off for the next attempt: doubling from `retry_base` up to `retry_max`, with jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.config.retry_base.saturating_mul(1u32 << attempt.min(20));
+        let capped = base.min(self.config.retry_max);
+        capped.mul_f64(rand::random_range(0.8..1.2)).min(self.config.retry_max)
+    }
+
+    fn retry(&self, id: EntryId, mut reply: OutboxEntry, retry_after: Option<Duration>) -> Settled {
+        Stats::bump(&self.stats.retried);
+        let after = retry_after.unwrap_or_else(|| self.backoff(reply.attempt));
+        reply.attempt += 1;
+        let at = Timestamp::now() + after;
+        Settled { id, outcome: Outcome::Retry { after }, again: Some((reply.encode(), at)) }
+    }
+
+    /// Puts retries back for later, then acknowledges every settled entry.
+    async fn settle(&self, settled: Vec<Settled>) -> Result<(), StoreError> {
+        if settled.is_empty() {
+            return Ok(());
+        }
+        for s in &settled {
+            if let Some((payload, at)) = &s.again {
+                self.store.enqueue_at(QueueName::Outbox, payload, *at).await?;
+            }
+        }
+        let ids: Vec<EntryId> = settled.into_iter().map(|s| s.id).collect();
+        self.store.ack(QueueName::Outbox, &ids).await
+    }
+}

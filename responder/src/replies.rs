@@ -1,0 +1,104 @@
+//! What the bot answers, by reference: a reply names an answer of the snapshot (or one of the
+//! few fixed texts below) instead of carrying its text, so an outbox entry stays small and a
+//! reply sent late carries the freshest figures.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use jiff::Timestamp;
+use schemas::{Answer, AnswerKey, ChannelKind, MenuId, Scope, Topic, UserAddress, UserKey};
+use serde::{Deserialize, Serialize};
+
+use crate::mirror::Prepared;
+
+/// Until ingest has published a first snapshot, every message gets this.
+pub const NOT_READY_TEXT: &str = "Hola. Estamos preparando la información oficial para responderte. \
+     Por favor escríbenos de nuevo en unos minutos.";
+
+/// Sent once per minute to someone writing faster than the flood limit.
+pub const FLOOD_TEXT: &str = "Recibimos muchos mensajes tuyos en poco tiempo. Espera un minuto y vuelve a \
+     escribirnos; con gusto te respondemos.";
+
+static NOT_READY: LazyLock<Answer> = LazyLock::new(|| Answer::text(NOT_READY_TEXT).expect("a short fixed text"));
+static FLOOD: LazyLock<Answer> = LazyLock::new(|| Answer::text(FLOOD_TEXT).expect("a short fixed text"));
+
+/// A reply, resolved against the current snapshot when it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    /// A topic's answer for a scope (the state's when the municipio has none).
+    Answer { key: AnswerKey },
+    /// A menu of the router table.
+    Menu { menu: MenuId },
+    /// The help answer, for what we did not understand (and media, locations…).
+    Help,
+    /// There is no snapshot yet.
+    NotReady,
+    /// The flood notice.
+    Flood,
+}
+
+impl Reply {
+    pub fn topic(topic: Topic, scope: Scope) -> Reply {
+        Reply::Answer { key: AnswerKey::new(topic, scope) }
+    }
+
+    /// The topic this reply counts under.
+    pub fn counted_topic(&self) -> Option<Topic> {
+        match self {
+            Reply::Answer { key } => Some(key.topic),
+            Reply::Menu { .. } => Some(Topic::Menu),
+            Reply::Help | Reply::NotReady => Some(Topic::Ayuda),
+            Reply::Flood => None,
+        }
+    }
+
+    /// The answer to send now. Falls back to help, then to the main menu, then to the fixed
+    /// "getting ready" text, so a reply is never lost for want of an answer.
+    pub fn resolve<'a>(&self, prepared: Option<&'a Prepared>) -> Cow<'a, Answer> {
+        if matches!(self, Reply::Flood) {
+            return Cow::Owned(FLOOD.clone());
+        }
+        let Some(p) = prepared else { return Cow::Owned(NOT_READY.clone()) };
+        let snapshot = &p.snapshot;
+        let router = &snapshot.content.router;
+        let found = match self {
+            Reply::Answer { key } => snapshot.answer_for(key.topic, key.scope).map(|a| &a.answer),
+            Reply::Menu { menu } => router.menu(menu).map(|m| &m.answer),
+            _ => None,
+        };
+        found
+            .or_else(|| snapshot.answer_for(Topic::Ayuda, Scope::Estado).map(|a| &a.answer))
+            .or_else(|| router.main_menu().map(|m| &m.answer))
+            .or_else(|| snapshot.answer_for(Topic::Menu, Scope::Estado).map(|a| &a.answer))
+            .map_or_else(|| Cow::Owned(NOT_READY.clone()), Cow::Borrowed)
+    }
+}
+
+/// One reply waiting in the outbox. It holds the address (needed to send) and the keyed hash
+/// (for logs), and nothing else about the citizen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub channel: ChannelKind,
+    pub business_number: String,
+    pub to: UserAddress,
+    pub user: UserKey,
+    pub reply: Reply,
+    /// The message this answers (a platform id, not personal).
+    pub in_reply_to: String,
+    /// When the citizen wrote: the reply must leave within the 24-hour window.
+    pub received_at: Timestamp,
+    /// Failed attempts so far.
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+impl OutboxEntry {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an outbox entry serialises")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<OutboxEntry, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}

@@ -1,0 +1,300 @@
+//! The service: webhook routes on the internet-facing port, health and metrics on the internal
+//! one, built over listeners and a shutdown future so tests bind `127.0.0.1:0`.
+//!
+//! Every route of every channel goes through [`receive`]: verify the signature over the raw
+//! bytes (401/403, nothing processed), parse (400), hand the events to the [`Pipeline`], then
+//! answer 200 (or the channel's inline reply), or 503 when the store failed so the platform
+//! retries. Requests have a timeout and a concurrency limit; bodies over `max_body_bytes` are
+//! answered 413 from their `Content-Length` without being read.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, RawQuery};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, get};
+use schemas::Answer;
+use store::{QueueName, SharedStore};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+
+use crate::channels::{Channel, Channels, Hook, WebhookRequest};
+use crate::conectate::Subscriptions;
+use crate::config::ResponderConfig;
+use crate::counting::Counting;
+use crate::delivery::DeliveryStatuses;
+use crate::mirror::Mirror;
+use crate::outbox::OutboxWorker;
+use crate::pipeline::{Limits, Pipeline};
+use crate::replies::Reply;
+use crate::stats::Stats;
+
+/// The responder, built and ready to serve. Clones share everything (tests keep one to drain
+/// the outbox and flush counters while another serves).
+#[derive(Clone)]
+pub struct Responder {
+    state: Arc<AppState>,
+    worker: OutboxWorker,
+    config: ResponderConfig,
+    /// Stops the background tasks (snapshot mirror, counters) once the servers are done.
+    background: Arc<watch::Sender<bool>>,
+}
+
+struct AppState {
+    channels: Channels,
+    pipeline: Pipeline,
+    mirror: Arc<Mirror>,
+    counting: Counting,
+    stats: Arc<Stats>,
+    store: SharedStore,
+}
+
+impl Responder {
+    /// Builds the channels, loads the current snapshot (if any) and starts following the
+    /// store's announcements and flushing counters.
+    pub async fn build(config: ResponderConfig, store: SharedStore) -> Responder {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(config.outbox.concurrency)
+            .build()
+            .expect("a default HTTP client builds");
+        let channels = Channels::from_config(&config, &http);
+        let mirror = Arc::new(Mirror::default());
+        if let Err(error) = mirror.refresh(&store).await {
+            tracing::warn!(%error, "Cannot read the current snapshot yet; answering that the service is getting ready.");
+        }
+        let (background, stop) = watch::channel(false);
+        tokio::spawn(mirror.clone().follow(store.clone(), config.snapshot_poll, stop.clone()));
+        let counting = Counting::start(store.clone(), config.timezone.clone(), config.counters_flush, stop);
+        let stats = Arc::new(Stats::default());
+        let pipeline = Pipeline::new(
+            store.clone(),
+            config.hasher.clone(),
+            mirror.clone(),
+            counting.clone(),
+            Subscriptions::new(store.clone(), config.consent_text_version.clone()),
+            DeliveryStatuses::new(stats.clone()),
+            stats.clone(),
+            Limits {
+                flood_per_minute: config.flood_per_minute,
+                session_ttl: config.session_ttl,
+                dedupe_ttl: config.dedupe_ttl,
+                lease: config.request_timeout * 3,
+            },
+        );
+        let consumer = format!("responder-{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let worker = OutboxWorker::new(
+            store.clone(),
+            channels.clone(),
+            mirror.clone(),
+            stats.clone(),
+            config.outbox.clone(),
+            consumer,
+        );
+        let state = Arc::new(AppState { channels, pipeline, mirror, counting, stats, store });
+        Responder { state, worker, config, background: Arc::new(background) }
+    }
+
+    /// The internet-facing routes: every channel's webhooks.
+    pub fn app(&self) -> Router {
+        let mut routes: Vec<(&'static str, MethodRouter)> = Vec::new();
+        for channel in self.state.channels.iter() {
+            for spec in channel.routes() {
+                let filter = MethodFilter::try_from(spec.method.clone()).expect("channels use standard methods");
+                let handler = route_handler(self.state.clone(), channel.clone(), spec.hook, filter);
+                match routes.iter_mut().find(|(path, _)| *path == spec.path) {
+                    Some((_, methods)) => *methods = std::mem::take(methods).merge(handler),
+                    None => routes.push((spec.path, handler)),
+                }
+            }
+        }
+        let router = routes.into_iter().fold(Router::new(), |router, (path, methods)| router.route(path, methods));
+        router
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, self.config.request_timeout))
+            .layer(ConcurrencyLimitLayer::new(self.config.max_concurrent_requests))
+            .layer(DefaultBodyLimit::disable())
+            .layer(RequestBodyLimitLayer::new(self.config.max_body_bytes))
+    }
+
+    /// The internal routes: `/health` and `/metrics`.
+    pub fn internal_app(&self) -> Router {
+        let health = self.state.clone();
+        let metrics = self.state.clone();
+        Router::new()
+            .route("/health", get(move || health_check(health.clone())))
+            .route("/metrics", get(move || render_metrics(metrics.clone())))
+    }
+
+    /// A worker on this process's outbox consumer.
+    pub fn outbox_worker(&self) -> OutboxWorker {
+        self.worker.clone()
+    }
+
+    pub fn stats(&self) -> Arc<Stats> {
+        self.state.stats.clone()
+    }
+
+    pub fn mirror(&self) -> Arc<Mirror> {
+        self.state.mirror.clone()
+    }
+
+    /// Writes the counters gathered so far.
+    pub async fn flush_counters(&self) {
+        self.state.counting.flush().await;
+    }
+
+    /// Serves both ports and runs the outbox worker until `shutdown` completes, then stops in
+    /// order: no new requests, the requests in flight finish, the sends in flight finish, the
+    /// counters are written.
+    pub async fn run(
+        self,
+        public: TcpListener,
+        internal: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_worker, worker_stop) = watch::channel(false);
+        let worker = tokio::spawn(self.worker.clone().run(worker_stop));
+        let served = self.serve(public, internal, shutdown).await;
+        let _ = stop_worker.send(true);
+        let _ = worker.await;
+        served
+    }
+
+    /// Serves both ports (without an outbox worker) until `shutdown` completes.
+    pub async fn serve(
+        self,
+        public: TcpListener,
+        internal: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let signal = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        tracing::info!(
+            public = %public.local_addr()?,
+            internal = %internal.local_addr()?,
+            channels = ?self.state.channels.iter().map(|c| c.kind().as_str()).collect::<Vec<_>>(),
+            "The responder is listening."
+        );
+        let public = axum::serve(public, self.app()).with_graceful_shutdown(signal(stopped.clone()));
+        let internal = axum::serve(internal, self.internal_app()).with_graceful_shutdown(signal(stopped));
+        let (public, internal) = tokio::join!(public.into_future(), internal.into_future());
+        self.state.counting.flush().await;
+        let _ = self.background.send(true);
+        public.and(internal)
+    }
+}
+
+fn route_handler(state: Arc<AppState>, channel: Arc<dyn Channel>, hook: Hook, filter: MethodFilter) -> MethodRouter {
+    match hook {
+        Hook::Handshake => axum::routing::on(filter, move |RawQuery(query): RawQuery| {
+            let channel = channel.clone();
+            async move {
+                match channel.handshake(query.as_deref()) {
+                    Ok(challenge) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response(),
+                    Err(rejection) => {
+                        tracing::warn!(channel = channel.kind().as_str(), %rejection, "Refused a webhook handshake.");
+                        rejection.status().into_response()
+                    }
+                }
+            }
+        }),
+        Hook::Events | Hook::Statuses => axum::routing::on(filter, move |uri: Uri, headers: HeaderMap, body: Bytes| {
+            let state = state.clone();
+            let channel = channel.clone();
+            async move {
+                let span = tracing::debug_span!("webhook", channel = channel.kind().as_str(), bytes = body.len());
+                receive(&state, channel.as_ref(), hook, &uri, &headers, &body).instrument(span).await
+            }
+        }),
+    }
+}
+
+/// One webhook request, from signature to response.
+async fn receive(
+    state: &AppState,
+    channel: &dyn Channel,
+    hook: Hook,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let request = WebhookRequest { uri, headers, body };
+    let kind = channel.kind().as_str();
+    if let Err(rejection) = channel.verify(hook, &request) {
+        Stats::bump(&state.stats.rejected);
+        tracing::warn!(channel = kind, %rejection, "Rejected a webhook; nothing of it was processed.");
+        return rejection.status().into_response();
+    }
+    let events = match channel.parse(hook, &request) {
+        Ok(events) => events,
+        Err(rejection) => {
+            Stats::bump(&state.stats.rejected);
+            tracing::warn!(channel = kind, %rejection, "Rejected a signed webhook that cannot be read.");
+            return rejection.status().into_response();
+        }
+    };
+    Stats::bump(&state.stats.webhooks);
+    match state.pipeline.handle(channel, events).await {
+        Ok(answers) => {
+            let answers: Vec<&Answer> = answers.iter().collect();
+            channel.respond(&answers)
+        }
+        Err(error) if channel.replies_inline() => {
+            // Twilio does not retry: better an honest "write again" than silence.
+            tracing::warn!(channel = kind, %error, "A webhook could not be handled; answered that the service is busy.");
+            let not_ready = Reply::NotReady.resolve(None);
+            channel.respond(&[not_ready.as_ref()])
+        }
+        Err(error) => {
+            tracing::warn!(channel = kind, %error, "A webhook could not be handled now; the platform will retry it.");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+async fn health_check(state: Arc<AppState>) -> Response {
+    let channels: Vec<&str> = state.channels.iter().map(|c| c.kind().as_str()).collect();
+    let snapshot = state.mirror.version().map(|v| v.0);
+    match state.store.current_version().await {
+        Ok(_) => axum::Json(serde_json::json!({
+            "status": "ok",
+            "store": state.store.kind(),
+            "snapshot": snapshot,
+            "channels": channels,
+        }))
+        .into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(
+                serde_json::json!({"status": "unavailable", "store": state.store.kind(), "error": error.to_string()}),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn render_metrics(state: Arc<AppState>) -> Response {
+    let mut text = state.stats.render();
+    if let Ok(depth) = state.store.depth(QueueName::Outbox).await {
+        text.push_str(&format!(
+            "responder_outbox_ready {}\nresponder_outbox_pending {}\nresponder_outbox_delayed {}\n",
+            depth.ready, depth.pending, depth.delayed
+        ));
+    }
+    if let Some(version) = state.mirror.version() {
+        text.push_str(&format!("responder_snapshot_version {}\n", version.0));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

@@ -1,0 +1,423 @@
+//! `spawn_app()`: a responder on 127.0.0.1 with a store of its own (embedded or the test
+//! Redis under a fresh key prefix) and a recording stand-in for the Graph API, plus typed
+//! helpers to post signed webhooks, publish the fixture snapshot and drain the outbox.
+//!
+//! Every log line of the test binary is captured (and printed with `TEST_LOG=1`), so tests can
+//! check that no phone number or user id was ever logged.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use responder::channels::{meta, twilio};
+use responder::stats::Stats;
+use responder::{OutboxWorker, Outcome, Responder, ResponderConfig};
+use schemas::{KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey};
+use settings::{Secret, Settings};
+use store::SharedStore;
+use testkit::{Recorded, RecordingServer, TestServer, TestStore};
+
+pub const PNID: &str = "106540352242922";
+pub const APP_SECRET: &str = "meta-app-secret-for-tests";
+pub const VERIFY_TOKEN: &str = "verify-token-for-tests";
+pub const ACCESS_TOKEN: &str = "EAAG-access-token-for-tests";
+pub const TWILIO_TOKEN: &str = "twilio-auth-token-for-tests";
+pub const TWILIO_URL: &str = "https://contacto.example.mx/webhooks/twilio";
+pub const TWILIO_STATUS_URL: &str = "https://contacto.example.mx/webhooks/twilio/status";
+pub const TWILIO_FROM: &str = "whatsapp:+14155238886";
+pub const HASH_KEY: &str = "user-hash-key-for-tests-0123456789";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    Embedded,
+    Redis,
+}
+
+/// Declares each test once per store, like the store's conformance suite.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod on_embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::StoreKind::Embedded).await;
+                }
+            )*
+        }
+        mod on_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::StoreKind::Redis).await;
+                }
+            )*
+        }
+    };
+}
+
+/// What a test may change.
+#[derive(Clone, Debug)]
+pub struct TestOptions {
+    pub publish_snapshot: bool,
+    pub flood_per_minute: u32,
+    pub messages_per_second: u32,
+    pub retry_base_ms: u64,
+    pub reclaim_idle_secs: u64,
+    pub reply_max_age_hours: u64,
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            publish_snapshot: true,
+            flood_per_minute: 20,
+            messages_per_second: 1000,
+            retry_base_ms: 20,
+            reclaim_idle_secs: 60,
+            reply_max_age_hours: 24,
+            max_body_bytes: 3 << 20,
+            request_timeout_secs: 10,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub internal: SocketAddr,
+    pub store: SharedStore,
+    pub graph: RecordingServer,
+    pub responder: Responder,
+    pub http: reqwest::Client,
+    pub hasher: UserHasher,
+    _store: TestStore,
+    _graph_server: TestServer,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// The Graph API's success body; each answer carries a new message id.
+pub fn graph_ok() -> impl Fn(&Recorded) -> axum::response::Response + Send + Sync + 'static {
+    let n = Arc::new(AtomicU64::new(0));
+    move |_| {
+        let id = n.fetch_add(1, Ordering::SeqCst);
+        axum::Json(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "x", "wa_id": "x"}],
+            "messages": [{"id": format!("wamid.OUT{id}")}]
+        }))
+        .into_response()
+    }
+}
+
+/// A Graph API error answer.
+pub fn graph_error(status: StatusCode, code: u32) -> axum::response::Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": {
+            "message": format!("(#{code}) failure"), "type": "OAuthException", "code": code, "fbtrace_id": "Az8or"
+        }})),
+    )
+        .into_response()
+}
+
+/// A path inside the repository's `fixtures/`.
+pub fn fixture_path(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(path)
+}
+
+pub fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+/// The realistic fixture snapshot: answers for the state and six municipios, a main menu, the
+/// "cifras" sub-menu, keywords and synonyms, extra municipio aliases.
+pub fn fixture_snapshot() -> SnapshotContent {
+    serde_json::from_slice(&fixture("responder/snapshot.json")).expect("the fixture snapshot parses")
+}
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures every log line of this test binary, at the most detailed level of our crates.
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,responder=trace,store=trace"))
+            .with_writer(move || Capture(writer.clone()))
+            .with_ansi(false)
+            .try_init()
+            .expect("the test binary installs one subscriber");
+        buffer
+    });
+}
+
+/// Everything logged so far by any test of this binary.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&LOGS.get().expect("capture_logs ran").lock().unwrap()).into_owned()
+}
+
+/// Asserts that none of `secrets` was ever logged.
+pub fn assert_not_logged(secrets: &[&str]) {
+    let logs = logs();
+    for s in secrets {
+        assert!(!logs.contains(s), "«{s}» appears in the logs");
+    }
+}
+
+pub fn settings(graph_url: &str, options: &TestOptions) -> Settings {
+    let mut s = Settings::default();
+    s.privacy.user_hash_key = Some(Secret::new(HASH_KEY));
+    s.channels.meta.app_secret = Some(Secret::new(APP_SECRET));
+    s.channels.meta.verify_token = Some(Secret::new(VERIFY_TOKEN));
+    s.channels.meta.access_token = Some(Secret::new(ACCESS_TOKEN));
+    s.channels.meta.phone_number_ids = vec![PNID.into()];
+    s.channels.meta.graph_base_url = graph_url.into();
+    s.channels.meta.graph_version = "v23.0".into();
+    s.channels.meta.messages_per_second = options.messages_per_second;
+    s.channels.meta.graph_timeout_secs = 2;
+    s.channels.twilio.auth_token = Some(Secret::new(TWILIO_TOKEN));
+    s.channels.twilio.public_url = Some(TWILIO_URL.into());
+    s.channels.twilio.status_url = Some(TWILIO_STATUS_URL.into());
+    s.channels.twilio.from = Some(TWILIO_FROM.into());
+    s.responder.flood_per_minute = options.flood_per_minute;
+    s.responder.outbox_retry_base_ms = options.retry_base_ms;
+    s.responder.outbox_retry_max_secs = 2;
+    s.responder.outbox_reclaim_idle_secs = options.reclaim_idle_secs;
+    s.responder.reply_max_age_hours = options.reply_max_age_hours;
+    s.responder.max_body_bytes = options.max_body_bytes;
+    s.responder.request_timeout_secs = options.request_timeout_secs;
+    s.responder.counters_flush_ms = 50;
+    s.responder.snapshot_poll_secs = 1;
+    s.validate().expect("test settings are valid");
+    s
+}
+
+pub async fn spawn_app(kind: StoreKind) -> TestApp {
+    spawn_app_with(kind, TestOptions::default()).await
+}
+
+pub async fn spawn_app_with(kind: StoreKind, options: TestOptions) -> TestApp {
+    capture_logs();
+    let test_store = match kind {
+        StoreKind::Embedded => testkit::embedded_store().await,
+        StoreKind::Redis => testkit::redis_store().await,
+    };
+    let store = test_store.store.clone();
+    let (graph, graph_server) = RecordingServer::start(graph_ok()).await;
+    if options.publish_snapshot {
+        store.publish(&fixture_snapshot(), None, 5).await.expect("publish the fixture snapshot");
+    }
+    let mut settings = settings(&graph_server.url(""), &options);
+    let config = ResponderConfig::from_settings(&mut settings).expect("a valid responder configuration");
+    let hasher = config.hasher.clone();
+    let responder = Responder::build(config, store.clone()).await;
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let internal = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (addr, internal_addr) = (public.local_addr().unwrap(), internal.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(responder.clone().serve(public, internal, async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        internal: internal_addr,
+        store,
+        graph,
+        responder,
+        http: reqwest::Client::new(),
+        hasher,
+        _store: test_store,
+        _graph_server: graph_server,
+        stop: Some(stop),
+        served: Some(served),
+    }
+}
+
+/// How a test signs a Meta body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signing {
+    Valid,
+    Missing,
+    Bad,
+    Sha1Only,
+    NoPrefix,
+    Reserialised,
+    Trimmed,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn internal_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.internal)
+    }
+
+    /// The Graph API stand-in's base URL.
+    pub fn graph_url(&self) -> String {
+        self._graph_server.url("")
+    }
+
+    pub fn worker(&self) -> OutboxWorker {
+        self.responder.outbox_worker()
+    }
+
+    pub fn stats(&self) -> Arc<Stats> {
+        self.responder.stats()
+    }
+
+    pub fn keys(&self) -> &KeyLayout {
+        self.store.keys()
+    }
+
+    pub fn user(&self, phone: &str) -> UserKey {
+        self.hasher.key(&UserAddress::Phone(PhoneNumber::parse(phone).unwrap()))
+    }
+
+    /// Posts `body` to `/webhooks/meta`, signed as asked.
+    pub async fn post_meta_signed(&self, body: &[u8], signing: Signing) -> reqwest::Response {
+        let mut request = self.http.post(self.url("/webhooks/meta")).header("content-type", "application/json");
+        request = match signing {
+            Signing::Valid | Signing::Trimmed => {
+                request.header(meta::SIGNATURE_HEADER, meta::signature(APP_SECRET, body))
+            }
+            Signing::Missing => request,
+            Signing::Bad => request.header(meta::SIGNATURE_HEADER, meta::signature("another-secret", body)),
+            Signing::Sha1Only => request.header("x-hub-signature", "sha1=2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"),
+            Signing::NoPrefix => request.header(
+                meta::SIGNATURE_HEADER,
+                meta::signature(APP_SECRET, body).trim_start_matches("sha256=").to_owned(),
+            ),
+            Signing::Reserialised => {
+                let again = serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(body).unwrap()).unwrap();
+                request.header(meta::SIGNATURE_HEADER, meta::signature(APP_SECRET, &again))
+            }
+        };
+        request.body(body.to_vec()).send().await.expect("the responder answers")
+    }
+
+    pub async fn post_meta(&self, body: &[u8]) -> reqwest::Response {
+        self.post_meta_signed(body, Signing::Valid).await
+    }
+
+    /// Posts a Twilio form to `path` (`/webhooks/twilio` or `/webhooks/twilio/status`, with an
+    /// optional query), signed as Twilio would sign it for `public_url`.
+    pub async fn post_twilio(&self, path: &str, public_url: &str, body: &[u8], signing: Signing) -> reqwest::Response {
+        let params: Vec<(String, String)> =
+            form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let mut request = self.http.post(self.url(path)).header("content-type", "application/x-www-form-urlencoded");
+        request = match signing {
+            Signing::Valid => {
+                request.header(twilio::SIGNATURE_HEADER, twilio::signature(TWILIO_TOKEN, public_url, &params))
+            }
+            Signing::Bad => {
+                request.header(twilio::SIGNATURE_HEADER, twilio::signature("not-the-token", public_url, &params))
+            }
+            Signing::Trimmed => {
+                let trimmed: Vec<(String, String)> =
+                    params.iter().map(|(k, v)| (k.clone(), v.trim().to_owned())).collect();
+                request.header(twilio::SIGNATURE_HEADER, twilio::signature(TWILIO_TOKEN, public_url, &trimmed))
+            }
+            _ => request,
+        };
+        request.body(body.to_vec()).send().await.expect("the responder answers")
+    }
+
+    /// Sends everything the outbox holds now, one step at a time.
+    pub async fn drain_outbox(&self) -> Vec<Outcome> {
+        let worker = self.worker();
+        let mut outcomes = Vec::new();
+        loop {
+            match worker.try_send_one().await.expect("the store answers") {
+                Outcome::Empty => return outcomes,
+                other => outcomes.push(other),
+            }
+        }
+    }
+
+    /// The JSON bodies the Graph API received.
+    pub fn graph_bodies(&self) -> Vec<serde_json::Value> {
+        self.graph.requests().iter().map(|r| serde_json::from_slice(&r.body).expect("a JSON send")).collect()
+    }
+
+    pub async fn publish_snapshot(&self, content: &SnapshotContent) -> SnapshotVersion {
+        let expected = self.store.current_version().await.unwrap();
+        let version = self.store.publish(content, expected, 5).await.unwrap().version;
+        let mut loaded = self.responder.mirror().loaded();
+        tokio::time::timeout(Duration::from_secs(5), loaded.wait_for(|v| *v == Some(version)))
+            .await
+            .expect("the mirror follows the publication")
+            .unwrap();
+        version
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// A Meta text webhook in Meta's wire form (compact, non-ASCII escaped, `/` escaped).
+pub fn meta_text(phone_number_id: &str, from: &str, message_id: &str, text: &str) -> Vec<u8> {
+    let body = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+            "contacts": [{"profile": {"name": "Ciudadana"}, "wa_id": from}],
+            "messages": [{"from": from, "id": message_id, "timestamp": "1590602400", "type": "text", "text": {"body": text}}]
+        }}]}]
+    });
+    wire_form(&body)
+}
+
+/// Meta's escaping: `\uXXXX` for every non-ASCII character (surrogate pairs beyond the BMP)
+/// and `\/` for `/`.
+pub fn wire_form(value: &serde_json::Value) -> Vec<u8> {
+    let compact = serde_json::to_string(value).unwrap();
+    let mut out = String::with_capacity(compact.len());
+    for c in compact.chars() {
+        match c {
+            '/' => out.push_str("\\/"),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.into_bytes()
+}

@@ -1,0 +1,11 @@
+//! The responder's integration tests: one binary, a `spawn_app()` harness (see [`helpers`]),
+//! and every store-touching test run on both stores.
+
+mod helpers;
+
+mod channel_cases;
+mod conversation;
+mod outbox;
+mod privacy;
+mod senders;
+mod server;
