@@ -69,6 +69,13 @@ pub fn month_name(month: i8) -> &'static str {
     MONTHS[usize::try_from(month - 1).expect("month 1..=12")]
 }
 
+/// The number (1–12) of a month named in lower-case Spanish without accents (as
+/// [`crate::normalize::normalize`] leaves it); "setiembre" is accepted too.
+pub fn month_from_name(name: &str) -> Option<i8> {
+    let name = if name == "setiembre" { "septiembre" } else { name };
+    MONTHS.iter().position(|m| *m == name).and_then(|i| i8::try_from(i + 1).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +115,9 @@ mod tests {
         assert_eq!(long_date(date(2020, 9, 1)), "1 de septiembre de 2020");
         assert_eq!(long_date_with_weekday(date(2020, 5, 27)), "miércoles 27 de mayo de 2020");
         assert_eq!(long_date_with_weekday(date(2020, 3, 23)), "lunes 23 de marzo de 2020");
+        assert_eq!(month_from_name("septiembre"), Some(9));
+        assert_eq!(month_from_name("setiembre"), Some(9));
+        assert_eq!(month_from_name("abril"), Some(4));
+        assert_eq!(month_from_name("abr"), None);
     }
 }

@@ -376,33 +376,19 @@ fn ncolor(script: &str, key: &str) -> Option<String> {
 /// "del 12 al 25 de abril de 2021", "del 28 de septiembre al 11 de octubre de 2020",
 /// "del 28 de diciembre de 2020 al 10 de enero de 2021" → the first and last day.
 pub fn period(text: &str) -> Option<(Date, Date)> {
-    let months = [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ];
     #[derive(Clone, Copy)]
     enum Tok {
         N(i16),
         M(i8),
     }
-    let normalized = normalize(text).replace("setiembre", "septiembre");
+    let normalized = normalize(text);
     let toks: Vec<Tok> = normalized
         .split(' ')
         .filter_map(|w| {
             w.parse::<i16>()
                 .ok()
                 .map(Tok::N)
-                .or_else(|| months.iter().position(|m| *m == w).map(|i| Tok::M(i as i8 + 1)))
+                .or_else(|| es_mx::month_from_name(w).map(Tok::M))
         })
         .collect();
     let ymd = |y: i16, m: i8, d: i16| Date::new(y, m, i8::try_from(d).ok()?).ok();
