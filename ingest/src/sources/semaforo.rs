@@ -384,12 +384,7 @@ pub fn period(text: &str) -> Option<(Date, Date)> {
     let normalized = normalize(text);
     let toks: Vec<Tok> = normalized
         .split(' ')
-        .filter_map(|w| {
-            w.parse::<i16>()
-                .ok()
-                .map(Tok::N)
-                .or_else(|| es_mx::month_from_name(w).map(Tok::M))
-        })
+        .filter_map(|w| w.parse::<i16>().ok().map(Tok::N).or_else(|| es_mx::month_from_name(w).map(Tok::M)))
         .collect();
     let ymd = |y: i16, m: i8, d: i16| Date::new(y, m, i8::try_from(d).ok()?).ok();
     let (from, to) = match toks[..] {
