@@ -85,11 +85,13 @@ impl DeliveryId {
         format!("r:{}:{}{}", self.audience(), self.user, self.suffix())
     }
 
-    /// `label` as counted for this delivery: a canary's counts are kept apart.
+    /// `label` as counted for this delivery: a canary's counts and those of templates resent
+    /// are kept apart from the broadcast's own.
     pub fn label(&self, label: &str) -> String {
-        match self.canary {
-            Some(_) => format!("canary.{label}"),
-            None => label.to_owned(),
+        match (self.canary, self.resend) {
+            (Some(_), _) => format!("canary.{label}"),
+            (None, true) => format!("resend.{label}"),
+            (None, false) => label.to_owned(),
         }
     }
 
@@ -160,6 +162,9 @@ pub struct Delivery {
     /// Failed attempts so far.
     #[serde(rename = "n", default, skip_serializing_if = "is_zero")]
     pub attempt: u32,
+    /// The platform refused the free-form message (window closed): only the template now.
+    #[serde(rename = "f", default, skip_serializing_if = "std::ops::Not::not")]
+    pub template_only: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -212,7 +217,8 @@ impl Outcome {
     }
 }
 
-/// A citizen the platform cannot deliver to (131026): skipped until the flag expires.
+/// A citizen the platform cannot deliver to (131026): skipped until the flag expires. Flags
+/// hold their expiry (Unix seconds, see [`flag_until`]) so a sender knows how long to wait.
 pub fn unreachable_flag(keys: &KeyLayout, user: &UserKey) -> Key {
     keys.flag(&format!("conectate:unreachable:{user}"))
 }
@@ -221,6 +227,16 @@ pub fn unreachable_flag(keys: &KeyLayout, user: &UserKey) -> Key {
 /// expires.
 pub fn engagement_flag(keys: &KeyLayout, user: &UserKey) -> Key {
     keys.flag(&format!("conectate:engagement:{user}"))
+}
+
+/// The value of a flag that lasts `for_` from now.
+pub fn flag_until(for_: Duration) -> Vec<u8> {
+    (Timestamp::now() + for_).as_second().to_string().into_bytes()
+}
+
+/// When a flag set with [`flag_until`] ends.
+pub fn flag_end(value: &[u8]) -> Option<Timestamp> {
+    Timestamp::from_second(std::str::from_utf8(value).ok()?.parse().ok()?).ok()
 }
 
 /// How long the delivery hook and the sender remember what they did.
@@ -329,17 +345,24 @@ impl DeliveryStatuses {
                     self.subscriptions.opt_out_after_failure(user, code, at).await?;
                 }
                 UNREACHABLE => {
-                    self.store.put(&unreachable_flag(keys, &user), b"1", Some(self.config.unreachable_for)).await?;
+                    let until = flag_until(self.config.unreachable_for);
+                    self.store.put(&unreachable_flag(keys, &user), &until, Some(self.config.unreachable_for)).await?;
                     tracing::info!(user = %user, "A Conéctate recipient is unreachable; skipped for a while.");
                 }
                 ENGAGEMENT_LIMITED => {
-                    self.store.put(&engagement_flag(keys, &user), b"1", Some(self.config.engagement_pause)).await?;
+                    let until = flag_until(self.config.engagement_pause);
+                    self.store.put(&engagement_flag(keys, &user), &until, Some(self.config.engagement_pause)).await?;
                     tracing::info!(user = %user, "Meta holds a Conéctate recipient back for a day.");
                 }
                 c if OUTSIDE_WINDOW.contains(&c) && !tag.template && tag.id.canary.is_none() => {
                     // The free-form message found the window closed: the template goes instead,
                     // under a key of its own so it is sent once.
-                    let again = Delivery { id: DeliveryId { resend: true, ..tag.id }, to: None, attempt: 0 };
+                    let again = Delivery {
+                        id: DeliveryId { resend: true, ..tag.id },
+                        to: None,
+                        attempt: 0,
+                        template_only: true,
+                    };
                     self.store.enqueue(QueueName::Broadcast, &[again.encode()]).await?;
                     tracing::info!(user = %user, content = tag.id.content, "The window had closed; the template goes instead.");
                 }
@@ -401,9 +424,10 @@ mod tests {
         assert_eq!(keys.len(), 3);
         assert_eq!(canary.label("msg.read"), "canary.msg.read");
         assert_eq!(broadcast.label("msg.read"), "msg.read");
+        assert_eq!(resend.label("rcpt.sent.template"), "resend.rcpt.sent.template");
         assert_eq!(message_step(DeliveryState::Failed, &[131050]), (5, "msg.failed.131050".into()));
         assert_eq!(message_step(DeliveryState::Failed, &[]).1, "msg.failed.unknown");
-        let delivery = Delivery { id: canary, to: None, attempt: 2 };
+        let delivery = Delivery { id: canary, to: None, attempt: 2, template_only: true };
         assert_eq!(Delivery::decode(&delivery.encode()).unwrap(), delivery);
     }
 }
