@@ -26,8 +26,6 @@ use crate::error::ConectateError;
 
 /// Subscribers read (and deliveries queued) per step of a fan-out.
 const PAGE: usize = 1000;
-/// A fan-out lease: another sender takes over a fan-out whose sender went silent this long.
-const FANOUT_LEASE: Duration = Duration::from_secs(30);
 
 /// How far a fan-out has come, kept beside the queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,13 +42,15 @@ pub struct Broadcasts {
     store: SharedStore,
     contents: Contents,
     keep: Duration,
+    /// A fan-out whose sender went silent this long is taken over by another.
+    lease: Duration,
     /// Every content up to this id is done or cancelled (this process need not read them).
     settled_up_to: Arc<AtomicU64>,
 }
 
 impl Broadcasts {
-    pub fn new(store: SharedStore, contents: Contents, keep: Duration) -> Broadcasts {
-        Broadcasts { store, contents, keep, settled_up_to: Arc::default() }
+    pub fn new(store: SharedStore, contents: Contents, keep: Duration, lease: Duration) -> Broadcasts {
+        Broadcasts { store, contents, keep, lease, settled_up_to: Arc::default() }
     }
 
     /// One pass over the open contents.
@@ -87,7 +87,7 @@ impl Broadcasts {
     async fn fan_out(&self, content: &Content) -> Result<(), ConectateError> {
         let keys = self.store.keys();
         let lease = keys.flag(&format!("conectate:fanout-lease:{}", content.id));
-        if !self.store.set_if_absent(&lease, FANOUT_LEASE).await? {
+        if !self.store.set_if_absent(&lease, self.lease).await? {
             return Ok(()); // another sender is at it
         }
         let progress_key = keys.fanout(content.id);
@@ -119,7 +119,7 @@ impl Broadcasts {
                     value: serde_json::to_vec(&progress).expect("progress serialises"),
                     ttl: Some(self.keep),
                 },
-                KvOp::Put { key: lease.clone(), value: b"1".to_vec(), ttl: Some(FANOUT_LEASE) },
+                KvOp::Put { key: lease.clone(), value: b"1".to_vec(), ttl: Some(self.lease) },
             ];
             self.store.enqueue_then(QueueName::Broadcast, &deliveries, &then).await?;
         }

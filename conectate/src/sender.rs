@@ -26,7 +26,7 @@
 //! which also starts due contents and fans them out ([`crate::broadcast`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +71,33 @@ pub enum Outcome {
     Frozen,
 }
 
+/// What this process's sender did since it started (for `/metrics` and tests).
+#[derive(Debug, Default)]
+pub struct SenderStats {
+    /// Messages the platform accepted.
+    pub sent: AtomicU64,
+    /// Deliveries settled without a send (left, unreachable, no template).
+    pub skipped: AtomicU64,
+    /// Deliveries refused for good.
+    pub failed: AtomicU64,
+    /// Deliveries put back for later.
+    pub later: AtomicU64,
+    /// Deliveries found already settled (a repeat).
+    pub repeats: AtomicU64,
+    /// Deliveries found in doubt (claimed by a sender that died mid-send).
+    pub in_doubt: AtomicU64,
+}
+
+impl SenderStats {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// How long a content read from the store is trusted (only a cancellation can change what
 /// the sender needs of it).
 const CONTENT_TTL: Duration = Duration::from_secs(5);
@@ -97,6 +124,7 @@ struct Inner {
     frozen_now: AtomicBool,
     /// The messaging limit is reached: no claims until then.
     paused_until: Mutex<Option<Instant>>,
+    stats: Arc<SenderStats>,
 }
 
 /// A delivery ready to be sent.
@@ -131,7 +159,8 @@ impl Sender {
     pub fn new(store: SharedStore, channels: Channels, config: Arc<ConectateConfig>, consumer: String) -> Sender {
         let contents = Contents::new(store.clone(), config.clone());
         let subscriptions = Subscriptions::new(store.clone(), String::new());
-        let broadcasts = Broadcasts::new(store.clone(), contents.clone(), config.delivery.keep);
+        let broadcasts =
+            Broadcasts::new(store.clone(), contents.clone(), config.delivery.keep, config.sender.reclaim_idle);
         Sender {
             inner: Arc::new(Inner {
                 store,
@@ -145,8 +174,13 @@ impl Sender {
                 frozen: Mutex::default(),
                 frozen_now: AtomicBool::new(false),
                 paused_until: Mutex::default(),
+                stats: Arc::default(),
             }),
         }
+    }
+
+    pub fn stats(&self) -> Arc<SenderStats> {
+        self.inner.stats.clone()
     }
 
     /// Starts contents whose time has come, fans them out, and marks finished ones done.
@@ -565,6 +599,7 @@ impl Inner {
         for (job, mark) in held.into_iter().zip(marks) {
             if mark == KvReply::Value(Some(SETTLED.to_vec())) {
                 // A repeat (a retried entry, a page fanned out twice): nothing to do.
+                SenderStats::bump(&self.stats.repeats);
                 settles.push(Settle {
                     entry: job.entry,
                     outcome: Outcome::Settled,
@@ -573,6 +608,7 @@ impl Inner {
                     again: None,
                 });
             } else {
+                SenderStats::bump(&self.stats.in_doubt);
                 let after = (lease / 4).max(Duration::from_secs(1));
                 tracing::info!(user = %job.delivery.id.user, content = job.delivery.id.content, "A delivery is in doubt; waiting for the platform's status.");
                 settles.push(self.later(job.entry, job.delivery, after, false));
@@ -710,6 +746,15 @@ impl Inner {
     /// Step 6: the report and the keys first, then what comes back later, then the
     /// acknowledgements (a crash in between leaves repeats, which settled keys make no-ops).
     async fn settle(&self, settles: &[Settle]) -> Result<(), StoreError> {
+        for s in settles {
+            SenderStats::bump(match s.outcome {
+                Outcome::Sent => &self.stats.sent,
+                Outcome::Settled => &self.stats.skipped,
+                Outcome::Failed => &self.stats.failed,
+                Outcome::Later { .. } => &self.stats.later,
+                Outcome::Empty | Outcome::Frozen => continue,
+            });
+        }
         let updates: Vec<ReportUpdate> = settles.iter().flat_map(|s| s.updates.iter().cloned()).collect();
         if !updates.is_empty() {
             self.store.advance_report(&updates, self.config.delivery.keep).await?;

@@ -8,6 +8,7 @@
 //! - [`serve`]: any axum `Router` on 127.0.0.1 on a free port, stopped when dropped.
 //! - [`RecordingServer`]: an outside platform's stand-in that records every request and
 //!   answers through a closure the test can swap (to fail, to slow down).
+//! - [`graph_ok`], [`graph_error`]: the Graph API's answers, for a stand-in of it.
 //! - [`redis_url`], [`unique_keys`], [`stores`]: the test Redis, a key prefix per test, and a
 //!   fresh store of each kind.
 
@@ -141,6 +142,31 @@ impl RecordingServer {
     pub fn clear(&self) {
         self.requests.lock().expect("requests lock").clear();
     }
+}
+
+/// The Graph API's success answer; each carries a new message id (`wamid.OUT0`, `wamid.OUT1`, …).
+pub fn graph_ok() -> impl Fn(&Recorded) -> Response + Send + Sync + 'static {
+    let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    move |_| {
+        let id = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        axum::Json(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "x", "wa_id": "x"}],
+            "messages": [{"id": format!("wamid.OUT{id}")}]
+        }))
+        .into_response()
+    }
+}
+
+/// A Graph API error answer with Meta's error body.
+pub fn graph_error(status: StatusCode, code: u32) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": {
+            "message": format!("(#{code}) failure"), "type": "OAuthException", "code": code, "fbtrace_id": "Az8or"
+        }})),
+    )
+        .into_response()
 }
 
 /// The URL of the throwaway `redis-server` that `scripts/test` started.

@@ -1,0 +1,7 @@
+//! Conéctate's integration tests: one binary, a `spawn_app()` harness (see [`helpers`]), the
+//! Graph API and Twilio stood in for by local recording servers, every store-touching test run
+//! on both stores.
+
+mod helpers;
+
+mod broadcast;
