@@ -50,7 +50,10 @@ async fn every_subscriber_gets_the_content_once_and_the_report_says_so(kind: Sto
     assert_eq!(text[0]["text"]["body"], "Mañana inicia la vacunación en tu municipio.");
     let template = sends.iter().find(|b| b["type"] == "template").unwrap();
     assert_eq!(template["template"]["name"], TEMPLATE);
-    assert_eq!(template["template"]["components"][0]["parameters"][0]["text"], "Mañana inicia la vacunación en tu municipio.");
+    assert_eq!(
+        template["template"]["components"][0]["parameters"][0]["text"],
+        "Mañana inicia la vacunación en tu municipio."
+    );
     assert!(template["biz_opaque_callback_data"].as_str().unwrap().starts_with(&format!("cc1:{}:b:t:", content.id)));
     // The statuses the stand-in reported moved every message to `sent`.
     let deadline = Instant::now() + Duration::from_secs(10);
