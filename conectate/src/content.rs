@@ -233,6 +233,18 @@ impl Draft {
     }
 }
 
+/// A time as the team writes it: RFC 3339 with its offset (`2021-05-27T10:00:00-05:00`), or a
+/// date and time on the team's calendar (`2021-05-27 10:00`, `2021-05-27T10:00`).
+pub fn parse_time(text: &str, tz: &jiff::tz::TimeZone) -> Result<Timestamp, ConectateError> {
+    let text = text.trim();
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    text.replace(' ', "T").parse::<jiff::civil::DateTime>().ok().and_then(|dt| tz.to_timestamp(dt).ok()).ok_or_else(
+        || invalid("at", format!("«{text}» no es una fecha y hora: usa 2021-05-27 10:00 o 2021-05-27T10:00:00-06:00")),
+    )
+}
+
 /// `es_MX`, `es`, `en_US`.
 pub fn valid_language(code: &str) -> bool {
     let (lang, region) = code.split_once('_').map_or((code, None), |(l, r)| (l, Some(r)));
@@ -392,6 +404,16 @@ mod tests {
         d.cancel(now).unwrap();
         assert_eq!(d.state, State::Cancelled);
         assert!(d.start_canary(1, now).is_err());
+    }
+
+    #[test]
+    fn times_are_read_with_an_offset_or_on_the_teams_calendar() {
+        let tz = jiff::tz::TimeZone::get("America/Mexico_City").unwrap();
+        let expected: Timestamp = "2021-05-27T15:00:00Z".parse().unwrap();
+        for text in ["2021-05-27T10:00:00-05:00", "2021-05-27 10:00", "2021-05-27T10:00", " 2021-05-27 10:00:00 "] {
+            assert_eq!(parse_time(text, &tz).unwrap(), expected, "{text}");
+        }
+        assert!(parse_time("mañana", &tz).unwrap_err().to_string().contains("2021-05-27 10:00"));
     }
 
     #[test]

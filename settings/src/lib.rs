@@ -722,7 +722,12 @@ impl Settings {
                 let rest = url.split_once("://").map_or(url, |(_, r)| r);
                 ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| rest.starts_with(h))
             };
-            if !local(&self.channels.meta.graph_base_url) || !local(&self.channels.twilio.api_base_url) {
+            // Only the platforms this deployment sends through.
+            let meta = !self.channels.meta.phone_number_ids.is_empty();
+            let twilio = self.channels.twilio.account_sid.is_some();
+            if (meta && !local(&self.channels.meta.graph_base_url))
+                || (twilio && !local(&self.channels.twilio.api_base_url))
+            {
                 return Err(field(
                     "conectate.unpaced",
                     "solo se permite con la Graph API y Twilio en 127.0.0.1 (pruebas y mediciones); \
@@ -846,7 +851,7 @@ mod tests {
             ("[conectate]\nstaff = [\"477\"]\n", "conectate.staff"),
             ("[conectate]\nmessaging_limit = 1000\n", "conectate.messaging_limit"),
             ("[conectate]\nin_doubt_secs = 5\n", "conectate.in_doubt_secs"),
-            ("[conectate]\nunpaced = true\n", "conectate.unpaced"),
+            ("[conectate]\nunpaced = true\n[channels.meta]\nphone_number_ids = [\"1\"]\n", "conectate.unpaced"),
             ("[conectate]\ntwilio_messages_per_second = 80\n", "conectate.twilio_messages_per_second"),
         ];
         for (text, wanted) in cases {
