@@ -11,10 +11,14 @@ use subtle::ConstantTimeEq;
 
 use crate::ApiError;
 
+/// Whether `given` is the admin token, compared in constant time (the CLI uses it too).
+pub fn token_matches(given: &[u8], token: &str) -> bool {
+    !token.is_empty() && bool::from(given.ct_eq(token.as_bytes()))
+}
+
 /// Whether `header` (an `Authorization` value) carries `token`.
 pub fn authorized(header: Option<&[u8]>, token: &str) -> bool {
-    let Some(given) = header.and_then(|h| h.strip_prefix(b"Bearer ")) else { return false };
-    !token.is_empty() && bool::from(given.ct_eq(token.as_bytes()))
+    header.and_then(|h| h.strip_prefix(b"Bearer ")).is_some_and(|given| token_matches(given, token))
 }
 
 /// Lets the request through only with the token; 401 otherwise, with nothing processed.

@@ -20,7 +20,8 @@ use schemas::{
 use serde_json::{Value, json};
 use settings::{MessagingLimit, Secret, Settings};
 use store::SharedStore;
-use testkit::{Recorded, RecordingServer, TestServer, TestStore};
+pub use testkit::meta_status as status;
+use testkit::{Recorded, RecordingServer, StatusReporter, TestServer, TestStore, meta_status};
 
 pub const PNID: &str = "106540352242922";
 pub const APP_SECRET: &str = "meta-app-secret-for-tests";
@@ -155,36 +156,11 @@ pub fn settings(graph_url: &str, twilio_url: &str, options: &Options) -> Setting
     s
 }
 
-/// The body of a Meta webhook carrying `statuses`.
-pub fn meta_statuses(statuses: &[Value]) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PNID},
-            "statuses": statuses
-        }}]}]
-    }))
-    .unwrap()
-}
-
-/// One status of a message, as Meta sends it.
-pub fn status(wamid: &str, state: &str, to: &str, tag: Option<&str>, error: Option<u32>) -> Value {
-    let mut s = json!({"id": wamid, "status": state, "timestamp": "1622106000", "recipient_id": to});
-    if let Some(tag) = tag {
-        s["biz_opaque_callback_data"] = json!(tag);
-    }
-    if let Some(code) = error {
-        s["errors"] = json!([{"code": code, "title": "failure"}]);
-    }
-    s
-}
-
 /// The Graph API stand-in: answers by the test's rule (success by default) and, like Meta,
 /// posts a `sent` status for each accepted message to the responder, in batches.
 fn graph_fake(
     rule: Arc<Mutex<Option<Rule>>>,
-    statuses: Option<tokio::sync::mpsc::UnboundedSender<Value>>,
+    statuses: Arc<Mutex<Option<StatusReporter>>>,
 ) -> impl Fn(&Recorded) -> Response + Send + Sync + 'static {
     let n = Arc::new(AtomicU64::new(0));
     move |r| {
@@ -194,9 +170,9 @@ fn graph_fake(
             return answer;
         }
         let id = format!("wamid.OUT{}", n.fetch_add(1, Ordering::SeqCst));
-        if let Some(tx) = &statuses {
+        if let Some(reporter) = statuses.lock().unwrap().as_ref() {
             let tag = body["biz_opaque_callback_data"].as_str();
-            let _ = tx.send(status(&id, "sent", recipient(&body), tag, None));
+            reporter.report(meta_status(&id, "sent", recipient(&body), tag, None));
         }
         axum::Json(json!({"messaging_product": "whatsapp", "contacts": [{"input": "x", "wa_id": "x"}],
                           "messages": [{"id": id}]}))
@@ -239,9 +215,8 @@ pub async fn spawn_app(kind: StoreKind, options: Options) -> TestApp {
     store.publish(&fixture_snapshot(), None, 5).await.expect("publish the fixture snapshot");
     let rule: Arc<Mutex<Option<Rule>>> = Arc::default();
     let twilio_rule: Arc<Mutex<Option<Rule>>> = Arc::default();
-    let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (graph, graph_server) =
-        RecordingServer::start(graph_fake(rule.clone(), options.statuses.then_some(status_tx))).await;
+    let reporter: Arc<Mutex<Option<StatusReporter>>> = Arc::default();
+    let (graph, graph_server) = RecordingServer::start(graph_fake(rule.clone(), reporter.clone())).await;
     let (twilio, twilio_server) = RecordingServer::start(twilio_fake(twilio_rule.clone())).await;
     let mut settings = settings(&graph_server.url(""), &twilio_server.url(""), &options);
     let responder_config = ResponderConfig::from_settings(&mut settings).expect("a responder configuration");
@@ -254,7 +229,11 @@ pub async fn spawn_app(kind: StoreKind, options: Options) -> TestApp {
     tokio::spawn(responder.clone().serve(public, internal, async {
         let _ = stopped.await;
     }));
-    tokio::spawn(post_statuses(status_rx, format!("{responder_url}/webhooks/meta")));
+    if options.statuses {
+        let sign = |body: &[u8]| (meta::SIGNATURE_HEADER, meta::signature(APP_SECRET, body));
+        *reporter.lock().unwrap() =
+            Some(StatusReporter::start(format!("{responder_url}/webhooks/meta"), PNID.into(), sign));
+    }
     let config = Arc::new(ConectateConfig::from_settings(&mut settings).expect("a Conéctate configuration"));
     let contents = Contents::new(store.clone(), config.clone());
     TestApp {
@@ -275,37 +254,14 @@ pub async fn spawn_app(kind: StoreKind, options: Options) -> TestApp {
     }
 }
 
-/// Posts the stand-in's statuses to our webhook, up to 500 per post, signed like Meta's.
-async fn post_statuses(mut rx: tokio::sync::mpsc::UnboundedReceiver<Value>, url: String) {
-    let http = reqwest::Client::new();
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < 500 {
-            match rx.try_recv() {
-                Ok(s) => batch.push(s),
-                Err(_) => break,
-            }
-        }
-        let body = meta_statuses(&batch);
-        for _ in 0..50 {
-            let sent = http
-                .post(&url)
-                .header("content-type", "application/json")
-                .header(meta::SIGNATURE_HEADER, meta::signature(APP_SECRET, &body))
-                .body(body.clone())
-                .send()
-                .await;
-            if sent.is_ok_and(|r| r.status().is_success()) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
 /// The `i`-th test citizen's WhatsApp number.
 pub fn phone(i: usize) -> String {
     format!("52147{:08}", i)
+}
+
+/// A Meta webhook carrying `statuses` for our number.
+pub fn meta_statuses(statuses: &[Value]) -> Vec<u8> {
+    testkit::meta_statuses(PNID, statuses)
 }
 
 impl TestApp {
