@@ -10,7 +10,7 @@ use settings::Settings;
 const HELP_TEMPLATE: &str = "{about}\n\nUso: {usage}\n\nÓrdenes:\n{subcommands}\n\nOpciones:\n{options}";
 /// The help layout of each subcommand; give every new subcommand `help_template` and
 /// `override_usage` so its help reads in Spanish too.
-const SUBCOMMAND_TEMPLATE: &str = "{about}\n\nUso: {usage}\n\nOpciones:\n{options}";
+pub const SUBCOMMAND_TEMPLATE: &str = "{about}\n\nUso: {usage}\n\nOpciones:\n{options}";
 
 /// Contacto Ciudadano: respuestas oficiales sobre COVID-19 por WhatsApp y difusión Conéctate.
 #[derive(Debug, Parser)]
@@ -130,6 +130,25 @@ pub enum Command {
     /// Servicio de producción: no arranca sin sus secretos (CONTACTO_…).
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto responder [OPCIONES]")]
     Responder,
+
+    /// Envía los contenidos de Conéctate programados, a la velocidad que permiten WhatsApp y el
+    /// límite de mensajería. Servicio de producción: no arranca sin sus secretos (CONTACTO_…);
+    /// varios emisores sobre un mismo Redis se reparten el trabajo.
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto sender [OPCIONES]")]
+    Sender,
+
+    /// Conéctate para el equipo de comunicación: crear, probar con el personal, programar,
+    /// cancelar, el reporte de entrega y la bitácora de consentimientos.
+    #[command(
+        help_template = "{about}\n\nUso: {usage}\n\nÓrdenes:\n{subcommands}\n\nOpciones:\n{options}",
+        override_usage = "contacto conectate <ORDEN>",
+        subcommand_value_name = "ORDEN",
+        disable_help_subcommand = true
+    )]
+    Conectate {
+        #[command(subcommand)]
+        command: crate::conectate::ConectateCommand,
+    },
 }
 
 /// Loads the configuration, starts logging and runs the command.
@@ -155,5 +174,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs { source, stale: true, .. } => crate::runs::stale(settings, source).await,
         Command::Rollback { version } => crate::rollback::rollback(settings, version).await,
         Command::Responder => crate::responder::responder(settings).await,
+        Command::Sender => crate::sender::sender(settings).await,
+        Command::Conectate { command } => crate::conectate::conectate(settings, command).await,
     }
 }

@@ -8,18 +8,24 @@
 //! - [`preview`], [`runs`], [`rollback`]: what a citizen reads now (or once the files of a
 //!   directory are published), the run log and stale answers, going back to an older snapshot.
 //! - [`validate`]: maintainers' files checked offline, every error with its line and column.
-//! - [`responder`]: `contacto responder`, the webhook service on its own (production, Redis).
+//! - [`responder`]: `contacto responder`, the webhook service on its own (production, Redis),
+//!   with the admin API on its internal port ([`admin_api`]).
+//! - [`sender`]: `contacto sender`, the Conéctate sender on its own; [`conectate`]: `contacto
+//!   conectate …`, the communications team's commands.
 //! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on.
 //!
 //! `anyhow` is used here only, at the binary's edge; the libraries return typed errors.
 
+mod admin_api;
 mod cli;
+mod conectate;
 mod ingest;
 mod preview;
 mod responder;
 mod rollback;
 mod run;
 mod runs;
+mod sender;
 mod shutdown;
 mod telemetry;
 mod validate;

@@ -1,26 +1,41 @@
 //! `contacto responder`: the webhook service and its outbox worker, as a production process
-//! (usually on Redis, beside other replicas). It refuses to start without the secrets of the
-//! channels it serves, naming the variable to set.
+//! (usually on Redis, beside other replicas), with the admin API on its internal port. It
+//! refuses to start without the secrets of the channels it serves, naming the variable to set.
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use responder::ResponderConfig;
+use responder::{Responder, ResponderConfig};
 use settings::Settings;
+use store::SharedStore;
 use tokio::net::TcpListener;
 
 pub async fn responder(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let required = ResponderConfig::required_secrets(&settings)?;
     settings.require(&required)?;
-    let config = ResponderConfig::from_settings(&mut settings)?;
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
-    let (public, internal) = listeners(&settings).await?;
     tracing::info!(store = store.kind(), "Starting the responder.");
-    responder::run(config, store, public, internal, crate::shutdown::signal())
-        .await
-        .context("el servicio de respuestas se detuvo con error")?;
+    serve(&mut settings, store, crate::shutdown::signal()).await?;
     tracing::info!("Stopped cleanly.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the webhooks, and health, metrics and the admin API on the internal port, until
+/// `shutdown` completes.
+pub async fn serve(
+    settings: &mut Settings,
+    store: SharedStore,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let config = ResponderConfig::from_settings(settings)?;
+    let (public, internal) = listeners(settings).await?;
+    let mut responder = Responder::build(config, store.clone()).await;
+    if let Some(admin) = crate::admin_api::router(settings, store)? {
+        responder = responder.with_internal_routes(admin);
+    }
+    tracing::info!(internal = %internal.local_addr()?, "Serving webhooks; health, metrics and the admin API on the internal port.");
+    responder.run(public, internal, shutdown).await.context("el servicio de respuestas se detuvo con error")
 }
 
 /// Binds the webhook port and the internal port.

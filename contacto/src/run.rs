@@ -1,10 +1,10 @@
-//! `contacto run`: the whole system in one process, on the embedded store unless a Redis is
-//! configured, with local secrets made up on first start so nothing has to be set by hand.
+//! `contacto run`: the whole system in one process (ingest, responder, Conéctate sender, admin
+//! API), on the embedded store unless a Redis is configured, with local secrets made up on
+//! first start so nothing has to be set by hand.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
-use responder::ResponderConfig;
 use settings::Settings;
 
 pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
@@ -19,12 +19,12 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     // answers exist from the start, then on each source's schedule.
     let ingest = std::sync::Arc::new(ingest::Ingest::from_settings(&settings, store.clone())?);
     let scheduler = ingest::Scheduler::start(ingest, ingest::scheduler::timezone(&settings), true).await?;
-    let config = ResponderConfig::from_settings(&mut settings)?;
-    let (public, internal) = crate::responder::listeners(&settings).await?;
-    tracing::info!(store = store.kind(), internal = %internal.local_addr()?, "Contacto Ciudadano is running.");
-    responder::run(config, store, public, internal, crate::shutdown::signal())
-        .await
-        .context("el servicio de respuestas se detuvo con error")?;
+    // The Conéctate sender, then the responder with the admin API; the sender stops last so
+    // a batch in hand is finished.
+    let sender = crate::sender::start(&mut settings, store.clone())?;
+    tracing::info!(store = store.kind(), "Contacto Ciudadano is running.");
+    crate::responder::serve(&mut settings, store, crate::shutdown::signal()).await?;
+    sender.stop().await;
     scheduler.shutdown().await;
     tracing::info!("Stopped cleanly.");
     Ok(ExitCode::SUCCESS)

@@ -9,17 +9,48 @@
 //! to the ledger atomically; its outcome picks the confirmation (a second ALTA is "ya estás
 //! suscrito").
 //!
-//! The Conéctate issue builds on this module: the ledger export, contents, the broadcast
-//! sender and the 131050-as-opt-out signal from send failures.
+//! It also keeps each citizen's 24-hour customer service window per business number
+//! ([`window_opened`], read back with [`window_left`]): inside it the Conéctate sender may send
+//! free-form contents, outside it only an approved template. And a send that fails with 131050
+//! (the citizen stopped marketing messages) is an opt-out ([`Subscriptions::opt_out_after_failure`]).
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use schemas::{
-    ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, MunicipioId, Scope, Topic, UserAddress,
-    UserHasher, UserKey,
+    ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, KeyLayout, MunicipioId, Scope, Topic,
+    UserAddress, UserHasher, UserKey,
 };
-use store::{SharedStore, StoreError};
+use store::{KvOp, SharedStore, StoreError};
 
+use crate::channels::{InboundMessage, rate_bucket};
 use crate::replies::Reply;
+
+/// WhatsApp's customer service window: each message from a citizen opens it (or starts it
+/// again) for this long, per business number.
+pub const SERVICE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// The write that opens or refreshes the window of `message`'s sender: the time the citizen
+/// wrote, under a key that expires when the window closes. `None` when the message is already
+/// older than the window (a platform retry days later).
+pub fn window_opened(keys: &KeyLayout, message: &InboundMessage, user: UserKey, now: Timestamp) -> Option<KvOp> {
+    let at = message.sent_at.unwrap_or(now).min(now);
+    let age = now.duration_since(at).unsigned_abs();
+    let left = SERVICE_WINDOW.checked_sub(age).filter(|d| !d.is_zero())?;
+    Some(KvOp::Put {
+        key: keys.service_window(&rate_bucket(message.channel, &message.business_number), &user),
+        value: at.as_second().to_string().into_bytes(),
+        ttl: Some(left),
+    })
+}
+
+/// What is left of a window from its stored value (see [`window_opened`]); `None` when closed.
+pub fn window_left(stored: Option<&[u8]>, now: Timestamp) -> Option<Duration> {
+    let seconds: i64 = std::str::from_utf8(stored?).ok()?.parse().ok()?;
+    let age = now.duration_since(Timestamp::from_second(seconds).ok()?);
+    let age = if age.is_negative() { Duration::ZERO } else { age.unsigned_abs() };
+    SERVICE_WINDOW.checked_sub(age).filter(|d| !d.is_zero())
+}
 
 /// Applies consent changes.
 #[derive(Clone)]
@@ -89,6 +120,28 @@ impl Subscriptions {
             .await?;
         tracing::info!(user = %request.user, channel = request.channel.as_str(), ?outcome, "Applied a consent change.");
         Ok(outcome)
+    }
+
+    /// A send to `user` failed with an opt-out code (Meta 131050, Twilio 21610): the
+    /// subscription ends, ledgered with the platform's signal. Returns whether there was one.
+    pub async fn opt_out_after_failure(&self, user: UserKey, code: u32, at: Timestamp) -> Result<bool, StoreError> {
+        let Some(subscriber) = self.store.subscriber(&user).await? else { return Ok(false) };
+        let outcome = self
+            .store
+            .apply_consent(&ConsentChange {
+                user,
+                address: subscriber.address,
+                channel: subscriber.channel,
+                business_number: subscriber.business_number,
+                action: ConsentAction::Unsubscribe,
+                signal: ConsentSignal::SendFailure(code),
+                at,
+                consent_text_version: subscriber.consent_text_version,
+                municipio: subscriber.municipio,
+            })
+            .await?;
+        tracing::info!(user = %user, code, ?outcome, "A send failure ended a subscription.");
+        Ok(outcome == ConsentOutcome::Unsubscribed)
     }
 
     /// A citizen changed number: a subscription moves to the new address, with its municipio

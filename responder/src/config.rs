@@ -103,6 +103,8 @@ pub struct ResponderConfig {
     pub outbox: OutboxConfig,
     /// Recorded with every consent change.
     pub consent_text_version: String,
+    /// What the delivery hook remembers, and for how long (Conéctate).
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
 /// A secret's value; an empty one counts as unset (a channel is never keyed with "").
@@ -210,6 +212,11 @@ impl ResponderConfig {
                 max_age: Duration::from_secs(r.reply_max_age_hours * 3600),
             },
             consent_text_version: settings.conectate.consent_text_version.clone(),
+            delivery: crate::delivery::DeliveryConfig {
+                keep: Duration::from_secs(settings.conectate.keep_days * 86_400),
+                unreachable_for: Duration::from_secs(settings.conectate.unreachable_days * 86_400),
+                ..Default::default()
+            },
         })
     }
 }

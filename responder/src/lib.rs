@@ -18,7 +18,7 @@
 //! - [`pipeline`]: what happens to a verified webhook: dedupe, flood limit, session, routing,
 //!   replies, in batched store round trips ([`batcher`]).
 //! - [`conectate`]: subscription changes (ALTA/BAJA, buttons, platform preferences).
-//! - [`delivery`]: the hook that receives delivery statuses.
+//! - [`delivery`]: delivery statuses, and the delivery reports of Conéctate contents they feed.
 //! - [`outbox`]: the worker that sends replies, paced by the shared rate governor.
 //! - [`counting`]: interactions and unique users per day, batched off the hot path.
 //! - [`stats`]: in-process counters served on `/metrics`.

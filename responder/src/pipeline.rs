@@ -208,7 +208,7 @@ impl Pipeline {
             }
         }
         if !statuses.is_empty() {
-            self.delivery.record(&statuses).await;
+            self.delivery.record(&statuses).await?;
         }
         if work.is_empty() {
             return Ok(Vec::new());
@@ -499,6 +499,11 @@ impl Pipeline {
                 counted.push((sent_at.unwrap_or(now), topic, user));
             }
         }
+        // Conéctate: each message opens (or starts again) its sender's 24-hour window.
+        kv.extend(work.iter().filter_map(|item| match item {
+            Work::Message { message, user } => conectate::window_opened(&self.keys, message, *user, now),
+            Work::Preference { .. } => None,
+        }));
         // Every message this request leased is done, answered or not (flooded, moved).
         for key in leased {
             kv.push(KvOp::Put { key: key.clone(), value: DONE.to_vec(), ttl: Some(self.limits.dedupe_ttl) });

@@ -45,6 +45,8 @@ pub struct Responder {
     config: ResponderConfig,
     /// Stops the background tasks (snapshot mirror, counters) once the servers are done.
     background: Arc<watch::Sender<bool>>,
+    /// Routes other crates serve on the internal port (the admin API), mounted by the binary.
+    internal_routes: Router,
 }
 
 struct AppState {
@@ -79,7 +81,12 @@ impl Responder {
             mirror.clone(),
             counting.clone(),
             Subscriptions::new(store.clone(), config.consent_text_version.clone()),
-            DeliveryStatuses::new(stats.clone()),
+            DeliveryStatuses::new(
+                stats.clone(),
+                store.clone(),
+                Subscriptions::new(store.clone(), config.consent_text_version.clone()),
+                config.delivery.clone(),
+            ),
             stats.clone(),
             Limits {
                 flood_per_minute: config.flood_per_minute,
@@ -98,7 +105,13 @@ impl Responder {
             consumer,
         );
         let state = Arc::new(AppState { channels, pipeline, mirror, counting, stats, store });
-        Responder { state, worker, config, background: Arc::new(background) }
+        Responder { state, worker, config, background: Arc::new(background), internal_routes: Router::new() }
+    }
+
+    /// Serves `routes` on the internal port beside `/health` and `/metrics` (the admin API).
+    pub fn with_internal_routes(mut self, routes: Router) -> Responder {
+        self.internal_routes = self.internal_routes.merge(routes);
+        self
     }
 
     /// The internet-facing routes: every channel's webhooks.
@@ -129,6 +142,7 @@ impl Responder {
         Router::new()
             .route("/health", get(move || health_check(health.clone())))
             .route("/metrics", get(move || render_metrics(metrics.clone())))
+            .merge(self.internal_routes.clone())
     }
 
     /// A worker on this process's outbox consumer.

@@ -10,6 +10,8 @@
 //! | `{P:stats}` | `interactions:DAY`, `users:DAY` | a report counts unique users over many days in one PFCOUNT |
 //! | `{P:q:NAME}` | `stream`, `delayed` | due delayed entries move into the stream atomically |
 //! | `{P:subs}` | `sub:USER`, `active`, `ledger`, `ledger-seq` | a consent change updates the list and the ledger atomically |
+//! | `{P:contents}` | `items`, `seq` | a content's record changes by compare-and-set |
+//! | `{P:report:ID}` | `items`, `counts` | a status moves its message's state and the content's counts atomically |
 //! | `{P:runs}` | `log`, `seq` | a run's id and its record are written together |
 //!
 //! Single-key data (sessions, message dedupe, flood windows, rate buckets, flags, source state)
@@ -185,6 +187,34 @@ impl KeyLayout {
     pub fn consent_seq(&self) -> Key {
         self.tagged("subs", format_args!("ledger-seq"))
     }
+    /// The 24-hour customer service window of `user` on a business number (`bucket` as in
+    /// [`KeyLayout::rate`]): written on each inbound message, it expires when the window closes.
+    pub fn service_window(&self, bucket: &str, user: &UserKey) -> Key {
+        self.plain(format_args!("window:{bucket}:{user}"))
+    }
+    /// Conéctate contents, one field per content id.
+    pub fn contents(&self) -> Key {
+        self.tagged("contents", format_args!("items"))
+    }
+    pub fn content_seq(&self) -> Key {
+        self.tagged("contents", format_args!("seq"))
+    }
+    /// How far a content's fan-out into the broadcast queue has come.
+    pub fn fanout(&self, content: u64) -> Key {
+        self.plain(format_args!("fanout:{content}"))
+    }
+    /// The delivery report of a content: the state of each item (message, recipient) and the
+    /// counts per state, changed together.
+    pub fn report_items(&self, content: u64) -> Key {
+        self.tagged(&format!("report:{content}"), format_args!("items"))
+    }
+    pub fn report_counts(&self, content: u64) -> Key {
+        self.tagged(&format!("report:{content}"), format_args!("counts"))
+    }
+    /// The users reached by business-initiated messages in the messaging-limit window.
+    pub fn reached(&self) -> Key {
+        self.plain(format_args!("reached"))
+    }
 
     // Ingest.
     pub fn run_log(&self) -> Key {
@@ -224,6 +254,9 @@ mod tests {
         assert_ne!(hash_tag(&k.queue_stream(QueueName::Outbox)), hash_tag(&k.queue_stream(QueueName::Broadcast)));
         let user: UserKey = "00112233445566778899aabbccddeeff".parse().unwrap();
         assert_eq!(hash_tag(&k.subscriber(&user)), hash_tag(&k.consent_ledger()));
+        assert_eq!(hash_tag(&k.report_items(7)), hash_tag(&k.report_counts(7)));
+        assert_ne!(hash_tag(&k.report_items(7)), hash_tag(&k.report_items(8)));
+        assert_eq!(hash_tag(&k.contents()), hash_tag(&k.content_seq()));
         assert_eq!(k.snapshot(v).as_str(), "gto:{gto:snap}:v:3");
         assert_eq!(k.session(&user).as_str(), "gto:session:00112233445566778899aabbccddeeff");
     }

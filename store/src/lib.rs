@@ -17,9 +17,12 @@
 //! - [`RunLog`]: the ingest run log.
 //! - [`RateStore`]: the rate governor every process on one store shares (GCRA buckets), so
 //!   replies and broadcasts together stay under a business number's messages per second.
+//! - [`conectate`]: Conéctate's contents ([`ContentStore`]), delivery reports ([`ReportStore`])
+//!   and the messaging-limit window ([`ReachStore`]).
 //! - [`Store`]: all of the above; [`open`] picks the implementation from [`StoreConfig`].
 //! - [`error`]: [`StoreError`], which says whether retrying can help.
 
+pub mod conectate;
 pub mod embedded;
 pub mod error;
 pub mod redis_store;
@@ -33,6 +36,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+pub use conectate::{ContentStore, Reach, ReachStore, ReportStore, ReportUpdate, Revised};
 pub use error::StoreError;
 pub use schemas::keys::QueueName;
 use schemas::{
@@ -412,7 +416,18 @@ pub trait RateStore: Send + Sync {
 }
 
 /// Everything the system keeps.
-pub trait Store: SnapshotStore + CounterStore + KvStore + QueueStore + SubscriberStore + RunLog + RateStore {
+pub trait Store:
+    SnapshotStore
+    + CounterStore
+    + KvStore
+    + QueueStore
+    + SubscriberStore
+    + RunLog
+    + RateStore
+    + ContentStore
+    + ReportStore
+    + ReachStore
+{
     /// The key layout (and prefix) this store writes under.
     fn keys(&self) -> &KeyLayout;
 

@@ -15,6 +15,8 @@
 //! | subscribers | one key per subscriber, a lexicographic set for paging, the ledger as a stream; one script per consent change |
 //! | run log | a capped list |
 
+mod conectate;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

@@ -8,6 +8,9 @@
 //! - [`serve`]: any axum `Router` on 127.0.0.1 on a free port, stopped when dropped.
 //! - [`RecordingServer`]: an outside platform's stand-in that records every request and
 //!   answers through a closure the test can swap (to fail, to slow down).
+//! - [`graph_ok`], [`graph_error`]: the Graph API's answers, for a stand-in of it;
+//!   [`StatusReporter`]: what Meta does after accepting a message (a `sent` status to our
+//!   webhook), for stand-ins that must behave like it.
 //! - [`redis_url`], [`unique_keys`], [`stores`]: the test Redis, a key prefix per test, and a
 //!   fresh store of each kind.
 
@@ -140,6 +143,108 @@ impl RecordingServer {
 
     pub fn clear(&self) {
         self.requests.lock().expect("requests lock").clear();
+    }
+}
+
+/// The Graph API's success answer; each carries a new message id (`wamid.OUT0`, `wamid.OUT1`, …).
+pub fn graph_ok() -> impl Fn(&Recorded) -> Response + Send + Sync + 'static {
+    let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    move |_| {
+        let id = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        axum::Json(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "x", "wa_id": "x"}],
+            "messages": [{"id": format!("wamid.OUT{id}")}]
+        }))
+        .into_response()
+    }
+}
+
+/// A Graph API error answer with Meta's error body.
+pub fn graph_error(status: StatusCode, code: u32) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": {
+            "message": format!("(#{code}) failure"), "type": "OAuthException", "code": code, "fbtrace_id": "Az8or"
+        }})),
+    )
+        .into_response()
+}
+
+/// A Meta webhook body carrying `statuses` for `phone_number_id`.
+pub fn meta_statuses(phone_number_id: &str, statuses: &[serde_json::Value]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+            "statuses": statuses
+        }}]}]
+    }))
+    .expect("a status webhook serialises")
+}
+
+/// One status of a message, as Meta sends it (with our `biz_opaque_callback_data` and the
+/// error code of a failure, when given).
+pub fn meta_status(wamid: &str, state: &str, to: &str, tag: Option<&str>, error: Option<u32>) -> serde_json::Value {
+    let mut s = serde_json::json!({"id": wamid, "status": state, "timestamp": "1622106000", "recipient_id": to});
+    if let Some(tag) = tag {
+        s["biz_opaque_callback_data"] = serde_json::json!(tag);
+    }
+    if let Some(code) = error {
+        s["errors"] = serde_json::json!([{"code": code, "title": "failure"}]);
+    }
+    s
+}
+
+/// Reports statuses to a webhook the way Meta does: shortly after, several per post (up to
+/// 500), retried until the webhook takes them.
+#[derive(Clone)]
+pub struct StatusReporter {
+    statuses: tokio::sync::mpsc::UnboundedSender<serde_json::Value>,
+}
+
+impl StatusReporter {
+    /// Posts to `url`; `sign` gives the signature header of a body (Meta's `X-Hub-Signature-256`).
+    pub fn start(
+        url: String,
+        phone_number_id: String,
+        sign: impl Fn(&[u8]) -> (&'static str, String) + Send + 'static,
+    ) -> StatusReporter {
+        let (statuses, mut rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 500 {
+                    match rx.try_recv() {
+                        Ok(s) => batch.push(s),
+                        Err(_) => break,
+                    }
+                }
+                let body = meta_statuses(&phone_number_id, &batch);
+                let (header, signature) = sign(&body);
+                for _ in 0..100 {
+                    let posted = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header(header, &signature)
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    if posted.is_ok_and(|r| r.status().is_success()) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        });
+        StatusReporter { statuses }
+    }
+
+    /// Reports `status` (see [`meta_status`]).
+    pub fn report(&self, status: serde_json::Value) {
+        let _ = self.statuses.send(status);
     }
 }
 

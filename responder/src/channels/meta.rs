@@ -707,6 +707,14 @@ pub fn request_body(message: &Outbound) -> Value {
             }
             body["template"] = template;
         }
+        OutboundContent::Text { body: text, preview_url } => {
+            body["type"] = json!("text");
+            body["text"] = json!({"body": text, "preview_url": preview_url});
+        }
+        OutboundContent::Image { link, caption } => {
+            body["type"] = json!("image");
+            body["image"] = json!({"link": link, "caption": caption});
+        }
     }
     if let Some(tag) = &message.tag {
         body["biz_opaque_callback_data"] = json!(tag);

@@ -219,6 +219,10 @@ pub enum OutboundContent {
     Answer(Answer),
     /// An approved template: the only thing allowed outside the window.
     Template(Template),
+    /// A Conéctate text (only inside the window); WhatsApp previews its first link when asked.
+    Text { body: String, preview_url: bool },
+    /// A Conéctate image by its public URL, with the text as its caption (only inside the window).
+    Image { link: String, caption: String },
 }
 
 /// An approved template and its parameters.

@@ -339,6 +339,11 @@ impl TwilioClient {
                 form.push(("ContentSid", t.name.clone()));
                 form.push(("ContentVariables", serde_json::Value::Object(variables).to_string()));
             }
+            OutboundContent::Text { body, .. } => form.push(("Body", body.clone())),
+            OutboundContent::Image { link, caption } => {
+                form.push(("Body", caption.clone()));
+                form.push(("MediaUrl", link.clone()));
+            }
         }
         let callback = match &message.tag {
             Some(tag) => {

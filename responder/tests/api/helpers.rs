@@ -7,19 +7,16 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use responder::channels::{meta, twilio};
 use responder::stats::Stats;
 use responder::{OutboxWorker, Outcome, Responder, ResponderConfig};
 use schemas::{KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey};
 use settings::{Secret, Settings};
 use store::SharedStore;
-use testkit::{Recorded, RecordingServer, TestServer, TestStore};
+use testkit::{RecordingServer, TestServer, TestStore};
 
 pub const PNID: &str = "106540352242922";
 pub const APP_SECRET: &str = "meta-app-secret-for-tests";
@@ -102,30 +99,7 @@ pub struct TestApp {
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-/// The Graph API's success body; each answer carries a new message id.
-pub fn graph_ok() -> impl Fn(&Recorded) -> axum::response::Response + Send + Sync + 'static {
-    let n = Arc::new(AtomicU64::new(0));
-    move |_| {
-        let id = n.fetch_add(1, Ordering::SeqCst);
-        axum::Json(serde_json::json!({
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": "x", "wa_id": "x"}],
-            "messages": [{"id": format!("wamid.OUT{id}")}]
-        }))
-        .into_response()
-    }
-}
-
-/// A Graph API error answer.
-pub fn graph_error(status: StatusCode, code: u32) -> axum::response::Response {
-    (
-        status,
-        axum::Json(serde_json::json!({"error": {
-            "message": format!("(#{code}) failure"), "type": "OAuthException", "code": code, "fbtrace_id": "Az8or"
-        }})),
-    )
-        .into_response()
-}
+pub use testkit::{graph_error, graph_ok};
 
 /// A path inside the repository's `fixtures/`.
 pub fn fixture_path(path: &str) -> PathBuf {

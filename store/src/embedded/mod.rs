@@ -10,6 +10,7 @@
 //! `contacto rollback` can run beside `contacto run` on the same directory; the running
 //! responder then learns of the new version by polling the pointer.
 
+mod conectate;
 mod hll;
 mod writer;
 

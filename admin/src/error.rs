@@ -1,0 +1,125 @@
+//! One error shape for every admin route, in Spanish:
+//!
+//! ```json
+//! {"error": {"codigo": "estado_invalido", "mensaje": "el contenido 7 está terminado: …"}}
+//! ```
+//!
+//! Client errors say what to fix and are not logged; server faults answer a plain message and
+//! are logged once with their cause.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use conectate::ConectateError;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// A stable code for programs (the console).
+    pub code: &'static str,
+    /// What a person reads.
+    pub message: String,
+    /// The field to fix, when there is one.
+    pub field: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), field: None }
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "no_autorizado", "falta el token de administración o no es válido")
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"codigo": self.code, "mensaje": self.message});
+        if let Some(field) = self.field {
+            error["campo"] = json!(field);
+        }
+        (self.status, axum::Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<ConectateError> for ApiError {
+    fn from(e: ConectateError) -> ApiError {
+        let message = e.to_string();
+        match e {
+            ConectateError::Invalid { field, message } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "dato_invalido",
+                message: format!("`{field}`: {message}"),
+                field: Some(field),
+            },
+            ConectateError::NotFound(_) => ApiError::not_found("contenido_no_encontrado", message),
+            ConectateError::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "estado_invalido", message),
+            ConectateError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "cambio_simultaneo", message),
+            ConectateError::NoStaff | ConectateError::NoChannel => {
+                ApiError::new(StatusCode::CONFLICT, "configuracion_incompleta", message)
+            }
+            ConectateError::Store(error) => {
+                tracing::warn!(%error, "An admin request failed on the store.");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "almacen_no_disponible",
+                    "el almacén no respondió; vuelve a intentarlo en un momento",
+                )
+            }
+            ConectateError::Corrupt(reason) => {
+                tracing::error!(%reason, "An admin request found a record it cannot read.");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "error_interno",
+                    "un registro guardado no se puede leer",
+                )
+            }
+        }
+    }
+}
+
+/// A JSON body whose rejections are [`ApiError`]s in Spanish (axum's own are in English).
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(match rejection {
+                JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "tipo_de_contenido",
+                    "el cuerpo debe ser JSON (Content-Type: application/json)",
+                ),
+                JsonRejection::JsonSyntaxError(e) => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "json_invalido",
+                    format!("el JSON no se puede leer: {}", e.body_text()),
+                ),
+                JsonRejection::JsonDataError(e) => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "dato_invalido",
+                    format!("el JSON no tiene la forma esperada: {}", e.body_text()),
+                ),
+                JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "cuerpo_demasiado_grande",
+                        format!("el cuerpo pasa de {} bytes", crate::MAX_BODY_BYTES),
+                    )
+                }
+                other => ApiError::new(other.status(), "cuerpo_invalido", "no se pudo leer el cuerpo de la petición"),
+            }),
+        }
+    }
+}

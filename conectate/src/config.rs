@@ -1,0 +1,128 @@
+//! What Conéctate takes from the settings (`[conectate]`, the channels, the time zone), once.
+
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use responder::delivery::DeliveryConfig;
+use schemas::{Bsuid, ChannelKind, PhoneNumber, UserAddress, UserHasher, UserKey};
+use settings::secrets::USER_HASH_KEY;
+use settings::{ConfigError, Settings};
+use store::Rate;
+
+/// How the sender works.
+#[derive(Clone, Debug)]
+pub struct SenderConfig {
+    /// Sends in flight at once per process.
+    pub concurrency: usize,
+    pub reclaim_idle: Duration,
+    /// How long a delivery whose sender died mid-send waits for the platform's status.
+    pub in_doubt: Duration,
+    /// A window with less than this left counts as closed.
+    pub window_margin: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub max_attempts: u32,
+    pub schedule_poll: Duration,
+    /// Unique users business-initiated messages may reach per 24 hours (`u64::MAX`: no limit).
+    pub messaging_limit: u64,
+    /// Messages per second per business number: Meta's (shared with replies) and Twilio's.
+    pub meta_rate: Rate,
+    pub twilio_rate: Rate,
+    /// No rate governor (tests and benchmarks against a local stand-in only).
+    pub unpaced: bool,
+}
+
+/// Everything Conéctate runs with.
+#[derive(Clone, Debug)]
+pub struct ConectateConfig {
+    pub hasher: UserHasher,
+    /// The staff list, who receive each content's canary.
+    pub staff: Vec<(UserKey, UserAddress)>,
+    /// Where a canary leaves from: the first Meta number, else Twilio's sender.
+    pub canary_origin: Option<(ChannelKind, String)>,
+    /// The channels subscribers can be on (those configured).
+    pub channels: Vec<ChannelKind>,
+    pub require_canary: bool,
+    pub default_template: Option<String>,
+    pub template_language: String,
+    pub default_content_sid: Option<String>,
+    /// The calendar in which the team reads and writes times.
+    pub timezone: TimeZone,
+    pub delivery: DeliveryConfig,
+    pub sender: SenderConfig,
+}
+
+fn field(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Field { field: field.to_owned(), message: message.into() }
+}
+
+/// Where messages to staff leave from: the first Meta number, else Twilio's sender.
+fn canary_origin(settings: &Settings) -> Option<(ChannelKind, String)> {
+    if let Some(id) = settings.channels.meta.phone_number_ids.first() {
+        return Some((ChannelKind::Meta, id.clone()));
+    }
+    settings.channels.twilio.from.clone().map(|from| (ChannelKind::Twilio, from))
+}
+
+impl ConectateConfig {
+    /// Reads validated settings; needs the user-id hashing key (the staff's keys are hashes).
+    pub fn from_settings(settings: &mut Settings) -> Result<ConectateConfig, ConfigError> {
+        let key =
+            settings.secret(USER_HASH_KEY).map(|s| s.expose().to_owned()).filter(|k| !k.trim().is_empty()).ok_or_else(
+                || ConfigError::MissingSecret {
+                    field: USER_HASH_KEY.field.into(),
+                    env: USER_HASH_KEY.env_var(),
+                    why: USER_HASH_KEY.purpose,
+                },
+            )?;
+        let hasher = UserHasher::new(key.as_bytes()).map_err(|e| field("privacy.user_hash_key", e.to_string()))?;
+        let c = &settings.conectate;
+        let mut staff = Vec::new();
+        for text in &c.staff {
+            let address = PhoneNumber::parse(text)
+                .map(UserAddress::Phone)
+                .or_else(|_| Bsuid::parse(text).map(UserAddress::Bsuid))
+                .map_err(|e| field("conectate.staff", e.to_string()))?;
+            staff.push((hasher.key(&address), address));
+        }
+        let mut channels = Vec::new();
+        if !settings.channels.meta.phone_number_ids.is_empty() {
+            channels.push(ChannelKind::Meta);
+        }
+        if settings.channels.twilio.public_url.is_some() || settings.channels.twilio.from.is_some() {
+            channels.push(ChannelKind::Twilio);
+        }
+        let timezone =
+            TimeZone::get(&settings.responder.timezone).map_err(|e| field("responder.timezone", e.to_string()))?;
+        Ok(ConectateConfig {
+            hasher,
+            staff,
+            canary_origin: canary_origin(settings),
+            channels,
+            require_canary: c.require_canary,
+            default_template: c.default_template.clone(),
+            template_language: c.template_language.clone(),
+            default_content_sid: c.default_content_sid.clone(),
+            timezone,
+            delivery: DeliveryConfig {
+                keep: Duration::from_secs(c.keep_days * 86_400),
+                unreachable_for: Duration::from_secs(c.unreachable_days * 86_400),
+                ..DeliveryConfig::default()
+            },
+            sender: SenderConfig {
+                concurrency: c.sender_concurrency,
+                reclaim_idle: Duration::from_secs(c.reclaim_idle_secs),
+                in_doubt: Duration::from_secs(c.in_doubt_secs),
+                window_margin: Duration::from_secs(c.window_margin_secs),
+                retry_base: Duration::from_millis(c.retry_base_ms),
+                retry_max: Duration::from_secs(c.retry_max_secs),
+                max_attempts: c.max_attempts,
+                schedule_poll: Duration::from_secs(c.schedule_poll_secs),
+                messaging_limit: c.messaging_limit.users(),
+                meta_rate: Rate::per_second(settings.channels.meta.messages_per_second),
+                twilio_rate: Rate::per_second(c.twilio_messages_per_second),
+                unpaced: c.unpaced,
+            },
+        })
+    }
+}

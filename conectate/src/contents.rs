@@ -1,0 +1,180 @@
+//! What the communications team does with contents, the same through `contacto conectate`
+//! and the admin API: create, list, show, canary, schedule, cancel, and the delivery report.
+//!
+//! Every change reads the content, applies one lifecycle step ([`Content`]'s methods) and
+//! writes it back only if nobody changed it meanwhile (compare-and-set), re-reading a few times
+//! when they did. The canary puts one delivery per staff member in the broadcast queue; the
+//! sender sends it like any other, through the same checks and the same report.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use responder::delivery::{Delivery, DeliveryId, Recipient};
+use schemas::ChannelKind;
+use store::{QueueName, SharedStore};
+
+use crate::config::ConectateConfig;
+use crate::content::{Content, Draft, State};
+use crate::error::ConectateError;
+use crate::report::Report;
+
+/// How many times a change is tried again after losing a compare-and-set.
+const ATTEMPTS: usize = 5;
+
+#[derive(Clone)]
+pub struct Contents {
+    store: SharedStore,
+    config: Arc<ConectateConfig>,
+}
+
+impl Contents {
+    pub fn new(store: SharedStore, config: Arc<ConectateConfig>) -> Contents {
+        Contents { store, config }
+    }
+
+    pub fn config(&self) -> &ConectateConfig {
+        &self.config
+    }
+
+    /// Stores a new draft.
+    pub async fn create(&self, draft: Draft) -> Result<Content, ConectateError> {
+        draft.validate()?;
+        let id = self.store.next_content_id().await?;
+        let mut content = Content::new(id, draft, Timestamp::now());
+        content.revision =
+            self.store.put_content_record(id, 0, &content.encode()).await?.ok_or(ConectateError::Conflict(id))?;
+        tracing::info!(content = id, "Conéctate content created.");
+        Ok(content)
+    }
+
+    pub async fn get(&self, id: u64) -> Result<Content, ConectateError> {
+        let stored = self.store.content_record(id).await?.ok_or(ConectateError::NotFound(id))?;
+        Content::decode(&stored.record, stored.revision)
+            .map_err(|e| ConectateError::Corrupt(format!("contenido {id}: {e}")))
+    }
+
+    /// Contents with ids above `after`, in id order (all of them with 0).
+    pub async fn list_after(&self, after: u64) -> Result<Vec<Content>, ConectateError> {
+        let mut out = Vec::new();
+        let mut after = after;
+        loop {
+            let page = self.store.content_records(after, 500).await?;
+            let Some((last, _)) = page.last() else { return Ok(out) };
+            after = *last;
+            for (id, stored) in page {
+                out.push(
+                    Content::decode(&stored.record, stored.revision)
+                        .map_err(|e| ConectateError::Corrupt(format!("contenido {id}: {e}")))?,
+                );
+            }
+        }
+    }
+
+    pub async fn list(&self) -> Result<Vec<Content>, ConectateError> {
+        self.list_after(0).await
+    }
+
+    /// Applies `step` to the stored content and writes it back with compare-and-set.
+    pub(crate) async fn update<T>(
+        &self,
+        id: u64,
+        step: impl Fn(&mut Content) -> Result<T, ConectateError>,
+    ) -> Result<(Content, T), ConectateError> {
+        for _ in 0..ATTEMPTS {
+            let mut content = self.get(id).await?;
+            let out = step(&mut content)?;
+            if let Some(revision) = self.store.put_content_record(id, content.revision, &content.encode()).await? {
+                content.revision = revision;
+                return Ok((content, out));
+            }
+        }
+        Err(ConectateError::Conflict(id))
+    }
+
+    /// Sends the content to the staff list now (a new round each time), before scheduling.
+    pub async fn canary(&self, id: u64) -> Result<Content, ConectateError> {
+        if self.config.staff.is_empty() {
+            return Err(ConectateError::NoStaff);
+        }
+        let Some((channel, business_number)) = self.config.canary_origin.clone() else {
+            return Err(ConectateError::NoChannel);
+        };
+        let staff = u32::try_from(self.config.staff.len()).unwrap_or(u32::MAX);
+        let (content, round) = self.update(id, |c| c.start_canary(staff, Timestamp::now())).await?;
+        let deliveries: Vec<Vec<u8>> = self
+            .config
+            .staff
+            .iter()
+            .map(|(user, address)| {
+                Delivery {
+                    id: DeliveryId { content: id, user: *user, canary: Some(round), resend: false },
+                    to: Some(Recipient { address: address.clone(), channel, business_number: business_number.clone() }),
+                    attempt: 0,
+                    template_only: false,
+                }
+                .encode()
+            })
+            .collect();
+        self.store.enqueue(QueueName::Broadcast, &deliveries).await?;
+        tracing::info!(content = id, round, staff, "Conéctate canary queued for the staff.");
+        Ok(content)
+    }
+
+    /// Schedules the content for `at`, or now.
+    pub async fn schedule(&self, id: u64, at: Option<Timestamp>) -> Result<Content, ConectateError> {
+        let current = self.get(id).await?;
+        self.check_templates(&current)?;
+        let require = self.config.require_canary;
+        let (content, ()) = self
+            .update(id, |c| {
+                let now = Timestamp::now();
+                c.schedule(at.unwrap_or(now), require, now)
+            })
+            .await?;
+        tracing::info!(content = id, at = ?content.scheduled_for, "Conéctate content scheduled.");
+        Ok(content)
+    }
+
+    /// Subscribers outside the 24-hour window can only get a template: a content without one
+    /// (and no default) would skip them all, so it is not scheduled.
+    fn check_templates(&self, content: &Content) -> Result<(), ConectateError> {
+        let c = &self.config;
+        let missing = |channel| match channel {
+            ChannelKind::Meta => content.draft.template.is_none() && c.default_template.is_none(),
+            ChannelKind::Twilio => content.draft.twilio.is_none() && c.default_content_sid.is_none(),
+        };
+        if let Some(channel) = c.channels.iter().copied().find(|ch| missing(*ch)) {
+            let (field, setting) = match channel {
+                ChannelKind::Meta => ("template", "conectate.default_template"),
+                ChannelKind::Twilio => ("twilio", "conectate.default_content_sid"),
+            };
+            return Err(ConectateError::Invalid {
+                field,
+                message: format!(
+                    "falta la plantilla aprobada para quien no ha escrito en las últimas 24 horas \
+                     (indícala en el contenido o define {setting})"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Cancels the content, only before sending starts.
+    pub async fn cancel(&self, id: u64) -> Result<Content, ConectateError> {
+        let (content, ()) = self.update(id, |c| c.cancel(Timestamp::now())).await?;
+        tracing::info!(content = id, "Conéctate content cancelled.");
+        Ok(content)
+    }
+
+    /// The delivery report, from the counts the sender and the statuses keep.
+    pub async fn report(&self, id: u64) -> Result<Report, ConectateError> {
+        let content = self.get(id).await?;
+        let counts = self.store.report_counts(id).await?;
+        Ok(Report::new(&content, &counts))
+    }
+
+    /// Whether the content is still to be (or being) sent.
+    pub fn is_open(content: &Content) -> bool {
+        !matches!(content.state, State::Done | State::Cancelled)
+    }
+}

@@ -1,0 +1,22 @@
+//! The admin API on the internal port, beside health and metrics: mounted when the admin token
+//! is set (a production responder without it serves webhooks and says the API is off).
+
+use std::sync::Arc;
+
+use admin::AdminApi;
+use axum::Router;
+use conectate::{ConectateConfig, Contents};
+use settings::Settings;
+use settings::secrets::ADMIN_TOKEN;
+use store::SharedStore;
+
+/// Every admin module this binary runs, behind the token; `None` without a token.
+pub fn router(settings: &mut Settings, store: SharedStore) -> anyhow::Result<Option<Router>> {
+    let token = settings.secret(ADMIN_TOKEN).map(|s| s.expose().to_owned()).filter(|t| !t.trim().is_empty());
+    let Some(token) = token else {
+        tracing::warn!(variable = %ADMIN_TOKEN.env_var(), "No admin token: the admin API is off.");
+        return Ok(None);
+    };
+    let contents = Contents::new(store.clone(), Arc::new(ConectateConfig::from_settings(settings)?));
+    Ok(Some(AdminApi::new(&token).mount(admin::conectate::routes(contents, store)).router()))
+}
