@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `{P:snap}` | `seq`, `current`, `v:N`, `versions`, `history` | publish and rollback flip the pointer atomically |
 //! | `{P:stats}` | `interactions:DAY`, `users:DAY` | a report counts unique users over many days in one PFCOUNT |
-//! | `{P:q:NAME}` | `stream`, `delayed` | due delayed entries move into the stream atomically |
+//! | `{P:q:NAME}` | `stream`, `delayed`, `once:ID` | due delayed entries move into the stream atomically; an entry and the mark that it was added once are written together |
 //! | `{P:subs}` | `sub:USER`, `active`, `ledger`, `ledger-seq` | a consent change updates the list and the ledger atomically |
 //! | `{P:runs}` | `log`, `seq` | a run's id and its record are written together |
 //!
@@ -167,6 +167,11 @@ impl KeyLayout {
     pub fn queue_delayed(&self, queue: QueueName) -> Key {
         self.tagged(&format!("q:{queue}"), format_args!("delayed"))
     }
+    /// The mark that the unit of work `id` (a platform's message id, not personal) was added
+    /// to the queue once, or is in flight.
+    pub fn queue_once(&self, queue: QueueName, id: &str) -> Key {
+        self.tagged(&format!("q:{queue}"), format_args!("once:{id}"))
+    }
     /// The consumer group every worker of a queue joins.
     pub fn queue_group(&self, queue: QueueName) -> String {
         format!("{}-workers", queue.as_str())
@@ -221,6 +226,10 @@ mod tests {
         let day = jiff::civil::date(2020, 5, 27);
         assert_eq!(hash_tag(&k.users(day)), hash_tag(&k.users(day.tomorrow().unwrap())));
         assert_eq!(hash_tag(&k.queue_stream(QueueName::Outbox)), hash_tag(&k.queue_delayed(QueueName::Outbox)));
+        assert_eq!(
+            hash_tag(&k.queue_stream(QueueName::Outbox)),
+            hash_tag(&k.queue_once(QueueName::Outbox, "meta:wamid.A"))
+        );
         assert_ne!(hash_tag(&k.queue_stream(QueueName::Outbox)), hash_tag(&k.queue_stream(QueueName::Broadcast)));
         let user: UserKey = "00112233445566778899aabbccddeeff".parse().unwrap();
         assert_eq!(hash_tag(&k.subscriber(&user)), hash_tag(&k.consent_ledger()));

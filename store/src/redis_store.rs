@@ -11,7 +11,7 @@
 //! | counters | HINCRBY per day × topic, PFADD / PFCOUNT per day |
 //! | KV with TTL | SET NX PX, SET PX, INCR + PEXPIRE NX; a batch is one pipeline |
 //! | rate governor | one GCRA script per call on the bucket's key, timed by the server's clock |
-//! | queues | a stream and a consumer group per queue: XADD, XREADGROUP, XACK + XDEL, XAUTOCLAIM; a sorted set of delayed entries moved in by a script |
+//! | queues | a stream and a consumer group per queue: XADD, XREADGROUP, XACK + XDEL, XAUTOCLAIM; a sorted set of delayed entries moved in by a script; once-marks beside the stream, checked and written with their entries by one script per batch |
 //! | subscribers | one key per subscriber, a lexicographic set for paging, the ledger as a stream; one script per consent change |
 //! | run log | a capped list |
 
@@ -33,9 +33,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};
 
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Permits, PointerChange, PointerReason,
-    QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog, SnapshotStore, Store,
-    StoreError, SubscriberStore, VersionSummary,
+    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Mark, OnceOp, Permits, PointerChange,
+    PointerReason, QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog,
+    SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
 };
 
 /// How many runs the log keeps.
@@ -80,6 +80,31 @@ for _, m in ipairs(due) do
   redis.call('ZREM', KEYS[1], m)
 end
 return #due
+";
+
+const ENQUEUE_ONCE: &str = r"
+-- KEYS[1]: the queue's stream; KEYS[i + 1]: the once-mark of operation i.
+-- ARGV: three per operation: kind (e: enqueue, E: enqueue under our lease, m and M: the same
+-- without a payload, l: lease, r: release), ttl in ms, payload.
+-- Answers the mark each id had: 0 none, 1 leased, 2 done.
+local found = {}
+for i = 2, #KEYS do
+  local a = 3 * (i - 2)
+  local kind = ARGV[a + 1]
+  local was = redis.call('GET', KEYS[i])
+  local mark = 0
+  if was == 'l' then mark = 1 elseif was then mark = 2 end
+  found[i - 1] = mark
+  if kind == 'r' then
+    if mark == 1 then redis.call('DEL', KEYS[i]) end
+  elseif kind == 'l' then
+    if mark == 0 then redis.call('SET', KEYS[i], 'l', 'PX', ARGV[a + 2]) end
+  elseif mark == 0 or (mark == 1 and (kind == 'E' or kind == 'M')) then
+    if kind == 'e' or kind == 'E' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3]) end
+    redis.call('SET', KEYS[i], 'd', 'PX', ARGV[a + 2])
+  end
+end
+return found
 ";
 
 const APPLY_CONSENT: &str = r"
@@ -138,6 +163,7 @@ struct Scripts {
     rollback: Script,
     promote_due: Script,
     apply_consent: Script,
+    enqueue_once: Script,
 }
 
 pub struct RedisStore {
@@ -196,6 +222,7 @@ impl RedisStore {
                 rollback: Script::new(ROLLBACK),
                 promote_due: Script::new(PROMOTE_DUE),
                 apply_consent: Script::new(APPLY_CONSENT),
+                enqueue_once: Script::new(ENQUEUE_ONCE),
             }),
             current: watch::Sender::new(current.map(SnapshotVersion)),
             listener: OnceLock::new(),
@@ -708,6 +735,47 @@ impl QueueStore for RedisStore {
         let ids = self.enqueue(queue, payloads).await?;
         self.batch(then).await?;
         Ok(ids)
+    }
+
+    async fn enqueue_once(&self, queue: QueueName, ops: &[OnceOp]) -> Result<Vec<Mark>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.scripts.enqueue_once.prepare_invoke();
+        invocation.key(self.keys.queue_stream(queue).as_str());
+        let mut added = false;
+        for op in ops {
+            let (id, kind, ttl, payload): (&str, &str, Duration, &[u8]) = match op {
+                OnceOp::Enqueue { id, payload, ttl, leased } => {
+                    added |= payload.is_some();
+                    let kind = match (payload.is_some(), leased) {
+                        (true, false) => "e",
+                        (true, true) => "E",
+                        (false, false) => "m",
+                        (false, true) => "M",
+                    };
+                    (id, kind, *ttl, payload.as_deref().unwrap_or_default())
+                }
+                OnceOp::Lease { id, ttl } => (id, "l", *ttl, &[]),
+                OnceOp::Release { id } => (id, "r", Duration::ZERO, &[]),
+            };
+            invocation.key(self.keys.queue_once(queue, id).as_str()).arg(kind).arg(millis(ttl)).arg(payload);
+        }
+        let found: Vec<i64> = invocation.invoke_async(&mut self.con()).await?;
+        if found.len() != ops.len() {
+            return Err(StoreError::Backend(format!("{} once-operations got {} answers", ops.len(), found.len())));
+        }
+        if added {
+            self.queue_ready[queue_index(queue)].notify_waiters();
+        }
+        Ok(found
+            .into_iter()
+            .map(|m| match m {
+                0 => Mark::Unmarked,
+                1 => Mark::Leased,
+                _ => Mark::Done,
+            })
+            .collect())
     }
 
     async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()> {
