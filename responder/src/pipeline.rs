@@ -2,17 +2,18 @@
 //!
 //! 1. Statuses go to [`DeliveryStatuses`]; platform errors and unusable parts are logged
 //!    without numbers; messages to numbers we do not serve and reactions are skipped.
-//! 2. What the citizen's recent messages left: the flood window's count and, only when the text
-//!    is a bare menu number, the last menu shown. On Redis that is one batched round trip
-//!    shared with concurrent webhooks ([`Batcher`]); on the embedded store, which serves one
-//!    process, it is kept in memory ([`local`]).
+//! 2. Only when the text is a bare menu number: the last menu shown (one batched round trip on
+//!    Redis, shared with concurrent webhooks by a [`Batcher`]; in memory on the embedded store,
+//!    which serves one process, see [`local`]).
 //! 3. The answer is decided in memory from the mirrored snapshot.
 //! 4. Every reply goes to the outbox with [`QueueStore::enqueue_once`](store::QueueStore):
-//!    the reply and the mark that its message was answered are written in one atomic step
-//!    (one script per batch of webhooks on Redis, one transaction on the embedded store), so
-//!    a message is answered once however often, or however concurrently, the platform delivers
-//!    it, and the mark never exists without the reply. Only then does the platform get its 200;
-//!    if the store fails it gets a 503 and its retry finds nothing marked.
+//!    the citizen's flood window is counted, and the reply and the mark that its message was
+//!    answered are written, in one atomic step (one script per batch of webhooks on Redis, one
+//!    transaction on the embedded store). So a message is answered once however often, or
+//!    however concurrently, the platform delivers it, and the mark never exists without the
+//!    reply. Only then does the platform get its 200; if the store fails it gets a 503 and its
+//!    retry finds nothing marked. A message over the flood limit is marked and not answered;
+//!    the first one gets the flood notice.
 //! 5. Conéctate changes are applied by the store, which decides their outcome, so their
 //!    message is leased first ([`OnceOp::Lease`]): a copy of it delivered meanwhile gets a 503
 //!    and is answered (as a duplicate) once the lease is done or released.
@@ -30,9 +31,9 @@ use schemas::{
     Answer, ConsentSignal, KeyLayout, MenuId, Scope, Target, Topic, UserAddress, UserHasher, UserKey,
     normalize::normalize,
 };
-use store::{KvOp, KvReply, Mark, OnceOp, QueueName, SharedStore, StoreError};
+use store::{KvOp, KvReply, Mark, OnceOp, QueueName, SharedStore, StoreError, Window};
 
-use self::local::LocalState;
+use self::local::Sessions;
 use crate::batcher::Batcher;
 use crate::channels::{Channel, Content, InboundEvent, InboundMessage, Preference, PreferenceEvent, rate_bucket};
 use crate::conectate::{self, Subscriptions};
@@ -75,8 +76,8 @@ pub struct Pipeline {
     kv: Batcher<KvOp, KvReply>,
     /// Replies and their once-marks, into the outbox.
     once: Batcher<OnceOp, Mark>,
-    /// Flood windows and sessions, when this process is the store's only responder.
-    local: Option<LocalState>,
+    /// The last menus shown, when this process is the store's only responder.
+    local: Option<Sessions>,
     mirror: Arc<Mirror>,
     counting: Counting,
     subscriptions: Subscriptions,
@@ -115,11 +116,20 @@ impl Work {
 /// What the citizen's earlier messages left, for one work item.
 #[derive(Default)]
 struct Recalled {
-    /// Messages in the current flood window, this one included.
+    /// Inline channels: messages in the current flood window, this one included.
     flood: Option<u64>,
     last_menu: Option<MenuId>,
     /// Inline channels: the reply stored for this message id, if it was answered before.
     answered: Option<Vec<u8>>,
+}
+
+/// The consent changes of a webhook, once applied.
+#[derive(Default)]
+struct Changes {
+    /// Positions whose lease this request holds.
+    leased: Vec<usize>,
+    /// Positions whose flood window was counted with their lease.
+    counted: Vec<usize>,
 }
 
 /// What a store operation of [`Pipeline::recall`] is for.
@@ -166,7 +176,7 @@ impl Pipeline {
             async move { store.enqueue_once(QueueName::Outbox, &ops).await }
         });
         // An embedded store serves one process; Redis is what several responders share.
-        let local = (store.kind() == "embedded").then(LocalState::default);
+        let local = (store.kind() == "embedded").then(Sessions::default);
         Pipeline {
             keys: store.keys().clone(),
             hasher,
@@ -272,7 +282,7 @@ impl Pipeline {
         Ok(answers)
     }
 
-    /// The flood counts, the last menus (for bare numbers) and, for inline channels, the
+    /// The last menus (for bare numbers) and, for inline channels, the flood counts and the
     /// replies stored for messages answered before: from memory or in one store round trip.
     async fn recall(&self, channel: &dyn Channel, work: &[Work], now: Timestamp) -> Result<Vec<Recalled>, HandleError> {
         let minute = now.as_second().div_euclid(60);
@@ -288,18 +298,14 @@ impl Pipeline {
                 slots.push((i, Slot::Answered));
             }
             let Work::Message { message, user } = item else { continue };
-            let bare_number = matches!(&message.content, Content::Text { body } if menu_number(body).is_some());
-            match &self.local {
-                Some(local) => {
-                    recalled[i].flood = Some(local.count(*user, minute));
-                    if bare_number {
-                        recalled[i].last_menu = local.last_menu(user);
-                    }
-                }
-                None => {
-                    ops.push(KvOp::Incr { key: self.keys.flood(user, minute), ttl: Duration::from_secs(61) });
-                    slots.push((i, Slot::Flood));
-                    if bare_number {
+            if inline {
+                ops.push(KvOp::Incr { key: self.keys.flood(user, minute), ttl: Duration::from_secs(61) });
+                slots.push((i, Slot::Flood));
+            }
+            if matches!(&message.content, Content::Text { body } if menu_number(body).is_some()) {
+                match &self.local {
+                    Some(sessions) => recalled[i].last_menu = sessions.last_menu(user),
+                    None => {
                         ops.push(KvOp::Get { key: self.keys.session(user) });
                         slots.push((i, Slot::Session));
                     }
@@ -330,29 +336,23 @@ impl Pipeline {
     ) -> Result<(), HandleError> {
         let ids: Vec<String> = work.iter().map(|item| item.id(channel)).collect();
         let mut in_flight = false;
-        let leased = self.apply_changes(work, &ids, &mut decisions, &mut in_flight, now).await?;
+        let minute = now.as_second().div_euclid(60);
+        let window = |i: usize| {
+            // A citizen's messages count in their flood window; platform signals do not.
+            matches!(work[i], Work::Message { .. }).then(|| Window {
+                name: format!("{}:{minute}", work[i].user()),
+                limit: u64::from(self.limits.flood_per_minute),
+                ttl: Duration::from_secs(61),
+            })
+        };
+        let Changes { leased, counted } =
+            self.apply_changes(work, &ids, &mut decisions, &mut in_flight, &window, now).await?;
         let mut ops = Vec::with_capacity(work.len());
         let mut offered = Vec::with_capacity(work.len());
         for (i, decision) in decisions.iter().enumerate() {
             let payload = match decision {
-                Decision::Reply { reply, .. } => {
-                    let (to, business_number, in_reply_to) = match &work[i] {
-                        Work::Message { message, .. } => (&message.from, &message.business_number, message.id.as_str()),
-                        Work::Preference { event, .. } => (&event.user, &event.business_number, "preference"),
-                    };
-                    let entry = OutboxEntry {
-                        channel: channel.kind(),
-                        business_number: business_number.clone(),
-                        to: to.clone(),
-                        user: work[i].user(),
-                        reply: reply.clone(),
-                        in_reply_to: in_reply_to.to_owned(),
-                        received_at: now,
-                        attempt: 0,
-                    };
-                    Some(entry.encode())
-                }
-                // Flooded, a number change without a new number: marked, nothing to send.
+                Decision::Reply { reply, .. } => Some(self.entry(channel, &work[i], reply.clone(), now)),
+                // A number change without a new number: marked, nothing to send.
                 Decision::Nothing => None,
                 Decision::Skip | Decision::Consent(_) | Decision::MoveSubscription(_) => continue,
             };
@@ -361,6 +361,7 @@ impl Pipeline {
                 payload,
                 ttl: self.limits.dedupe_ttl,
                 leased: leased.contains(&i),
+                window: if counted.contains(&i) { None } else { window(i) },
             });
             offered.push(i);
         }
@@ -383,45 +384,108 @@ impl Pipeline {
         if let Err(error) = remembered {
             tracing::warn!(%error, "Keeping the menus shown failed; a bare number will read the main menu.");
         }
+        let mut notices = Vec::new();
         for (i, mark) in offered.into_iter().zip(marks) {
-            let added = mark == Mark::Unmarked || (mark == Mark::Leased && leased.contains(&i));
-            if added {
-                if let Decision::Reply { reply, .. } = &decisions[i] {
-                    Stats::bump(&self.stats.enqueued);
-                    self.count(&work[i], reply, now);
+            match mark {
+                Mark::Unmarked | Mark::Leased if mark == Mark::Unmarked || leased.contains(&i) => {
+                    if let Decision::Reply { reply, .. } = &decisions[i] {
+                        Stats::bump(&self.stats.enqueued);
+                        self.count(&work[i], reply, now);
+                    }
                 }
-            } else if mark == Mark::Done {
-                Stats::bump(&self.stats.duplicates);
-                tracing::debug!(user = %work[i].user(), "A message seen before; not answered again.");
-            } else {
+                Mark::Done => {
+                    Stats::bump(&self.stats.duplicates);
+                    tracing::debug!(user = %work[i].user(), "A message seen before; not answered again.");
+                }
+                Mark::OverLimit(n) => {
+                    Stats::bump(&self.stats.flooded);
+                    if n == u64::from(self.limits.flood_per_minute) + 1 {
+                        tracing::info!(user = %work[i].user(), "A citizen reached the flood limit; sending the notice once.");
+                        notices.push(i);
+                    }
+                }
                 // Leased by a request applying its consent change: let that one finish.
-                in_flight = true;
+                _ => in_flight = true,
             }
+        }
+        if !notices.is_empty() {
+            self.notify_flood(channel, work, &ids, &notices, now).await?;
         }
         if in_flight { Err(HandleError::InFlight) } else { Ok(()) }
     }
 
+    /// The flood notice, once per window, for the messages that reached the limit (their
+    /// messages are already marked).
+    async fn notify_flood(
+        &self,
+        channel: &dyn Channel,
+        work: &[Work],
+        ids: &[String],
+        reached: &[usize],
+        now: Timestamp,
+    ) -> Result<(), HandleError> {
+        let ops = reached
+            .iter()
+            .map(|&i| OnceOp::Enqueue {
+                id: format!("{}:flood", ids[i]),
+                payload: Some(self.entry(channel, &work[i], Reply::Flood, now)),
+                ttl: self.limits.dedupe_ttl,
+                leased: false,
+                window: None,
+            })
+            .collect();
+        for mark in self.once.run(ops).await? {
+            if mark == Mark::Unmarked {
+                Stats::bump(&self.stats.enqueued);
+            }
+        }
+        Ok(())
+    }
+
+    /// The outbox entry of a reply to `item`.
+    fn entry(&self, channel: &dyn Channel, item: &Work, reply: Reply, now: Timestamp) -> Vec<u8> {
+        let (to, business_number, in_reply_to) = match item {
+            Work::Message { message, .. } => (&message.from, &message.business_number, message.id.as_str()),
+            Work::Preference { event, .. } => (&event.user, &event.business_number, "preference"),
+        };
+        OutboxEntry {
+            channel: channel.kind(),
+            business_number: business_number.clone(),
+            to: to.clone(),
+            user: item.user(),
+            reply,
+            in_reply_to: in_reply_to.to_owned(),
+            received_at: now,
+            attempt: 0,
+        }
+        .encode()
+    }
+
     /// Applies the consent changes and subscription moves among `decisions`, each under a
-    /// lease on its message, and turns them into their confirmations. Returns the positions
-    /// whose lease this request holds.
+    /// lease on its message (which counts in the flood window), and turns them into their
+    /// confirmations.
     async fn apply_changes(
         &self,
         work: &[Work],
         ids: &[String],
         decisions: &mut [Decision],
         in_flight: &mut bool,
+        window: &(dyn Fn(usize) -> Option<Window> + Sync),
         now: Timestamp,
-    ) -> Result<Vec<usize>, HandleError> {
-        let changes: Vec<usize> = (0..decisions.len())
+    ) -> Result<Changes, HandleError> {
+        let counted: Vec<usize> = (0..decisions.len())
             .filter(|&i| matches!(decisions[i], Decision::Consent(_) | Decision::MoveSubscription(_)))
             .collect();
-        if changes.is_empty() {
-            return Ok(Vec::new());
+        if counted.is_empty() {
+            return Ok(Changes::default());
         }
-        let leases = changes.iter().map(|&i| OnceOp::Lease { id: ids[i].clone(), ttl: self.limits.lease }).collect();
+        let leases = counted
+            .iter()
+            .map(|&i| OnceOp::Lease { id: ids[i].clone(), ttl: self.limits.lease, window: window(i) })
+            .collect();
         let marks = self.once.run(leases).await?;
         let mut leased = Vec::new();
-        for (&i, mark) in changes.iter().zip(marks) {
+        for (&i, mark) in counted.iter().zip(marks) {
             match mark {
                 Mark::Unmarked => leased.push(i),
                 Mark::Done => {
@@ -431,6 +495,15 @@ impl Pipeline {
                 Mark::Leased => {
                     *in_flight = true;
                     decisions[i] = Decision::Skip;
+                }
+                // Over the flood limit: not applied; marked, with the notice the first time.
+                Mark::OverLimit(n) => {
+                    Stats::bump(&self.stats.flooded);
+                    decisions[i] = if n == u64::from(self.limits.flood_per_minute) + 1 {
+                        Decision::Reply { reply: Reply::Flood, session: None }
+                    } else {
+                        Decision::Nothing
+                    };
                 }
             }
         }
@@ -454,7 +527,7 @@ impl Pipeline {
                 return Err(error.into());
             }
         }
-        Ok(leased)
+        Ok(Changes { leased, counted })
     }
 
     /// Drops the leases this request holds, so the platform's retry is handled at once.
@@ -468,8 +541,8 @@ impl Pipeline {
     /// Keeps the menus shown, so a bare number that follows reads them.
     async fn remember_menus(&self, shown: Vec<(UserKey, MenuId)>) -> Result<(), Arc<StoreError>> {
         match &self.local {
-            Some(local) => {
-                shown.into_iter().for_each(|(user, menu)| local.remember_menu(user, menu, self.limits.session_ttl));
+            Some(sessions) => {
+                shown.into_iter().for_each(|(user, menu)| sessions.remember(user, menu, self.limits.session_ttl));
                 Ok(())
             }
             None => {

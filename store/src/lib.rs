@@ -251,13 +251,28 @@ impl QueueDepth {
 pub enum OnceOp {
     /// Unless `id` is marked, adds `payload` (if any) and marks `id` done for `ttl`. With
     /// `leased`, the caller holds the lease on `id` ([`OnceOp::Lease`]), which does not stop it.
-    Enqueue { id: String, payload: Option<Vec<u8>>, ttl: Duration, leased: bool },
+    /// Otherwise, with a `window`, the offer counts in it first, and beyond its limit `id` is
+    /// marked done without its entry ([`Mark::OverLimit`]).
+    Enqueue { id: String, payload: Option<Vec<u8>>, ttl: Duration, leased: bool, window: Option<Window> },
     /// Unless `id` is marked, marks it in flight for `ttl`: for work that must be done
-    /// elsewhere before its entry is known (a consent change).
-    Lease { id: String, ttl: Duration },
+    /// elsewhere before its entry is known (a consent change). With a `window`, the offer
+    /// counts in it first, and beyond its limit nothing is leased nor marked
+    /// ([`Mark::OverLimit`]).
+    Lease { id: String, ttl: Duration, window: Option<Window> },
     /// Drops the lease on `id` (its work failed, so a retry may take it at once); a done mark
     /// stays.
     Release { id: String },
+}
+
+/// A window that counts a sender's new work (a flood limit): the first `limit` offers in it
+/// are added and the others only marked. It is named by its sender and period
+/// (`USER:MINUTE`) and lives for `ttl` from its first offer. A store that serves one process
+/// may keep windows in memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub name: String,
+    pub limit: u64,
+    pub ttl: Duration,
 }
 
 /// What an id was marked with when its [`OnceOp`] ran.
@@ -269,6 +284,9 @@ pub enum Mark {
     Leased,
     /// Done: the work was taken care of before.
     Done,
+    /// Nothing, but the offer was its window's `n`th, over the limit: an `Enqueue` marked its id
+    /// done without adding its entry, a `Lease` left it as it was.
+    OverLimit(u64),
 }
 
 /// Durable queues, each consumed by one consumer group (Redis Streams semantics).
@@ -284,10 +302,10 @@ pub trait QueueStore: Send + Sync {
 
     /// Runs `ops` in order as one atomic step in one round trip (a script on Redis, one
     /// transaction on the embedded store) and answers the mark each id had before its
-    /// operation. An `Enqueue` adds its entry exactly when it finds its id unmarked (or leased,
+    /// operation. An `Enqueue` adds its entry exactly when it answers `Unmarked` (or `Leased`,
     /// with `leased`), so work offered again, at once or after a crash, is added once while its
-    /// mark lives, and a done mark never exists without its entry. The marks live with the
-    /// queue (in its hash slot on Redis).
+    /// mark lives, and a done mark never exists without its entry unless its window refused
+    /// it. The marks and windows live with the queue (in its hash slot on Redis).
     async fn enqueue_once(&self, queue: QueueName, ops: &[OnceOp]) -> Result<Vec<Mark>>;
 
     /// Adds an entry that becomes claimable at `at` (retries with back-off, scheduled work).

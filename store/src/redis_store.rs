@@ -83,25 +83,48 @@ return #due
 ";
 
 const ENQUEUE_ONCE: &str = r"
--- KEYS[1]: the queue's stream; KEYS[i + 1]: the once-mark of operation i.
--- ARGV: three per operation: kind (e: enqueue, E: enqueue under our lease, m and M: the same
--- without a payload, l: lease, r: release), ttl in ms, payload.
--- Answers the mark each id had: 0 none, 1 leased, 2 done.
+-- KEYS[1]: the queue's stream; then two per operation: its once-mark and its window (the mark
+-- again when it has none).
+-- ARGV: five per operation: kind (e: enqueue, E: enqueue under our lease, m and M: the same
+-- without a payload, l: lease, r: release), ttl (ms), payload, window limit ('' for none),
+-- window ttl (ms).
+-- Answers per operation: 0 unmarked, 1 leased, 2 done, or -n: the window's nth offer, over its
+-- limit.
 local found = {}
-for i = 2, #KEYS do
-  local a = 3 * (i - 2)
-  local kind = ARGV[a + 1]
-  local was = redis.call('GET', KEYS[i])
-  local mark = 0
-  if was == 'l' then mark = 1 elseif was then mark = 2 end
-  found[i - 1] = mark
-  if kind == 'r' then
-    if mark == 1 then redis.call('DEL', KEYS[i]) end
-  elseif kind == 'l' then
-    if mark == 0 then redis.call('SET', KEYS[i], 'l', 'PX', ARGV[a + 2]) end
-  elseif mark == 0 or (mark == 1 and (kind == 'E' or kind == 'M')) then
-    if kind == 'e' or kind == 'E' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3]) end
-    redis.call('SET', KEYS[i], 'd', 'PX', ARGV[a + 2])
+for i = 1, (#KEYS - 1) / 2 do
+  local mark, window = KEYS[2 * i], KEYS[2 * i + 1]
+  local a = 5 * (i - 1)
+  local kind, ttl = ARGV[a + 1], ARGV[a + 2]
+  if kind == 'e' or kind == 'm' then
+    -- Marked done now if it was not marked at all; otherwise left as it was.
+    local was = redis.call('SET', mark, 'd', 'PX', ttl, 'NX', 'GET')
+    if was == 'l' then found[i] = 1 elseif was then found[i] = 2 else
+      found[i] = 0
+      if ARGV[a + 4] ~= '' then
+        local n = redis.call('INCR', window)
+        if n == 1 then redis.call('PEXPIRE', window, ARGV[a + 5]) end
+        if n > tonumber(ARGV[a + 4]) then found[i] = -n end
+      end
+      if found[i] == 0 and kind == 'e' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3]) end
+    end
+  else
+    local was = redis.call('GET', mark)
+    local m = 0
+    if was == 'l' then m = 1 elseif was then m = 2 end
+    found[i] = m
+    if kind == 'r' then
+      if m == 1 then redis.call('DEL', mark) end
+    elseif kind == 'l' then
+      if m == 0 and ARGV[a + 4] ~= '' then
+        local n = redis.call('INCR', window)
+        if n == 1 then redis.call('PEXPIRE', window, ARGV[a + 5]) end
+        if n > tonumber(ARGV[a + 4]) then found[i] = -n end
+      end
+      if found[i] == 0 then redis.call('SET', mark, 'l', 'PX', ttl) end
+    elseif m < 2 then
+      if kind == 'E' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3]) end
+      redis.call('SET', mark, 'd', 'PX', ttl)
+    end
   end
 end
 return found
@@ -745,8 +768,8 @@ impl QueueStore for RedisStore {
         invocation.key(self.keys.queue_stream(queue).as_str());
         let mut added = false;
         for op in ops {
-            let (id, kind, ttl, payload): (&str, &str, Duration, &[u8]) = match op {
-                OnceOp::Enqueue { id, payload, ttl, leased } => {
+            let (id, kind, ttl, payload, window) = match op {
+                OnceOp::Enqueue { id, payload, ttl, leased, window } => {
                     added |= payload.is_some();
                     let kind = match (payload.is_some(), leased) {
                         (true, false) => "e",
@@ -754,12 +777,20 @@ impl QueueStore for RedisStore {
                         (false, false) => "m",
                         (false, true) => "M",
                     };
-                    (id, kind, *ttl, payload.as_deref().unwrap_or_default())
+                    let window = window.as_ref().filter(|_| !leased);
+                    (id, kind, *ttl, payload.as_deref().unwrap_or_default(), window)
                 }
-                OnceOp::Lease { id, ttl } => (id, "l", *ttl, &[]),
-                OnceOp::Release { id } => (id, "r", Duration::ZERO, &[]),
+                OnceOp::Lease { id, ttl, window } => (id, "l", *ttl, &[][..], window.as_ref()),
+                OnceOp::Release { id } => (id, "r", Duration::ZERO, &[][..], None),
             };
-            invocation.key(self.keys.queue_once(queue, id).as_str()).arg(kind).arg(millis(ttl)).arg(payload);
+            let mark = self.keys.queue_once(queue, id);
+            invocation.key(mark.as_str()).arg(kind).arg(millis(ttl)).arg(payload);
+            match window {
+                Some(w) => {
+                    invocation.key(self.keys.queue_window(queue, &w.name).as_str()).arg(w.limit).arg(millis(w.ttl))
+                }
+                None => invocation.key(mark.as_str()).arg("").arg(0),
+            };
         }
         let found: Vec<i64> = invocation.invoke_async(&mut self.con()).await?;
         if found.len() != ops.len() {
@@ -773,7 +804,8 @@ impl QueueStore for RedisStore {
             .map(|m| match m {
                 0 => Mark::Unmarked,
                 1 => Mark::Leased,
-                _ => Mark::Done,
+                2 => Mark::Done,
+                n => Mark::OverLimit(n.unsigned_abs()),
             })
             .collect())
     }

@@ -5,7 +5,8 @@
 //! the rest of a webhook's handling). So done marks are appended to a log table in the order
 //! they are made, which touches the log's last page or two per commit, and are looked up in
 //! an index in memory, rebuilt from the log when the store opens. Leases only matter while
-//! their work is in flight in this process, so they live in the index alone.
+//! their work is in flight, and windows (flood limits) for a minute, in the one process an
+//! embedded store serves, so they live in memory alone.
 //!
 //! The index follows the transactions ([`TxObserver`]): what a transaction marks is pending
 //! until it commits, and is dropped if the transaction is abandoned. Marks written by another
@@ -49,10 +50,19 @@ pub(super) struct Marks {
     inner: Mutex<Inner>,
 }
 
+/// A window: when it ends (Unix ms) and the offers counted in it.
+#[derive(Clone, Copy, Debug)]
+struct Count {
+    expires_ms: u64,
+    n: u64,
+}
+
 #[derive(Default)]
 struct Inner {
     committed: HashMap<u128, Entry>,
     pending: HashMap<u128, Entry>,
+    windows: HashMap<u128, Count>,
+    pending_windows: HashMap<u128, Count>,
     /// The last log record merged into `committed`.
     log_seen: u64,
     /// The last log record the open transaction wrote or read.
@@ -60,6 +70,17 @@ struct Inner {
 }
 
 impl Inner {
+    /// Counts one offer in a window and answers how many it has counted.
+    fn count(&mut self, key: u128, now: u64, ttl: u64) -> u64 {
+        let live = self.pending_windows.get(&key).or_else(|| self.windows.get(&key)).filter(|c| c.expires_ms > now);
+        let count = match live {
+            Some(c) => Count { expires_ms: c.expires_ms, n: c.n + 1 },
+            None => Count { expires_ms: now + ttl, n: 1 },
+        };
+        self.pending_windows.insert(key, count);
+        count.n
+    }
+
     fn lookup(&self, key: u128, now: u64) -> Mark {
         let entry = match self.pending.get(&key) {
             Some(Entry { state: State::Released, .. }) => return Mark::Unmarked,
@@ -73,6 +94,10 @@ impl Inner {
         }
     }
 }
+
+/// What a hashed key names, so a mark and a window never share a key.
+const MARK: u8 = 0;
+const WINDOW: u8 = 1;
 
 fn queue_index(queue: QueueName) -> u8 {
     QueueName::ALL.iter().position(|q| *q == queue).expect("every queue is in ALL") as u8
@@ -111,16 +136,16 @@ impl Marks {
             if let Some((expires_ms, queue, id)) = parse(value.value())
                 && expires_ms > now
             {
-                inner.committed.insert(marks.key(queue, id), Entry { expires_ms, state: State::Done });
+                inner.committed.insert(marks.key(queue, MARK, id), Entry { expires_ms, state: State::Done });
             }
         }
         drop(inner);
         Ok(marks)
     }
 
-    fn key(&self, queue: QueueName, id: &[u8]) -> u128 {
-        let a = self.hashers.0.hash_one((queue_index(queue), id));
-        let b = self.hashers.1.hash_one((queue_index(queue), id));
+    fn key(&self, queue: QueueName, what: u8, id: &[u8]) -> u128 {
+        let a = self.hashers.0.hash_one((queue_index(queue), what, id));
+        let b = self.hashers.1.hash_one((queue_index(queue), what, id));
         (u128::from(a) << 64) | u128::from(b)
     }
 
@@ -142,7 +167,7 @@ impl Marks {
             let (seq, value) = row?;
             inner.pending_log = Some(seq.value());
             if let Some((expires_ms, queue, id)) = parse(value.value()) {
-                inner.pending.insert(self.key(queue, id), Entry { expires_ms, state: State::Done });
+                inner.pending.insert(self.key(queue, MARK, id), Entry { expires_ms, state: State::Done });
             }
         }
         let mut last = inner.pending_log.unwrap_or(inner.log_seen);
@@ -152,10 +177,10 @@ impl Marks {
             let id = match op {
                 OnceOp::Enqueue { id, .. } | OnceOp::Lease { id, .. } | OnceOp::Release { id } => id,
             };
-            let key = self.key(queue, id.as_bytes());
-            let mark = inner.lookup(key, now);
+            let key = self.key(queue, MARK, id.as_bytes());
+            let mut mark = inner.lookup(key, now);
             match op {
-                OnceOp::Enqueue { payload, ttl, leased, .. }
+                OnceOp::Enqueue { payload, ttl, leased, window, .. }
                     if mark == Mark::Unmarked || (mark == Mark::Leased && *leased) =>
                 {
                     let expires_ms = now + ttl_ms(*ttl);
@@ -163,12 +188,26 @@ impl Marks {
                     log.insert(last, record(expires_ms, queue, id).as_slice())?;
                     inner.pending.insert(key, Entry { expires_ms, state: State::Done });
                     inner.pending_log = Some(last);
-                    if payload.is_some() {
+                    if let Some(w) = window.as_ref().filter(|_| !*leased) {
+                        let n = inner.count(self.key(queue, WINDOW, w.name.as_bytes()), now, ttl_ms(w.ttl));
+                        if n > w.limit {
+                            mark = Mark::OverLimit(n);
+                        }
+                    }
+                    if payload.is_some() && !matches!(mark, Mark::OverLimit(_)) {
                         added.push(i);
                     }
                 }
-                OnceOp::Lease { ttl, .. } if mark == Mark::Unmarked => {
-                    inner.pending.insert(key, Entry { expires_ms: now + ttl_ms(*ttl), state: State::Leased });
+                OnceOp::Lease { ttl, window, .. } if mark == Mark::Unmarked => {
+                    if let Some(w) = window {
+                        let n = inner.count(self.key(queue, WINDOW, w.name.as_bytes()), now, ttl_ms(w.ttl));
+                        if n > w.limit {
+                            mark = Mark::OverLimit(n);
+                        }
+                    }
+                    if mark == Mark::Unmarked {
+                        inner.pending.insert(key, Entry { expires_ms: now + ttl_ms(*ttl), state: State::Leased });
+                    }
                 }
                 OnceOp::Release { .. } if mark == Mark::Leased => {
                     inner.pending.insert(key, Entry { expires_ms: 0, state: State::Released });
@@ -199,6 +238,7 @@ impl Marks {
         }
         let mut inner = self.inner.lock().expect("marks lock");
         inner.committed.retain(|_, e| e.expires_ms > now);
+        inner.windows.retain(|_, c| c.expires_ms > now);
         Ok(expired.len())
     }
 }
@@ -217,11 +257,14 @@ impl TxObserver for Marks {
         if let Some(seq) = inner.pending_log.take() {
             inner.log_seen = seq;
         }
+        let windows = std::mem::take(&mut inner.pending_windows);
+        inner.windows.extend(windows);
     }
 
     fn abandoned(&self) {
         let mut inner = self.inner.lock().expect("marks lock");
         inner.pending.clear();
+        inner.pending_windows.clear();
         inner.pending_log = None;
     }
 }
@@ -238,7 +281,13 @@ mod tests {
     use crate::embedded::writer::Writer;
 
     fn offer(id: &str) -> OnceOp {
-        OnceOp::Enqueue { id: id.into(), payload: Some(vec![1]), ttl: Duration::from_secs(60), leased: false }
+        OnceOp::Enqueue {
+            id: id.into(),
+            payload: Some(vec![1]),
+            ttl: Duration::from_secs(60),
+            leased: false,
+            window: None,
+        }
     }
 
     /// A batch abandoned because another caller's write failed runs each write again alone;
