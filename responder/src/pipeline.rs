@@ -2,22 +2,26 @@
 //!
 //! 1. Statuses go to [`DeliveryStatuses`]; platform errors and unusable parts are logged
 //!    without numbers; messages to numbers we do not serve and reactions are skipped.
-//! 2. One batched store round trip per phase, shared with concurrent webhooks ([`Batcher`]):
-//!    - phase A: a dedupe lease per message (`SET NX`, short TTL; for the rare message already
-//!      marked, one more read tells done from in flight), the flood counter, and the session
-//!      only when the text is a bare menu number;
-//!    - the answer is decided in memory from the mirrored snapshot (Conéctate changes are the
-//!      one exception: they go to the store, which decides their outcome);
-//!    - phase B: the replies into the outbox and then, never without them, the dedupe marker
-//!      made final (`d`, 8 days) and the sessions of menus shown (one transaction on the
-//!      embedded store).
-//! 3. Only then does the platform get its 200. If phase B fails, the leases are released and
-//!    the platform gets a 503, so its retry finds nothing marked and nothing is lost. A message
-//!    still leased by another request (in flight, or its request died) also gets a 503, so it
-//!    is answered once its lease has expired, never twice.
+//! 2. Only when the text is a bare menu number: the last menu shown (one batched round trip on
+//!    Redis, shared with concurrent webhooks by a [`Batcher`]; in memory on the embedded store,
+//!    which serves one process, see [`local`]).
+//! 3. The answer is decided in memory from the mirrored snapshot.
+//! 4. Every reply goes to the outbox with [`QueueStore::enqueue_once`](store::QueueStore):
+//!    the citizen's flood window is counted, and the reply and the mark that its message was
+//!    answered are written, in one atomic step (one script per batch of webhooks on Redis, one
+//!    transaction on the embedded store). So a message is answered once however often, or
+//!    however concurrently, the platform delivers it, and the mark never exists without the
+//!    reply. Only then does the platform get its 200; if the store fails it gets a 503 and its
+//!    retry finds nothing marked. A message over the flood limit is marked and not answered;
+//!    the first one gets the flood notice.
+//! 5. Conéctate changes are applied by the store, which decides their outcome, so their
+//!    message is leased first ([`OnceOp::Lease`]): a copy of it delivered meanwhile gets a 503
+//!    and is answered (as a duplicate) once the lease is done or released.
 //!
 //! Twilio replies inline: its repeat of a message id (our response was lost) gets the same
 //! reply again, kept as the dedupe value, and is counted once.
+
+mod local;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +31,9 @@ use schemas::{
     Answer, ConsentSignal, KeyLayout, MenuId, Scope, Target, Topic, UserAddress, UserHasher, UserKey,
     normalize::normalize,
 };
-use store::{KvOp, KvReply, SharedStore, StoreError};
+use store::{KvOp, KvReply, Mark, OnceOp, QueueName, SharedStore, StoreError, Window};
 
+use self::local::Sessions;
 use crate::batcher::Batcher;
 use crate::channels::{Channel, Content, InboundEvent, InboundMessage, Preference, PreferenceEvent, rate_bucket};
 use crate::conectate::{self, Subscriptions};
@@ -38,9 +43,6 @@ use crate::mirror::{Mirror, Prepared};
 use crate::replies::{OutboxEntry, Reply};
 use crate::stats::Stats;
 use crate::understanding::{Intent, menu_number};
-
-/// The dedupe value of a message whose reply is safely stored.
-const DONE: &[u8] = b"d";
 
 /// Why a webhook could not be handled now; the platform should retry it.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +65,7 @@ pub struct Limits {
     pub flood_per_minute: u32,
     pub session_ttl: Duration,
     pub dedupe_ttl: Duration,
-    /// How long a message stays leased to the request handling it.
+    /// How long a message stays leased to the request applying its consent change.
     pub lease: Duration,
 }
 
@@ -72,21 +74,16 @@ pub struct Pipeline {
     keys: KeyLayout,
     hasher: UserHasher,
     kv: Batcher<KvOp, KvReply>,
-    /// Phase B: replies and, behind them, the marks that say their messages are done.
-    outbox: Batcher<PhaseB, ()>,
+    /// Replies and their once-marks, into the outbox.
+    once: Batcher<OnceOp, Mark>,
+    /// The last menus shown, when this process is the store's only responder.
+    local: Option<Sessions>,
     mirror: Arc<Mirror>,
     counting: Counting,
     subscriptions: Subscriptions,
     delivery: DeliveryStatuses,
     stats: Arc<Stats>,
     limits: Limits,
-}
-
-/// One part of phase B: a reply for the outbox, or a KV operation to run after every reply of
-/// the batch is stored.
-pub enum PhaseB {
-    Reply(Vec<u8>),
-    Then(KvOp),
 }
 
 /// A message or preference change that passed the first filters.
@@ -101,21 +98,59 @@ impl Work {
             Work::Message { user, .. } | Work::Preference { user, .. } => *user,
         }
     }
+
+    /// The id that makes it one unit of work for the dedupe; preference changes have none, so
+    /// the user, the time and the value make one.
+    fn id(&self, channel: &dyn Channel) -> String {
+        let kind = channel.kind().as_str();
+        match self {
+            Work::Message { message, .. } => format!("{kind}:{}", message.id),
+            Work::Preference { event, user } => {
+                let at = event.at.map_or(0, |t| t.as_second());
+                format!("{kind}:pref:{user}:{at}:{:?}", event.preference)
+            }
+        }
+    }
 }
 
-/// Where each message's phase-A replies are in the batch.
-struct Slots {
-    seen: usize,
-    flood: Option<usize>,
-    session: Option<usize>,
+/// What the citizen's earlier messages left, for one work item.
+#[derive(Default)]
+struct Recalled {
+    /// Inline channels: messages in the current flood window, this one included.
+    flood: Option<u64>,
+    last_menu: Option<MenuId>,
+    /// Inline channels: the reply stored for this message id, if it was answered before.
+    answered: Option<Vec<u8>>,
+}
+
+/// The consent changes of a webhook, once applied.
+#[derive(Default)]
+struct Changes {
+    /// Positions whose lease this request holds.
+    leased: Vec<usize>,
+    /// Positions whose flood window was counted with their lease.
+    counted: Vec<usize>,
+}
+
+/// What a store operation of [`Pipeline::recall`] is for.
+#[derive(Clone, Copy)]
+enum Slot {
+    Flood,
+    Session,
+    Answered,
 }
 
 /// What a message asked for, decided in memory.
 enum Decision {
-    Reply { reply: Reply, session: Option<MenuId> },
+    Reply {
+        reply: Reply,
+        session: Option<MenuId>,
+    },
     Consent(conectate::Request),
     MoveSubscription(UserAddress),
     Nothing,
+    /// Already taken care of (a duplicate), or in flight elsewhere.
+    Skip,
 }
 
 impl Pipeline {
@@ -136,26 +171,18 @@ impl Pipeline {
             async move { store.batch(&ops).await }
         });
         let queue_store = store.clone();
-        let outbox = Batcher::start(2, move |parts: Vec<PhaseB>| {
+        let once = Batcher::start(2, move |ops: Vec<OnceOp>| {
             let store = queue_store.clone();
-            async move {
-                let n = parts.len();
-                let (mut payloads, mut ops) = (Vec::new(), Vec::new());
-                for part in parts {
-                    match part {
-                        PhaseB::Reply(p) => payloads.push(p),
-                        PhaseB::Then(op) => ops.push(op),
-                    }
-                }
-                store.enqueue_then(store::QueueName::Outbox, &payloads, &ops).await?;
-                Ok(vec![(); n])
-            }
+            async move { store.enqueue_once(QueueName::Outbox, &ops).await }
         });
+        // An embedded store serves one process; Redis is what several responders share.
+        let local = (store.kind() == "embedded").then(Sessions::default);
         Pipeline {
             keys: store.keys().clone(),
             hasher,
             kv,
-            outbox,
+            once,
+            local,
             mirror,
             counting,
             subscriptions,
@@ -216,135 +243,345 @@ impl Pipeline {
         self.handle_work(channel, work).await
     }
 
-    fn seen_key(&self, channel: &dyn Channel, work: &Work) -> schemas::Key {
-        let kind = channel.kind().as_str();
-        match work {
-            Work::Message { message, .. } => self.keys.seen_message(kind, &message.id),
-            // Preference changes have no id: the user, the time and the value make one.
-            Work::Preference { event, user } => {
-                let at = event.at.map_or(0, |t| t.as_second());
-                self.keys.seen_message(kind, &format!("pref:{user}:{at}:{:?}", event.preference))
+    async fn handle_work(&self, channel: &dyn Channel, work: Vec<Work>) -> Result<Vec<Answer>, HandleError> {
+        let now = Timestamp::now();
+        let recalled = self.recall(channel, &work, now).await?;
+        let prepared = self.mirror.current();
+        let limit = u64::from(self.limits.flood_per_minute);
+        let mut decisions = Vec::with_capacity(work.len());
+        for (item, recalled) in work.iter().zip(&recalled) {
+            let decision = match recalled.flood.filter(|n| *n > limit) {
+                // Answered before: the inline reply is sent again as it was.
+                _ if recalled.answered.is_some() => Decision::Skip,
+                Some(count) => {
+                    Stats::bump(&self.stats.flooded);
+                    if count == limit + 1 {
+                        tracing::info!(user = %item.user(), "A citizen reached the flood limit; sending the notice once.");
+                        Decision::Reply { reply: Reply::Flood, session: None }
+                    } else {
+                        Decision::Nothing
+                    }
+                }
+                None => self.decide(item, prepared.as_deref(), recalled.last_menu.as_ref(), channel, now),
+            };
+            decisions.push(decision);
+        }
+        let answers = if channel.replies_inline() {
+            self.answer_inline(channel, &work, &recalled, decisions, prepared.as_deref(), now).await?
+        } else {
+            self.enqueue_replies(channel, &work, decisions, now).await?;
+            Vec::new()
+        };
+        if let Some(rate) = channel.rate() {
+            for item in &work {
+                if let Work::Message { message, .. } = item {
+                    self.counting.inbound(rate_bucket(channel.kind(), &message.business_number), rate, 1);
+                }
+            }
+        }
+        Ok(answers)
+    }
+
+    /// The last menus (for bare numbers) and, for inline channels, the flood counts and the
+    /// replies stored for messages answered before: from memory or in one store round trip.
+    async fn recall(&self, channel: &dyn Channel, work: &[Work], now: Timestamp) -> Result<Vec<Recalled>, HandleError> {
+        let minute = now.as_second().div_euclid(60);
+        let inline = channel.replies_inline();
+        let mut recalled: Vec<Recalled> = work.iter().map(|_| Recalled::default()).collect();
+        // (item, what the reply is for) of each store operation.
+        let mut ops = Vec::new();
+        let mut slots = Vec::new();
+        for (i, item) in work.iter().enumerate() {
+            if inline {
+                let seen = self.keys.seen_message(channel.kind().as_str(), &item.id(channel));
+                ops.push(KvOp::Get { key: seen });
+                slots.push((i, Slot::Answered));
+            }
+            let Work::Message { message, user } = item else { continue };
+            if inline {
+                ops.push(KvOp::Incr { key: self.keys.flood(user, minute), ttl: Duration::from_secs(61) });
+                slots.push((i, Slot::Flood));
+            }
+            if matches!(&message.content, Content::Text { body } if menu_number(body).is_some()) {
+                match &self.local {
+                    Some(sessions) => recalled[i].last_menu = sessions.last_menu(user),
+                    None => {
+                        ops.push(KvOp::Get { key: self.keys.session(user) });
+                        slots.push((i, Slot::Session));
+                    }
+                }
+            }
+        }
+        for ((i, slot), reply) in slots.into_iter().zip(self.kv.run(ops).await?) {
+            match (slot, reply) {
+                (Slot::Flood, KvReply::Count(n)) => recalled[i].flood = Some(n),
+                (Slot::Session, KvReply::Value(Some(v))) => {
+                    recalled[i].last_menu = std::str::from_utf8(&v).ok().and_then(|m| m.parse().ok());
+                }
+                (Slot::Answered, KvReply::Value(stored)) => recalled[i].answered = stored,
+                _ => {}
+            }
+        }
+        Ok(recalled)
+    }
+
+    /// Outbox channels: every reply (or, for what needs none, the mark) in one batch, with
+    /// consent changes applied under a lease first.
+    async fn enqueue_replies(
+        &self,
+        channel: &dyn Channel,
+        work: &[Work],
+        mut decisions: Vec<Decision>,
+        now: Timestamp,
+    ) -> Result<(), HandleError> {
+        let ids: Vec<String> = work.iter().map(|item| item.id(channel)).collect();
+        let mut in_flight = false;
+        let minute = now.as_second().div_euclid(60);
+        let window = |i: usize| {
+            // A citizen's messages count in their flood window; platform signals do not.
+            matches!(work[i], Work::Message { .. }).then(|| Window {
+                name: format!("{}:{minute}", work[i].user()),
+                limit: u64::from(self.limits.flood_per_minute),
+                ttl: Duration::from_secs(61),
+            })
+        };
+        let Changes { leased, counted } =
+            self.apply_changes(work, &ids, &mut decisions, &mut in_flight, &window, now).await?;
+        let mut ops = Vec::with_capacity(work.len());
+        let mut offered = Vec::with_capacity(work.len());
+        for (i, decision) in decisions.iter().enumerate() {
+            let payload = match decision {
+                Decision::Reply { reply, .. } => Some(self.entry(channel, &work[i], reply.clone(), now)),
+                // A number change without a new number: marked, nothing to send.
+                Decision::Nothing => None,
+                Decision::Skip | Decision::Consent(_) | Decision::MoveSubscription(_) => continue,
+            };
+            ops.push(OnceOp::Enqueue {
+                id: ids[i].clone(),
+                payload,
+                ttl: self.limits.dedupe_ttl,
+                leased: leased.contains(&i),
+                window: if counted.contains(&i) { None } else { window(i) },
+            });
+            offered.push(i);
+        }
+        let shown = work
+            .iter()
+            .zip(&decisions)
+            .filter_map(|(item, decision)| match decision {
+                Decision::Reply { session: Some(menu), .. } => Some((item.user(), menu.clone())),
+                _ => None,
+            })
+            .collect();
+        let (marks, remembered, windows) =
+            tokio::join!(self.once.run(ops), self.remember_menus(shown), self.kv.run(self.windows_opened(work, now)));
+        let marks = match marks {
+            Ok(marks) => marks,
+            Err(error) => {
+                self.release(&ids, &leased).await;
+                return Err(error.into());
+            }
+        };
+        if let Err(error) = remembered {
+            tracing::warn!(%error, "Keeping the menus shown failed; a bare number will read the main menu.");
+        }
+        if let Err(error) = windows {
+            tracing::warn!(%error, "Recording 24-hour windows failed; Conéctate will use a template for these citizens.");
+        }
+        let mut notices = Vec::new();
+        for (i, mark) in offered.into_iter().zip(marks) {
+            match mark {
+                Mark::Unmarked | Mark::Leased if mark == Mark::Unmarked || leased.contains(&i) => {
+                    if let Decision::Reply { reply, .. } = &decisions[i] {
+                        Stats::bump(&self.stats.enqueued);
+                        self.count(&work[i], reply, now);
+                    }
+                }
+                Mark::Done => {
+                    Stats::bump(&self.stats.duplicates);
+                    tracing::debug!(user = %work[i].user(), "A message seen before; not answered again.");
+                }
+                Mark::OverLimit(n) => {
+                    Stats::bump(&self.stats.flooded);
+                    if n == u64::from(self.limits.flood_per_minute) + 1 {
+                        tracing::info!(user = %work[i].user(), "A citizen reached the flood limit; sending the notice once.");
+                        notices.push(i);
+                    }
+                }
+                // Leased by a request applying its consent change: let that one finish.
+                _ => in_flight = true,
+            }
+        }
+        if !notices.is_empty() {
+            self.notify_flood(channel, work, &ids, &notices, now).await?;
+        }
+        if in_flight { Err(HandleError::InFlight) } else { Ok(()) }
+    }
+
+    /// The flood notice, once per window, for the messages that reached the limit (their
+    /// messages are already marked).
+    async fn notify_flood(
+        &self,
+        channel: &dyn Channel,
+        work: &[Work],
+        ids: &[String],
+        reached: &[usize],
+        now: Timestamp,
+    ) -> Result<(), HandleError> {
+        let ops = reached
+            .iter()
+            .map(|&i| OnceOp::Enqueue {
+                id: format!("{}:flood", ids[i]),
+                payload: Some(self.entry(channel, &work[i], Reply::Flood, now)),
+                ttl: self.limits.dedupe_ttl,
+                leased: false,
+                window: None,
+            })
+            .collect();
+        for mark in self.once.run(ops).await? {
+            if mark == Mark::Unmarked {
+                Stats::bump(&self.stats.enqueued);
+            }
+        }
+        Ok(())
+    }
+
+    /// The outbox entry of a reply to `item`.
+    fn entry(&self, channel: &dyn Channel, item: &Work, reply: Reply, now: Timestamp) -> Vec<u8> {
+        let (to, business_number, in_reply_to) = match item {
+            Work::Message { message, .. } => (&message.from, &message.business_number, message.id.as_str()),
+            Work::Preference { event, .. } => (&event.user, &event.business_number, "preference"),
+        };
+        OutboxEntry {
+            channel: channel.kind(),
+            business_number: business_number.clone(),
+            to: to.clone(),
+            user: item.user(),
+            reply,
+            in_reply_to: in_reply_to.to_owned(),
+            received_at: now,
+            attempt: 0,
+        }
+        .encode()
+    }
+
+    /// Applies the consent changes and subscription moves among `decisions`, each under a
+    /// lease on its message (which counts in the flood window), and turns them into their
+    /// confirmations.
+    async fn apply_changes(
+        &self,
+        work: &[Work],
+        ids: &[String],
+        decisions: &mut [Decision],
+        in_flight: &mut bool,
+        window: &(dyn Fn(usize) -> Option<Window> + Sync),
+        now: Timestamp,
+    ) -> Result<Changes, HandleError> {
+        let counted: Vec<usize> = (0..decisions.len())
+            .filter(|&i| matches!(decisions[i], Decision::Consent(_) | Decision::MoveSubscription(_)))
+            .collect();
+        if counted.is_empty() {
+            return Ok(Changes::default());
+        }
+        let leases = counted
+            .iter()
+            .map(|&i| OnceOp::Lease { id: ids[i].clone(), ttl: self.limits.lease, window: window(i) })
+            .collect();
+        let marks = self.once.run(leases).await?;
+        let mut leased = Vec::new();
+        for (&i, mark) in counted.iter().zip(marks) {
+            match mark {
+                Mark::Unmarked => leased.push(i),
+                Mark::Done => {
+                    Stats::bump(&self.stats.duplicates);
+                    decisions[i] = Decision::Skip;
+                }
+                Mark::Leased => {
+                    *in_flight = true;
+                    decisions[i] = Decision::Skip;
+                }
+                // Over the flood limit: not applied; marked, with the notice the first time.
+                Mark::OverLimit(n) => {
+                    Stats::bump(&self.stats.flooded);
+                    decisions[i] = if n == u64::from(self.limits.flood_per_minute) + 1 {
+                        Decision::Reply { reply: Reply::Flood, session: None }
+                    } else {
+                        Decision::Nothing
+                    };
+                }
+            }
+        }
+        for &i in &leased {
+            let applied = match std::mem::replace(&mut decisions[i], Decision::Nothing) {
+                Decision::Consent(request) => self.subscriptions.apply(request).await.map(|outcome| {
+                    Stats::bump(&self.stats.consent_changes);
+                    decisions[i] = Decision::Reply { reply: conectate::confirmation(outcome), session: None };
+                }),
+                Decision::MoveSubscription(new) => {
+                    self.subscriptions.move_subscription(&self.hasher, work[i].user(), &new, now).await.map(|moved| {
+                        if moved {
+                            Stats::bump(&self.stats.consent_changes);
+                        }
+                    })
+                }
+                _ => unreachable!("only changes are leased"),
+            };
+            if let Err(error) = applied {
+                self.release(ids, &leased).await;
+                return Err(error.into());
+            }
+        }
+        Ok(Changes { leased, counted })
+    }
+
+    /// Drops the leases this request holds, so the platform's retry is handled at once.
+    async fn release(&self, ids: &[String], leased: &[usize]) {
+        let ops: Vec<OnceOp> = leased.iter().map(|&i| OnceOp::Release { id: ids[i].clone() }).collect();
+        if let Err(error) = self.once.run(ops).await {
+            tracing::warn!(%error, "Releasing dedupe leases failed; they expire by themselves.");
+        }
+    }
+
+    /// Keeps the menus shown, so a bare number that follows reads them.
+    async fn remember_menus(&self, shown: Vec<(UserKey, MenuId)>) -> Result<(), Arc<StoreError>> {
+        match &self.local {
+            Some(sessions) => {
+                shown.into_iter().for_each(|(user, menu)| sessions.remember(user, menu, self.limits.session_ttl));
+                Ok(())
+            }
+            None => {
+                let ops = shown
+                    .into_iter()
+                    .map(|(user, menu)| KvOp::Put {
+                        key: self.keys.session(&user),
+                        value: menu.as_str().as_bytes().to_vec(),
+                        ttl: Some(self.limits.session_ttl),
+                    })
+                    .collect();
+                self.kv.run(ops).await.map(drop)
             }
         }
     }
 
-    async fn handle_work(&self, channel: &dyn Channel, work: Vec<Work>) -> Result<Vec<Answer>, HandleError> {
-        let inline = channel.replies_inline();
-        let now = Timestamp::now();
-        let minute = now.as_second().div_euclid(60);
-        // Phase A.
-        let mut ops = Vec::with_capacity(work.len() * 4);
-        let mut slots = Vec::with_capacity(work.len());
-        let mut seen_keys = Vec::with_capacity(work.len());
-        for item in &work {
-            let seen = self.seen_key(channel, item);
-            ops.push(if inline {
-                KvOp::Get { key: seen.clone() }
-            } else {
-                KvOp::SetIfAbsent { key: seen.clone(), ttl: self.limits.lease }
-            });
-            let seen_slot = ops.len() - 1;
-            seen_keys.push(seen);
-            let (mut flood, mut session) = (None, None);
-            if let Work::Message { message, user } = item {
-                ops.push(KvOp::Incr { key: self.keys.flood(user, minute), ttl: Duration::from_secs(61) });
-                flood = Some(ops.len() - 1);
-                if let Content::Text { body } = &message.content
-                    && menu_number(body).is_some()
-                {
-                    ops.push(KvOp::Get { key: self.keys.session(user) });
-                    session = Some(ops.len() - 1);
-                }
-            }
-            slots.push(Slots { seen: seen_slot, flood, session });
-        }
-        let replies = self.kv.run(ops).await?;
-        // A message already marked (a retry, a duplicate): done, or still leased by another
-        // request? Rare, so read only those.
-        let marked: Vec<usize> = if inline {
-            Vec::new()
-        } else {
-            slots.iter().enumerate().filter(|(_, s)| replies[s.seen] == KvReply::Set(false)).map(|(i, _)| i).collect()
-        };
-        let marks = self.kv.run(marked.iter().map(|&i| KvOp::Get { key: seen_keys[i].clone() }).collect()).await?;
-        let done = |i: usize| {
-            marked
-                .iter()
-                .position(|&m| m == i)
-                .is_some_and(|p| matches!(&marks[p], KvReply::Value(Some(v)) if v.as_slice() == DONE))
-        };
+    /// Conéctate: each message opens (or starts again) its sender's 24-hour window, which every
+    /// sender reads before a free-form send.
+    fn windows_opened(&self, work: &[Work], now: Timestamp) -> Vec<KvOp> {
+        work.iter()
+            .filter_map(|item| match item {
+                Work::Message { message, user } => conectate::window_opened(&self.keys, message, *user, now),
+                Work::Preference { .. } => None,
+            })
+            .collect()
+    }
 
-        let prepared = self.mirror.current();
-        let mut answers = Vec::new();
-        let mut leased = Vec::new(); // seen keys this request holds
-        let mut in_flight = false;
-        let mut outgoing: Vec<(usize, Reply, Option<MenuId>)> = Vec::new();
-        let mut consents = Vec::new();
-        let mut moves = Vec::new();
-        for (i, (item, slot)) in work.iter().zip(&slots).enumerate() {
-            if inline {
-                if let KvReply::Value(Some(stored)) = &replies[slot.seen] {
-                    // Twilio repeats a message only when our response was lost: the same reply.
-                    Stats::bump(&self.stats.duplicates);
-                    if let Ok(reply) = serde_json::from_slice::<Reply>(stored) {
-                        answers.push(reply.resolve(prepared.as_deref()).into_owned());
-                    }
-                    continue;
-                }
-            } else {
-                if replies[slot.seen] == KvReply::Set(true) {
-                    leased.push(seen_keys[i].clone());
-                } else if done(i) {
-                    Stats::bump(&self.stats.duplicates);
-                    tracing::debug!(user = %item.user(), "A message seen before; not answered again.");
-                    continue;
-                } else {
-                    // Leased by another request: let that one finish, or its lease expire.
-                    in_flight = true;
-                    continue;
-                }
-            }
-            let flood = slot.flood.and_then(|s| match replies[s] {
-                KvReply::Count(n) => Some(n),
-                _ => None,
-            });
-            let limit = u64::from(self.limits.flood_per_minute);
-            if let Some(count) = flood.filter(|n| *n > limit) {
-                Stats::bump(&self.stats.flooded);
-                if count == limit + 1 {
-                    tracing::info!(user = %item.user(), "A citizen reached the flood limit; sending the notice once.");
-                    outgoing.push((i, Reply::Flood, None));
-                }
-                continue;
-            }
-            let last_menu = slot.session.and_then(|s| match &replies[s] {
-                KvReply::Value(Some(v)) => std::str::from_utf8(v).ok().and_then(|m| m.parse::<MenuId>().ok()),
-                _ => None,
-            });
-            match self.decide(item, prepared.as_deref(), last_menu.as_ref(), channel, now) {
-                Decision::Reply { reply, session } => outgoing.push((i, reply, session)),
-                Decision::Consent(request) => consents.push((i, request)),
-                Decision::MoveSubscription(new) => moves.push((i, new)),
-                Decision::Nothing => {}
-            }
-        }
-
-        let result =
-            self.finish(channel, &work, &seen_keys, &leased, prepared.as_deref(), outgoing, consents, moves, now).await;
-        match result {
-            Ok(inline_answers) => {
-                answers.extend(inline_answers);
-                if in_flight { Err(HandleError::InFlight) } else { Ok(answers) }
-            }
-            Err(error) => {
-                // Nothing of this request is marked done: release the leases so the platform's
-                // retry is handled at once.
-                let release: Vec<KvOp> = leased.into_iter().map(|key| KvOp::Delete { key }).collect();
-                if let Err(e) = self.kv.run(release).await {
-                    tracing::warn!(error = %e, "Releasing dedupe leases failed; they expire by themselves.");
-                }
-                Err(error)
-            }
+    /// Counts an answered message.
+    fn count(&self, item: &Work, reply: &Reply, now: Timestamp) {
+        if let Some(topic) = reply.counted_topic() {
+            let sent_at = match item {
+                Work::Message { message, .. } => message.sent_at,
+                Work::Preference { event, .. } => event.at,
+            };
+            self.counting.interaction(sent_at.unwrap_or(now), topic, item.user());
         }
     }
 
@@ -428,105 +665,62 @@ impl Pipeline {
         }
     }
 
-    /// Applies consent changes, then phase B.
-    #[allow(clippy::too_many_arguments, reason = "the parts of one webhook, kept together")]
-    async fn finish(
+    /// Inline channels (Twilio): the answers go back in the response. A repeated message gets
+    /// the reply stored for it again and is counted once; the stored reply is the dedupe mark.
+    async fn answer_inline(
         &self,
         channel: &dyn Channel,
         work: &[Work],
-        seen_keys: &[schemas::Key],
-        leased: &[schemas::Key],
+        recalled: &[Recalled],
+        decisions: Vec<Decision>,
         prepared: Option<&Prepared>,
-        mut outgoing: Vec<(usize, Reply, Option<MenuId>)>,
-        consents: Vec<(usize, conectate::Request)>,
-        moves: Vec<(usize, UserAddress)>,
         now: Timestamp,
     ) -> Result<Vec<Answer>, HandleError> {
-        for (i, request) in consents {
-            let outcome = self.subscriptions.apply(request).await?;
-            Stats::bump(&self.stats.consent_changes);
-            outgoing.push((i, conectate::confirmation(outcome), None));
-        }
-        for (i, new) in moves {
-            if self.subscriptions.move_subscription(&self.hasher, work[i].user(), &new, now).await? {
-                Stats::bump(&self.stats.consent_changes);
-            }
-        }
-        let inline = channel.replies_inline();
-        let mut kv = Vec::with_capacity(work.len() * 2);
-        let mut entries = Vec::new();
         let mut answers = Vec::new();
-        let mut counted = Vec::new();
-        for (i, reply, session) in &outgoing {
-            let item = &work[*i];
-            let user = item.user();
-            if let Some(menu) = session {
-                kv.push(KvOp::Put {
-                    key: self.keys.session(&user),
-                    value: menu.as_str().as_bytes().to_vec(),
-                    ttl: Some(self.limits.session_ttl),
-                });
-            }
-            let (to, business_number, id, sent_at) = match item {
-                Work::Message { message, .. } => {
-                    (&message.from, &message.business_number, message.id.as_str(), message.sent_at)
+        let mut replies = Vec::with_capacity(work.len());
+        for ((item, recalled), decision) in work.iter().zip(recalled).zip(decisions) {
+            if let Some(stored) = &recalled.answered {
+                // Twilio repeats a message only when our response was lost: the same reply.
+                Stats::bump(&self.stats.duplicates);
+                if let Ok(reply) = serde_json::from_slice::<Reply>(stored) {
+                    answers.push(reply.resolve(prepared).into_owned());
                 }
-                Work::Preference { event, .. } => (&event.user, &event.business_number, "preference", event.at),
-            };
-            if inline {
-                answers.push(reply.resolve(prepared).into_owned());
-                kv.push(KvOp::Put {
-                    key: seen_keys[*i].clone(),
-                    value: serde_json::to_vec(reply).expect("a reply serialises"),
-                    ttl: Some(self.limits.dedupe_ttl),
-                });
-            } else {
-                entries.push(
-                    OutboxEntry {
-                        channel: channel.kind(),
-                        business_number: business_number.clone(),
-                        to: to.clone(),
-                        user,
-                        reply: reply.clone(),
-                        in_reply_to: id.to_owned(),
-                        received_at: now,
-                        attempt: 0,
+                continue;
+            }
+            let (reply, session) = match decision {
+                Decision::Reply { reply, session } => (reply, session),
+                Decision::Consent(request) => {
+                    let outcome = self.subscriptions.apply(request).await?;
+                    Stats::bump(&self.stats.consent_changes);
+                    (conectate::confirmation(outcome), None)
+                }
+                Decision::MoveSubscription(new) => {
+                    if self.subscriptions.move_subscription(&self.hasher, item.user(), &new, now).await? {
+                        Stats::bump(&self.stats.consent_changes);
                     }
-                    .encode(),
-                );
-            }
-            if let Some(topic) = reply.counted_topic() {
-                counted.push((sent_at.unwrap_or(now), topic, user));
-            }
-        }
-        // Conéctate: each message opens (or starts again) its sender's 24-hour window.
-        kv.extend(work.iter().filter_map(|item| match item {
-            Work::Message { message, user } => conectate::window_opened(&self.keys, message, *user, now),
-            Work::Preference { .. } => None,
-        }));
-        // Every message this request leased is done, answered or not (flooded, moved).
-        for key in leased {
-            kv.push(KvOp::Put { key: key.clone(), value: DONE.to_vec(), ttl: Some(self.limits.dedupe_ttl) });
-        }
-        // Replies first: once they are stored the messages may be marked done.
-        let enqueued = entries.len();
-        let parts = entries.into_iter().map(PhaseB::Reply).chain(kv.into_iter().map(PhaseB::Then)).collect();
-        self.outbox.run(parts).await?;
-        if inline {
-            self.stats.inline.fetch_add(answers.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        } else {
-            self.stats.enqueued.fetch_add(enqueued as u64, std::sync::atomic::Ordering::Relaxed);
-        }
-        for (at, topic, user) in counted {
-            self.counting.interaction(at, topic, user);
-        }
-        if let Some(rate) = channel.rate() {
-            for item in work {
-                if let Work::Message { message, .. } = item {
-                    self.counting.inbound(rate_bucket(channel.kind(), &message.business_number), rate, 1);
+                    continue;
                 }
-            }
+                Decision::Nothing | Decision::Skip => continue,
+            };
+            replies.push((item, reply, session));
         }
+        let mut ops = Vec::with_capacity(replies.len());
+        for (item, reply, _) in &replies {
+            let seen = self.keys.seen_message(channel.kind().as_str(), &item.id(channel));
+            let value = serde_json::to_vec(reply).expect("a reply serialises");
+            ops.push(KvOp::Put { key: seen, value, ttl: Some(self.limits.dedupe_ttl) });
+        }
+        ops.extend(self.windows_opened(work, now));
+        let shown =
+            replies.iter().filter_map(|(item, _, session)| session.clone().map(|menu| (item.user(), menu))).collect();
+        let (stored, remembered) = tokio::join!(self.kv.run(ops), self.remember_menus(shown));
+        stored?;
+        remembered?;
+        for (item, reply, _) in &replies {
+            answers.push(reply.resolve(prepared).into_owned());
+            self.count(item, reply, now);
+        }
+        self.stats.inline.fetch_add(replies.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(answers)
     }
 }

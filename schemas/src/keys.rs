@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `{P:snap}` | `seq`, `current`, `v:N`, `versions`, `history` | publish and rollback flip the pointer atomically |
 //! | `{P:stats}` | `interactions:DAY`, `users:DAY` | a report counts unique users over many days in one PFCOUNT |
-//! | `{P:q:NAME}` | `stream`, `delayed` | due delayed entries move into the stream atomically |
+//! | `{P:q:NAME}` | `stream`, `delayed`, `once:ID`, `window:NAME` | due delayed entries move into the stream atomically; an entry, the mark that it was added once and its sender's flood window are written together |
 //! | `{P:subs}` | `sub:USER`, `active`, `ledger`, `ledger-seq` | a consent change updates the list and the ledger atomically |
 //! | `{P:contents}` | `items`, `seq` | a content's record changes by compare-and-set |
 //! | `{P:report:ID}` | `items`, `counts` | a status moves its message's state and the content's counts atomically |
@@ -169,6 +169,16 @@ impl KeyLayout {
     pub fn queue_delayed(&self, queue: QueueName) -> Key {
         self.tagged(&format!("q:{queue}"), format_args!("delayed"))
     }
+    /// The mark that the unit of work `id` (a platform's message id, not personal) was added
+    /// to the queue once, or is in flight.
+    pub fn queue_once(&self, queue: QueueName, id: &str) -> Key {
+        self.tagged(&format!("q:{queue}"), format_args!("once:{id}"))
+    }
+    /// A window counting a sender's new work for `queue` (`USER:MINUTE`: a [`UserKey`], never an
+    /// address).
+    pub fn queue_window(&self, queue: QueueName, name: &str) -> Key {
+        self.tagged(&format!("q:{queue}"), format_args!("window:{name}"))
+    }
     /// The consumer group every worker of a queue joins.
     pub fn queue_group(&self, queue: QueueName) -> String {
         format!("{}-workers", queue.as_str())
@@ -251,6 +261,11 @@ mod tests {
         let day = jiff::civil::date(2020, 5, 27);
         assert_eq!(hash_tag(&k.users(day)), hash_tag(&k.users(day.tomorrow().unwrap())));
         assert_eq!(hash_tag(&k.queue_stream(QueueName::Outbox)), hash_tag(&k.queue_delayed(QueueName::Outbox)));
+        assert_eq!(
+            hash_tag(&k.queue_stream(QueueName::Outbox)),
+            hash_tag(&k.queue_once(QueueName::Outbox, "meta:wamid.A"))
+        );
+        assert_eq!(hash_tag(&k.queue_stream(QueueName::Outbox)), hash_tag(&k.queue_window(QueueName::Outbox, "u:1")));
         assert_ne!(hash_tag(&k.queue_stream(QueueName::Outbox)), hash_tag(&k.queue_stream(QueueName::Broadcast)));
         let user: UserKey = "00112233445566778899aabbccddeeff".parse().unwrap();
         assert_eq!(hash_tag(&k.subscriber(&user)), hash_tag(&k.consent_ledger()));

@@ -12,7 +12,8 @@
 //! - [`KvStore`]: small values with a TTL: sessions, message dedupe, flood windows, flags;
 //!   [`KvStore::batch`] runs many of them in one round trip.
 //! - [`QueueStore`]: durable queues with one consumer group each (the outbox, the broadcast
-//!   queue): add, delay, claim, ack, re-claim the entries of a consumer that died.
+//!   queue): add, add once per unit of work ([`QueueStore::enqueue_once`]), delay, claim, ack,
+//!   re-claim the entries of a consumer that died.
 //! - [`SubscriberStore`]: Conéctate subscribers and the consent ledger.
 //! - [`RunLog`]: the ingest run log.
 //! - [`RateStore`]: the rate governor every process on one store shares (GCRA buckets), so
@@ -248,6 +249,50 @@ impl QueueDepth {
     }
 }
 
+/// An operation of [`QueueStore::enqueue_once`] on the once-mark of a unit of work, known by
+/// an id that comes back whenever the work is offered again (a platform's message id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnceOp {
+    /// Unless `id` is marked, adds `payload` (if any) and marks `id` done for `ttl`. With
+    /// `leased`, the caller holds the lease on `id` ([`OnceOp::Lease`]), which does not stop it.
+    /// Otherwise, with a `window`, the offer counts in it first, and beyond its limit `id` is
+    /// marked done without its entry ([`Mark::OverLimit`]).
+    Enqueue { id: String, payload: Option<Vec<u8>>, ttl: Duration, leased: bool, window: Option<Window> },
+    /// Unless `id` is marked, marks it in flight for `ttl`: for work that must be done
+    /// elsewhere before its entry is known (a consent change). With a `window`, the offer
+    /// counts in it first, and beyond its limit nothing is leased nor marked
+    /// ([`Mark::OverLimit`]).
+    Lease { id: String, ttl: Duration, window: Option<Window> },
+    /// Drops the lease on `id` (its work failed, so a retry may take it at once); a done mark
+    /// stays.
+    Release { id: String },
+}
+
+/// A window that counts a sender's new work (a flood limit): the first `limit` offers in it
+/// are added and the others only marked. It is named by its sender and period
+/// (`USER:MINUTE`) and lives for `ttl` from its first offer. A store that serves one process
+/// may keep windows in memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub name: String,
+    pub limit: u64,
+    pub ttl: Duration,
+}
+
+/// What an id was marked with when its [`OnceOp`] ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Nothing: an `Enqueue` added its entry, a `Lease` took the lease.
+    Unmarked,
+    /// In flight, under a lease.
+    Leased,
+    /// Done: the work was taken care of before.
+    Done,
+    /// Nothing, but the offer was its window's `n`th, over the limit: an `Enqueue` marked its id
+    /// done without adding its entry, a `Lease` left it as it was.
+    OverLimit(u64),
+}
+
 /// Durable queues, each consumed by one consumer group (Redis Streams semantics).
 #[async_trait]
 pub trait QueueStore: Send + Sync {
@@ -258,6 +303,14 @@ pub trait QueueStore: Send + Sync {
     /// embedded store; on Redis the operations run only once every entry was added. Either
     /// way `then` never takes effect without the entries.
     async fn enqueue_then(&self, queue: QueueName, payloads: &[Vec<u8>], then: &[KvOp]) -> Result<Vec<EntryId>>;
+
+    /// Runs `ops` in order as one atomic step in one round trip (a script on Redis, one
+    /// transaction on the embedded store) and answers the mark each id had before its
+    /// operation. An `Enqueue` adds its entry exactly when it answers `Unmarked` (or `Leased`,
+    /// with `leased`), so work offered again, at once or after a crash, is added once while its
+    /// mark lives, and a done mark never exists without its entry unless its window refused
+    /// it. The marks and windows live with the queue (in its hash slot on Redis).
+    async fn enqueue_once(&self, queue: QueueName, ops: &[OnceOp]) -> Result<Vec<Mark>>;
 
     /// Adds an entry that becomes claimable at `at` (retries with back-off, scheduled work).
     async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()>;

@@ -11,7 +11,7 @@
 //! | counters | HINCRBY per day × topic, PFADD / PFCOUNT per day |
 //! | KV with TTL | SET NX PX, SET PX, INCR + PEXPIRE NX; a batch is one pipeline |
 //! | rate governor | one GCRA script per call on the bucket's key, timed by the server's clock |
-//! | queues | a stream and a consumer group per queue: XADD, XREADGROUP, XACK + XDEL, XAUTOCLAIM; a sorted set of delayed entries moved in by a script |
+//! | queues | a stream and a consumer group per queue: XADD, XREADGROUP, XACK + XDEL, XAUTOCLAIM; a sorted set of delayed entries moved in by a script; once-marks beside the stream, checked and written with their entries by one script per batch |
 //! | subscribers | one key per subscriber, a lexicographic set for paging, the ledger as a stream; one script per consent change |
 //! | run log | a capped list |
 
@@ -35,9 +35,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};
 
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Permits, PointerChange, PointerReason,
-    QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog, SnapshotStore, Store,
-    StoreError, SubscriberStore, VersionSummary,
+    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Mark, OnceOp, Permits, PointerChange,
+    PointerReason, QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog,
+    SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
 };
 
 /// How many runs the log keeps.
@@ -82,6 +82,54 @@ for _, m in ipairs(due) do
   redis.call('ZREM', KEYS[1], m)
 end
 return #due
+";
+
+const ENQUEUE_ONCE: &str = r"
+-- KEYS[1]: the queue's stream; then two per operation: its once-mark and its window (the mark
+-- again when it has none).
+-- ARGV: five per operation: kind (e: enqueue, E: enqueue under our lease, m and M: the same
+-- without a payload, l: lease, r: release), ttl (ms), payload, window limit ('' for none),
+-- window ttl (ms).
+-- Answers per operation: 0 unmarked, 1 leased, 2 done, or -n: the window's nth offer, over its
+-- limit.
+local found = {}
+for i = 1, (#KEYS - 1) / 2 do
+  local mark, window = KEYS[2 * i], KEYS[2 * i + 1]
+  local a = 5 * (i - 1)
+  local kind, ttl = ARGV[a + 1], ARGV[a + 2]
+  if kind == 'e' or kind == 'm' then
+    -- Marked done now if it was not marked at all; otherwise left as it was.
+    local was = redis.call('SET', mark, 'd', 'PX', ttl, 'NX', 'GET')
+    if was == 'l' then found[i] = 1 elseif was then found[i] = 2 else
+      found[i] = 0
+      if ARGV[a + 4] ~= '' then
+        local n = redis.call('INCR', window)
+        if n == 1 then redis.call('PEXPIRE', window, ARGV[a + 5]) end
+        if n > tonumber(ARGV[a + 4]) then found[i] = -n end
+      end
+      if found[i] == 0 and kind == 'e' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3]) end
+    end
+  else
+    local was = redis.call('GET', mark)
+    local m = 0
+    if was == 'l' then m = 1 elseif was then m = 2 end
+    found[i] = m
+    if kind == 'r' then
+      if m == 1 then redis.call('DEL', mark) end
+    elseif kind == 'l' then
+      if m == 0 and ARGV[a + 4] ~= '' then
+        local n = redis.call('INCR', window)
+        if n == 1 then redis.call('PEXPIRE', window, ARGV[a + 5]) end
+        if n > tonumber(ARGV[a + 4]) then found[i] = -n end
+      end
+      if found[i] == 0 then redis.call('SET', mark, 'l', 'PX', ttl) end
+    elseif m < 2 then
+      if kind == 'E' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3]) end
+      redis.call('SET', mark, 'd', 'PX', ttl)
+    end
+  end
+end
+return found
 ";
 
 const APPLY_CONSENT: &str = r"
@@ -140,6 +188,7 @@ struct Scripts {
     rollback: Script,
     promote_due: Script,
     apply_consent: Script,
+    enqueue_once: Script,
 }
 
 pub struct RedisStore {
@@ -198,6 +247,7 @@ impl RedisStore {
                 rollback: Script::new(ROLLBACK),
                 promote_due: Script::new(PROMOTE_DUE),
                 apply_consent: Script::new(APPLY_CONSENT),
+                enqueue_once: Script::new(ENQUEUE_ONCE),
             }),
             current: watch::Sender::new(current.map(SnapshotVersion)),
             listener: OnceLock::new(),
@@ -710,6 +760,56 @@ impl QueueStore for RedisStore {
         let ids = self.enqueue(queue, payloads).await?;
         self.batch(then).await?;
         Ok(ids)
+    }
+
+    async fn enqueue_once(&self, queue: QueueName, ops: &[OnceOp]) -> Result<Vec<Mark>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.scripts.enqueue_once.prepare_invoke();
+        invocation.key(self.keys.queue_stream(queue).as_str());
+        let mut added = false;
+        for op in ops {
+            let (id, kind, ttl, payload, window) = match op {
+                OnceOp::Enqueue { id, payload, ttl, leased, window } => {
+                    added |= payload.is_some();
+                    let kind = match (payload.is_some(), leased) {
+                        (true, false) => "e",
+                        (true, true) => "E",
+                        (false, false) => "m",
+                        (false, true) => "M",
+                    };
+                    let window = window.as_ref().filter(|_| !leased);
+                    (id, kind, *ttl, payload.as_deref().unwrap_or_default(), window)
+                }
+                OnceOp::Lease { id, ttl, window } => (id, "l", *ttl, &[][..], window.as_ref()),
+                OnceOp::Release { id } => (id, "r", Duration::ZERO, &[][..], None),
+            };
+            let mark = self.keys.queue_once(queue, id);
+            invocation.key(mark.as_str()).arg(kind).arg(millis(ttl)).arg(payload);
+            match window {
+                Some(w) => {
+                    invocation.key(self.keys.queue_window(queue, &w.name).as_str()).arg(w.limit).arg(millis(w.ttl))
+                }
+                None => invocation.key(mark.as_str()).arg("").arg(0),
+            };
+        }
+        let found: Vec<i64> = invocation.invoke_async(&mut self.con()).await?;
+        if found.len() != ops.len() {
+            return Err(StoreError::Backend(format!("{} once-operations got {} answers", ops.len(), found.len())));
+        }
+        if added {
+            self.queue_ready[queue_index(queue)].notify_waiters();
+        }
+        Ok(found
+            .into_iter()
+            .map(|m| match m {
+                0 => Mark::Unmarked,
+                1 => Mark::Leased,
+                2 => Mark::Done,
+                n => Mark::OverLimit(n.unsigned_abs()),
+            })
+            .collect())
     }
 
     async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()> {

@@ -13,7 +13,7 @@ use schemas::{
     PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic, UserAddress,
     UserHasher, UserKey,
 };
-use store::{Interaction, KvOp, KvReply, QueueName, Rate, StoreConfig, StoreError};
+use store::{Interaction, KvOp, KvReply, Mark, OnceOp, QueueName, Rate, StoreConfig, StoreError, Window};
 
 use testkit::TestStore as Fixture;
 
@@ -62,6 +62,11 @@ conformance!(
     runs_are_listed_newest_first_and_filtered,
     a_kv_batch_answers_each_operation_in_place,
     entries_and_their_marks_are_written_together,
+    work_offered_again_is_enqueued_once,
+    a_lease_holds_work_until_it_is_done_or_released,
+    once_marks_expire_after_their_ttl,
+    a_window_adds_its_limit_and_only_marks_the_rest,
+    concurrent_offers_of_the_same_work_enqueue_it_once,
     the_rate_governor_grants_at_most_its_rate,
     rate_buckets_are_shared_charged_and_paused,
 );
@@ -486,6 +491,9 @@ async fn the_embedded_store_survives_a_restart() {
         })
         .await
         .unwrap();
+        let once =
+            OnceOp::Enqueue { id: "meta:wamid.R1".into(), payload: None, ttl: HOUR, leased: false, window: None };
+        assert_eq!(s.enqueue_once(QueueName::Outbox, &[once]).await.unwrap(), [Mark::Unmarked]);
         v
     };
     // The first store was dropped (its writer thread ends with it); open the files again.
@@ -498,6 +506,38 @@ async fn the_embedded_store_survives_a_restart() {
     assert_eq!(got[0].payload, b"pending reply");
     assert_eq!(s.subscriber_count().await.unwrap(), 1);
     assert_eq!(s.runs(&RunFilter::default()).await.unwrap()[0].version, Some(version));
+    let again = OnceOp::Enqueue {
+        id: "meta:wamid.R1".into(),
+        payload: Some(b"x".to_vec()),
+        ttl: HOUR,
+        leased: false,
+        window: None,
+    };
+    assert_eq!(s.enqueue_once(QueueName::Outbox, &[again]).await.unwrap(), [Mark::Done], "marks survive a restart");
+}
+
+/// Another process on the same embedded files (`contacto ingest --once` beside `contacto run`
+/// could be one) sees the marks, and its marks are seen.
+#[tokio::test]
+async fn embedded_once_marks_are_shared_by_every_process_on_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::Embedded { data_dir: dir.path().to_owned(), keys: KeyLayout::default() };
+    let (a, b) = (store::open(&config).await.unwrap(), store::open(&config).await.unwrap());
+    let offer = |id: &str| OnceOp::Enqueue {
+        id: id.into(),
+        payload: Some(id.as_bytes().to_vec()),
+        ttl: HOUR,
+        leased: false,
+        window: None,
+    };
+    assert_eq!(a.enqueue_once(QueueName::Outbox, &[offer("one")]).await.unwrap(), [Mark::Unmarked]);
+    assert_eq!(
+        b.enqueue_once(QueueName::Outbox, &[offer("one"), offer("two")]).await.unwrap(),
+        [Mark::Done, Mark::Unmarked]
+    );
+    assert_eq!(a.enqueue_once(QueueName::Outbox, &[offer("two")]).await.unwrap(), [Mark::Done]);
+    let got = a.claim(QueueName::Outbox, "w", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(got.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(), vec![b"one".to_vec(), b"two".to_vec()]);
 }
 
 async fn a_kv_batch_answers_each_operation_in_place(f: Fixture) {
@@ -633,4 +673,148 @@ async fn entries_and_their_marks_are_written_together(f: Fixture) {
     let got = s.claim(QueueName::Outbox, "w", 10, Duration::ZERO).await.unwrap();
     assert_eq!(got.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(), vec![b"one".to_vec(), b"two".to_vec()]);
     assert!(s.enqueue_then(QueueName::Outbox, &[], &[]).await.unwrap().is_empty());
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn offer(id: &str, payload: Option<&str>) -> OnceOp {
+    OnceOp::Enqueue {
+        id: id.into(),
+        payload: payload.map(|p| p.as_bytes().to_vec()),
+        ttl: HOUR,
+        leased: false,
+        window: None,
+    }
+}
+
+async fn claimed_payloads(s: &store::SharedStore) -> Vec<String> {
+    let got = s.claim(QueueName::Outbox, "w", 1000, Duration::ZERO).await.unwrap();
+    s.ack(QueueName::Outbox, &got.iter().map(|e| e.id.clone()).collect::<Vec<_>>()).await.unwrap();
+    got.into_iter().map(|e| String::from_utf8(e.payload).unwrap()).collect()
+}
+
+async fn work_offered_again_is_enqueued_once(f: Fixture) {
+    let s = &f.store;
+    let first = [offer("meta:A", Some("reply A")), offer("meta:B", None), offer("meta:A", Some("A again"))];
+    let found = s.enqueue_once(QueueName::Outbox, &first).await.unwrap();
+    assert_eq!(found, [Mark::Unmarked, Mark::Unmarked, Mark::Done], "the same id twice in one batch");
+    assert_eq!(claimed_payloads(s).await, ["reply A"], "a mark without a payload adds nothing");
+    let again = [offer("meta:B", Some("B now")), offer("meta:A", Some("A later")), offer("meta:C", Some("reply C"))];
+    assert_eq!(s.enqueue_once(QueueName::Outbox, &again).await.unwrap(), [Mark::Done, Mark::Done, Mark::Unmarked]);
+    assert_eq!(claimed_payloads(s).await, ["reply C"]);
+    // Marks belong to their queue.
+    let other = s.enqueue_once(QueueName::Broadcast, &[offer("meta:A", None)]).await.unwrap();
+    assert_eq!(other, [Mark::Unmarked]);
+    assert!(s.enqueue_once(QueueName::Outbox, &[]).await.unwrap().is_empty());
+    assert_eq!(s.depth(QueueName::Outbox).await.unwrap().total(), 0);
+}
+
+async fn a_lease_holds_work_until_it_is_done_or_released(f: Fixture) {
+    let s = &f.store;
+    let lease = |id: &str| OnceOp::Lease { id: id.into(), ttl: HOUR, window: None };
+    let release = |id: &str| OnceOp::Release { id: id.into() };
+    let finish = |id: &str| OnceOp::Enqueue {
+        id: id.into(),
+        payload: Some(format!("done {id}").into_bytes()),
+        ttl: HOUR,
+        leased: true,
+        window: None,
+    };
+    let q = QueueName::Outbox;
+    assert_eq!(s.enqueue_once(q, &[lease("L1"), lease("L1")]).await.unwrap(), [Mark::Unmarked, Mark::Leased]);
+    // Someone else offering the same work while it is in flight is told so and adds nothing.
+    assert_eq!(s.enqueue_once(q, &[offer("L1", Some("not me"))]).await.unwrap(), [Mark::Leased]);
+    assert_eq!(s.enqueue_once(q, &[finish("L1")]).await.unwrap(), [Mark::Leased]);
+    assert_eq!(s.enqueue_once(q, &[lease("L1"), finish("L1"), release("L1")]).await.unwrap(), [Mark::Done; 3]);
+    assert_eq!(claimed_payloads(s).await, ["done L1"]);
+    // A released lease lets the work be taken again at once.
+    assert_eq!(s.enqueue_once(q, &[lease("L2"), release("L2")]).await.unwrap(), [Mark::Unmarked, Mark::Leased]);
+    assert_eq!(s.enqueue_once(q, &[lease("L2")]).await.unwrap(), [Mark::Unmarked]);
+    assert_eq!(
+        s.enqueue_once(q, &[release("L2"), offer("L2", Some("L2"))]).await.unwrap(),
+        [Mark::Leased, Mark::Unmarked]
+    );
+    assert_eq!(s.enqueue_once(q, &[release("never")]).await.unwrap(), [Mark::Unmarked]);
+    assert_eq!(claimed_payloads(s).await, ["L2"]);
+}
+
+async fn once_marks_expire_after_their_ttl(f: Fixture) {
+    let s = &f.store;
+    let q = QueueName::Outbox;
+    let short = |id: &str| OnceOp::Enqueue {
+        id: id.into(),
+        payload: Some(id.as_bytes().to_vec()),
+        ttl: Duration::from_millis(300),
+        leased: false,
+        window: None,
+    };
+    let lease = OnceOp::Lease { id: "X2".into(), ttl: Duration::from_millis(300), window: None };
+    assert_eq!(s.enqueue_once(q, &[short("X1"), lease.clone()]).await.unwrap(), [Mark::Unmarked; 2]);
+    assert_eq!(s.enqueue_once(q, &[short("X1"), lease.clone()]).await.unwrap(), [Mark::Done, Mark::Leased]);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(s.enqueue_once(q, &[short("X1"), lease]).await.unwrap(), [Mark::Unmarked; 2], "marks expire");
+    assert_eq!(claimed_payloads(s).await, ["X1", "X1"]);
+}
+
+async fn concurrent_offers_of_the_same_work_enqueue_it_once(f: Fixture) {
+    const IDS: usize = 60;
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let s = f.store.clone();
+            tokio::spawn(async move {
+                let mut added = 0;
+                for chunk in (0..IDS).collect::<Vec<_>>().chunks(7 + t) {
+                    let ops: Vec<OnceOp> =
+                        chunk.iter().map(|i| offer(&format!("meta:C{i}"), Some(&format!("{i}")))).collect();
+                    let found = s.enqueue_once(QueueName::Outbox, &ops).await.unwrap();
+                    added += found.iter().filter(|m| **m == Mark::Unmarked).count();
+                }
+                added
+            })
+        })
+        .collect();
+    let mut added = 0;
+    for t in tasks {
+        added += t.await.unwrap();
+    }
+    assert_eq!(added, IDS, "each id is added by exactly one offer");
+    let mut got: Vec<usize> = claimed_payloads(&f.store).await.iter().map(|p| p.parse().unwrap()).collect();
+    got.sort();
+    assert_eq!(got, (0..IDS).collect::<Vec<_>>());
+}
+
+async fn a_window_adds_its_limit_and_only_marks_the_rest(f: Fixture) {
+    let s = &f.store;
+    let q = QueueName::Outbox;
+    let window = |name: &str| Window { name: name.into(), limit: 2, ttl: Duration::from_millis(400) };
+    let flood = |id: &str, sender: &str| OnceOp::Enqueue {
+        id: id.into(),
+        payload: Some(id.as_bytes().to_vec()),
+        ttl: HOUR,
+        leased: false,
+        window: Some(window(sender)),
+    };
+    let first = [flood("F1", "u1"), flood("F2", "u1"), flood("F3", "u1"), flood("F1", "u1"), flood("G1", "u2")];
+    let found = s.enqueue_once(q, &first).await.unwrap();
+    assert_eq!(found, [Mark::Unmarked, Mark::Unmarked, Mark::OverLimit(3), Mark::Done, Mark::Unmarked]);
+    // A refused offer is marked done; a repeat does not count again.
+    let found = s.enqueue_once(q, &[flood("F3", "u1"), flood("F4", "u1")]).await.unwrap();
+    assert_eq!(found, [Mark::Done, Mark::OverLimit(4)]);
+    // A lease counts in its window, and beyond the limit takes nothing; the work it finishes
+    // counted there already.
+    let lease = |id: &str, sender: &str| OnceOp::Lease { id: id.into(), ttl: HOUR, window: Some(window(sender)) };
+    let finish = OnceOp::Enqueue {
+        id: "G2".into(),
+        payload: Some(b"G2".to_vec()),
+        ttl: HOUR,
+        leased: true,
+        window: Some(window("u2")),
+    };
+    let found = s.enqueue_once(q, &[lease("F5", "u1"), lease("G2", "u2"), finish, lease("F5", "u1")]).await.unwrap();
+    assert_eq!(found, [Mark::OverLimit(5), Mark::Unmarked, Mark::Leased, Mark::OverLimit(6)]);
+    assert_eq!(s.enqueue_once(q, &[flood("G3", "u2")]).await.unwrap(), [Mark::OverLimit(3)]);
+    assert_eq!(claimed_payloads(s).await, ["F1", "F2", "G1", "G2"]);
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    assert_eq!(s.enqueue_once(q, &[flood("F6", "u1")]).await.unwrap(), [Mark::Unmarked], "a window ends");
+    assert_eq!(claimed_payloads(s).await, ["F6"]);
 }

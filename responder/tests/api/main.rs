@@ -5,6 +5,7 @@ mod helpers;
 
 mod channel_cases;
 mod conversation;
+mod dedupe;
 mod outbox;
 mod privacy;
 mod senders;

@@ -4,7 +4,8 @@
 //! subscribers, the consent ledger, the outbox, the run log and snapshots survive a restart.
 //! Every write goes through one [group-commit writer](writer) so a burst of webhooks costs one
 //! fsync per batch, not one per message. Reads use redb's MVCC read transactions, so a reader
-//! never sees a half-written snapshot.
+//! never sees a half-written snapshot. The queues' once-marks are a log on disk and an index in
+//! memory ([`once`]), so marking a message costs no random B-tree write.
 //!
 //! The database is opened in redb's multi-writer mode, so `contacto ingest --once` or
 //! `contacto rollback` can run beside `contacto run` on the same directory; the running
@@ -12,6 +13,7 @@
 
 mod conectate;
 mod hll;
+mod once;
 mod writer;
 
 use std::path::Path;
@@ -33,11 +35,12 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};
 
 use self::hll::Hll;
+use self::once::{Marks, ONCE_LOG};
 use self::writer::Writer;
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Permits, PointerChange, PointerReason,
-    QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog, SnapshotStore, Store,
-    StoreError, SubscriberStore, VersionSummary,
+    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Mark, OnceOp, Permits, PointerChange,
+    PointerReason, QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog,
+    SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
 };
 
 /// Value: 8 bytes of big-endian expiry (Unix ms, 0 = never) followed by the value.
@@ -79,6 +82,7 @@ struct Claim {
 pub struct EmbeddedStore {
     db: Arc<Database>,
     writer: Writer,
+    marks: Arc<Marks>,
     keys: KeyLayout,
     current: watch::Sender<Option<SnapshotVersion>>,
     poller: OnceLock<()>,
@@ -149,11 +153,14 @@ impl EmbeddedStore {
         tx.open_table(SUBSCRIBERS)?;
         tx.open_table(LEDGER)?;
         tx.open_table(RUNS)?;
+        tx.open_table(ONCE_LOG)?;
         tx.commit()?;
         let db = Arc::new(db);
         let current = read_meta(&db.begin_read()?, "snapshot_current")?.map(SnapshotVersion);
+        let marks = Arc::new(Marks::load(&db)?);
         let store = EmbeddedStore {
-            writer: Writer::start(db.clone()),
+            writer: Writer::start(db.clone(), marks.clone()),
+            marks,
             db,
             keys,
             current: watch::Sender::new(current),
@@ -174,15 +181,15 @@ impl EmbeddedStore {
         let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
         let writer = self.writer.clone();
         let db = Arc::downgrade(&self.db);
+        let marks = Arc::downgrade(&self.marks);
         handle.spawn(async move {
             let mut tick = tokio::time::interval(SWEEP_EVERY);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                if db.upgrade().is_none() {
-                    return;
-                }
-                if let Err(error) = writer.write(sweep_expired).await {
+                let (Some(_), Some(marks)) = (db.upgrade(), marks.upgrade()) else { return };
+                let swept = writer.write(move |tx| Ok(sweep_expired(tx)? + marks.sweep(tx)?)).await;
+                if let Err(error) = swept {
                     tracing::warn!(%error, "Sweeping expired keys failed.");
                 }
             }
@@ -580,23 +587,38 @@ impl QueueStore for EmbeddedStore {
         let ids = self
             .writer
             .write(move |tx| {
-                let seq_name = format!("queue_seq:{queue}");
-                let first = meta_get(tx, &seq_name)?.unwrap_or(0) + 1;
-                {
-                    let mut entries = tx.open_table(Q_ENTRIES)?;
-                    for (i, p) in payloads.iter().enumerate() {
-                        entries.insert((queue.as_str(), first + i as u64), p.as_slice())?;
-                    }
-                }
-                meta_set(tx, &seq_name, first + payloads.len() as u64 - 1)?;
+                let ids = append_entries(tx, queue, payloads.iter().map(Vec::as_slice))?;
                 kv_apply_all(tx, &then)?;
-                Ok((first..first + payloads.len() as u64).map(|seq| EntryId(seq.to_string())).collect::<Vec<_>>())
+                Ok(ids)
             })
             .await?;
         if !ids.is_empty() {
             self.queue_ready[queue_index(queue)].notify_waiters();
         }
         Ok(ids)
+    }
+
+    async fn enqueue_once(&self, queue: QueueName, ops: &[OnceOp]) -> Result<Vec<Mark>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ops, marks) = (ops.to_vec(), self.marks.clone());
+        let (found, added) = self
+            .writer
+            .write(move |tx| {
+                let (found, added) = marks.apply(tx, queue, &ops)?;
+                let payloads = added.iter().filter_map(|&i| match &ops[i] {
+                    OnceOp::Enqueue { payload: Some(p), .. } => Some(p.as_slice()),
+                    _ => None,
+                });
+                append_entries(tx, queue, payloads)?;
+                Ok((found, !added.is_empty()))
+            })
+            .await?;
+        if added {
+            self.queue_ready[queue_index(queue)].notify_waiters();
+        }
+        Ok(found)
     }
 
     async fn enqueue_at(&self, queue: QueueName, payload: &[u8], at: Timestamp) -> Result<()> {
@@ -704,6 +726,28 @@ impl QueueStore for EmbeddedStore {
             delayed: delayed.range((q, 0, 0)..=(q, u64::MAX, u64::MAX))?.count() as u64,
         })
     }
+}
+
+/// Adds entries at the end of `queue`, in order, and answers their ids.
+fn append_entries<'p>(
+    tx: &WriteTransaction,
+    queue: QueueName,
+    payloads: impl Iterator<Item = &'p [u8]>,
+) -> Result<Vec<EntryId>> {
+    let seq_name = format!("queue_seq:{queue}");
+    let first = meta_get(tx, &seq_name)?.unwrap_or(0) + 1;
+    let mut next = first;
+    {
+        let mut entries = tx.open_table(Q_ENTRIES)?;
+        for p in payloads {
+            entries.insert((queue.as_str(), next), p)?;
+            next += 1;
+        }
+    }
+    if next > first {
+        meta_set(tx, &seq_name, next - 1)?;
+    }
+    Ok((first..next).map(|seq| EntryId(seq.to_string())).collect())
 }
 
 impl EmbeddedStore {

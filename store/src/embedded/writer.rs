@@ -29,6 +29,13 @@ struct Job {
     reply: oneshot::Sender<AnyResult>,
 }
 
+/// State kept beside the database (the once-marks' index) that must follow its transactions:
+/// what a transaction wrote counts once it commits and is forgotten if it is abandoned.
+pub trait TxObserver: Send + Sync {
+    fn committed(&self);
+    fn abandoned(&self);
+}
+
 /// The handle through which every write reaches the writer thread.
 #[derive(Clone)]
 pub struct Writer {
@@ -36,8 +43,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread for `db`. It stops when the last handle is dropped.
-    pub fn start(db: Arc<Database>) -> Writer {
+    /// Starts the writer thread for `db`, telling `observer` the fate of every transaction. It
+    /// stops when the last handle is dropped.
+    pub fn start(db: Arc<Database>, observer: Arc<dyn TxObserver>) -> Writer {
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("store-writer".into())
@@ -50,7 +58,7 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    run_batch(&db, batch);
+                    run_batch(&db, observer.as_ref(), batch);
                 }
             })
             .expect("spawn the store writer thread");
@@ -75,20 +83,29 @@ impl Writer {
 
 /// Runs a batch in one transaction. If any operation fails, the transaction is abandoned and
 /// each operation runs again in a transaction of its own, so one failure fails only its caller.
-fn run_batch(db: &Database, mut batch: Vec<Job>) {
+fn run_batch(db: &Database, observer: &dyn TxObserver, mut batch: Vec<Job>) {
     if batch.len() > 1 {
         match try_together(db, &mut batch) {
             Ok(results) => {
+                observer.committed();
                 for (job, result) in batch.into_iter().zip(results) {
                     let _ = job.reply.send(Ok(result));
                 }
                 return;
             }
-            Err(()) => tracing::debug!(ops = batch.len(), "Batched write failed; running each alone."),
+            Err(()) => {
+                observer.abandoned();
+                tracing::debug!(ops = batch.len(), "Batched write failed; running each alone.");
+            }
         }
     }
     for mut job in batch {
         let result = run_one(db, &mut job.op);
+        if result.is_ok() {
+            observer.committed()
+        } else {
+            observer.abandoned()
+        }
         let _ = job.reply.send(result);
     }
 }

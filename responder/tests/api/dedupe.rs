@@ -1,0 +1,104 @@
+//! Never twice: copies of one message delivered at the same moment, to one responder or to two
+//! responders sharing a Redis, are answered once; a consent change delivered twice at once is
+//! applied once.
+
+use std::time::{Duration, Instant};
+
+use responder::{Responder, ResponderConfig};
+use schemas::{ConsentAction, ConsentOutcome};
+
+use crate::helpers::*;
+
+/// Posts `body` until it is accepted (a 503 means: retry, a copy is in flight) and returns the
+/// statuses seen.
+async fn post_until_accepted(app: &TestApp, body: &[u8]) -> Vec<u16> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut statuses = Vec::new();
+    loop {
+        let status = app.post_meta(body).await.status().as_u16();
+        statuses.push(status);
+        if status == 200 {
+            return statuses;
+        }
+        assert_eq!(status, 503, "{statuses:?}");
+        assert!(Instant::now() < deadline, "{statuses:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn copies_delivered_at_once_are_answered_once(kind: StoreKind) {
+    let app = spawn_app(kind).await;
+    let bodies: Vec<Vec<u8>> = (0..5)
+        .map(|i| meta_text(PNID, &format!("52147712{i:05}"), &format!("wamid.COPY{i}"), "casos en León"))
+        .collect();
+    // Eight copies of each of five messages, all in flight together.
+    let posts = (0..8).flat_map(|_| bodies.iter()).map(|body| post_until_accepted(&app, body));
+    let statuses = futures::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| s.last() == Some(&200)), "{statuses:?}");
+    app.drain_outbox().await;
+    let mut to: Vec<String> = app.graph_bodies().iter().map(|b| b["to"].as_str().unwrap().to_owned()).collect();
+    to.sort();
+    assert_eq!(to, (0..5).map(|i| format!("52147712{i:05}")).collect::<Vec<_>>(), "one reply per message");
+    assert_eq!(app.stats().duplicates.load(std::sync::atomic::Ordering::Relaxed), 35);
+}
+
+async fn a_consent_change_delivered_twice_at_once_is_applied_once(kind: StoreKind) {
+    let app = spawn_app(kind).await;
+    let me = "5214771239101";
+    let alta = meta_text(PNID, me, "wamid.ALTA-TWICE", "ALTA");
+    let posts = (0..6).map(|_| post_until_accepted(&app, &alta));
+    let statuses = futures::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| s.last() == Some(&200)), "{statuses:?}");
+    app.drain_outbox().await;
+    assert_eq!(app.graph.requests().len(), 1, "confirmed once");
+    assert_eq!(app.store.subscriber_count().await.unwrap(), 1);
+    let records = app.store.consent_records(0, 100).await.unwrap();
+    assert_eq!(records.len(), 1, "applied once: {records:?}");
+    assert_eq!((records[0].action, records[0].outcome), (ConsentAction::Subscribe, ConsentOutcome::Subscribed));
+    assert_eq!(app.stats().consent_changes.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+crate::on_both_stores!(
+    copies_delivered_at_once_are_answered_once,
+    a_consent_change_delivered_twice_at_once_is_applied_once
+);
+
+/// Two responder processes on one Redis (as behind a load balancer) share the dedupe: each
+/// message, delivered to both at once, is answered by one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_responders_on_one_redis_answer_each_message_once() {
+    let app = spawn_app(StoreKind::Redis).await;
+    let mut settings = settings(&app.graph_url(), &TestOptions::default());
+    let config = ResponderConfig::from_settings(&mut settings).unwrap();
+    let other = Responder::build(config, app.store.clone()).await;
+    let served = testkit::serve(other.app()).await;
+    let post_to_other = |body: Vec<u8>| {
+        let http = app.http.clone();
+        let url = served.url("/webhooks/meta");
+        async move {
+            let signature = responder::channels::meta::signature(APP_SECRET, &body);
+            http.post(url)
+                .header(responder::channels::meta::SIGNATURE_HEADER, signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    const N: usize = 40;
+    let bodies: Vec<Vec<u8>> =
+        (0..N).map(|i| meta_text(PNID, &format!("52147713{i:05}"), &format!("wamid.TWO{i}"), "síntomas")).collect();
+    let here = futures::future::join_all(bodies.iter().map(|b| post_until_accepted(&app, b)));
+    let there = futures::future::join_all(bodies.iter().cloned().map(post_to_other));
+    let (here, there) = tokio::join!(here, there);
+    assert!(here.iter().all(|s| s.last() == Some(&200)), "{here:?}");
+    assert!(there.iter().all(|s| *s == 200 || *s == 503), "{there:?}");
+    app.drain_outbox().await;
+    let worker = other.outbox_worker();
+    while worker.try_send_one().await.unwrap() != responder::Outcome::Empty {}
+    let mut to: Vec<String> = app.graph_bodies().iter().map(|b| b["to"].as_str().unwrap().to_owned()).collect();
+    to.sort();
+    assert_eq!(to, (0..N).map(|i| format!("52147713{i:05}")).collect::<Vec<_>>(), "one reply per message");
+}
