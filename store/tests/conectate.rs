@@ -5,31 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use store::ReportUpdate;
-use testkit::TestStore as Fixture;
+use testkit::StoreKind;
 
-/// Declares each test once per store.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod on_embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(testkit::embedded_store().await).await;
-                }
-            )*
-        }
-        mod on_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(testkit::redis_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_stores!(
+testkit::on_both_stores!(
     contents_change_only_from_the_revision_they_were_read_at,
     contents_are_listed_in_id_order_past_gaps,
     a_report_item_never_moves_backwards_and_counts_follow_it,
@@ -38,7 +16,8 @@ on_both_stores!(
     two_senders_never_overshoot_the_messaging_limit_together,
 );
 
-async fn contents_change_only_from_the_revision_they_were_read_at(f: Fixture) {
+async fn contents_change_only_from_the_revision_they_were_read_at(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     assert_eq!(s.content_record(1).await.unwrap(), None);
     let (a, b) = (s.next_content_id().await.unwrap(), s.next_content_id().await.unwrap());
@@ -54,7 +33,8 @@ async fn contents_change_only_from_the_revision_they_were_read_at(f: Fixture) {
     assert_eq!([x.unwrap(), y.unwrap()].iter().flatten().count(), 1);
 }
 
-async fn contents_are_listed_in_id_order_past_gaps(f: Fixture) {
+async fn contents_are_listed_in_id_order_past_gaps(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     for n in 1..=5u64 {
         let id = s.next_content_id().await.unwrap();
@@ -79,7 +59,8 @@ fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
-async fn a_report_item_never_moves_backwards_and_counts_follow_it(f: Fixture) {
+async fn a_report_item_never_moves_backwards_and_counts_follow_it(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let keep = Duration::from_secs(3600);
     // Out of order: read arrives before delivered, and a repeated sent changes nothing.
@@ -113,7 +94,8 @@ async fn a_report_item_never_moves_backwards_and_counts_follow_it(f: Fixture) {
     assert!(!s.report_counts(7).await.unwrap().contains_key("skipped:unsubscribed"));
 }
 
-async fn concurrent_report_updates_keep_the_counts_exact(f: Fixture) {
+async fn concurrent_report_updates_keep_the_counts_exact(kind: StoreKind) {
+    let f = kind.open().await;
     let s = f.store.clone();
     let keep = Duration::from_secs(3600);
     // Two webhooks race over the same 200 messages with different statuses.
@@ -138,7 +120,8 @@ fn users(range: std::ops::Range<u32>) -> Vec<schemas::UserKey> {
     range.map(|i| format!("{i:032x}").parse().unwrap()).collect()
 }
 
-async fn the_messaging_limit_admits_at_most_its_unique_users(f: Fixture) {
+async fn the_messaging_limit_admits_at_most_its_unique_users(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let window = Duration::from_millis(600);
     let u = users(0..5);
@@ -159,7 +142,8 @@ async fn the_messaging_limit_admits_at_most_its_unique_users(f: Fixture) {
     assert!(s.reach(&users(10..60), window, u64::MAX).await.unwrap().admitted.iter().all(|a| *a));
 }
 
-async fn two_senders_never_overshoot_the_messaging_limit_together(f: Fixture) {
+async fn two_senders_never_overshoot_the_messaging_limit_together(kind: StoreKind) {
+    let f = kind.open().await;
     let window = Duration::from_secs(60);
     let (a, b) = (f.store.clone(), f.store.clone());
     let one = tokio::spawn(async move {

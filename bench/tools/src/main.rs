@@ -87,24 +87,6 @@ fn graph() -> Router {
         .route("/count", get(move || async move { count.load(Ordering::Relaxed).to_string() }))
 }
 
-/// Meta's wire form: `\uXXXX` for non-ASCII (surrogate pairs beyond the BMP), `\/` for `/`.
-fn wire_form(compact: &str) -> String {
-    let mut out = String::with_capacity(compact.len() + 16);
-    for c in compact.chars() {
-        match c {
-            '/' => out.push_str("\\/"),
-            c if c.is_ascii() => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out
-}
-
 fn requests(file: &str, n: usize, app_secret: &str, phone_number_ids: &[String]) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(file).expect("create the requests file"));
     for i in 0..n {
@@ -112,18 +94,10 @@ fn requests(file: &str, n: usize, app_secret: &str, phone_number_ids: &[String])
         let from = format!("5214{:09}", 770_000_000 + i % 100_000);
         let pnid = &phone_number_ids[i % phone_number_ids.len()];
         let text = TEXTS[i % TEXTS.len()];
-        let body = serde_json::json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "102290129340398", "changes": [{"value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550783881", "phone_number_id": pnid},
-                "contacts": [{"profile": {"name": "Ciudadana"}, "wa_id": from}],
-                "messages": [{"from": from, "id": format!("wamid.HBgNNTIxNDc3MTIzNDU2NxUCABIYFjNFQjBD{i:012}"),
-                              "timestamp": "1590602400", "text": {"body": text}, "type": "text"}]
-            }, "field": "messages"}]}]
-        });
-        let body = wire_form(&body.to_string());
-        let signature = responder::channels::meta::signature(app_secret, body.as_bytes());
+        let id = format!("wamid.HBgNNTIxNDc3MTIzNDU2NxUCABIYFjNFQjBD{i:012}");
+        let body = testkit::meta_text(pnid, &from, &id, text);
+        let signature = responder::channels::meta::signature(app_secret, &body);
+        let body = std::str::from_utf8(&body).expect("the wire form is ASCII");
         writeln!(out, "{signature}\t{body}").expect("write a request");
     }
 }

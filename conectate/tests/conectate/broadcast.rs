@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::helpers::*;
 
-crate::on_both_stores!(
+testkit::on_both_stores!(
     every_subscriber_gets_the_content_once_and_the_report_says_so,
     an_opt_out_mid_broadcast_stops_what_was_not_sent,
     the_send_rate_never_exceeds_the_cap,

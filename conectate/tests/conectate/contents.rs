@@ -13,7 +13,7 @@ use store::QueueName;
 
 use crate::helpers::*;
 
-crate::on_both_stores!(
+testkit::on_both_stores!(
     the_canary_goes_to_the_staff_before_the_schedule,
     a_content_can_be_cancelled_until_it_starts,
     a_content_for_a_municipio_goes_to_its_subscribers_only,

@@ -18,7 +18,7 @@ use testkit::graph_error;
 
 use crate::helpers::*;
 
-crate::on_both_stores!(
+testkit::on_both_stores!(
     throughput_limits_pause_the_number_and_the_send_is_retried,
     a_restricted_account_freezes_sending_until_a_person_clears_it,
     an_undeliverable_citizen_is_marked_unreachable_and_skipped_later,

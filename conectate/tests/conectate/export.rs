@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 
-crate::on_both_stores!(the_ledger_exports_hashed_ids_and_addresses_only_on_request);
+testkit::on_both_stores!(the_ledger_exports_hashed_ids_and_addresses_only_on_request);
 
 fn rows(csv: &[u8]) -> Vec<csv::StringRecord> {
     csv::Reader::from_reader(csv).records().map(|r| r.unwrap()).collect()

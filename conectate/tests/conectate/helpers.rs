@@ -18,48 +18,14 @@ use schemas::{
     ChannelKind, ConsentAction, ConsentChange, ConsentSignal, PhoneNumber, SnapshotContent, UserAddress, UserKey,
 };
 use serde_json::{Value, json};
-use settings::{MessagingLimit, Secret, Settings};
+use settings::{MessagingLimit, Settings};
 use store::SharedStore;
 pub use testkit::meta_status as status;
 use testkit::{Recorded, RecordingServer, StatusReporter, TestServer, TestStore, meta_status};
 
-pub const PNID: &str = "106540352242922";
-pub const APP_SECRET: &str = "meta-app-secret-for-tests";
-pub const ACCESS_TOKEN: &str = "EAAG-access-token-for-tests";
-pub const HASH_KEY: &str = "user-hash-key-for-tests-0123456789";
-pub const TWILIO_TOKEN: &str = "twilio-auth-token-for-tests";
-pub const TWILIO_FROM: &str = "whatsapp:+14155238886";
+pub use testkit::{APP_SECRET, PNID, StoreKind, TWILIO_FROM, TWILIO_TOKEN};
 pub const TEMPLATE: &str = "aviso_conectate";
 pub const CONTENT_SID: &str = "HX0123456789abcdef0123456789abcdef";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreKind {
-    Embedded,
-    Redis,
-}
-
-/// Declares each test once per store.
-#[macro_export]
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod on_embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::StoreKind::Embedded).await;
-                }
-            )*
-        }
-        mod on_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::StoreKind::Redis).await;
-                }
-            )*
-        }
-    };
-}
 
 /// What a test may change.
 #[derive(Clone, Debug)]
@@ -120,25 +86,8 @@ pub fn fixture_snapshot() -> SnapshotContent {
 }
 
 pub fn settings(graph_url: &str, twilio_url: &str, options: &Options) -> Settings {
-    let mut s = Settings::default();
-    s.privacy.user_hash_key = Some(Secret::new(HASH_KEY));
-    s.admin.token = Some(Secret::new("admin-token-for-tests"));
-    s.channels.meta.app_secret = Some(Secret::new(APP_SECRET));
-    s.channels.meta.verify_token = Some(Secret::new("verify-token-for-tests"));
-    s.channels.meta.access_token = Some(Secret::new(ACCESS_TOKEN));
-    s.channels.meta.phone_number_ids = vec![PNID.into()];
-    s.channels.meta.graph_base_url = graph_url.into();
+    let mut s = testkit::channel_settings(graph_url, twilio_url);
     s.channels.meta.messages_per_second = options.messages_per_second;
-    s.channels.meta.graph_timeout_secs = 2;
-    s.channels.twilio.auth_token = Some(Secret::new(TWILIO_TOKEN));
-    s.channels.twilio.public_url = Some("https://contacto.example.mx/webhooks/twilio".into());
-    s.channels.twilio.status_url = Some("https://contacto.example.mx/webhooks/twilio/status".into());
-    s.channels.twilio.from = Some(TWILIO_FROM.into());
-    s.channels.twilio.account_sid = Some("AC0123456789abcdef0123456789abcdef".into());
-    s.channels.twilio.api_base_url = twilio_url.into();
-    s.channels.twilio.timeout_secs = 2;
-    s.responder.counters_flush_ms = 50;
-    s.responder.snapshot_poll_secs = 1;
     let c = &mut s.conectate;
     c.staff = options.staff.clone();
     c.require_canary = false;
@@ -207,10 +156,7 @@ pub fn twilio_error(code: u32) -> Response {
 }
 
 pub async fn spawn_app(kind: StoreKind, options: Options) -> TestApp {
-    let test_store = match kind {
-        StoreKind::Embedded => testkit::embedded_store().await,
-        StoreKind::Redis => testkit::redis_store().await,
-    };
+    let test_store = kind.open().await;
     let store = test_store.store.clone();
     store.publish(&fixture_snapshot(), None, 5).await.expect("publish the fixture snapshot");
     let rule: Arc<Mutex<Option<Rule>>> = Arc::default();
@@ -331,18 +277,8 @@ impl TestApp {
     /// The citizen writes `text` now (which opens their 24-hour window).
     pub async fn write(&self, from: &str, text: &str) {
         static N: AtomicU64 = AtomicU64::new(0);
-        let now = jiff::Timestamp::now().as_second().to_string();
-        let body = serde_json::to_vec(&json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550783881", "phone_number_id": PNID},
-                "contacts": [{"profile": {"name": "Ciudadana"}, "wa_id": from}],
-                "messages": [{"from": from, "id": format!("wamid.IN{}-{}", N.fetch_add(1, Ordering::SeqCst), rand_id()),
-                              "timestamp": now, "type": "text", "text": {"body": text}}]
-            }}]}]
-        }))
-        .unwrap();
+        let id = format!("wamid.IN{}-{}", N.fetch_add(1, Ordering::SeqCst), rand_id());
+        let body = testkit::meta_text_at(PNID, from, &id, text, jiff::Timestamp::now().as_second());
         assert_eq!(self.post_meta(&body).await.status(), 200);
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-crate::on_both_stores!(
+testkit::on_both_stores!(
     meta_statuses_out_of_order_never_move_a_message_backwards,
     twilio_status_callbacks_find_their_content_by_the_tag,
     a_failed_status_acts_like_the_error_on_a_send,

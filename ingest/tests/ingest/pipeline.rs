@@ -8,33 +8,11 @@ use axum::routing::get;
 use ingest::{Progress, RunError, RunMode, RunReport};
 use schemas::{Answer, AnswerKey, MunicipioId, Provenance, RunFilter, RunResult, Scope, Topic, es_mx};
 use store::SharedStore;
-use testkit::TestStore;
+use testkit::StoreKind;
 
 use crate::helpers::*;
 
-/// Declares each test once per store.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod on_embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(testkit::embedded_store().await).await;
-                }
-            )*
-        }
-        mod on_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(testkit::redis_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_stores!(
+testkit::on_both_stores!(
     a_zip_over_http_becomes_every_answer_with_date_source_and_recounted_figures,
     an_unchanged_file_is_recorded_as_unchanged_and_not_published_again,
     other_sources_answers_are_carried_over,
@@ -69,7 +47,8 @@ fn leon() -> Scope {
     Scope::Municipio(MunicipioId::try_from(20).unwrap())
 }
 
-async fn a_zip_over_http_becomes_every_answer_with_date_source_and_recounted_figures(s: TestStore) {
+async fn a_zip_over_http_becomes_every_answer_with_date_source_and_recounted_figures(kind: StoreKind) {
+    let s = kind.open().await;
     let csv = first_release();
     let expected = recount(&csv, 11);
     let zipped = zip("200413COVID19MEXICO.csv", &csv);
@@ -114,7 +93,8 @@ async fn a_zip_over_http_becomes_every_answer_with_date_source_and_recounted_fig
     assert_eq!(runs[0].id, r.id);
 }
 
-async fn an_unchanged_file_is_recorded_as_unchanged_and_not_published_again(s: TestStore) {
+async fn an_unchanged_file_is_recorded_as_unchanged_and_not_published_again(kind: StoreKind) {
+    let s = kind.open().await;
     let (server, http) = served(zip("a.csv", &first_release())).await;
     let (ingest, _data) = ingest_with(s.store.clone(), covid_settings(&url(&http)), None);
     let first = run(&ingest).await.run;
@@ -144,7 +124,8 @@ async fn an_unchanged_file_is_recorded_as_unchanged_and_not_published_again(s: T
     );
 }
 
-async fn other_sources_answers_are_carried_over(s: TestStore) {
+async fn other_sources_answers_are_carried_over(kind: StoreKind) {
+    let s = kind.open().await;
     let mut content = schemas::SnapshotContent::default();
     let sintomas = AnswerKey::estado(Topic::Sintomas);
     content.replace_source(
@@ -188,7 +169,8 @@ fn day(date: &str, drop: usize) -> Vec<u8> {
     zip("x.csv", &t.to_csv(false))
 }
 
-async fn falling_figures_are_quarantined_until_a_maintainer_forces_them(s: TestStore) {
+async fn falling_figures_are_quarantined_until_a_maintainer_forces_them(kind: StoreKind) {
+    let s = kind.open().await;
     let (server, http) = served(day("2020-04-13", 0)).await;
     let (ingest, _data) = ingest_with(s.store.clone(), covid_settings(&url(&http)), None);
     let good = run(&ingest).await.run;
@@ -224,7 +206,8 @@ async fn falling_figures_are_quarantined_until_a_maintainer_forces_them(s: TestS
     );
 }
 
-async fn a_data_date_going_back_is_quarantined(s: TestStore) {
+async fn a_data_date_going_back_is_quarantined(kind: StoreKind) {
+    let s = kind.open().await;
     let (server, http) = served(day("2020-04-14", 0)).await;
     let (ingest, _data) = ingest_with(s.store.clone(), covid_settings(&url(&http)), None);
     assert_eq!(run(&ingest).await.run.result, RunResult::Published);
@@ -238,7 +221,8 @@ async fn a_data_date_going_back_is_quarantined(s: TestStore) {
     );
 }
 
-async fn a_rejected_dataset_never_reaches_the_snapshot(s: TestStore) {
+async fn a_rejected_dataset_never_reaches_the_snapshot(kind: StoreKind) {
+    let s = kind.open().await;
     let (server, http) = served(day("2020-04-13", 0)).await;
     let (ingest, _data) = ingest_with(s.store.clone(), covid_settings(&url(&http)), None);
     let good = run(&ingest).await.run;
@@ -275,7 +259,8 @@ async fn a_rejected_dataset_never_reaches_the_snapshot(s: TestStore) {
     assert_eq!(s.store.current_version().await.unwrap(), good.version, "nothing bad was published");
 }
 
-async fn two_runs_of_one_source_never_overlap(s: TestStore) {
+async fn two_runs_of_one_source_never_overlap(kind: StoreKind) {
+    let s = kind.open().await;
     // A slow server keeps the first run busy while the second one tries.
     let router = axum::Router::new().route(
         "/datos_abiertos_covid19.zip",
@@ -304,7 +289,8 @@ async fn two_runs_of_one_source_never_overlap(s: TestStore) {
     assert_eq!(run(&other).await.run.result, RunResult::Unchanged, "the lease is released at the end");
 }
 
-async fn concurrent_publishers_lose_no_answers(s: TestStore) {
+async fn concurrent_publishers_lose_no_answers(kind: StoreKind) {
+    let s = kind.open().await;
     // Two processes publishing different sources at the same time: each retries on conflict
     // on top of the other's snapshot, so both sources' answers end up published.
     let publish = |name: &'static str, topic: Topic| {

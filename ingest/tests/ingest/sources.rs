@@ -11,32 +11,11 @@ use axum::routing::get;
 use ingest::{Ingest, Progress, RunMode, RunReport};
 use schemas::{AnswerKey, Interactive, Keyword, MenuId, MunicipioId, RunResult, Scope, Snapshot, Target, Topic, es_mx};
 use settings::SourceSettings;
-use testkit::TestStore;
+use testkit::{StoreKind, TestStore};
 
 use crate::helpers::*;
 
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod on_embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(testkit::embedded_store().await).await;
-                }
-            )*
-        }
-        mod on_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(testkit::redis_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_stores!(
+testkit::on_both_stores!(
     every_kind_served_over_http_publishes_its_answers_each_with_its_date_and_source,
     a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_stays,
     a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until_forced,
@@ -144,7 +123,8 @@ fn hospital_rows() -> Vec<[String; 4]> {
         .collect()
 }
 
-async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_and_source(s: TestStore) {
+async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_and_source(kind: StoreKind) {
+    let s = kind.open().await;
     let site = Site::start().await;
     let (ingest, _data) = site.ingest(&s.store);
     for (name, report) in run_all(&ingest).await {
@@ -271,7 +251,8 @@ fn page(edit: impl Fn(String) -> String) -> Vec<u8> {
     edit(String::from_utf8(bundled("semaforo/semaforo.html")).unwrap()).into_bytes()
 }
 
-async fn a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_stays(s: TestStore) {
+async fn a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_stays(kind: StoreKind) {
+    let s = kind.open().await;
     let site = Site::start().await;
     let (ingest, _data) = site.ingest(&s.store);
     assert_eq!(run(&ingest, "semaforo").await.run.result, RunResult::Published);
@@ -334,7 +315,8 @@ async fn a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_
     assert!(r.error.unwrap().contains("el selector «#estado-11 .color» (color_selector) no encontró nada"));
 }
 
-async fn a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until_forced(s: TestStore) {
+async fn a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until_forced(kind: StoreKind) {
+    let s = kind.open().await;
     let site = Site::start().await;
     let (ingest, _data) = site.ingest(&s.store);
     assert_eq!(run(&ingest, "hospitales").await.run.result, RunResult::Published);
@@ -360,7 +342,8 @@ async fn a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until
     assert!(now.contains("3 unidades de la Red IRAG"), "{now}");
 }
 
-async fn a_failing_source_keeps_its_answers_while_the_others_stay_current(s: TestStore) {
+async fn a_failing_source_keeps_its_answers_while_the_others_stay_current(kind: StoreKind) {
+    let s = kind.open().await;
     let site = Site::start().await;
     let (ingest, _data) = site.ingest(&s.store);
     run_all(&ingest).await;

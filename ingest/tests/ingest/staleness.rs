@@ -8,32 +8,11 @@ use ingest::{Progress, RunMode};
 use jiff::{Timestamp, ToSpan};
 use schemas::{RunResult, SourceName, Topic};
 use settings::SourceSettings;
-use testkit::TestStore;
+use testkit::StoreKind;
 
 use crate::helpers::*;
 
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod on_embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(testkit::embedded_store().await).await;
-                }
-            )*
-        }
-        mod on_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(testkit::redis_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_stores!(stale_answers_are_listed_with_why);
+testkit::on_both_stores!(stale_answers_are_listed_with_why);
 
 fn mexico() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get("America/Mexico_City").unwrap()
@@ -70,7 +49,8 @@ fn sintomas(date: &str) -> String {
     format!("fecha = {date}\ntexto = \"Fiebre, tos seca y dolor de cabeza.\"\n")
 }
 
-async fn stale_answers_are_listed_with_why(s: TestStore) {
+async fn stale_answers_are_listed_with_why(kind: StoreKind) {
+    let s = kind.open().await;
     let dir = tempfile::tempdir().unwrap();
     let today = Timestamp::now().to_zoned_datetime(mexico()).date();
     let fresh = today.to_string();

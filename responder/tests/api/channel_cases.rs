@@ -199,4 +199,4 @@ async fn twilio_cases(kind: StoreKind) {
     }
 }
 
-crate::on_both_stores!(meta_cases, twilio_cases);
+testkit::on_both_stores!(meta_cases, twilio_cases);

@@ -58,7 +58,7 @@ async fn a_consent_change_delivered_twice_at_once_is_applied_once(kind: StoreKin
     assert_eq!(app.stats().consent_changes.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
 
-crate::on_both_stores!(
+testkit::on_both_stores!(
     copies_delivered_at_once_are_answered_once,
     a_consent_change_delivered_twice_at_once_is_applied_once
 );

@@ -14,48 +14,14 @@ use responder::channels::{meta, twilio};
 use responder::stats::Stats;
 use responder::{OutboxWorker, Outcome, Responder, ResponderConfig};
 use schemas::{KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey};
-use settings::{Secret, Settings};
+use settings::Settings;
 use store::SharedStore;
 use testkit::{RecordingServer, TestServer, TestStore};
 
-pub const PNID: &str = "106540352242922";
-pub const APP_SECRET: &str = "meta-app-secret-for-tests";
-pub const VERIFY_TOKEN: &str = "verify-token-for-tests";
-pub const ACCESS_TOKEN: &str = "EAAG-access-token-for-tests";
-pub const TWILIO_TOKEN: &str = "twilio-auth-token-for-tests";
-pub const TWILIO_URL: &str = "https://contacto.example.mx/webhooks/twilio";
-pub const TWILIO_STATUS_URL: &str = "https://contacto.example.mx/webhooks/twilio/status";
-pub const TWILIO_FROM: &str = "whatsapp:+14155238886";
-pub const HASH_KEY: &str = "user-hash-key-for-tests-0123456789";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreKind {
-    Embedded,
-    Redis,
-}
-
-/// Declares each test once per store, like the store's conformance suite.
-#[macro_export]
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod on_embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::StoreKind::Embedded).await;
-                }
-            )*
-        }
-        mod on_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::StoreKind::Redis).await;
-                }
-            )*
-        }
-    };
-}
+pub use testkit::{
+    ACCESS_TOKEN, APP_SECRET, PNID, StoreKind, TWILIO_FROM, TWILIO_STATUS_URL, TWILIO_TOKEN, TWILIO_URL, VERIFY_TOKEN,
+    meta_text, wire_form,
+};
 
 /// What a test may change.
 #[derive(Clone, Debug)]
@@ -163,20 +129,11 @@ pub fn assert_not_logged(secrets: &[&str]) {
 }
 
 pub fn settings(graph_url: &str, options: &TestOptions) -> Settings {
-    let mut s = Settings::default();
-    s.privacy.user_hash_key = Some(Secret::new(HASH_KEY));
-    s.channels.meta.app_secret = Some(Secret::new(APP_SECRET));
-    s.channels.meta.verify_token = Some(Secret::new(VERIFY_TOKEN));
-    s.channels.meta.access_token = Some(Secret::new(ACCESS_TOKEN));
-    s.channels.meta.phone_number_ids = vec![PNID.into()];
-    s.channels.meta.graph_base_url = graph_url.into();
+    // No Twilio stand-in: Twilio replies go back inline, in the webhook's response.
+    let mut s = testkit::channel_settings(graph_url, "http://127.0.0.1:9");
+    s.admin.token = None;
     s.channels.meta.graph_version = "v23.0".into();
     s.channels.meta.messages_per_second = options.messages_per_second;
-    s.channels.meta.graph_timeout_secs = 2;
-    s.channels.twilio.auth_token = Some(Secret::new(TWILIO_TOKEN));
-    s.channels.twilio.public_url = Some(TWILIO_URL.into());
-    s.channels.twilio.status_url = Some(TWILIO_STATUS_URL.into());
-    s.channels.twilio.from = Some(TWILIO_FROM.into());
     s.responder.flood_per_minute = options.flood_per_minute;
     s.responder.outbox_retry_base_ms = options.retry_base_ms;
     s.responder.outbox_retry_max_secs = 2;
@@ -184,8 +141,6 @@ pub fn settings(graph_url: &str, options: &TestOptions) -> Settings {
     s.responder.reply_max_age_hours = options.reply_max_age_hours;
     s.responder.max_body_bytes = options.max_body_bytes;
     s.responder.request_timeout_secs = options.request_timeout_secs;
-    s.responder.counters_flush_ms = 50;
-    s.responder.snapshot_poll_secs = 1;
     s.validate().expect("test settings are valid");
     s
 }
@@ -196,10 +151,7 @@ pub async fn spawn_app(kind: StoreKind) -> TestApp {
 
 pub async fn spawn_app_with(kind: StoreKind, options: TestOptions) -> TestApp {
     capture_logs();
-    let test_store = match kind {
-        StoreKind::Embedded => testkit::embedded_store().await,
-        StoreKind::Redis => testkit::redis_store().await,
-    };
+    let test_store = kind.open().await;
     let store = test_store.store.clone();
     let (graph, graph_server) = RecordingServer::start(graph_ok()).await;
     if options.publish_snapshot {
@@ -360,38 +312,4 @@ impl TestApp {
             served.await.unwrap().unwrap();
         }
     }
-}
-
-/// A Meta text webhook in Meta's wire form (compact, non-ASCII escaped, `/` escaped).
-pub fn meta_text(phone_number_id: &str, from: &str, message_id: &str, text: &str) -> Vec<u8> {
-    let body = serde_json::json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
-            "contacts": [{"profile": {"name": "Ciudadana"}, "wa_id": from}],
-            "messages": [{"from": from, "id": message_id, "timestamp": "1590602400", "type": "text", "text": {"body": text}}]
-        }}]}]
-    });
-    wire_form(&body)
-}
-
-/// Meta's escaping: `\uXXXX` for every non-ASCII character (surrogate pairs beyond the BMP)
-/// and `\/` for `/`.
-pub fn wire_form(value: &serde_json::Value) -> Vec<u8> {
-    let compact = serde_json::to_string(value).unwrap();
-    let mut out = String::with_capacity(compact.len());
-    for c in compact.chars() {
-        match c {
-            '/' => out.push_str("\\/"),
-            c if c.is_ascii() => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.into_bytes()
 }

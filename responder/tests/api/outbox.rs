@@ -207,7 +207,7 @@ async fn a_batch_of_600_senders_in_one_2_5_mb_post_is_answered_at_the_configured
     assert!(per_second.len() >= 2, "{per_second:?}");
 }
 
-crate::on_both_stores!(
+testkit::on_both_stores!(
     the_graph_api_down_for_a_while_then_every_reply_delivered_exactly_once,
     permanent_errors_are_recorded_and_not_retried,
     throttles_wait_as_told_and_pause_the_number,

@@ -94,4 +94,4 @@ async fn no_phone_number_or_user_id_in_logs_keys_counters_or_metrics(kind: Store
     }
 }
 
-crate::on_both_stores!(no_phone_number_or_user_id_in_logs_keys_counters_or_metrics);
+testkit::on_both_stores!(no_phone_number_or_user_id_in_logs_keys_counters_or_metrics);

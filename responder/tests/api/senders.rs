@@ -169,4 +169,4 @@ async fn nothing_a_client_sends_crashes_the_service(kind: StoreKind) {
     assert_eq!(app.post_meta(&valid).await.status(), 200, "still serving");
 }
 
-crate::on_both_stores!(nothing_a_client_sends_crashes_the_service);
+testkit::on_both_stores!(nothing_a_client_sends_crashes_the_service);

@@ -100,7 +100,7 @@ async fn shutdown_is_graceful(kind: StoreKind) {
     assert_eq!(store.depth(store::QueueName::Outbox).await.unwrap().ready, 1);
 }
 
-crate::on_both_stores!(
+testkit::on_both_stores!(
     the_meta_handshake_echoes_the_challenge_only_for_our_token,
     bodies_over_the_limit_are_refused_without_being_read,
     health_and_metrics_on_the_internal_port,

@@ -1,0 +1,84 @@
+//! The stores tests run on: a fresh embedded store, or the test Redis under a key prefix of
+//! its own; [`StoreKind`] and [`on_both_stores!`](crate::on_both_stores) to run a test on each.
+
+use schemas::KeyLayout;
+
+/// The URL of the throwaway `redis-server` that `scripts/test` started.
+pub fn redis_url() -> String {
+    std::env::var("CONTACTO_TEST_REDIS_URL").expect(
+        "CONTACTO_TEST_REDIS_URL is not set: run scripts/test, which starts a throwaway redis-server for the tests",
+    )
+}
+
+/// A key prefix no other test uses, so tests share one Redis safely.
+pub fn unique_keys() -> KeyLayout {
+    KeyLayout::new(&format!("t{:016x}", rand::random::<u64>())).expect("a valid prefix")
+}
+
+/// A fresh store and what must outlive it (the embedded store's directory).
+pub struct TestStore {
+    pub store: store::SharedStore,
+    pub dir: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh embedded store in a directory of its own.
+pub async fn embedded_store() -> TestStore {
+    let dir = std::env::temp_dir().join(format!("contacto-test-{:016x}", rand::random::<u64>()));
+    let config = store::StoreConfig::Embedded { data_dir: dir.clone(), keys: unique_keys() };
+    TestStore { store: store::open(&config).await.expect("open the embedded store"), dir: Some(dir) }
+}
+
+/// A fresh view of the test Redis under a key prefix of its own.
+pub async fn redis_store() -> TestStore {
+    let config = store::StoreConfig::Redis { url: redis_url(), keys: unique_keys() };
+    TestStore { store: store::open(&config).await.expect("connect to the test Redis"), dir: None }
+}
+
+/// Which store a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    Embedded,
+    Redis,
+}
+
+impl StoreKind {
+    /// A fresh store of this kind.
+    pub async fn open(self) -> TestStore {
+        match self {
+            StoreKind::Embedded => embedded_store().await,
+            StoreKind::Redis => redis_store().await,
+        }
+    }
+}
+
+/// Declares each named `async fn(StoreKind)` test once per store, in modules `on_embedded`
+/// and `on_redis` (on a two-thread runtime, like the services).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod on_embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::StoreKind::Embedded).await;
+                }
+            )*
+        }
+        mod on_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::StoreKind::Redis).await;
+                }
+            )*
+        }
+    };
+}
