@@ -18,7 +18,7 @@ use conectate::{ConectateConfig, Contents, Draft, Sender, State};
 use futures::StreamExt;
 use responder::ResponderConfig;
 use responder::channels::Channels;
-use schemas::{ChannelKind, ConsentAction, ConsentChange, ConsentSignal, KeyLayout, PhoneNumber, UserAddress};
+use schemas::{ChannelKind, KeyLayout};
 use settings::{MessagingLimit, Secret, Settings};
 use store::StoreConfig;
 
@@ -114,26 +114,7 @@ async fn send(graph: &str, n: usize, concurrency: usize, store_config: StoreConf
         &ResponderConfig::from_settings(&mut settings).unwrap(),
         &reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap(),
     );
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let address = UserAddress::Phone(PhoneNumber::parse(&format!("52147{i:08}")).unwrap());
-            let change = ConsentChange {
-                user: config.hasher.key(&address),
-                address,
-                channel: ChannelKind::Meta,
-                business_number: PNID.into(),
-                action: ConsentAction::Subscribe,
-                signal: ConsentSignal::Keyword("alta".into()),
-                at: jiff::Timestamp::now(),
-                consent_text_version: "2021-01".into(),
-                municipio: None,
-            };
-            let store = store.clone();
-            async move { store.apply_consent(&change).await.unwrap() }
-        })
-        .buffer_unordered(64)
-        .collect::<Vec<_>>()
-        .await;
+    testkit::subscribe_citizens(&store, &config.hasher, 0..n, ChannelKind::Meta, PNID).await;
     let contents = Contents::new(store.clone(), config.clone());
     let content = contents
         .create(Draft { title: "Bench".into(), text: "Conéctate: aviso de prueba.".into(), ..Draft::default() })

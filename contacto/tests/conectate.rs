@@ -11,18 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::response::IntoResponse;
-use futures::StreamExt;
 use responder::channels::meta;
 use responder::{Responder, ResponderConfig};
-use schemas::{
-    ChannelKind, ConsentAction, ConsentChange, ConsentSignal, KeyLayout, PhoneNumber, UserAddress, UserHasher,
-};
+use schemas::{ChannelKind, KeyLayout, UserHasher};
 use settings::{Secret, Settings};
-use testkit::{RecordingServer, StatusReporter};
-
-const HASH_KEY: &str = "user-hash-key-for-tests-0123456789";
-const APP_SECRET: &str = "meta-app-secret-for-tests";
-const PNID: &str = "106540352242922";
+use testkit::{APP_SECRET, HASH_KEY, PNID, RecordingServer, StatusReporter};
 
 /// `contacto` with a clean environment (no CONTACTO_* from the caller) plus `vars`.
 fn contacto(dir: &Path, args: &[&str], vars: &[(&str, String)]) -> Command {
@@ -183,26 +176,7 @@ async fn a_sender_killed_halfway_through_52013_subscribers_restarts_and_sends_ea
     *reporter.lock().unwrap() = Some(StatusReporter::start(webhook, PNID.into(), sign));
 
     let hasher = UserHasher::new(HASH_KEY.as_bytes()).unwrap();
-    futures::stream::iter(0..N)
-        .map(|i| {
-            let address = UserAddress::Phone(PhoneNumber::parse(&format!("52147{i:08}")).unwrap());
-            let change = ConsentChange {
-                user: hasher.key(&address),
-                address,
-                channel: ChannelKind::Meta,
-                business_number: PNID.into(),
-                action: ConsentAction::Subscribe,
-                signal: ConsentSignal::Keyword("alta".into()),
-                at: jiff::Timestamp::now(),
-                consent_text_version: "2021-01".into(),
-                municipio: None,
-            };
-            let store = store.clone();
-            async move { store.apply_consent(&change).await.unwrap() }
-        })
-        .buffer_unordered(64)
-        .collect::<Vec<_>>()
-        .await;
+    testkit::subscribe_citizens(&store, &hasher, 0..N, ChannelKind::Meta, PNID).await;
 
     let vars: Vec<(&str, String)> = vec![
         ("CONTACTO_REDIS_URL", testkit::redis_url()),

@@ -82,3 +82,39 @@ macro_rules! on_both_stores {
         }
     };
 }
+
+/// The `i`-th test citizen's WhatsApp number (`52147` and eight digits).
+pub fn phone(i: usize) -> String {
+    format!("52147{i:08}")
+}
+
+/// Subscribes the test citizens `citizens` ([`phone`]) on `channel` as their ALTA keyword would,
+/// many at once: how tests and benchmarks fill a subscriber list.
+pub async fn subscribe_citizens(
+    store: &store::SharedStore,
+    hasher: &schemas::UserHasher,
+    citizens: std::ops::Range<usize>,
+    channel: schemas::ChannelKind,
+    business_number: &str,
+) {
+    use futures::StreamExt;
+    futures::stream::iter(citizens)
+        .map(|i| {
+            let address = schemas::UserAddress::Phone(schemas::PhoneNumber::parse(&phone(i)).expect("a test number"));
+            let change = schemas::ConsentChange {
+                user: hasher.key(&address),
+                address,
+                channel,
+                business_number: business_number.to_owned(),
+                action: schemas::ConsentAction::Subscribe,
+                signal: schemas::ConsentSignal::Keyword("alta".into()),
+                at: jiff::Timestamp::now(),
+                consent_text_version: "2021-01".into(),
+                municipio: None,
+            };
+            async move { store.apply_consent(&change).await.expect("subscribe a test citizen") }
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await;
+}

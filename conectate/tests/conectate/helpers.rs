@@ -14,16 +14,14 @@ use axum::response::{IntoResponse, Response};
 use conectate::{ConectateConfig, Content, Contents, Draft, Outcome, Report, Sender};
 use responder::channels::{Channels, meta};
 use responder::{Responder, ResponderConfig};
-use schemas::{
-    ChannelKind, ConsentAction, ConsentChange, ConsentSignal, PhoneNumber, SnapshotContent, UserAddress, UserKey,
-};
+use schemas::{ChannelKind, PhoneNumber, SnapshotContent, UserAddress, UserKey};
 use serde_json::{Value, json};
 use settings::{MessagingLimit, Settings};
 use store::SharedStore;
 pub use testkit::meta_status as status;
 use testkit::{Recorded, RecordingServer, StatusReporter, TestServer, TestStore, meta_status};
 
-pub use testkit::{APP_SECRET, PNID, StoreKind, TWILIO_FROM, TWILIO_TOKEN};
+pub use testkit::{APP_SECRET, PNID, StoreKind, TWILIO_FROM, TWILIO_TOKEN, phone};
 pub const TEMPLATE: &str = "aviso_conectate";
 pub const CONTENT_SID: &str = "HX0123456789abcdef0123456789abcdef";
 
@@ -200,11 +198,6 @@ pub async fn spawn_app(kind: StoreKind, options: Options) -> TestApp {
     }
 }
 
-/// The `i`-th test citizen's WhatsApp number.
-pub fn phone(i: usize) -> String {
-    format!("52147{:08}", i)
-}
-
 /// A Meta webhook carrying `statuses` for our number.
 pub fn meta_statuses(statuses: &[Value]) -> Vec<u8> {
     testkit::meta_statuses(PNID, statuses)
@@ -231,31 +224,11 @@ impl TestApp {
     /// Subscribes citizens `from..to` (on Meta unless `channel` says otherwise), as an ALTA
     /// would, many at once.
     pub async fn subscribe_range(&self, from: usize, to: usize, channel: ChannelKind) {
-        use futures::StreamExt;
         let business = match channel {
-            ChannelKind::Meta => PNID.to_owned(),
-            ChannelKind::Twilio => TWILIO_FROM.to_owned(),
+            ChannelKind::Meta => PNID,
+            ChannelKind::Twilio => TWILIO_FROM,
         };
-        futures::stream::iter(from..to)
-            .map(|i| {
-                let address = UserAddress::Phone(PhoneNumber::parse(&phone(i)).unwrap());
-                let change = ConsentChange {
-                    user: self.config.hasher.key(&address),
-                    address,
-                    channel,
-                    business_number: business.clone(),
-                    action: ConsentAction::Subscribe,
-                    signal: ConsentSignal::Keyword("alta".into()),
-                    at: jiff::Timestamp::now(),
-                    consent_text_version: "2021-01".into(),
-                    municipio: None,
-                };
-                let store = self.store.clone();
-                async move { store.apply_consent(&change).await.expect("subscribe") }
-            })
-            .buffer_unordered(64)
-            .collect::<Vec<_>>()
-            .await;
+        testkit::subscribe_citizens(&self.store, &self.config.hasher, from..to, channel, business).await;
     }
 
     pub async fn subscribe(&self, n: usize) {
