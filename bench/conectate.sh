@@ -18,19 +18,7 @@ cd "$(dirname "$0")/.."
 N=${1:-50000}
 CONCURRENCY=${2:-256}
 ROUNDS=${3:-3}
-OUT=bench-out
-mkdir -p "$OUT"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+. bench/common.sh
 
 echo "== building (release)"
 cargo build --release --locked -p bench-tools 2>&1 | tail -1

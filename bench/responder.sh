@@ -21,19 +21,7 @@ SECONDS_PER_RUN=${1:-8}
 CONNECTIONS=${2:-64}
 ROUNDS=${3:-3}
 THREADS=2
-OUT=bench-out
-mkdir -p "$OUT"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+. bench/common.sh
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rps_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["rps"])'; }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
