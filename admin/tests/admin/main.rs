@@ -23,7 +23,12 @@ async fn every_route_needs_the_token(embedded: bool) {
     let mut paths: Vec<(String, String)> = api
         .endpoints()
         .iter()
-        .map(|e| (e.method.to_owned(), format!("/admin{}", e.path.replace("{id}", "1").replace("{name}", "covid").replace("{version}", "1"))))
+        .map(|e| {
+            (
+                e.method.to_owned(),
+                format!("/admin{}", e.path.replace("{id}", "1").replace("{name}", "covid").replace("{version}", "1")),
+            )
+        })
         .collect();
     assert!(paths.len() >= 20, "{paths:?}");
     paths.push(("GET".into(), "/admin/no-such-route".into()));
@@ -63,10 +68,10 @@ fn described_routes() -> BTreeSet<(String, String)> {
         }
         if let Some(p) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) {
             path = Some(format!("/{p}"));
-        } else if let Some(method) = line.strip_prefix("    ").and_then(|m| m.strip_suffix(':')) {
-            if ["get", "post", "put", "patch", "delete"].contains(&method) {
-                out.insert((method.to_uppercase(), path.clone().expect("a method under a path")));
-            }
+        } else if let Some(method) = line.strip_prefix("    ").and_then(|m| m.strip_suffix(':'))
+            && ["get", "post", "put", "patch", "delete"].contains(&method)
+        {
+            out.insert((method.to_uppercase(), path.clone().expect("a method under a path")));
         }
     }
     out

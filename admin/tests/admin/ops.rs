@@ -39,7 +39,10 @@ async fn runs_sources_and_stale_answers(embedded: bool) {
     assert_eq!(failed.result.as_str(), "failed");
 
     let (_, all) = app.get("/admin/runs").await;
-    assert_eq!(rows(&all, "runs").iter().map(|r| r["id"].as_u64().unwrap()).collect::<Vec<_>>(), [failed.id, published.id]);
+    assert_eq!(
+        rows(&all, "runs").iter().map(|r| r["id"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [failed.id, published.id]
+    );
     let (_, covid) = app.get("/admin/runs?source=covid").await;
     assert_eq!(rows(&covid, "runs").len(), 1);
     assert_eq!(rows(&covid, "runs")[0]["result"], "published");
@@ -168,12 +171,22 @@ async fn force_diff_rollback_and_audit(embedded: bool) {
         .collect();
     assert_eq!(
         moves,
-        [("rollback", Some(v2), v1, Some("admin_token")), ("publish", Some(v1), v2, Some("admin_token")), ("publish", None, v1, None)]
+        [
+            ("rollback", Some(v2), v1, Some("admin_token")),
+            ("publish", Some(v1), v2, Some("admin_token")),
+            ("publish", None, v1, None)
+        ]
     );
-    assert_eq!(history[0]["description"], format!("vuelta atrás a la versión v{v1} (antes v{v2}), por token de administración"));
+    assert_eq!(
+        history[0]["description"],
+        format!("vuelta atrás a la versión v{v1} (antes v{v2}), por token de administración")
+    );
     assert_eq!(
         history[1]["description"],
-        format!("versión v{v2} publicada a la fuerza por la corrida #{} de covid (antes v{v1}), por token de administración", forced["id"])
+        format!(
+            "versión v{v2} publicada a la fuerza por la corrida #{} de covid (antes v{v1}), por token de administración",
+            forced["id"]
+        )
     );
     assert_eq!((history[2]["run"].as_u64(), history[2]["forced"].as_bool()), (Some(first.id), Some(false)));
     let rollback_at: jiff::Timestamp = history[0]["at"].as_str().unwrap().parse().unwrap();
@@ -184,7 +197,10 @@ async fn force_diff_rollback_and_audit(embedded: bool) {
     let (_, then) = app.get(&at(between)).await;
     assert_eq!(then["current_at"]["version"].as_u64(), Some(v1), "{then}");
     let (_, now) = app.get(&at(jiff::Timestamp::now())).await;
-    assert_eq!((now["current_at"]["version"].as_u64(), now["current_at"]["since"]["reason"].as_str()), (Some(v1), Some("rollback")));
+    assert_eq!(
+        (now["current_at"]["version"].as_u64(), now["current_at"]["since"]["reason"].as_str()),
+        (Some(v1), Some("rollback"))
+    );
     let (_, before) = app.get(&at(first.started_at - jiff::SignedDuration::from_secs(60))).await;
     assert!(before["current_at"]["version"].is_null(), "{before}");
     let (_, limited) = app.get("/admin/audit?limit=1").await;

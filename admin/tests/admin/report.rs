@@ -122,17 +122,11 @@ async fn the_report_recounts_the_seed_programme(embedded: bool) {
     assert_eq!((body["total_interactions"].as_u64(), body["average_per_day"].as_f64()), (Some(700), Some(700.0)));
 
     // The CSV: one row per day, then the totals, as an attachment.
-    let response = app
-        .request(reqwest::Method::GET, "/admin/report.csv?from=2020-03-23&to=2021-04-30")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.request(reqwest::Method::GET, "/admin/report.csv?from=2020-03-23&to=2021-04-30").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
-    assert_eq!(
-        response.headers()["content-disposition"],
-        "attachment; filename=\"reporte_2020-03-23_2021-04-30.csv\""
-    );
+    assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"reporte_2020-03-23_2021-04-30.csv\"");
     let csv = response.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "fecha,interacciones,usuarios_unicos");
@@ -203,9 +197,8 @@ async fn contents_sent_count_a_real_broadcast(embedded: bool) {
     let delivery = app.broadcast("Vacunación").await;
     assert_eq!(delivery["state"], "done");
     // A draft never sent does not count.
-    let (status, _) = app
-        .post("/admin/conectate/contents", serde_json::json!({"title": "Borrador", "text": "Todavía no."}))
-        .await;
+    let (status, _) =
+        app.post("/admin/conectate/contents", serde_json::json!({"title": "Borrador", "text": "Todavía no."})).await;
     assert_eq!(status, StatusCode::CREATED);
     let tz = jiff::tz::TimeZone::get("America/Mexico_City").unwrap();
     let today = tz.to_datetime(Timestamp::now()).date();
