@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use admin::AdminApi;
+use admin::{AdminApi, Ops};
 use axum::Router;
 use conectate::{ConectateConfig, Contents};
 use settings::Settings;
@@ -18,5 +18,6 @@ pub fn router(settings: &mut Settings, store: SharedStore) -> anyhow::Result<Opt
         return Ok(None);
     };
     let contents = Contents::new(store.clone(), Arc::new(ConectateConfig::from_settings(settings)?));
-    Ok(Some(AdminApi::new(&token).mount(admin::conectate::routes(contents, store)).router()))
+    let ops = Ops::from_settings(settings, store.clone())?;
+    Ok(Some(AdminApi::new(&token).mount(admin::conectate::routes(contents, store)).mount_ops(ops).router()))
 }
