@@ -206,23 +206,49 @@ impl Sender {
         Ok(outcomes.into_iter().next().unwrap_or(Outcome::Empty))
     }
 
-    /// Sends until `stop` fires: starts due contents every `schedule_poll`, claims batches of
-    /// deliveries (stale ones of dead senders too) and handles each batch to its end.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Sends until `stop` fires: starts due contents every `schedule_poll`, and claims batches
+    /// of deliveries (stale ones of dead senders too) in [`LANES`] lanes, each handling its
+    /// batch to its end.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
         let me = self.inner.clone();
-        let poll = me.config.sender.schedule_poll;
-        let mut next_tick = Instant::now();
+        tracing::info!(consumer = %me.consumer, "The Conéctate sender is running.");
+        let batch = me.config.sender.concurrency.div_ceil(LANES).max(1);
+        let mut lanes = tokio::task::JoinSet::new();
+        for _ in 0..LANES {
+            lanes.spawn(me.clone().lane(batch, stop.clone()));
+        }
+        me.clone().ticker(stop).await;
+        lanes.join_all().await;
+        tracing::info!(consumer = %me.consumer, "The Conéctate sender stopped.");
+    }
+}
+
+/// Claim-and-send loops per sender. One lane waits on the store's writes of its batch (each a
+/// durable commit on the embedded store, a round trip on Redis) while another sends, and the
+/// embedded store's group commit folds the lanes' writes together.
+const LANES: usize = 4;
+
+impl Inner {
+    /// Starts due contents, fans them out and marks finished ones done, every `schedule_poll`.
+    async fn ticker(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let poll = self.config.sender.schedule_poll;
+        while !*stop.borrow() {
+            if let Err(error) = self.broadcasts.tick().await {
+                tracing::warn!(%error, "Starting or fanning out Conéctate contents failed; trying again.");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => break,
+            }
+        }
+    }
+
+    /// One lane: claims up to `batch` deliveries at a time and handles them, until `stop`.
+    async fn lane(self: Arc<Self>, batch: usize, mut stop: watch::Receiver<bool>) {
         let mut last_reclaim = Instant::now();
         let mut backoff = Duration::from_millis(100);
-        tracing::info!(consumer = %me.consumer, "The Conéctate sender is running.");
         while !*stop.borrow() {
-            if Instant::now() >= next_tick {
-                if let Err(error) = me.broadcasts.tick().await {
-                    tracing::warn!(%error, "Starting or fanning out Conéctate contents failed; trying again.");
-                }
-                next_tick = Instant::now() + poll;
-            }
-            let wait_until = match me.idle_until().await {
+            let wait_until = match self.idle_until().await {
                 Ok(until) => until,
                 Err(error) => {
                     tracing::warn!(%error, "Reading the frozen state failed.");
@@ -231,25 +257,24 @@ impl Sender {
             };
             if let Some(until) = wait_until {
                 tokio::select! {
-                    _ = tokio::time::sleep_until(until.min(next_tick)) => {}
+                    _ = tokio::time::sleep_until(until) => {}
                     _ = stop.changed() => break,
                 }
                 continue;
             }
-            let batch = me.config.sender.concurrency;
-            let claimed = if last_reclaim.elapsed() >= me.config.sender.reclaim_idle / 2 {
+            let reclaim_idle = self.config.sender.reclaim_idle;
+            let claimed = if last_reclaim.elapsed() >= reclaim_idle / 2 {
                 last_reclaim = Instant::now();
-                me.store.reclaim(QueueName::Broadcast, &me.consumer, me.config.sender.reclaim_idle, batch).await
+                self.store.reclaim(QueueName::Broadcast, &self.consumer, reclaim_idle, batch).await
             } else {
-                let wait = next_tick.saturating_duration_since(Instant::now()).min(Duration::from_millis(500));
                 tokio::select! {
-                    c = me.store.claim(QueueName::Broadcast, &me.consumer, batch, wait) => c,
+                    c = self.store.claim(QueueName::Broadcast, &self.consumer, batch, Duration::from_millis(500)) => c,
                     _ = stop.changed() => break,
                 }
             };
             let result = match claimed {
                 Ok(entries) if entries.is_empty() => Ok(Vec::new()),
-                Ok(entries) => me.clone().process(entries).await,
+                Ok(entries) => self.clone().process(entries).await,
                 Err(error) => Err(error),
             };
             match result {
@@ -262,11 +287,8 @@ impl Sender {
                 }
             }
         }
-        tracing::info!(consumer = %me.consumer, "The Conéctate sender stopped.");
     }
-}
 
-impl Inner {
     /// Whether sending is frozen (read from the store at most once a second).
     async fn is_frozen(&self) -> Result<bool, StoreError> {
         if self.frozen_now.load(Ordering::Relaxed) {
@@ -539,8 +561,10 @@ impl Inner {
         }
     }
 
-    /// Steps 3 to 5 for the jobs of one business number: as permits come, claim the
-    /// idempotency keys and send.
+    /// Steps 3 to 5 for the jobs of one business number: claim the idempotency keys, then
+    /// send each as its permit comes, so that no store write stands between a permit and its
+    /// send (the platform sees the governed pace, whatever the lanes do). A lane's batch waits
+    /// for its permits well within the lease (`in_doubt`).
     async fn send_group(
         self: Arc<Self>,
         bucket: String,
@@ -549,7 +573,7 @@ impl Inner {
     ) -> Result<Vec<Settle>, StoreError> {
         let mut settles = Vec::new();
         let mut sends: JoinSet<Settle> = JoinSet::new();
-        let mut rest = std::collections::VecDeque::from(jobs);
+        let mut rest = std::collections::VecDeque::from(self.lease(jobs, &mut settles).await?);
         let key = self.store.keys().rate(&bucket);
         while !rest.is_empty() {
             let granted = if self.config.sender.unpaced {
@@ -563,8 +587,7 @@ impl Inner {
                 }
                 permits.granted as usize
             };
-            let chunk: Vec<Job> = rest.drain(..granted.min(rest.len())).collect();
-            for job in self.lease(chunk, &mut settles).await? {
+            for job in rest.drain(..granted.min(rest.len())) {
                 sends.spawn(self.clone().send(job, bucket.clone(), rate));
             }
         }
