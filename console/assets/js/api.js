@@ -54,8 +54,10 @@ export async function api(path, { method = 'GET', body, raw = false, login = fal
     try {
       const error = (await response.json()).error;
       code = error.codigo ?? code;
-      message = error.mensaje ? capitalise(error.mensaje) : message;
       field = error.campo ?? null;
+      // "`text`: el texto es obligatorio": the page marks the field; the person reads the rest.
+      const text = field ? error.mensaje?.replace(`\`${field}\`: `, '') : error.mensaje;
+      message = text ? capitalise(text) : message;
     } catch {
       // Not our JSON error (a proxy's page): keep the status line.
     }

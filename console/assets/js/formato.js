@@ -42,7 +42,7 @@ export function shortDay(text) {
   return shortDate.format(new Date(`${text}T00:00:00Z`)).replace('.', '');
 }
 
-/** An RFC 3339 instant → "27 de mayo de 2020, 10:00" on the configured clock. */
+/** An RFC 3339 instant → "27 de mayo de 2020 a las 10:00" on the configured clock. */
 export function dateTimeOf(text) {
   if (!text) return '—';
   return dateTime.format(new Date(text));

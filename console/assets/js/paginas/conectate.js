@@ -81,8 +81,8 @@ export async function render(main, { rest }) {
 
 function fillStatus(section, sender, messages, refresh) {
   const limit = sender.messaging_limit === null
-    ? `${integer(sender.reached_24h)} usuarios en 24 horas (sin límite)`
-    : `${integer(sender.reached_24h)} de ${integer(sender.messaging_limit)} usuarios en 24 horas`;
+    ? integer(sender.reached_24h)
+    : `${integer(sender.reached_24h)} de ${integer(sender.messaging_limit)}`;
   const queue = sender.queue ?? {};
   const frozen = sender.frozen;
   const unfreeze = async () => {
@@ -109,7 +109,8 @@ function fillStatus(section, sender, messages, refresh) {
       : h('p', { class: 'aviso ok' }, 'Los envíos funcionan con normalidad.'),
     h('dl', { class: 'cifras' },
       figure('suscriptores', 'Suscriptores', integer(sender.subscribers)),
-      figure('limite', 'Límite de mensajería', limit),
+      figure('limite', 'Límite de mensajería', limit,
+        sender.messaging_limit === null ? 'usuarios en 24 horas; sin límite' : 'usuarios alcanzados en 24 horas'),
       figure('cola', 'En la cola', integer(queue.ready ?? 0),
         `${integer(queue.pending ?? 0)} en curso, ${integer(queue.delayed ?? 0)} en espera`)));
 }
@@ -276,7 +277,7 @@ function scheduleForm(content, audience, act) {
       title: `¿Enviar «${content.title}» ${when}?`,
       text: `Se enviará a ${audience}. Hasta que empiece el envío se puede cancelar.`,
       action: 'Sí, programar',
-    }, 'schedule', body, later.checked ? `El aviso quedó programado para el ${dateTimeOf(instantOf(at.value))}.` : 'El aviso se está enviando.');
+    }, 'schedule', body, later.checked ? `El aviso quedó programado para el ${dateTimeOf(instantOf(at.value))}.` : 'El aviso quedó programado para enviarse ahora.');
   });
   return form;
 }
@@ -302,12 +303,16 @@ function recipientsFigures(r, planned, pending) {
   ];
 }
 
+/** Statuses as a funnel: a message read was also sent and delivered. */
 function messageFigures(m) {
+  const read = m.read ?? 0;
+  const delivered = (m.delivered ?? 0) + read;
+  const sent = (m.sent ?? 0) + delivered;
   return [
     figure('en-cola', 'En cola', integer(m.queued ?? 0)),
-    figure('msj-enviados', 'Enviados', integer(m.sent ?? 0)),
-    figure('entregados', 'Entregados', integer(m.delivered ?? 0)),
-    figure('leidos', 'Leídos', integer(m.read ?? 0)),
+    figure('msj-enviados', 'Aceptados por WhatsApp', integer(sent)),
+    figure('entregados', 'Entregados', integer(delivered), `${integer(delivered - read)} sin leer`),
+    figure('leidos', 'Leídos', integer(read)),
     figure('msj-fallidos', 'Fallidos', integer(sum(m.failed)), breakdown(m.failed)),
   ];
 }
@@ -326,10 +331,11 @@ function fillReport(section, report) {
     report.planned ? h('progress', { max: report.planned, value: settled, 'aria-label': 'Avance del envío' }) : null,
     h('h4', {}, 'Suscriptores'),
     h('dl', { class: 'cifras', id: 'cifras-suscriptores' }, recipientsFigures(r, report.planned, report.pending ?? 0)),
-    h('h4', {}, 'Mensajes (cada uno en su estado más avanzado)'),
+    h('h4', {}, 'Mensajes'),
     h('dl', { class: 'cifras', id: 'cifras-mensajes' }, messageFigures(report.messages ?? {})),
     report.resent_as_template ? h('p', {}, `${plural(report.resent_as_template, 'mensaje se reenvió', 'mensajes se reenviaron')} como plantilla porque la ventana de 24 horas se había cerrado.`) : null,
     canary ? h('div', { id: 'reporte-prueba' },
       h('h4', {}, `Prueba al personal (ronda ${integer(canary.round)}, ${plural(canary.staff, 'persona', 'personas')})`),
-      h('dl', { class: 'cifras' }, recipientsFigures(canary.recipients ?? {}), messageFigures(canary.messages ?? {}))) : null);
+      h('dl', { class: 'cifras' }, recipientsFigures(canary.recipients ?? {})),
+      h('dl', { class: 'cifras' }, messageFigures(canary.messages ?? {}))) : null);
 }
