@@ -13,16 +13,15 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use conectate::freeze::{self, Frozen};
 use conectate::{Content, Contents, Draft, Report, content::parse_time};
 use serde::{Deserialize, Serialize};
 use store::{QueueDepth, QueueName, SharedStore};
 
+use crate::Routes;
 use crate::error::{ApiError, Json};
 
 #[derive(Clone)]
@@ -32,17 +31,18 @@ struct Api {
 }
 
 /// The Conéctate routes, relative to `/admin`.
-pub fn routes(contents: Contents, store: SharedStore) -> Router {
-    Router::new()
-        .route("/conectate/contents", get(list).post(create))
-        .route("/conectate/contents/{id}", get(show))
-        .route("/conectate/contents/{id}/canary", post(canary))
-        .route("/conectate/contents/{id}/schedule", post(schedule))
-        .route("/conectate/contents/{id}/cancel", post(cancel))
-        .route("/conectate/contents/{id}/report", get(report))
-        .route("/conectate/consent-ledger.csv", get(ledger))
-        .route("/conectate/status", get(status))
-        .route("/conectate/unfreeze", post(unfreeze))
+pub fn routes(contents: Contents, store: SharedStore) -> Routes {
+    Routes::default()
+        .get("/conectate/contents", list)
+        .post("/conectate/contents", create)
+        .get("/conectate/contents/{id}", show)
+        .post("/conectate/contents/{id}/canary", canary)
+        .post("/conectate/contents/{id}/schedule", schedule)
+        .post("/conectate/contents/{id}/cancel", cancel)
+        .get("/conectate/contents/{id}/report", report)
+        .get("/conectate/consent-ledger.csv", ledger)
+        .get("/conectate/status", status)
+        .post("/conectate/unfreeze", unfreeze)
         .with_state(Api { contents, store })
 }
 

@@ -7,13 +7,18 @@
 //! Client errors say what to fix and are not logged; server faults answer a plain message and
 //! are logged once with their cause.
 
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use conectate::ConectateError;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use store::StoreError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -37,6 +42,90 @@ impl ApiError {
 
     pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// A query parameter that cannot be used: 400, naming it.
+    pub fn bad_parameter(name: &'static str, message: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            field: Some(name),
+            ..ApiError::new(StatusCode::BAD_REQUEST, "parametro_invalido", format!("`{name}`: {message}"))
+        }
+    }
+
+    /// The store did not answer: 503, logged once with its cause.
+    pub fn store(error: StoreError) -> ApiError {
+        tracing::warn!(%error, "An admin request failed on the store.");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "almacen_no_disponible",
+            "el almacén no respondió; vuelve a intentarlo en un momento",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        ApiError::store(error)
+    }
+}
+
+/// The query parameters of a request, read by name so a bad one answers a 400 that names it
+/// (axum's `Query` rejects the whole query in English). Unknown parameters are refused too: a
+/// misspelt filter must not silently list everything.
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    /// Refuses any parameter not in `known`.
+    pub fn only(self, known: &[&'static str]) -> Result<Params, ApiError> {
+        if let Some(name) = self.0.keys().find(|k| !known.contains(&k.as_str())) {
+            let known = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            let message = if known.is_empty() {
+                format!("esta ruta no recibe parámetros y se le dio `{name}`")
+            } else {
+                format!("parámetro desconocido `{name}`; se aceptan: {known}")
+            };
+            return Err(ApiError {
+                field: None,
+                ..ApiError::new(StatusCode::BAD_REQUEST, "parametro_desconocido", message)
+            });
+        }
+        Ok(self)
+    }
+
+    /// The parameter parsed, `None` when absent; a value that does not parse is a 400 saying
+    /// what `expected` looks like.
+    pub fn parse<T: FromStr>(&self, name: &'static str, expected: &str) -> Result<Option<T>, ApiError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(value) => value
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::bad_parameter(name, format!("«{value}» no es válido; se espera {expected}"))),
+        }
+    }
+
+    /// The parameter as given.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let mut out = BTreeMap::new();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if out.insert(name.to_string(), value.into_owned()).is_some() {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "parametro_repetido",
+                    format!("el parámetro `{name}` viene más de una vez"),
+                ));
+            }
+        }
+        Ok(Params(out))
     }
 }
 
@@ -66,14 +155,7 @@ impl From<ConectateError> for ApiError {
             ConectateError::NoStaff | ConectateError::NoChannel => {
                 ApiError::new(StatusCode::CONFLICT, "configuracion_incompleta", message)
             }
-            ConectateError::Store(error) => {
-                tracing::warn!(%error, "An admin request failed on the store.");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "almacen_no_disponible",
-                    "el almacén no respondió; vuelve a intentarlo en un momento",
-                )
-            }
+            ConectateError::Store(error) => ApiError::store(error),
             ConectateError::Corrupt(reason) => {
                 tracing::error!(%reason, "An admin request found a record it cannot read.");
                 ApiError::new(

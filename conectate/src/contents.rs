@@ -11,7 +11,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use responder::delivery::{Delivery, DeliveryId, Recipient};
 use schemas::ChannelKind;
-use store::{QueueName, SharedStore};
+use store::{ContentStore, QueueName, SharedStore};
 
 use crate::config::ConectateConfig;
 use crate::content::{Content, Draft, State};
@@ -55,19 +55,7 @@ impl Contents {
 
     /// Contents with ids above `after`, in id order (all of them with 0).
     pub async fn list_after(&self, after: u64) -> Result<Vec<Content>, ConectateError> {
-        let mut out = Vec::new();
-        let mut after = after;
-        loop {
-            let page = self.store.content_records(after, 500).await?;
-            let Some((last, _)) = page.last() else { return Ok(out) };
-            after = *last;
-            for (id, stored) in page {
-                out.push(
-                    Content::decode(&stored.record, stored.revision)
-                        .map_err(|e| ConectateError::Corrupt(format!("contenido {id}: {e}")))?,
-                );
-            }
-        }
+        read_after(&*self.store, after).await
     }
 
     pub async fn list(&self) -> Result<Vec<Content>, ConectateError> {
@@ -176,5 +164,23 @@ impl Contents {
     /// Whether the content is still to be (or being) sent.
     pub fn is_open(content: &Content) -> bool {
         !matches!(content.state, State::Done | State::Cancelled)
+    }
+}
+
+/// Contents with ids above `after`, in id order, read straight from the store (the programme
+/// report reads them without the rest of the Conéctate configuration).
+pub async fn read_after(store: &dyn ContentStore, after: u64) -> Result<Vec<Content>, ConectateError> {
+    let mut out = Vec::new();
+    let mut after = after;
+    loop {
+        let page = store.content_records(after, 500).await?;
+        let Some((last, _)) = page.last() else { return Ok(out) };
+        after = *last;
+        for (id, stored) in page {
+            out.push(
+                Content::decode(&stored.record, stored.revision)
+                    .map_err(|e| ConectateError::Corrupt(format!("contenido {id}: {e}")))?,
+            );
+        }
     }
 }

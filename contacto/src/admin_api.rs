@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use admin::AdminApi;
+use admin::{AdminApi, Ops};
 use axum::Router;
 use conectate::{ConectateConfig, Contents};
 use settings::Settings;
@@ -20,6 +20,7 @@ pub fn router(settings: &mut Settings, store: SharedStore) -> anyhow::Result<Opt
         return Ok(None);
     };
     let contents = Contents::new(store.clone(), Arc::new(ConectateConfig::from_settings(settings)?));
-    let api = AdminApi::new(&token).mount(admin::conectate::routes(contents, store)).router();
+    let ops = Ops::from_settings(settings, store.clone())?;
+    let api = AdminApi::new(&token).mount(admin::conectate::routes(contents, store)).mount_ops(ops).router();
     Ok(Some(console::with_admin(api, &settings.responder.timezone)))
 }

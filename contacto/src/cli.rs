@@ -126,6 +126,22 @@ pub enum Command {
         #[arg(value_name = "VERSION")]
         version: Option<schemas::SnapshotVersion>,
     },
+    /// El reporte del programa de FROM a TO (fechas AAAA-MM-DD, ambas incluidas): interacciones
+    /// por día y en total, promedio diario, usuarios únicos, suscriptores de Conéctate y
+    /// contenidos enviados. Con --csv, una fila por día y luego los totales.
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto report FROM TO [--csv]")]
+    Report {
+        /// Primer día, p. ej. 2020-03-23.
+        #[arg(value_name = "FROM")]
+        from: String,
+        /// Último día, p. ej. 2021-04-30.
+        #[arg(value_name = "TO")]
+        to: String,
+        /// Escribe CSV (para una hoja de cálculo) en lugar del texto.
+        #[arg(long)]
+        csv: bool,
+    },
+
     /// Atiende los webhooks de WhatsApp (Meta y Twilio) y envía las respuestas pendientes.
     /// Servicio de producción: no arranca sin sus secretos (CONTACTO_…).
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto responder [OPCIONES]")]
@@ -179,6 +195,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs { source, limit, stale: false } => crate::runs::runs(settings, source, limit).await,
         Command::Runs { source, stale: true, .. } => crate::runs::stale(settings, source).await,
         Command::Rollback { version } => crate::rollback::rollback(settings, version).await,
+        Command::Report { from, to, csv } => crate::report::report(settings, &from, &to, csv).await,
         Command::Responder => crate::responder::responder(settings).await,
         Command::Console => crate::console::console(settings).await,
         Command::Sender => crate::sender::sender(settings).await,

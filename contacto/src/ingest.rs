@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use ingest::{Ingest, Phase, Progress, RunError, RunMode, RunReport, Scheduler, SharedProgress};
-use schemas::{RunResult, es_mx};
+use schemas::{Actor, RunResult, es_mx};
 use settings::Settings;
 
 /// How often a log line reports progress when stderr is not a terminal.
@@ -61,7 +61,7 @@ pub async fn ingest(settings: Settings, mode: Mode) -> anyhow::Result<ExitCode> 
             Ok(if all_good { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Mode::Force { source } => {
-            let ok = report(&source, run_with_progress(&ingest, &source, RunMode::Force).await)?;
+            let ok = report(&source, run_with_progress(&ingest, &source, RunMode::Force(Actor::CommandLine)).await)?;
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
     }

@@ -5,14 +5,14 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use schemas::SnapshotVersion;
+use schemas::{Actor, SnapshotVersion};
 use settings::Settings;
 use store::StoreError;
 
 pub async fn rollback(settings: Settings, to: Option<SnapshotVersion>) -> anyhow::Result<ExitCode> {
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
     let before = store.current_version().await?;
-    match store.rollback(to).await {
+    match store.rollback(to, Actor::CommandLine).await {
         Ok(now) => {
             let before = before.map(|v| format!(" (antes {v})")).unwrap_or_default();
             println!("Ahora se responde con la versión {now}{before}.");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use schemas::{IngestRun, Provenance, RunResult, SnapshotVersion, SourceName, es_mx};
+use schemas::{Actor, IngestRun, Provenance, RunResult, SnapshotVersion, SourceName, es_mx};
 use store::SharedStore;
 
 use crate::error::SourceError;
@@ -41,8 +41,9 @@ pub struct Context {
 pub enum RunMode {
     /// Fetch, and quarantine an implausible dataset.
     Normal,
-    /// Publish the quarantined dataset as it is (a maintainer looked at it).
-    Force,
+    /// Publish the quarantined dataset as it is (a maintainer looked at it); who forced it
+    /// goes into the run record.
+    Force(Actor),
 }
 
 /// A finished run: its record (as stored, with its id) and the events it emitted.
@@ -123,7 +124,7 @@ impl<K: SourceKind> RunSource for Source<K> {
     async fn run(&self, ctx: &Context, mode: RunMode, progress: SharedProgress) -> Result<RunReport, NotRun> {
         let state = SourceState::new(&*ctx.store, &self.name);
         let mut events = Events::default();
-        if mode == RunMode::Force && state.quarantined::<K::Dataset>().await?.is_none() {
+        if matches!(mode, RunMode::Force(_)) && state.quarantined::<K::Dataset>().await?.is_none() {
             return Err(NotRun::NothingQuarantined(self.name.clone()));
         }
         if !state.acquire_lease(LEASE_TTL).await? {
@@ -145,7 +146,7 @@ impl<K: SourceKind> RunSource for Source<K> {
         let started_at = Timestamp::now();
         let outcome = match mode {
             RunMode::Normal => self.run_normal(ctx, &state, &mut events, &progress).await,
-            RunMode::Force => self.run_forced(ctx, &state, &mut events, &progress).await,
+            RunMode::Force(_) => self.run_forced(ctx, &state, &mut events, &progress).await,
         };
         renew.abort();
         progress.set_phase(Phase::Done);
@@ -161,7 +162,11 @@ impl<K: SourceKind> RunSource for Source<K> {
             data_date: outcome.data_date,
             version: outcome.version,
             source_drift: outcome.drift,
-            forced: mode == RunMode::Force,
+            forced: matches!(mode, RunMode::Force(_)),
+            forced_by: match mode {
+                RunMode::Force(by) => Some(by),
+                RunMode::Normal => None,
+            },
             warnings: outcome.warnings,
         };
         let recorded = ctx.store.record_run(&run).await;

@@ -17,7 +17,7 @@
 //!   ([`UserKey`]) that stands for them in every log, key and counter.
 //! - [`keys`]: the cache key layout: one prefix, Redis Cluster hash tags where keys move together.
 //! - [`es_mx`]: es-MX number and date formatting for everything a citizen reads.
-//! - [`runs`]: ingest run records ([`IngestRun`]).
+//! - [`runs`]: ingest run records ([`IngestRun`]) and who acts by hand ([`Actor`]).
 //! - [`consent`]: Conéctate subscribers and the consent ledger.
 
 pub mod answer;
@@ -40,7 +40,7 @@ pub use consent::{
 pub use keys::{Key, KeyLayout, QueueName};
 pub use municipio::{Municipio, MunicipioId, catalogue};
 pub use router::{Keyword, KeywordRule, Menu, MenuEntry, MenuId, RouterTable, Target};
-pub use runs::{IngestRun, RunFilter, RunResult};
+pub use runs::{Actor, IngestRun, RunFilter, RunResult};
 pub use scope::{AnswerKey, Scope};
 pub use snapshot::{Provenance, RenderedAnswer, Snapshot, SnapshotContent, SnapshotVersion, SourceName};
 pub use topic::Topic;

@@ -93,9 +93,33 @@ pub struct IngestRun {
     /// A maintainer forced this run past the plausibility checks.
     #[serde(default)]
     pub forced: bool,
+    /// Who forced it, for the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced_by: Option<Actor>,
     /// Tolerated problems (schema errors within the budget), one line each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// Who did by hand something ops audits (forcing a quarantined dataset, a rollback). The
+/// admin API has one token, so the token is the most precise "who" there is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// A request to the admin API (the console included), with the admin token.
+    AdminToken,
+    /// A `contacto` command on a machine with access to the store.
+    CommandLine,
+}
+
+impl Actor {
+    /// In Spanish, for the audit trail ops reads.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Actor::AdminToken => "token de administración",
+            Actor::CommandLine => "línea de órdenes",
+        }
+    }
 }
 
 /// Which runs to list, newest first.

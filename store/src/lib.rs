@@ -40,7 +40,7 @@ pub use conectate::{ContentStore, Reach, ReachStore, ReportStore, ReportUpdate, 
 pub use error::StoreError;
 pub use schemas::keys::QueueName;
 use schemas::{
-    ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot, SnapshotContent,
+    Actor, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot, SnapshotContent,
     SnapshotVersion, Subscriber, Topic, UserKey,
 };
 
@@ -60,6 +60,13 @@ pub struct PointerChange {
     pub version: SnapshotVersion,
     pub at: Timestamp,
     pub reason: PointerReason,
+    /// The version current before (none for the first publication, and in records written
+    /// before this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<SnapshotVersion>,
+    /// Who rolled back (a publication's author is in the run that published it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Actor>,
 }
 
 /// A kept version, without its answers.
@@ -109,8 +116,9 @@ pub trait SnapshotStore: Send + Sync {
     /// Kept versions, newest first.
     async fn versions(&self) -> Result<Vec<VersionSummary>>;
 
-    /// Points back to `to`, or to the newest kept version older than the current one.
-    async fn rollback(&self, to: Option<SnapshotVersion>) -> Result<SnapshotVersion>;
+    /// Points back to `to`, or to the newest kept version older than the current one, and
+    /// records in the pointer history that `by` did it.
+    async fn rollback(&self, to: Option<SnapshotVersion>, by: Actor) -> Result<SnapshotVersion>;
 
     /// Pointer moves, newest first: which version was current at any moment.
     async fn pointer_history(&self, limit: usize) -> Result<Vec<PointerChange>>;

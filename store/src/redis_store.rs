@@ -28,7 +28,7 @@ use jiff::civil::Date;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script, Value};
 use schemas::{
-    ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, Provenance, RouterTable,
+    Actor, ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, Provenance, RouterTable,
     RunFilter, Snapshot, SnapshotContent, SnapshotVersion, SourceName, Subscriber, Topic, UserKey,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -220,8 +220,14 @@ impl RedisStore {
         }
     }
 
-    async fn history_entry(&self, version: SnapshotVersion, reason: PointerReason) -> String {
-        encode(&PointerChange { version, at: Timestamp::now(), reason })
+    async fn history_entry(
+        &self,
+        version: SnapshotVersion,
+        reason: PointerReason,
+        from: Option<SnapshotVersion>,
+        by: Option<Actor>,
+    ) -> String {
+        encode(&PointerChange { version, at: Timestamp::now(), reason, from, by })
     }
 
     /// Creates the consumer group of a queue once per process (and again if it vanished).
@@ -424,7 +430,7 @@ impl SnapshotStore for RedisStore {
             .key(self.keys.snapshot_history().as_str())
             .arg(expected.map(|v| v.0.to_string()).unwrap_or_default())
             .arg(version.0)
-            .arg(self.history_entry(version, PointerReason::Publish).await)
+            .arg(self.history_entry(version, PointerReason::Publish, expected, None).await)
             .arg("meta")
             .arg(encode(&meta));
         for (key, answer) in &content.answers {
@@ -500,7 +506,7 @@ impl SnapshotStore for RedisStore {
         Ok(out)
     }
 
-    async fn rollback(&self, to: Option<SnapshotVersion>) -> Result<SnapshotVersion> {
+    async fn rollback(&self, to: Option<SnapshotVersion>, by: Actor) -> Result<SnapshotVersion> {
         let mut con = self.con();
         let current = self.current_version().await?;
         let target = match to {
@@ -527,7 +533,7 @@ impl SnapshotStore for RedisStore {
             .key(self.keys.snapshot(target).as_str())
             .arg(target.0)
             .arg(current.map(|v| v.0.to_string()).unwrap_or_default())
-            .arg(self.history_entry(target, PointerReason::Rollback).await)
+            .arg(self.history_entry(target, PointerReason::Rollback, current, Some(by)).await)
             .invoke_async(&mut con)
             .await?;
         match done {

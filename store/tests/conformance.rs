@@ -9,7 +9,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::civil::date;
 use schemas::{
-    Answer, AnswerKey, ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, IngestRun, KeyLayout,
+    Actor, Answer, AnswerKey, ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, IngestRun, KeyLayout,
     PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic, UserAddress,
     UserHasher, UserKey,
 };
@@ -92,7 +92,7 @@ async fn snapshots_publish_read_and_roll_back(f: Fixture) {
     let s = &f.store;
     assert_eq!(s.current_version().await.unwrap(), None);
     assert!(s.current_snapshot().await.unwrap().is_none());
-    assert!(matches!(s.rollback(None).await, Err(StoreError::NothingToRollBack)));
+    assert!(matches!(s.rollback(None, Actor::CommandLine).await, Err(StoreError::NothingToRollBack)));
 
     let v1 = s.publish(&content(1, 40), None, 5).await.unwrap();
     let v2 = s.publish(&content(2, 40), Some(v1.version), 5).await.unwrap();
@@ -101,18 +101,24 @@ async fn snapshots_publish_read_and_roll_back(f: Fixture) {
     assert_eq!(current, v2);
     assert_eq!(s.snapshot(v1.version).await.unwrap().unwrap().content, content(1, 40).clone_with_time(&v1));
 
-    assert_eq!(s.rollback(None).await.unwrap(), v1.version);
+    assert_eq!(s.rollback(None, Actor::CommandLine).await.unwrap(), v1.version);
     assert_eq!(s.current_version().await.unwrap(), Some(v1.version));
     assert_eq!(marker_of(&s.current_snapshot().await.unwrap().unwrap()), BTreeSet::from(["1".to_owned()]));
-    assert_eq!(s.rollback(Some(v2.version)).await.unwrap(), v2.version);
-    assert!(matches!(s.rollback(Some(SnapshotVersion(999))).await, Err(StoreError::NoSuchVersion(_))));
+    assert_eq!(s.rollback(Some(v2.version), Actor::AdminToken).await.unwrap(), v2.version);
+    assert!(matches!(s.rollback(Some(SnapshotVersion(999)), Actor::AdminToken).await, Err(StoreError::NoSuchVersion(_))));
 
     let history = s.pointer_history(10).await.unwrap();
-    let seen: Vec<(u64, store::PointerReason)> = history.iter().map(|c| (c.version.0, c.reason)).collect();
+    let seen: Vec<_> = history.iter().map(|c| (c.version, c.reason, c.from, c.by)).collect();
     use store::PointerReason::*;
+    let (one, two) = (v1.version, v2.version);
     assert_eq!(
         seen,
-        vec![(v2.version.0, Rollback), (v1.version.0, Rollback), (v2.version.0, Publish), (v1.version.0, Publish)]
+        vec![
+            (two, Rollback, Some(one), Some(Actor::AdminToken)),
+            (one, Rollback, Some(two), Some(Actor::CommandLine)),
+            (two, Publish, Some(one), None),
+            (one, Publish, None, None),
+        ]
     );
     let versions = s.versions().await.unwrap();
     assert_eq!(
@@ -161,11 +167,11 @@ async fn only_the_newest_versions_are_kept_and_never_the_current_one(f: Fixture)
     assert!(s.snapshot(versions[0]).await.unwrap().is_none());
 
     // Roll back to the oldest kept, then publish past it: the current one survives pruning.
-    s.rollback(Some(versions[2])).await.unwrap();
+    s.rollback(Some(versions[2]), Actor::AdminToken).await.unwrap();
     let next = s.publish(&content(9, 3), Some(versions[2]), 2).await.unwrap();
     let kept: Vec<SnapshotVersion> = s.versions().await.unwrap().iter().map(|v| v.version).collect();
     assert_eq!(kept, vec![next.version, versions[4]]);
-    assert!(s.rollback(None).await.is_ok());
+    assert!(s.rollback(None, Actor::CommandLine).await.is_ok());
 }
 
 async fn a_reader_never_sees_a_partly_written_snapshot(f: Fixture) {
@@ -212,7 +218,7 @@ async fn new_versions_are_announced(f: Fixture) {
     tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v1))).await.unwrap().unwrap();
     let v2 = s.publish(&content(2, 2), Some(v1), 5).await.unwrap().version;
     tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v2))).await.unwrap().unwrap();
-    s.rollback(None).await.unwrap();
+    s.rollback(None, Actor::CommandLine).await.unwrap();
     tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v1))).await.unwrap().unwrap();
 }
 
@@ -429,6 +435,7 @@ async fn runs_are_listed_newest_first_and_filtered(f: Fixture) {
         version: None,
         source_drift: false,
         forced: false,
+        forced_by: None,
         warnings: vec![],
     };
     let a = s.record_run(&run("covid", RunResult::Published)).await.unwrap();
@@ -482,6 +489,7 @@ async fn the_embedded_store_survives_a_restart() {
             version: Some(v),
             source_drift: false,
             forced: false,
+            forced_by: None,
             warnings: vec![],
         })
         .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::routing::get;
 use ingest::{Progress, RunError, RunMode, RunReport};
-use schemas::{Answer, AnswerKey, MunicipioId, Provenance, RunFilter, RunResult, Scope, Topic, es_mx};
+use schemas::{Actor, Answer, AnswerKey, MunicipioId, Provenance, RunFilter, RunResult, Scope, Topic, es_mx};
 use store::SharedStore;
 use testkit::TestStore;
 
@@ -209,15 +209,16 @@ async fn falling_figures_are_quarantined_until_a_maintainer_forces_them(s: TestS
     assert_eq!(run(&ingest).await.run.result, RunResult::Unchanged);
     assert_eq!(s.store.current_version().await.unwrap(), good.version);
 
-    let forced = ingest.run("covid", RunMode::Force, Progress::shared()).await.unwrap().run;
+    let forced = ingest.run("covid", RunMode::Force(Actor::CommandLine), Progress::shared()).await.unwrap().run;
     assert_eq!(forced.result, RunResult::Published);
     assert!(forced.forced);
+    assert_eq!(forced.forced_by, Some(Actor::CommandLine));
     assert_eq!(forced.data_date, Some(jiff::civil::date(2020, 4, 14)));
     assert!(forced.version > good.version);
     let now = body(&s.store, Topic::Confirmados, Scope::Estado).await;
     assert!(now.contains("14 de abril de 2020") && now != good_text, "{now}");
 
-    let again = ingest.run("covid", RunMode::Force, Progress::shared()).await;
+    let again = ingest.run("covid", RunMode::Force(Actor::CommandLine), Progress::shared()).await;
     assert!(
         matches!(again, Err(RunError::NotRun(ingest::NotRun::NothingQuarantined(_)))),
         "nothing left to force: {again:?}"

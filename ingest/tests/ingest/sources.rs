@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::routing::get;
 use ingest::{Ingest, Progress, RunMode, RunReport};
-use schemas::{AnswerKey, Interactive, Keyword, MenuId, MunicipioId, RunResult, Scope, Snapshot, Target, Topic, es_mx};
+use schemas::{Actor, AnswerKey, Interactive, Keyword, MenuId, MunicipioId, RunResult, Scope, Snapshot, Target, Topic, es_mx};
 use settings::SourceSettings;
 use testkit::TestStore;
 
@@ -354,7 +354,7 @@ async fn a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until
     assert!(error.contains("contacto ingest --force hospitales"), "{error}");
     assert_eq!(text(&snapshot(&s).await, Topic::Hospitales, Scope::Estado), good);
 
-    let forced = ingest.run("hospitales", RunMode::Force, Progress::shared()).await.unwrap().run;
+    let forced = ingest.run("hospitales", RunMode::Force(Actor::CommandLine), Progress::shared()).await.unwrap().run;
     assert_eq!((forced.result, forced.forced), (RunResult::Published, true));
     let now = text(&snapshot(&s).await, Topic::Hospitales, Scope::Estado);
     assert!(now.contains("3 unidades de la Red IRAG"), "{now}");

@@ -26,7 +26,7 @@ use redb::{
     TableDefinition, WriteTransaction,
 };
 use schemas::{
-    ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot,
+    Actor, ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot,
     SnapshotContent, SnapshotVersion, Subscriber, Topic, UserKey,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -376,7 +376,13 @@ impl SnapshotStore for EmbeddedStore {
                 let snapshot = Snapshot { version, created_at: Timestamp::now(), content: content.clone() };
                 tx.open_table(SNAPSHOTS)?.insert(version.0, encode(&snapshot).as_slice())?;
                 meta_set(tx, "snapshot_current", version.0)?;
-                let change = PointerChange { version, at: snapshot.created_at, reason: PointerReason::Publish };
+                let change = PointerChange {
+                    version,
+                    at: snapshot.created_at,
+                    reason: PointerReason::Publish,
+                    from: found,
+                    by: None,
+                };
                 let seq = meta_next(tx, "history_seq")?;
                 tx.open_table(POINTER_HISTORY)?.insert(seq, encode(&change).as_slice())?;
                 let mut snapshots = tx.open_table(SNAPSHOTS)?;
@@ -435,7 +441,7 @@ impl SnapshotStore for EmbeddedStore {
         Ok(out)
     }
 
-    async fn rollback(&self, to: Option<SnapshotVersion>) -> Result<SnapshotVersion> {
+    async fn rollback(&self, to: Option<SnapshotVersion>, by: Actor) -> Result<SnapshotVersion> {
         let version = self
             .writer
             .write(move |tx| {
@@ -456,7 +462,13 @@ impl SnapshotStore for EmbeddedStore {
                 };
                 drop(snapshots);
                 meta_set(tx, "snapshot_current", target.0)?;
-                let change = PointerChange { version: target, at: Timestamp::now(), reason: PointerReason::Rollback };
+                let change = PointerChange {
+                    version: target,
+                    at: Timestamp::now(),
+                    reason: PointerReason::Rollback,
+                    from: current.map(SnapshotVersion),
+                    by: Some(by),
+                };
                 let seq = meta_next(tx, "history_seq")?;
                 tx.open_table(POINTER_HISTORY)?.insert(seq, encode(&change).as_slice())?;
                 Ok(target)

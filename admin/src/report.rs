@@ -1,0 +1,289 @@
+//! The programme report, for any date range: what the seed programme was judged by.
+//!
+//! - interactions (answered messages) per day, every day of the range with zeros included, and
+//!   in total; the average per day (total ÷ days in the range, one decimal);
+//! - unique users over the whole range (the union of the days' HyperLogLogs, not a sum of
+//!   days, which would count a citizen once per day);
+//! - Conéctate subscribers from the consent ledger: new and left within the range, and
+//!   subscribed at the end of its last day (a number change moves a subscription and counts
+//!   as neither new nor left);
+//! - contents whose sending finished within the range, and the messages the platform accepted
+//!   for them (canaries to the staff not included).
+//!
+//! Days are local days in the counters' time zone (`responder.timezone`). Served as JSON
+//! (`GET /admin/report?from=…&to=…`), CSV (`GET /admin/report.csv`) and text (`contacto report
+//! FROM TO`).
+
+use std::fmt::Write as _;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use conectate::{ConectateError, Report};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{ToSpan, Unit};
+use schemas::{ConsentOutcome, ConsentSignal, es_mx};
+use serde::Serialize;
+use store::{Store, StoreError};
+
+use crate::error::{ApiError, Params};
+use crate::{Ops, Routes};
+
+/// The longest range one report covers (ten years of days).
+pub const MAX_DAYS: i64 = 3_660;
+/// Consent records read per page.
+const LEDGER_PAGE: usize = 10_000;
+
+/// One day of the range.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Day {
+    pub date: Date,
+    pub interactions: u64,
+    pub unique_users: u64,
+}
+
+/// Conéctate subscribers over the range.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Subscribers {
+    /// Subscriptions within the range.
+    pub new: u64,
+    /// Opt-outs within the range (BAJA, buttons, platform signals, the 131050 error).
+    pub left: u64,
+    /// Subscribed at the end of the range's last day.
+    pub total_at_end: u64,
+}
+
+/// Contents sent over the range.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ContentsSent {
+    /// Contents whose sending finished within the range.
+    pub contents: u64,
+    /// Messages the platform accepted for them (text or template).
+    pub messages: u64,
+    /// Of those, delivered or read according to the statuses.
+    pub delivered: u64,
+}
+
+/// The programme report of `from..=to`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProgrammeReport {
+    pub from: Date,
+    pub to: Date,
+    pub days: Vec<Day>,
+    pub total_interactions: u64,
+    /// Total ÷ days in the range, rounded to one decimal.
+    pub average_per_day: f64,
+    pub unique_users: u64,
+    pub subscribers: Subscribers,
+    pub contents_sent: ContentsSent,
+}
+
+/// Why there is no report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The range is not usable; `field` is `from` or `to`.
+    #[error("{message}")]
+    Range { field: &'static str, message: String },
+    #[error("no se pudo leer el almacén: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Conectate(#[from] ConectateError),
+}
+
+/// `2020-03-23`, the only form accepted: a date people and programs both write unambiguously.
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    let valid_shape = text.len() == 10 && text.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
+        _ => b.is_ascii_digit(),
+    });
+    let parsed = valid_shape.then(|| text.parse::<Date>().ok()).flatten();
+    parsed.ok_or_else(|| format!("«{text}» no es una fecha válida; se espera AAAA-MM-DD, por ejemplo 2020-03-23"))
+}
+
+/// The days of `from..=to`, or why the range is not usable.
+fn days_in(from: Date, to: Date) -> Result<i64, ReportError> {
+    if to < from {
+        return Err(ReportError::Range {
+            field: "to",
+            message: format!("el final ({to}) es anterior al inicio ({from})"),
+        });
+    }
+    let days = from.until((Unit::Day, to)).map(|span| span.get_days() as i64 + 1).unwrap_or(i64::MAX);
+    if days > MAX_DAYS {
+        return Err(ReportError::Range {
+            field: "to",
+            message: format!("el periodo tiene {} días; el máximo es {}", es_mx::integer(days), es_mx::integer(MAX_DAYS)),
+        });
+    }
+    Ok(days)
+}
+
+/// The report of `from..=to`, days read in `tz`.
+pub async fn programme(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<ProgrammeReport, ReportError> {
+    let count = days_in(from, to)?;
+    let recorded = store.interactions(from, to).await?;
+    let mut recorded = recorded.into_iter().peekable();
+    let days: Vec<Day> = from
+        .series(1.day())
+        .take(count as usize)
+        .map(|date| {
+            let day = recorded.next_if(|d| d.day == Some(date));
+            Day {
+                date,
+                interactions: day.as_ref().map_or(0, |d| d.total()),
+                unique_users: day.as_ref().map_or(0, |d| d.unique_users),
+            }
+        })
+        .collect();
+    let total_interactions = days.iter().map(|d| d.interactions).sum::<u64>();
+    let average_per_day = (total_interactions as f64 / count as f64 * 10.0).round() / 10.0;
+    Ok(ProgrammeReport {
+        from,
+        to,
+        days,
+        total_interactions,
+        average_per_day,
+        unique_users: store.unique_users(from, to).await?,
+        subscribers: subscribers(store, from, to, tz).await?,
+        contents_sent: contents_sent(store, from, to, tz).await?,
+    })
+}
+
+/// New, left and subscribed at the end, from the whole consent ledger.
+async fn subscribers(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<Subscribers, StoreError> {
+    let (mut subscribed, mut unsubscribed) = (0u64, 0u64);
+    let mut out = Subscribers::default();
+    let mut after = 0;
+    loop {
+        let page = store.consent_records(after, LEDGER_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for record in &page {
+            let day = tz.to_datetime(record.at).date();
+            if day > to {
+                continue;
+            }
+            let within = day >= from && record.signal != ConsentSignal::NumberChanged;
+            match record.outcome {
+                ConsentOutcome::Subscribed => {
+                    subscribed += 1;
+                    out.new += u64::from(within);
+                }
+                ConsentOutcome::Unsubscribed => {
+                    unsubscribed += 1;
+                    out.left += u64::from(within);
+                }
+                ConsentOutcome::AlreadySubscribed | ConsentOutcome::NotSubscribed => {}
+            }
+        }
+    }
+    out.total_at_end = subscribed.saturating_sub(unsubscribed);
+    Ok(out)
+}
+
+/// Contents finished within the range and their messages, from their delivery reports.
+async fn contents_sent(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<ContentsSent, ReportError> {
+    let mut out = ContentsSent::default();
+    for content in conectate::contents::read_after(store, 0).await? {
+        let Some(finished) = content.finished_at else { continue };
+        let day = tz.to_datetime(finished).date();
+        if content.state != conectate::State::Done || day < from || day > to {
+            continue;
+        }
+        let report = Report::new(&content, &store.report_counts(content.id).await?);
+        out.contents += 1;
+        out.messages += report.recipients.sent_text + report.recipients.sent_template;
+        out.delivered += report.messages.delivered_or_read();
+    }
+    Ok(out)
+}
+
+impl ProgrammeReport {
+    /// One row per day, then the totals; plain numbers (no thousands separators) so a
+    /// spreadsheet reads them as numbers.
+    pub fn csv(&self) -> String {
+        let mut out = String::from("fecha,interacciones,usuarios_unicos\n");
+        for d in &self.days {
+            let _ = writeln!(out, "{},{},{}", d.date, d.interactions, d.unique_users);
+        }
+        let _ = writeln!(out, "total,{},{}", self.total_interactions, self.unique_users);
+        let _ = writeln!(out, "promedio_por_dia,{:.1},", self.average_per_day);
+        let s = &self.subscribers;
+        let _ = writeln!(out, "suscriptores_nuevos,{},", s.new);
+        let _ = writeln!(out, "suscriptores_bajas,{},", s.left);
+        let _ = writeln!(out, "suscriptores_al_final,{},", s.total_at_end);
+        let c = &self.contents_sent;
+        let _ = writeln!(out, "contenidos_enviados,{},", c.contents);
+        let _ = writeln!(out, "mensajes_enviados,{},", c.messages);
+        let _ = writeln!(out, "mensajes_entregados,{},", c.delivered);
+        out
+    }
+
+    /// The report as ops and the communications team read it (`contacto report`).
+    pub fn render(&self) -> String {
+        let int = |n: u64| es_mx::integer(n as i64);
+        let days = self.days.len() as u64;
+        let s = &self.subscribers;
+        let c = &self.contents_sent;
+        let mut out = format!(
+            "Reporte del programa del {} al {} ({} {})\n\n",
+            es_mx::long_date(self.from),
+            es_mx::long_date(self.to),
+            int(days),
+            if days == 1 { "día" } else { "días" }
+        );
+        let _ = writeln!(out, "Interacciones:           {}", int(self.total_interactions));
+        let _ = writeln!(out, "Promedio por día:        {}", es_mx::decimal(self.average_per_day, 1));
+        let _ = writeln!(out, "Usuarios únicos:         {}", int(self.unique_users));
+        let _ = writeln!(out, "Suscriptores Conéctate:  {} al final del periodo", int(s.total_at_end));
+        let _ = writeln!(out, "  altas:                 {}", int(s.new));
+        let _ = writeln!(out, "  bajas:                 {}", int(s.left));
+        let _ = writeln!(out, "Contenidos enviados:     {}", int(c.contents));
+        let _ = writeln!(out, "  mensajes enviados:     {}", int(c.messages));
+        let _ = writeln!(out, "  entregados o leídos:   {}", int(c.delivered));
+        if let Some(busiest) = self.days.iter().filter(|d| d.interactions > 0).max_by_key(|d| (d.interactions, std::cmp::Reverse(d.date))) {
+            let _ = writeln!(
+                out,
+                "Día con más interacciones: {} ({})",
+                es_mx::long_date(busiest.date),
+                int(busiest.interactions)
+            );
+        }
+        out
+    }
+}
+
+pub fn routes(ops: Ops) -> Routes {
+    Routes::default().get("/report", json).get("/report.csv", csv).with_state(ops)
+}
+
+/// The report of the range a request asks for.
+async fn requested(ops: &Ops, params: Params) -> Result<ProgrammeReport, ApiError> {
+    let params = params.only(&["from", "to"])?;
+    let date = |name: &'static str| match params.text(name) {
+        None => Err(ApiError::bad_parameter(name, "falta; se espera una fecha AAAA-MM-DD, por ejemplo 2020-03-23")),
+        Some(text) => parse_date(text).map_err(|message| ApiError::bad_parameter(name, message)),
+    };
+    let (from, to) = (date("from")?, date("to")?);
+    programme(&*ops.store, from, to, &ops.timezone).await.map_err(|e| match e {
+        ReportError::Range { field, message } => ApiError::bad_parameter(field, message),
+        ReportError::Store(error) => ApiError::store(error),
+        ReportError::Conectate(error) => error.into(),
+    })
+}
+
+async fn json(State(ops): State<Ops>, params: Params) -> Result<Json<ProgrammeReport>, ApiError> {
+    Ok(Json(requested(&ops, params).await?))
+}
+
+async fn csv(State(ops): State<Ops>, params: Params) -> Result<Response, ApiError> {
+    let report = requested(&ops, params).await?;
+    let disposition = format!("attachment; filename=\"reporte_{}_{}.csv\"", report.from, report.to);
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        report.csv(),
+    )
+        .into_response())
+}
