@@ -44,7 +44,11 @@ export async function api(path, { method = 'GET', body, raw = false, login = fal
   }
   if (response.status === 401 && !login) {
     signOut();
-    location.hash = '#/entrar?motivo=sesion';
+    // Back to the login page (once, however many calls were refused), which returns here
+    // once the person logs in again.
+    if (!location.hash.startsWith('#/entrar')) {
+      location.hash = `#/entrar?motivo=sesion&volver=${encodeURIComponent(location.hash)}`;
+    }
     throw new ApiError(401, 'no_autorizado', 'La sesión terminó.');
   }
   if (!response.ok) {

@@ -13,7 +13,8 @@ const dateTime = new Intl.DateTimeFormat('es-MX', {
   day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: TIME_ZONE,
 });
 const calendar = new Intl.DateTimeFormat('en-CA', {
-  year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: TIME_ZONE,
+  year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  hourCycle: 'h23', timeZone: TIME_ZONE,
 });
 
 /** 1248 → "1,248"; null → "—". */
@@ -54,18 +55,18 @@ export function calendarDate(instant = new Date()) {
 }
 
 /** The configured calendar's date and time of an instant, as `<input type="datetime-local">`
- *  writes it: "2020-05-27T10:00". */
-export function calendarDateTime(instant = new Date()) {
+ *  writes it: "2020-05-27T10:00", or "2020-05-27T10:00:05" with `seconds`. */
+export function calendarDateTime(instant = new Date(), { seconds = false } = {}) {
   const [day, time] = calendar.format(instant).split(', ');
-  return `${day}T${time}`;
+  return `${day}T${seconds ? time : time.slice(0, 5)}`;
 }
 
-/** A date and time on the configured clock ("2021-05-27T10:00", as `<input type="datetime-local">`
- *  writes it) → the RFC 3339 instant. The zone's offset is found by showing a first guess on
- *  that clock and correcting by the difference. */
+/** A date and time on the configured clock ("2021-05-27T10:00" or "…T10:00:05", as
+ *  `<input type="datetime-local">` writes it) → the RFC 3339 instant. The zone's offset is
+ *  found by showing a first guess on that clock and correcting by the difference. */
 export function instantOf(local) {
-  const guess = new Date(`${local}:00Z`);
-  const drift = new Date(`${calendarDateTime(guess)}:00Z`) - guess;
+  const guess = new Date(`${local.length === 16 ? `${local}:00` : local}Z`);
+  const drift = new Date(`${calendarDateTime(guess, { seconds: true })}Z`) - guess;
   return new Date(guess.getTime() - drift).toISOString();
 }
 

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use admin::AdminApi;
+use admin::{AdminApi, Ops};
 use axum::response::IntoResponse;
 use conectate::{ConectateConfig, Contents, Sender};
 use responder::channels::{Channels, meta};
@@ -36,6 +36,8 @@ pub struct App {
     statuses: StatusReporter,
     config: Arc<ConectateConfig>,
     contents: Contents,
+    /// The ingest the admin API forces runs through, which the test runs sources with.
+    ingest: Arc<ingest::Ingest>,
     channels: Channels,
     sender_stop: Option<watch::Sender<bool>>,
     _graph: TestServer,
@@ -68,6 +70,10 @@ fn settings(graph_url: &str, data: &std::path::Path) -> Settings {
     s.conectate.unpaced = true;
     s.conectate.schedule_poll_secs = 1;
     s.conectate.retry_max_secs = 1;
+    // The hospital list is a copy the test can shrink, to see a dataset quarantined.
+    let hospitals = data.join("hospitales_2020-09-24.csv");
+    std::fs::copy(repo().join("fixtures/hospitales/hospitales_2020-09-24.csv"), &hospitals).unwrap();
+    s.sources.get_mut("hospitales").expect("a hospitales source").url = format!("file://{}", hospitals.display());
     s.validate().expect("test settings are valid");
     s
 }
@@ -131,7 +137,9 @@ pub async fn spawn() -> App {
 
     let config = Arc::new(ConectateConfig::from_settings(&mut settings).unwrap());
     let contents = Contents::new(store.clone(), config.clone());
-    let api = AdminApi::new(TOKEN).mount(admin::conectate::routes(contents.clone(), store.clone())).router();
+    let ops = Ops::from_settings(&settings, store.clone()).unwrap();
+    let ingest = ops.ingest.clone();
+    let api = AdminApi::new(TOKEN).mount(admin::conectate::routes(contents.clone(), store.clone())).mount_ops(ops).router();
     let internal = testkit::serve(console::with_admin(api, &settings.responder.timezone)).await;
     App {
         store,
@@ -141,6 +149,7 @@ pub async fn spawn() -> App {
         statuses,
         config,
         contents,
+        ingest,
         channels,
         sender_stop: None,
         _graph: graph_server,
@@ -158,10 +167,36 @@ impl App {
 
     /// Runs every configured source (the bundled fixtures) once, as `contacto ingest --once`.
     pub async fn ingest_fixtures(&self) {
-        let ingest = ingest::Ingest::from_settings(&self.settings, self.store.clone()).unwrap();
-        for name in ingest.source_names() {
-            ingest.run(name.as_str(), ingest::RunMode::Normal, ingest::Progress::shared()).await.unwrap();
+        for name in self.ingest.source_names() {
+            self.run_source(name.as_str()).await;
         }
+    }
+
+    /// Runs one source once; how it ended.
+    pub async fn run_source(&self, name: &str) -> schemas::RunResult {
+        let report = self.ingest.run(name, ingest::RunMode::Normal, ingest::Progress::shared()).await.unwrap();
+        report.run.result
+    }
+
+    /// The hospital list drops to its first `units` rows (a bad export), as the next run reads it.
+    pub fn shrink_hospitals(&self, units: usize) {
+        let path = self._data.path().join("hospitales_2020-09-24.csv");
+        let full = std::fs::read_to_string(&path).unwrap();
+        let kept: String = full.lines().take(units + 1).map(|l| format!("{l}\n")).collect();
+        std::fs::write(path, kept).unwrap();
+    }
+
+    /// Records `n` interactions of distinct citizens on `day` (as the responder counts them).
+    pub async fn record_interactions(&self, day: &str, n: usize) {
+        let day: jiff::civil::Date = day.parse().unwrap();
+        let batch: Vec<store::Interaction> = (0..n)
+            .map(|i| store::Interaction {
+                day,
+                topic: schemas::Topic::Confirmados,
+                user: self.config.hasher.key(&UserAddress::Phone(PhoneNumber::parse(&phone(i)).unwrap())),
+            })
+            .collect();
+        self.store.record_interactions(&batch).await.unwrap();
     }
 
     /// Subscribes `n` citizens to Conéctate, as their ALTA would.

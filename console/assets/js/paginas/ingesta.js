@@ -74,9 +74,8 @@ async function force(source, messages, reload) {
   });
   if (!yes) return;
   try {
-    const run = await api(`/sources/${encodeURIComponent(source.source)}/force`, { method: 'POST', body: {} });
-    const version = run.run?.version ?? run.version;
-    await reload(`Se publicaron los datos de «${source.source}»${version ? ` como la versión v${version}` : ''}.`);
+    const run = await api(`/sources/${encodeURIComponent(source.source)}/force`, { method: 'POST' });
+    await reload(`Se publicaron los datos de «${source.source}»${run.version ? ` como la versión v${run.version}` : ''} (corrida #${run.id}).`);
   } catch (error) {
     replace(messages, notice('error', error.message));
   }
@@ -85,11 +84,11 @@ async function force(source, messages, reload) {
 function fillStale(section, stale) {
   const rows = stale.map((s) => [
     s.source,
-    s.description ?? (s.topics ?? []).join(', '),
+    s.topics.join(', '),
     integer(s.answers),
     date(s.data_date),
-    plural(Math.round(s.age_hours), 'hora', 'horas'),
-    s.why ?? '',
+    s.age_hours === null ? '—' : plural(s.age_hours, 'hora', 'horas'),
+    s.why,
   ]);
   replace(section, h('h2', { id: 'titulo-vencidas' }, 'Respuestas vencidas'),
     table('Respuestas con datos más viejos que la cadencia de su fuente',

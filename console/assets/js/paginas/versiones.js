@@ -3,7 +3,7 @@
 // moment (the audit trail).
 
 import { api } from '../api.js';
-import { calendarDateTime, date, dateTimeOf, instantOf, plural } from '../formato.js';
+import { calendarDateTime, date, dateTimeOf, instantOf, integer, plural } from '../formato.js';
 import { confirm, h, notice, replace, table } from '../dom.js';
 
 export async function render(main) {
@@ -15,14 +15,14 @@ export async function render(main) {
   main.append(h('h1', {}, 'Versiones de las respuestas'), current, messages, list, diff, audit);
 
   const reload = async () => {
-    const { snapshots } = await api('/snapshots');
+    const { versions: snapshots } = await api('/snapshots');
     const now = snapshots.find((s) => s.current);
     replace(current, now
       ? `Se responde con la versión v${now.version}, publicada el ${dateTimeOf(now.created_at)}.`
       : 'Todavía no hay respuestas publicadas.');
     replace(list, h('h2', { id: 'titulo-guardadas' }, 'Versiones guardadas'),
       table('Versiones guardadas, de la más reciente a la más antigua',
-        ['Versión', 'Publicada', 'Fuentes', 'Acciones'],
+        ['Versión', 'Publicada', 'Respuestas', 'Fuentes', 'Acciones'],
         snapshots.map((s, i) => row(s, snapshots[i + 1], { messages, diff, reload })),
         'No hay versiones guardadas.'));
   };
@@ -30,9 +30,8 @@ export async function render(main) {
 }
 
 function provenance(snapshot) {
-  const sources = snapshot.provenance ?? snapshot.sources ?? [];
   return h('ul', { class: 'fuentes' },
-    sources.map((p) => h('li', {}, `${p.source}: datos del ${date(p.data_date)}`)));
+    Object.values(snapshot.provenance).map((p) => h('li', {}, `${p.source}: datos del ${date(p.data_date)}`)));
 }
 
 function row(snapshot, previous, { messages, diff, reload }) {
@@ -53,6 +52,7 @@ function row(snapshot, previous, { messages, diff, reload }) {
   return h('tr', { 'data-version': version, class: snapshot.current ? 'actual' : null },
     h('th', { scope: 'row' }, `v${version}`, snapshot.current ? h('span', { class: 'insignia ok' }, 'Actual') : null),
     h('td', {}, dateTimeOf(snapshot.created_at)),
+    h('td', { class: 'n' }, integer(snapshot.answers)),
     h('td', {}, provenance(snapshot)),
     h('td', { class: 'acciones' }, actions));
 }
@@ -68,7 +68,8 @@ async function rollback(version, messages, reload) {
   try {
     const answer = await api('/snapshots/rollback', { method: 'POST', body: { version } });
     await reload();
-    replace(messages, notice('ok', `Listo: ahora se responde con la versión v${answer.current ?? answer.version ?? version}.`));
+    replace(messages, notice('ok', `Listo: ahora se responde con la versión v${answer.current}`
+      + `${answer.previous ? ` (antes, v${answer.previous})` : ''}.`));
   } catch (error) {
     if (error.status !== 401) replace(messages, notice('error', error.message));
   }
@@ -78,45 +79,54 @@ async function showDiff(section, version, against) {
   replace(section, h('p', { class: 'cargando' }, 'Comparando…'));
   try {
     const d = await api(`/snapshots/${version}/diff?against=${against}`);
-    const keys = (items) => items.map((item) => (typeof item === 'string' ? item : item.key));
-    const changed = d.changed ?? [];
+    const oneSide = (title, items) => (items.length
+      ? h('details', { class: 'cambio' }, h('summary', {}, `${title}: ${items.map((a) => a.key).join(', ')}`),
+        items.map((a) => h('div', {}, h('h3', {}, a.key), h('pre', {}, a.text))))
+      : null);
     replace(section,
       h('h2', {}, `Cambios de v${against} a v${version}`),
-      h('p', {}, `${plural(changed.length, 'respuesta cambió', 'respuestas cambiaron')}, `
-        + `${plural((d.added ?? []).length, 'nueva', 'nuevas')}, ${plural((d.removed ?? []).length, 'quitada', 'quitadas')}.`),
-      (d.added ?? []).length ? h('p', {}, 'Nuevas: ', keys(d.added).join(', ')) : null,
-      (d.removed ?? []).length ? h('p', {}, 'Quitadas: ', keys(d.removed).join(', ')) : null,
-      changed.map((c) => h('details', { class: 'cambio' },
-        h('summary', {}, c.key),
+      h('p', { id: 'resumen-cambios' }, `${plural(d.changed.length, 'respuesta cambió', 'respuestas cambiaron')}, `
+        + `${plural(d.added.length, 'nueva', 'nuevas')}, ${plural(d.removed.length, 'quitada', 'quitadas')} `
+        + `y ${plural(d.unchanged, 'igual', 'iguales')}.${d.router_changed ? ' También cambió el menú o las palabras clave.' : ''}`),
+      d.provenance.length ? h('ul', {}, d.provenance.map((p) => h('li', {},
+        `${p.source}: datos del ${date(p.before?.data_date)} → datos del ${date(p.after?.data_date)}`))) : null,
+      oneSide('Nuevas', d.added),
+      oneSide('Quitadas', d.removed),
+      d.changed.map((c) => h('details', { class: 'cambio' },
+        h('summary', {}, `${c.key} (${c.source})`),
         h('div', { class: 'antes-despues' },
-          h('div', {}, h('h3', {}, 'Antes'), h('pre', {}, c.before ?? '')),
-          h('div', {}, h('h3', {}, 'Después'), h('pre', {}, c.after ?? ''))))));
+          h('div', {}, h('h3', {}, 'Antes'), h('pre', {}, c.before)),
+          h('div', {}, h('h3', {}, 'Después'), h('pre', {}, c.after))))));
   } catch (error) {
     if (error.status !== 401) replace(section, notice('error', error.message));
   }
 }
 
 function auditSection() {
-  const at = h('input', { id: 'auditoria-momento', type: 'datetime-local', required: true, value: calendarDateTime() });
+  const at = h('input', {
+    id: 'auditoria-momento', type: 'datetime-local', step: 1, required: true, value: calendarDateTime(new Date(), { seconds: true }),
+  });
   const answer = h('div', { id: 'auditoria-respuesta', 'aria-live': 'polite' });
   const form = h('form', { class: 'filtros' },
     h('label', { for: 'auditoria-momento' }, 'Momento'), at,
-    h('button', { type: 'submit', class: 'secundario' }, 'Consultar'));
+    h('button', { type: 'submit', class: 'secundario', id: 'consultar-auditoria' }, 'Consultar'));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
       const instant = instantOf(at.value);
-      const result = await api(`/audit?at=${encodeURIComponent(instant)}`);
-      const version = result.version ?? result.current;
-      replace(answer, notice('info', version
-        ? `El ${dateTimeOf(instant)} se respondía con la versión v${version}.`
-        : `El ${dateTimeOf(instant)} todavía no había respuestas publicadas.`));
+      const { current_at: moment, history } = await api(`/audit?at=${encodeURIComponent(instant)}`);
+      replace(answer,
+        notice('info', moment.version
+          ? `El ${dateTimeOf(instant)} se respondía con la versión v${moment.version}: ${moment.since.description}.`
+          : `El ${dateTimeOf(instant)} no había respuestas publicadas (o es anterior al historial guardado).`),
+        table('Cambios de la versión vigente, del más reciente al más antiguo', ['Cuándo', 'Qué pasó'],
+          history.map((e) => [dateTimeOf(e.at), e.description]), 'Sin cambios registrados.'));
     } catch (error) {
       if (error.status !== 401) replace(answer, notice('error', error.message));
     }
   });
   return h('section', { 'aria-labelledby': 'titulo-auditoria' },
     h('h2', { id: 'titulo-auditoria' }, '¿Qué versión estaba vigente?'),
-    h('p', {}, 'Para saber qué recibió un ciudadano en un momento dado.'),
+    h('p', {}, 'Para saber qué respuestas recibía la ciudadanía en un momento dado, y quién cambió la versión.'),
     form, answer);
 }
