@@ -94,10 +94,11 @@ pub enum ReportError {
 
 /// `2020-03-23`, the only form accepted: a date people and programs both write unambiguously.
 pub fn parse_date(text: &str) -> Result<Date, String> {
-    let valid_shape = text.len() == 10 && text.bytes().enumerate().all(|(i, b)| match i {
-        4 | 7 => b == b'-',
-        _ => b.is_ascii_digit(),
-    });
+    let valid_shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
     let parsed = valid_shape.then(|| text.parse::<Date>().ok()).flatten();
     parsed.ok_or_else(|| format!("«{text}» no es una fecha válida; se espera AAAA-MM-DD, por ejemplo 2020-03-23"))
 }
@@ -114,7 +115,11 @@ fn days_in(from: Date, to: Date) -> Result<i64, ReportError> {
     if days > MAX_DAYS {
         return Err(ReportError::Range {
             field: "to",
-            message: format!("el periodo tiene {} días; el máximo es {}", es_mx::integer(days), es_mx::integer(MAX_DAYS)),
+            message: format!(
+                "el periodo tiene {} días; el máximo es {}",
+                es_mx::integer(days),
+                es_mx::integer(MAX_DAYS)
+            ),
         });
     }
     Ok(days)
@@ -243,7 +248,9 @@ impl ProgrammeReport {
         let _ = writeln!(out, "Contenidos enviados:     {}", int(c.contents));
         let _ = writeln!(out, "  mensajes enviados:     {}", int(c.messages));
         let _ = writeln!(out, "  entregados o leídos:   {}", int(c.delivered));
-        if let Some(busiest) = self.days.iter().filter(|d| d.interactions > 0).max_by_key(|d| (d.interactions, std::cmp::Reverse(d.date))) {
+        if let Some(busiest) =
+            self.days.iter().filter(|d| d.interactions > 0).max_by_key(|d| (d.interactions, std::cmp::Reverse(d.date)))
+        {
             let _ = writeln!(
                 out,
                 "Día con más interacciones: {} ({})",

@@ -34,7 +34,10 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Runs>, ApiE
     let limit = match limit {
         Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
         Some(n) => {
-            return Err(ApiError::bad_parameter("limit", format!("{n} está fuera de rango; se espera de 1 a {MAX_LIMIT}")));
+            return Err(ApiError::bad_parameter(
+                "limit",
+                format!("{n} está fuera de rango; se espera de 1 a {MAX_LIMIT}"),
+            ));
         }
         None => DEFAULT_LIMIT,
     };
@@ -46,6 +49,9 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Runs>, ApiE
 pub(crate) fn configured(ops: &Ops, name: &str) -> Result<SourceName, ApiError> {
     ops.sources.keys().find(|s| s.as_str() == name).cloned().ok_or_else(|| {
         let known: Vec<&str> = ops.sources.keys().map(|s| s.as_str()).collect();
-        ApiError::bad_parameter("source", format!("no hay una fuente «{name}» configurada; las fuentes son: {}", known.join(", ")))
+        ApiError::bad_parameter(
+            "source",
+            format!("no hay una fuente «{name}» configurada; las fuentes son: {}", known.join(", ")),
+        )
     })
 }

@@ -114,9 +114,9 @@ struct Diff {
 
 async fn diff(State(ops): State<Ops>, Path(version): Path<String>, params: Params) -> Result<Json<Diff>, ApiError> {
     let params = params.only(&["against"])?;
-    let version: SnapshotVersion = version
-        .parse()
-        .map_err(|_| ApiError::bad_parameter("version", format!("«{version}» no es una versión (por ejemplo 12 o v12)")))?;
+    let version: SnapshotVersion = version.parse().map_err(|_| {
+        ApiError::bad_parameter("version", format!("«{version}» no es una versión (por ejemplo 12 o v12)"))
+    })?;
     let after = kept(&ops, version).await?;
     let against = match params.parse::<SnapshotVersion>("against", "una versión (por ejemplo 11 o v11)")? {
         Some(against) => against,
@@ -148,7 +148,10 @@ async fn not_kept(ops: &Ops, version: SnapshotVersion) -> ApiError {
         Ok(versions) => versions.iter().map(|v| v.version.to_string()).collect::<Vec<_>>().join(", "),
         Err(error) => return ApiError::store(error),
     };
-    ApiError::not_found("version_no_guardada", format!("la versión {version} no está guardada; las guardadas son: {kept}"))
+    ApiError::not_found(
+        "version_no_guardada",
+        format!("la versión {version} no está guardada; las guardadas son: {kept}"),
+    )
 }
 
 fn compare(before: &Snapshot, after: &Snapshot) -> Diff {
@@ -277,12 +280,16 @@ async fn audit(State(ops): State<Ops>, params: Params) -> Result<Json<Audit>, Ap
     let limit = match params.parse::<usize>("limit", &format!("un número entero de 1 a {HISTORY_MAX}"))? {
         Some(n) if (1..=HISTORY_MAX).contains(&n) => n,
         Some(n) => {
-            return Err(ApiError::bad_parameter("limit", format!("{n} está fuera de rango; se espera de 1 a {HISTORY_MAX}")));
+            return Err(ApiError::bad_parameter(
+                "limit",
+                format!("{n} está fuera de rango; se espera de 1 a {HISTORY_MAX}"),
+            ));
         }
         None => HISTORY_DEFAULT,
     };
     let changes = ops.store.pointer_history(if at.is_some() { HISTORY_MAX } else { limit }).await?;
-    let runs = ops.store.runs(&RunFilter { source: None, result: Some(RunResult::Published), limit: RUNS_LOOKED_AT }).await?;
+    let runs =
+        ops.store.runs(&RunFilter { source: None, result: Some(RunResult::Published), limit: RUNS_LOOKED_AT }).await?;
     let by_version: BTreeMap<SnapshotVersion, &schemas::IngestRun> =
         runs.iter().filter_map(|r| r.version.map(|v| (v, r))).collect();
     let entry = |c: &store::PointerChange| {

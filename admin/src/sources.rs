@@ -27,11 +27,7 @@ use crate::error::{ApiError, Params};
 use crate::{Ops, Routes};
 
 pub fn routes(ops: Ops) -> Routes {
-    Routes::default()
-        .get("/sources", list)
-        .get("/stale", stale)
-        .post("/sources/{name}/force", force)
-        .with_state(ops)
+    Routes::default().get("/sources", list).get("/stale", stale).post("/sources/{name}/force", force).with_state(ops)
 }
 
 /// How a source is doing.
@@ -81,9 +77,14 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Sources>, A
                 q.reasons.join("; ")
             );
             (Health::Quarantined, Some(why))
-        } else if let Some(run) = last_run.as_ref().filter(|r| matches!(r.result, RunResult::Failed | RunResult::Rejected)) {
+        } else if let Some(run) =
+            last_run.as_ref().filter(|r| matches!(r.result, RunResult::Failed | RunResult::Rejected))
+        {
             let error = run.error.as_deref().unwrap_or("sin detalle");
-            (Health::Failed, Some(format!("la última corrida (#{}) terminó como «{}»: {error}", run.id, run.result.label())))
+            (
+                Health::Failed,
+                Some(format!("la última corrida (#{}) terminó como «{}»: {error}", run.id, run.result.label())),
+            )
         } else if let Some(s) = stale {
             (Health::Stale, Some(format!("{s}; {}", s.why.describe(name, &ops.schedule_timezone))))
         } else {

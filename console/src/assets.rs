@@ -95,11 +95,8 @@ impl Assets {
 
 /// `[{"id": 1, "nombre": "Abasolo"}, …]`, the 46 municipios in INEGI order.
 fn municipios() -> Vec<u8> {
-    let list: Vec<_> = schemas::catalogue()
-        .municipios()
-        .iter()
-        .map(|m| serde_json::json!({"id": m.id, "nombre": m.name}))
-        .collect();
+    let list: Vec<_> =
+        schemas::catalogue().municipios().iter().map(|m| serde_json::json!({"id": m.id, "nombre": m.name})).collect();
     serde_json::to_vec(&list).expect("the catalogue serialises")
 }
 

@@ -40,8 +40,8 @@ pub use conectate::{ContentStore, Reach, ReachStore, ReportStore, ReportUpdate, 
 pub use error::StoreError;
 pub use schemas::keys::QueueName;
 use schemas::{
-    Actor, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot, SnapshotContent,
-    SnapshotVersion, Subscriber, Topic, UserKey,
+    Actor, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot,
+    SnapshotContent, SnapshotVersion, Subscriber, Topic, UserKey,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -28,8 +28,8 @@ use jiff::civil::Date;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script, Value};
 use schemas::{
-    Actor, ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, Provenance, RouterTable,
-    RunFilter, Snapshot, SnapshotContent, SnapshotVersion, SourceName, Subscriber, Topic, UserKey,
+    Actor, ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, Provenance,
+    RouterTable, RunFilter, Snapshot, SnapshotContent, SnapshotVersion, SourceName, Subscriber, Topic, UserKey,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};

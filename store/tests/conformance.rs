@@ -9,9 +9,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::civil::date;
 use schemas::{
-    Actor, Answer, AnswerKey, ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, IngestRun, KeyLayout,
-    PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic, UserAddress,
-    UserHasher, UserKey,
+    Actor, Answer, AnswerKey, ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, IngestRun,
+    KeyLayout, PhoneNumber, Provenance, RunFilter, RunResult, Scope, SnapshotContent, SnapshotVersion, Topic,
+    UserAddress, UserHasher, UserKey,
 };
 use store::{Interaction, KvOp, KvReply, QueueName, Rate, StoreConfig, StoreError};
 
@@ -105,7 +105,10 @@ async fn snapshots_publish_read_and_roll_back(f: Fixture) {
     assert_eq!(s.current_version().await.unwrap(), Some(v1.version));
     assert_eq!(marker_of(&s.current_snapshot().await.unwrap().unwrap()), BTreeSet::from(["1".to_owned()]));
     assert_eq!(s.rollback(Some(v2.version), Actor::AdminToken).await.unwrap(), v2.version);
-    assert!(matches!(s.rollback(Some(SnapshotVersion(999)), Actor::AdminToken).await, Err(StoreError::NoSuchVersion(_))));
+    assert!(matches!(
+        s.rollback(Some(SnapshotVersion(999)), Actor::AdminToken).await,
+        Err(StoreError::NoSuchVersion(_))
+    ));
 
     let history = s.pointer_history(10).await.unwrap();
     let seen: Vec<_> = history.iter().map(|c| (c.version, c.reason, c.from, c.by)).collect();

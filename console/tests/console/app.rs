@@ -1,6 +1,6 @@
 //! The system under test, in this process: an embedded store of its own, the admin API with
 //! every module and the console served by `testkit::serve` exactly as the binary composes them
-//! (`console::with_admin`), the responder's webhooks (for delivery statuses), and a Conéctate
+//! (`web_console::with_admin`), the responder's webhooks (for delivery statuses), and a Conéctate
 //! sender started when the test says. Only the Graph API is stood in for: a
 //! `testkit::RecordingServer` that accepts each message and, like Meta, reports it `sent` to
 //! our webhook.
@@ -139,8 +139,9 @@ pub async fn spawn() -> App {
     let contents = Contents::new(store.clone(), config.clone());
     let ops = Ops::from_settings(&settings, store.clone()).unwrap();
     let ingest = ops.ingest.clone();
-    let api = AdminApi::new(TOKEN).mount(admin::conectate::routes(contents.clone(), store.clone())).mount_ops(ops).router();
-    let internal = testkit::serve(console::with_admin(api, &settings.responder.timezone)).await;
+    let api =
+        AdminApi::new(TOKEN).mount(admin::conectate::routes(contents.clone(), store.clone())).mount_ops(ops).router();
+    let internal = testkit::serve(web_console::with_admin(api, &settings.responder.timezone)).await;
     App {
         store,
         settings,

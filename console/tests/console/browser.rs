@@ -30,7 +30,10 @@ pub struct Browser {
 
 /// Where the screenshots are kept: `target/console-screenshots/`.
 pub fn screenshots_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().expect("target/tmp has a parent").join("console-screenshots");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target/tmp has a parent")
+        .join("console-screenshots");
     std::fs::create_dir_all(&dir).expect("create target/console-screenshots");
     dir
 }
@@ -51,7 +54,9 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start {chromedriver} ({e}): run scripts/test, which installs chromium and chromium-driver")
+                panic!(
+                    "cannot start {chromedriver} ({e}): run scripts/test, which installs chromium and chromium-driver"
+                )
             });
         let webdriver = format!("http://127.0.0.1:{port}");
         let downloads = tempfile::tempdir().unwrap();

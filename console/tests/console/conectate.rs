@@ -99,7 +99,11 @@ async fn a_content_is_written_tested_scheduled_and_watched_while_it_sends() {
             b.fill("#aviso-titulo", "Sin texto").await;
             b.click("#guardar-aviso").await;
             assert_eq!(b.wait_contains("#mensajes-conectate [role=alert]", "texto").await, "El texto es obligatorio.");
-            b.wait_until("the text field is marked", "document.getElementById('aviso-texto').getAttribute('aria-invalid') === 'true'").await;
+            b.wait_until(
+                "the text field is marked",
+                "document.getElementById('aviso-texto').getAttribute('aria-invalid') === 'true'",
+            )
+            .await;
         })
         .await;
 }

@@ -18,8 +18,13 @@ async fn the_page_and_its_files_come_with_the_security_headers() {
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert_eq!(headers["cache-control"], "no-store", "the page holds the token");
     let csp = headers["content-security-policy"].to_str().unwrap();
-    for directive in ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "form-action 'none'"]
-    {
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'none'",
+    ] {
         assert!(csp.contains(directive), "{directive} missing from {csp}");
     }
     assert!(!csp.contains("unsafe-inline"), "{csp}");
@@ -29,7 +34,10 @@ async fn the_page_and_its_files_come_with_the_security_headers() {
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"<meta name="zona-horaria" content="America/Mexico_City">"#), "{html}");
     assert!(html.contains(r#"<html lang="es-MX">"#));
-    assert!(!html.contains("<script>") && !html.contains("http://") && !html.contains("https://"), "no inline script, nothing from another site");
+    assert!(
+        !html.contains("<script>") && !html.contains("http://") && !html.contains("https://"),
+        "no inline script, nothing from another site"
+    );
 
     // Every script the page loads is served, as JavaScript, and revalidated by its ETag.
     let script = http.get(app.console("js/app.js")).send().await.unwrap();
@@ -40,7 +48,8 @@ async fn the_page_and_its_files_come_with_the_security_headers() {
     let again = http.get(app.console("js/app.js")).header("if-none-match", etag).send().await.unwrap();
     assert_eq!(again.status(), 304);
     assert!(again.text().await.unwrap().is_empty());
-    let municipios: serde_json::Value = http.get(app.console("municipios.json")).send().await.unwrap().json().await.unwrap();
+    let municipios: serde_json::Value =
+        http.get(app.console("municipios.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(municipios.as_array().unwrap().len(), 46);
 
     let missing = http.get(app.console("js/nada.js")).send().await.unwrap();

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use axum::routing::get;
 use ingest::{Ingest, Progress, RunMode, RunReport};
-use schemas::{Actor, AnswerKey, Interactive, Keyword, MenuId, MunicipioId, RunResult, Scope, Snapshot, Target, Topic, es_mx};
+use schemas::{
+    Actor, AnswerKey, Interactive, Keyword, MenuId, MunicipioId, RunResult, Scope, Snapshot, Target, Topic, es_mx,
+};
 use settings::SourceSettings;
 use testkit::TestStore;
 
