@@ -12,7 +12,8 @@
 //! # Layout
 //! - [`content`]: a content, what the team writes ([`Draft`]) and its lifecycle ([`State`]).
 //! - [`contents`]: [`Contents`], what the team does (create, list, canary, schedule, cancel,
-//!   report), the same from the CLI and the admin API.
+//!   report), the same from the CLI and the admin API; [`contents::read_after`] reads the
+//!   contents without the rest of the configuration (the programme report).
 //! - [`broadcast`]: due contents started, fanned out into the broadcast queue, finished.
 //! - [`sender`]: [`Sender`], the worker that sends deliveries: [`Sender::try_send_one`] and
 //!   [`Sender::run`].

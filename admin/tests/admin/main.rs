@@ -1,0 +1,97 @@
+//! The admin API over real HTTP, on both stores (Redis: the `redis-server` of `scripts/test`):
+//! the token guards every route the router serves, `openapi.yaml` describes exactly those
+//! routes, and each module does what ops and the communications team rely on.
+
+mod helpers;
+
+mod conectate;
+mod ops;
+mod report;
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use helpers::{TOKEN, on_both_stores, spawn};
+
+/// Every route the router serves (its own list), plus an unknown one, answers 401 without the
+/// token or with a wrong one, and nothing happens.
+async fn every_route_needs_the_token(embedded: bool) {
+    let app = spawn(embedded).await;
+    let api = helpers::full_api(&app.settings, &app.store, &app.config);
+    let mut paths: Vec<(String, String)> = api
+        .endpoints()
+        .iter()
+        .map(|e| {
+            (
+                e.method.to_owned(),
+                format!("/admin{}", e.path.replace("{id}", "1").replace("{name}", "covid").replace("{version}", "1")),
+            )
+        })
+        .collect();
+    assert!(paths.len() >= 20, "{paths:?}");
+    paths.push(("GET".into(), "/admin/no-such-route".into()));
+    for (method, path) in paths {
+        let method: reqwest::Method = method.parse().unwrap();
+        for auth in [None, Some("Bearer wrong-token"), Some("Bearer admin-token-for-tests-012"), Some(TOKEN)] {
+            let mut request = app.http.request(method.clone(), app.api.url(&path)).json(&json!({}));
+            if let Some(a) = auth {
+                request = request.header("authorization", a);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path} with {auth:?}");
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["codigo"], "no_autorizado");
+            assert!(body["error"]["mensaje"].as_str().unwrap().contains("token"));
+        }
+    }
+    assert_eq!(app.store.content_records(0, 10).await.unwrap().len(), 0, "nothing was created");
+    assert!(app.store.pointer_history(10).await.unwrap().is_empty(), "nothing was rolled back");
+    assert!(app.store.runs(&Default::default()).await.unwrap().is_empty(), "nothing was run");
+}
+
+/// The routes `openapi.yaml` describes: `METHOD /admin/path`, read from its `paths:` section.
+fn described_routes() -> BTreeSet<(String, String)> {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let mut out = BTreeSet::new();
+    let mut path = None;
+    let mut in_paths = false;
+    for line in spec.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            in_paths = line == "paths:";
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        if let Some(p) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) {
+            path = Some(format!("/{p}"));
+        } else if let Some(method) = line.strip_prefix("    ").and_then(|m| m.strip_suffix(':'))
+            && ["get", "post", "put", "patch", "delete"].contains(&method)
+        {
+            out.insert((method.to_uppercase(), path.clone().expect("a method under a path")));
+        }
+    }
+    out
+}
+
+/// `openapi.yaml` describes every route the router serves, and no other.
+#[tokio::test]
+async fn the_openapi_file_describes_exactly_the_routes_served() {
+    let app = spawn(true).await;
+    let api = helpers::full_api(&app.settings, &app.store, &app.config);
+    let served: BTreeSet<(String, String)> =
+        api.endpoints().iter().map(|e| (e.method.to_owned(), format!("/admin{}", e.path))).collect();
+    let described = described_routes();
+    let missing: Vec<_> = served.difference(&described).collect();
+    let extra: Vec<_> = described.difference(&served).collect();
+    assert!(missing.is_empty(), "served but not in openapi.yaml: {missing:?}");
+    assert!(extra.is_empty(), "in openapi.yaml but not served: {extra:?}");
+    assert!(described.contains(&("GET".into(), "/admin/report.csv".into())), "{described:?}");
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    assert!(spec.contains("bearerAuth"));
+}
+
+on_both_stores!(every_route_needs_the_token);
