@@ -1,5 +1,6 @@
-//! The admin API on the internal port, beside health and metrics: mounted when the admin token
-//! is set (a production responder without it serves webhooks and says the API is off).
+//! The admin API and the web console on the internal port, beside health and metrics: mounted
+//! when the admin token is set (a production responder without it serves webhooks and says the
+//! API is off; the console without the API would have nothing to show).
 
 use std::sync::Arc;
 
@@ -10,14 +11,16 @@ use settings::Settings;
 use settings::secrets::ADMIN_TOKEN;
 use store::SharedStore;
 
-/// Every admin module this binary runs, behind the token; `None` without a token.
+/// Every admin module this binary runs, behind the token, and the console that calls them;
+/// `None` without a token.
 pub fn router(settings: &mut Settings, store: SharedStore) -> anyhow::Result<Option<Router>> {
     let token = settings.secret(ADMIN_TOKEN).map(|s| s.expose().to_owned()).filter(|t| !t.trim().is_empty());
     let Some(token) = token else {
-        tracing::warn!(variable = %ADMIN_TOKEN.env_var(), "No admin token: the admin API is off.");
+        tracing::warn!(variable = %ADMIN_TOKEN.env_var(), "No admin token: the admin API and the console are off.");
         return Ok(None);
     };
     let contents = Contents::new(store.clone(), Arc::new(ConectateConfig::from_settings(settings)?));
     let ops = Ops::from_settings(settings, store.clone())?;
-    Ok(Some(AdminApi::new(&token).mount(admin::conectate::routes(contents, store)).mount_ops(ops).router()))
+    let api = AdminApi::new(&token).mount(admin::conectate::routes(contents, store)).mount_ops(ops).router();
+    Ok(Some(web_console::with_admin(api, &settings.responder.timezone)))
 }

@@ -147,6 +147,12 @@ pub enum Command {
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto responder [OPCIONES]")]
     Responder,
 
+    /// La consola web (operación y equipo de comunicación) y la API de administración en su
+    /// propio proceso, en `console.listen`. No arranca sin el token de administración
+    /// (CONTACTO_ADMIN__TOKEN) ni la llave de anonimización (CONTACTO_PRIVACY__USER_HASH_KEY).
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto console [OPCIONES]")]
+    Console,
+
     /// Envía los contenidos de Conéctate programados, a la velocidad que permiten WhatsApp y el
     /// límite de mensajería. Servicio de producción: no arranca sin sus secretos (CONTACTO_…);
     /// varios emisores sobre un mismo Redis se reparten el trabajo.
@@ -191,6 +197,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rollback { version } => crate::rollback::rollback(settings, version).await,
         Command::Report { from, to, csv } => crate::report::report(settings, &from, &to, csv).await,
         Command::Responder => crate::responder::responder(settings).await,
+        Command::Console => crate::console::console(settings).await,
         Command::Sender => crate::sender::sender(settings).await,
         Command::Conectate { command } => crate::conectate::conectate(settings, command).await,
     }

@@ -12,6 +12,8 @@
 //! - [`validate`]: maintainers' files checked offline, every error with its line and column.
 //! - [`responder`]: `contacto responder`, the webhook service on its own (production, Redis),
 //!   with the admin API on its internal port ([`admin_api`]).
+//! - [`console`]: `contacto console`, the web console and the admin API as their own process
+//!   (the console is also on the internal port of `run` and `responder`, see [`admin_api`]).
 //! - [`sender`]: `contacto sender`, the Conéctate sender on its own; [`conectate`]: `contacto
 //!   conectate …`, the communications team's commands.
 //! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on.
@@ -21,6 +23,7 @@
 mod admin_api;
 mod cli;
 mod conectate;
+mod console;
 mod ingest;
 mod preview;
 mod report;

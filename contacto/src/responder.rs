@@ -1,5 +1,5 @@
 //! `contacto responder`: the webhook service and its outbox worker, as a production process
-//! (usually on Redis, beside other replicas), with the admin API on its internal port. It
+//! (usually on Redis, beside other replicas), with the admin API and the console on its internal port. It
 //! refuses to start without the secrets of the channels it serves, naming the variable to set.
 
 use std::future::Future;
@@ -21,7 +21,7 @@ pub async fn responder(mut settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves the webhooks, and health, metrics and the admin API on the internal port, until
+/// Serves the webhooks, and health, metrics, the admin API and the console on the internal port, until
 /// `shutdown` completes.
 pub async fn serve(
     settings: &mut Settings,
@@ -34,7 +34,7 @@ pub async fn serve(
     if let Some(admin) = crate::admin_api::router(settings, store)? {
         responder = responder.with_internal_routes(admin);
     }
-    tracing::info!(internal = %internal.local_addr()?, "Serving webhooks; health, metrics and the admin API on the internal port.");
+    tracing::info!(internal = %internal.local_addr()?, "Serving webhooks; health, metrics, the admin API and the console on the internal port.");
     responder.run(public, internal, shutdown).await.context("el servicio de respuestas se detuvo con error")
 }
 

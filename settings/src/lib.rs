@@ -59,6 +59,7 @@ pub struct Settings {
     pub conectate: ConectateSettings,
     pub privacy: PrivacySettings,
     pub admin: AdminSettings,
+    pub console: ConsoleSettings,
     pub telemetry: TelemetrySettings,
     pub ingest: IngestSettings,
     /// One table per source, keyed by its name: `[sources.covid]`, `[sources.semaforo]`, …
@@ -407,6 +408,22 @@ pub struct PrivacySettings {
 pub struct AdminSettings {
     /// Secret: the bearer token of the admin API and the console.
     pub token: Option<Secret>,
+}
+
+/// `contacto console`: the admin API and the web console as a process of their own.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Address `contacto console` serves `/console/`, `/admin` and `/health` on. Not the
+    /// responder's internal port, so both can run on one machine; keep it off the internet
+    /// (`contacto run` and `contacto responder` serve the console on `responder.internal_listen`).
+    pub listen: SocketAddr,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings { listen: "127.0.0.1:9091".parse().expect("literal address") }
+    }
 }
 
 /// Logs.
