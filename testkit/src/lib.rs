@@ -12,14 +12,17 @@
 //!   Meta writes them ([`meta_text`], [`meta_statuses`], [`wire_form`]); [`StatusReporter`],
 //!   what Meta does after accepting a message; the test secrets ([`PNID`], [`APP_SECRET`], …)
 //!   and [`channel_settings`] pointing both channels at stand-ins.
+//! - [`sources`]: [`source_settings`], a source as a test configures it.
 //! - [`stores`]: the test Redis ([`redis_url`]), a key prefix per test ([`unique_keys`]), a
 //!   fresh store of each kind ([`embedded_store`], [`redis_store`], [`StoreKind`]), and
 //!   [`on_both_stores!`] to declare a test once per store.
 
 pub mod platforms;
 pub mod servers;
+pub mod sources;
 pub mod stores;
 
 pub use platforms::*;
 pub use servers::*;
+pub use sources::*;
 pub use stores::*;

@@ -6,10 +6,11 @@ use reqwest::StatusCode;
 use schemas::{PhoneNumber, UserAddress};
 use serde_json::json;
 
-use crate::helpers::{on_both_stores, spawn};
+use crate::helpers::spawn;
+use testkit::StoreKind;
 
-async fn errors_are_json_in_spanish(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn errors_are_json_in_spanish(kind: StoreKind) {
+    let app = spawn(kind).await;
     let (status, body) = app.get("/admin/conectate/contents/77").await;
     assert_eq!((status, body["error"]["codigo"].as_str()), (StatusCode::NOT_FOUND, Some("contenido_no_encontrado")));
     assert_eq!(body["error"]["mensaje"], "no existe el contenido 77");
@@ -38,8 +39,8 @@ async fn errors_are_json_in_spanish(embedded: bool) {
     assert_eq!((status, body["error"]["codigo"].as_str()), (StatusCode::NOT_FOUND, Some("ruta_desconocida")));
 }
 
-async fn create_canary_schedule_and_report_through_http(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn create_canary_schedule_and_report_through_http(kind: StoreKind) {
+    let app = spawn(kind).await;
     for i in 0..4 {
         app.subscribe(&format!("52147712{i:05}")).await;
     }
@@ -60,8 +61,8 @@ async fn create_canary_schedule_and_report_through_http(embedded: bool) {
     assert_eq!(state["reached_24h"], 5);
 }
 
-async fn the_ledger_export_adds_addresses_only_when_asked(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn the_ledger_export_adds_addresses_only_when_asked(kind: StoreKind) {
+    let app = spawn(kind).await;
     app.subscribe("5214771200001").await;
     let hashed = app.request(reqwest::Method::GET, "/admin/conectate/consent-ledger.csv").send().await.unwrap();
     assert_eq!(hashed.headers()["content-type"], "text/csv; charset=utf-8");
@@ -81,7 +82,7 @@ async fn the_ledger_export_adds_addresses_only_when_asked(embedded: bool) {
     assert!(with.contains("5214771200001"), "{with}");
 }
 
-on_both_stores!(
+testkit::on_both_stores!(
     errors_are_json_in_spanish,
     create_canary_schedule_and_report_through_http,
     the_ledger_export_adds_addresses_only_when_asked,

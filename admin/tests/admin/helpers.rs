@@ -14,11 +14,10 @@ use responder::ResponderConfig;
 use responder::channels::Channels;
 use schemas::{ChannelKind, ConsentAction, ConsentChange, ConsentSignal, IngestRun, PhoneNumber, UserAddress};
 use serde_json::{Value, json};
-use settings::{Secret, Settings, SourceSettings};
-use testkit::{RecordingServer, TestServer, TestStore};
+use settings::Settings;
+use testkit::{RecordingServer, StoreKind, TestServer, TestStore};
 
-pub const TOKEN: &str = "admin-token-for-tests-0123";
-pub const PNID: &str = "106540352242922";
+pub use testkit::{ADMIN_TOKEN as TOKEN, PNID};
 pub const STAFF: &str = "5214779990001";
 
 pub struct App {
@@ -43,22 +42,8 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
 
-fn source(kind: &str, url: &str) -> SourceSettings {
-    SourceSettings {
-        kind: kind.into(),
-        url: url.into(),
-        schedule: "0 0 * * * *".into(),
-        cadence_hours: 24,
-        connect_timeout_secs: 2,
-        timeout_secs: 5,
-        retries: 0,
-        max_bytes: 1 << 30,
-        options: Default::default(),
-    }
-}
-
-pub async fn spawn(embedded: bool) -> App {
-    let test_store = if embedded { testkit::embedded_store().await } else { testkit::redis_store().await };
+pub async fn spawn(kind: StoreKind) -> App {
+    let test_store = kind.open().await;
     let store = test_store.store.clone();
     let (graph, graph_server) = RecordingServer::start(testkit::graph_ok()).await;
     let covid = Arc::new(Mutex::new(covid_file(yesterday(), 0)));
@@ -72,20 +57,17 @@ pub async fn spawn(embedded: bool) -> App {
     ))
     .await;
     let data = tempfile::tempdir().unwrap();
-    let mut s = Settings { config_dir: repo(), ..Settings::default() };
+    let mut s =
+        Settings { config_dir: repo(), ..testkit::channel_settings(&graph_server.url(""), "http://127.0.0.1:9") };
     s.store.data_dir = data.path().to_owned();
-    s.sources.insert("covid".parse().unwrap(), source("covid", &covid_server.url("/datos_abiertos.csv")));
+    s.sources
+        .insert("covid".parse().unwrap(), testkit::source_settings("covid", &covid_server.url("/datos_abiertos.csv")));
     // Nothing listens on port 9 of the loopback: every run of it fails.
-    s.sources.insert("roto".parse().unwrap(), source("covid", "http://127.0.0.1:9/datos.csv"));
-    s.privacy.user_hash_key = Some(Secret::new("user-hash-key-for-tests-0123456789"));
-    s.admin.token = Some(Secret::new(TOKEN));
-    s.channels.meta.app_secret = Some(Secret::new("app-secret"));
-    s.channels.meta.verify_token = Some(Secret::new("verify"));
-    s.channels.meta.access_token = Some(Secret::new("EAAG-token"));
-    s.channels.meta.phone_number_ids = vec![PNID.into()];
-    s.channels.meta.graph_base_url = graph_server.url("");
-    s.channels.meta.graph_timeout_secs = 2;
-    s.channels.twilio.timeout_secs = 2;
+    s.sources.insert("roto".parse().unwrap(), testkit::source_settings("covid", "http://127.0.0.1:9/datos.csv"));
+    // Meta only: no Twilio sender, so no Twilio template is needed.
+    let twilio = &mut s.channels.twilio;
+    (twilio.auth_token, twilio.public_url, twilio.status_url, twilio.from, twilio.account_sid) =
+        (None, None, None, None, None);
     s.conectate.staff = vec![STAFF.into()];
     s.conectate.default_template = Some("aviso_conectate".into());
     s.conectate.unpaced = true;
@@ -233,16 +215,3 @@ impl App {
         report
     }
 }
-
-/// Runs each async test function (taking `embedded: bool`) on the embedded store and on Redis.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod on_embedded {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(true).await; })*
-        }
-        mod on_redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(false).await; })*
-        }
-    };
-}
-pub(crate) use on_both_stores;

@@ -13,12 +13,13 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use helpers::{TOKEN, on_both_stores, spawn};
+use helpers::{TOKEN, spawn};
+use testkit::StoreKind;
 
 /// Every route the router serves (its own list), plus an unknown one, answers 401 without the
 /// token or with a wrong one, and nothing happens.
-async fn every_route_needs_the_token(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn every_route_needs_the_token(kind: StoreKind) {
+    let app = spawn(kind).await;
     let api = helpers::full_api(&app.settings, &app.store, &app.config);
     let mut paths: Vec<(String, String)> = api
         .endpoints()
@@ -80,7 +81,7 @@ fn described_routes() -> BTreeSet<(String, String)> {
 /// `openapi.yaml` describes every route the router serves, and no other.
 #[tokio::test]
 async fn the_openapi_file_describes_exactly_the_routes_served() {
-    let app = spawn(true).await;
+    let app = spawn(StoreKind::Embedded).await;
     let api = helpers::full_api(&app.settings, &app.store, &app.config);
     let served: BTreeSet<(String, String)> =
         api.endpoints().iter().map(|e| (e.method.to_owned(), format!("/admin{}", e.path))).collect();
@@ -94,4 +95,4 @@ async fn the_openapi_file_describes_exactly_the_routes_served() {
     assert!(spec.contains("bearerAuth"));
 }
 
-on_both_stores!(every_route_needs_the_token);
+testkit::on_both_stores!(every_route_needs_the_token);

@@ -6,7 +6,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{App, covid_file, on_both_stores, spawn, yesterday};
+use crate::helpers::{App, covid_file, spawn, yesterday};
+use testkit::StoreKind;
 
 fn rows<'a>(body: &'a Value, field: &str) -> &'a Vec<Value> {
     body[field].as_array().unwrap_or_else(|| panic!("no `{field}` in {body}"))
@@ -24,8 +25,8 @@ async fn bad_parameter(app: &App, path: &str, field: &str, says: &str) {
     assert!(message.contains(&format!("`{field}`")) && message.contains(says), "{path}: {message}");
 }
 
-async fn runs_sources_and_stale_answers(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn runs_sources_and_stale_answers(kind: StoreKind) {
+    let app = spawn(kind).await;
     // Before anything ran: both sources are stale, never run.
     let (status, sources) = app.get("/admin/sources").await;
     assert_eq!(status, StatusCode::OK, "{sources}");
@@ -92,8 +93,8 @@ async fn runs_sources_and_stale_answers(embedded: bool) {
     assert_eq!(rows(&q, "runs")[0]["id"], quarantined.id);
 }
 
-async fn force_diff_rollback_and_audit(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn force_diff_rollback_and_audit(kind: StoreKind) {
+    let app = spawn(kind).await;
     let first = app.run("covid").await;
     let v1 = first.version.unwrap().0;
     let (status, body) = app.post("/admin/sources/covid/force", json!({})).await;
@@ -209,4 +210,4 @@ async fn force_diff_rollback_and_audit(embedded: bool) {
     bad_parameter(&app, "/admin/audit?limit=-1", "limit", "número entero").await;
 }
 
-on_both_stores!(runs_sources_and_stale_answers, force_diff_rollback_and_audit);
+testkit::on_both_stores!(runs_sources_and_stale_answers, force_diff_rollback_and_audit);

@@ -11,7 +11,8 @@ use schemas::{ConsentAction, PhoneNumber, Topic, UserAddress, UserKey};
 use serde_json::Value;
 use store::Interaction;
 
-use crate::helpers::{App, on_both_stores, spawn};
+use crate::helpers::{App, spawn};
+use testkit::StoreKind;
 
 /// The seed programme: 23 March 2020 to 30 April 2021, 814,906 messages answered.
 const FIRST: Date = date(2020, 3, 23);
@@ -85,8 +86,8 @@ async fn report(app: &App, from: &str, to: &str) -> Value {
     body
 }
 
-async fn the_report_recounts_the_seed_programme(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn the_report_recounts_the_seed_programme(kind: StoreKind) {
+    let app = spawn(kind).await;
     let recount = write_programme(&app).await;
     assert_eq!(recount.interactions(FIRST, LAST), TOTAL);
 
@@ -139,8 +140,8 @@ async fn the_report_recounts_the_seed_programme(embedded: bool) {
     assert_eq!(lines[407], "suscriptores_nuevos,0,");
 }
 
-async fn bad_ranges_answer_400_naming_the_parameter(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn bad_ranges_answer_400_naming_the_parameter(kind: StoreKind) {
+    let app = spawn(kind).await;
     for (query, field, says) in [
         ("to=2021-04-30", "from", "falta"),
         ("from=2020-03-23", "to", "falta"),
@@ -162,8 +163,8 @@ async fn bad_ranges_answer_400_naming_the_parameter(embedded: bool) {
     assert_eq!((status, body["error"]["codigo"].as_str()), (StatusCode::BAD_REQUEST, Some("parametro_desconocido")));
 }
 
-async fn subscribers_are_counted_from_the_consent_ledger(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn subscribers_are_counted_from_the_consent_ledger(kind: StoreKind) {
+    let app = spawn(kind).await;
     let at = |t: &str| -> Timestamp { t.parse().unwrap() };
     use ConsentAction::{Subscribe, Unsubscribe};
     for (phone, action, when) in [
@@ -189,8 +190,8 @@ async fn subscribers_are_counted_from_the_consent_ledger(embedded: bool) {
     assert_eq!(body["subscribers"], serde_json::json!({"new": 0, "left": 0, "total_at_end": 0}), "{body}");
 }
 
-async fn contents_sent_count_a_real_broadcast(embedded: bool) {
-    let app = spawn(embedded).await;
+async fn contents_sent_count_a_real_broadcast(kind: StoreKind) {
+    let app = spawn(kind).await;
     for i in 0..3 {
         app.subscribe(&format!("52147712{i:05}")).await;
     }
@@ -210,7 +211,7 @@ async fn contents_sent_count_a_real_broadcast(embedded: bool) {
     assert_eq!(body["subscribers"]["total_at_end"], 0);
 }
 
-on_both_stores!(
+testkit::on_both_stores!(
     the_report_recounts_the_seed_programme,
     bad_ranges_answer_400_naming_the_parameter,
     subscribers_are_counted_from_the_consent_ledger,

@@ -342,20 +342,7 @@ pub fn covid_settings(url: &str) -> SourceSettings {
     source_settings("covid", url)
 }
 
-/// The settings of a source of `kind` at `url`, with short timeouts and no retries.
-pub fn source_settings(kind: &str, url: &str) -> SourceSettings {
-    SourceSettings {
-        kind: kind.into(),
-        url: url.into(),
-        schedule: "0 0 * * * *".into(),
-        cadence_hours: 24,
-        connect_timeout_secs: 2,
-        timeout_secs: 5,
-        retries: 0,
-        max_bytes: 1 << 30,
-        options: BTreeMap::new(),
-    }
-}
+pub use testkit::source_settings;
 
 /// An `Ingest` with one source `covid`, the repository's templates (or `templates`), over `store`.
 pub fn ingest_with(
