@@ -138,7 +138,9 @@ pub async fn programme(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -
             Day {
                 date,
                 interactions: day.as_ref().map_or(0, |d| d.total()),
-                unique_users: day.as_ref().map_or(0, |d| d.unique_users),
+                // A HyperLogLog estimate can exceed the exact count it estimates from; every
+                // user counted wrote at least once, so the day's interactions bound it.
+                unique_users: day.as_ref().map_or(0, |d| d.unique_users.min(d.total())),
             }
         })
         .collect();
@@ -150,7 +152,7 @@ pub async fn programme(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -
         days,
         total_interactions,
         average_per_day,
-        unique_users: store.unique_users(from, to).await?,
+        unique_users: store.unique_users(from, to).await?.min(total_interactions),
         subscribers: subscribers(store, from, to, tz).await?,
         contents_sent: contents_sent(store, from, to, tz).await?,
     })
