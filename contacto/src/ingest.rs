@@ -1,5 +1,5 @@
 //! `contacto ingest`: the scheduler as a service of its own (on Redis or the embedded store,
-//! with `/health` on the internal port),
+//! with `/health` and `/metrics` on the internal port),
 //! or one run of every source or of one (`--once [--source NAME]`), or the publication of a
 //! quarantined dataset a maintainer checked (`--force NAME`).
 //!
@@ -29,19 +29,21 @@ pub enum Mode {
 
 pub async fn ingest(settings: Settings, mode: Mode) -> anyhow::Result<ExitCode> {
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
-    let ingest = Arc::new(Ingest::from_settings(&settings, store.clone())?);
+    let metrics = Arc::new(metrics::Metrics::new());
+    let ingest = Arc::new(Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()));
     if ingest.source_names().is_empty() {
         anyhow::bail!("no hay fuentes configuradas: agrega una tabla [sources.NOMBRE] a la configuración");
     }
     match mode {
         Mode::Service => {
-            // Health on the internal port, as every service has, for orchestrators.
+            // Health and metrics on the internal port, as every service has, for orchestrators.
             let internal = tokio::net::TcpListener::bind(settings.responder.internal_listen)
                 .await
                 .with_context(|| format!("no se pudo escuchar en {}", settings.responder.internal_listen))?;
             let scheduler = Scheduler::start(ingest.clone(), ingest::scheduler::timezone(&settings), true).await?;
             tracing::info!(sources = ?ingest.source_names(), internal = %internal.local_addr()?, "Ingest scheduler is running.");
-            axum::serve(internal, health_router(store))
+            let routes = health_router(store.clone()).merge(crate::scrape::routes(&settings, store, metrics)?);
+            axum::serve(internal, routes)
                 .with_graceful_shutdown(crate::shutdown::signal())
                 .await
                 .context("el puerto interno se detuvo con error")?;

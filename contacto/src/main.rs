@@ -12,7 +12,8 @@
 //!   with the admin API on its internal port ([`admin_api`]).
 //! - [`sender`]: `contacto sender`, the Conéctate sender on its own; [`conectate`]: `contacto
 //!   conectate …`, the communications team's commands.
-//! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on.
+//! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on; [`scrape`]: `/metrics`
+//!   on the internal port of the services that are not the responder.
 //!
 //! `anyhow` is used here only, at the binary's edge; the libraries return typed errors.
 
@@ -25,6 +26,7 @@ mod responder;
 mod rollback;
 mod run;
 mod runs;
+mod scrape;
 mod sender;
 mod shutdown;
 mod telemetry;
