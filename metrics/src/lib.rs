@@ -244,9 +244,8 @@ const WEBHOOK_BUCKETS: [f64; 14] =
     [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 /// From five milliseconds to a day: a reply normally leaves within a second, a retried one
 /// after minutes, and none after the 24-hour window.
-const DELIVERY_BUCKETS: [f64; 16] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 1800.0, 7200.0, 86400.0,
-];
+const DELIVERY_BUCKETS: [f64; 16] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 1800.0, 7200.0, 86400.0];
 /// One platform API call: tens to hundreds of milliseconds, up to the request timeout.
 const SEND_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 /// An ingest run: a small file in milliseconds, the national file in tens of seconds.
@@ -437,7 +436,9 @@ impl Metrics {
 
     /// How many handled, rejected, … webhooks of `channel` (tests).
     pub fn webhook_count(&self, channel: ChannelKind, outcome: WebhookOutcome) -> u64 {
-        self.webhooks.get(&WebhookLabels { channel: channel.as_str(), outcome: outcome.as_str() }).map_or(0, |c| c.get())
+        self.webhooks
+            .get(&WebhookLabels { channel: channel.as_str(), outcome: outcome.as_str() })
+            .map_or(0, |c| c.get())
     }
 
     /// How many Conéctate deliveries ended with `outcome` (tests, `/health`).

@@ -245,7 +245,8 @@ impl Inner {
         match result {
             Ok(sent) => {
                 self.metrics.send(reply.channel, SendKind::Reply, SendResult::Sent, took, None);
-                self.metrics.reply_delivered(reply.channel, Timestamp::now().duration_since(reply.received_at).unsigned_abs());
+                self.metrics
+                    .reply_delivered(reply.channel, Timestamp::now().duration_since(reply.received_at).unsigned_abs());
                 tracing::debug!(user = %reply.user, message_id = %sent.message_id, "Reply sent.");
                 Settled { id, outcome: Outcome::Sent, again: None }
             }

@@ -16,9 +16,9 @@ use axum::extract::{DefaultBodyLimit, RawQuery};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get};
-use schemas::Answer;
 use metrics::scrape::Scrape;
 use metrics::{Metrics, WebhookOutcome};
+use schemas::Answer;
 use store::SharedStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -315,7 +315,10 @@ async fn health_check(state: Arc<AppState>) -> Response {
 }
 
 /// Keeps `contacto_answering_snapshot_version` on the version the mirror answers from.
-async fn follow_answering_version(mut loaded: watch::Receiver<Option<schemas::SnapshotVersion>>, metrics: Arc<Metrics>) {
+async fn follow_answering_version(
+    mut loaded: watch::Receiver<Option<schemas::SnapshotVersion>>,
+    metrics: Arc<Metrics>,
+) {
     loop {
         if let Some(version) = *loaded.borrow_and_update() {
             metrics.answering(version.0);

@@ -11,6 +11,8 @@
 //! - [`graph_ok`], [`graph_error`]: the Graph API's answers, for a stand-in of it;
 //!   [`StatusReporter`]: what Meta does after accepting a message (a `sent` status to our
 //!   webhook), for stand-ins that must behave like it.
+//! - [`meta_text`], [`wire_form`]: a citizen's text message as Meta posts it, in Meta's
+//!   wire form.
 //! - [`redis_url`], [`unique_keys`], [`stores`]: the test Redis, a key prefix per test, and a
 //!   fresh store of each kind.
 
@@ -169,6 +171,40 @@ pub fn graph_error(status: StatusCode, code: u32) -> Response {
         }})),
     )
         .into_response()
+}
+
+/// A Meta text webhook in Meta's wire form (compact, non-ASCII escaped, `/` escaped).
+pub fn meta_text(phone_number_id: &str, from: &str, message_id: &str, text: &str) -> Vec<u8> {
+    let body = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+            "contacts": [{"profile": {"name": "Ciudadana"}, "wa_id": from}],
+            "messages": [{"from": from, "id": message_id, "timestamp": "1590602400", "type": "text", "text": {"body": text}}]
+        }}]}]
+    });
+    wire_form(&body)
+}
+
+/// Meta's escaping: `\uXXXX` for every non-ASCII character (surrogate pairs beyond the BMP)
+/// and `\/` for `/`.
+pub fn wire_form(value: &serde_json::Value) -> Vec<u8> {
+    let compact = serde_json::to_string(value).expect("a JSON value serialises");
+    let mut out = String::with_capacity(compact.len());
+    for c in compact.chars() {
+        match c {
+            '/' => out.push_str("\\/"),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.into_bytes()
 }
 
 /// A Meta webhook body carrying `statuses` for `phone_number_id`.

@@ -10,13 +10,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use responder::channels::{meta, twilio};
 use metrics::{Metrics, SendKind, SendResult, WebhookOutcome};
+use responder::channels::{meta, twilio};
 use responder::{OutboxWorker, Outcome, Responder, ResponderConfig};
-use schemas::{ChannelKind, KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey};
+use schemas::{
+    ChannelKind, KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey,
+};
 use settings::{Secret, Settings};
 use store::SharedStore;
 use testkit::{RecordingServer, TestServer, TestStore};
+pub use testkit::{meta_text, wire_form};
 
 pub const PNID: &str = "106540352242922";
 pub const APP_SECRET: &str = "meta-app-secret-for-tests";
@@ -372,38 +375,4 @@ impl TestApp {
             served.await.unwrap().unwrap();
         }
     }
-}
-
-/// A Meta text webhook in Meta's wire form (compact, non-ASCII escaped, `/` escaped).
-pub fn meta_text(phone_number_id: &str, from: &str, message_id: &str, text: &str) -> Vec<u8> {
-    let body = serde_json::json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
-            "contacts": [{"profile": {"name": "Ciudadana"}, "wa_id": from}],
-            "messages": [{"from": from, "id": message_id, "timestamp": "1590602400", "type": "text", "text": {"body": text}}]
-        }}]}]
-    });
-    wire_form(&body)
-}
-
-/// Meta's escaping: `\uXXXX` for every non-ASCII character (surrogate pairs beyond the BMP)
-/// and `\/` for `/`.
-pub fn wire_form(value: &serde_json::Value) -> Vec<u8> {
-    let compact = serde_json::to_string(value).unwrap();
-    let mut out = String::with_capacity(compact.len());
-    for c in compact.chars() {
-        match c {
-            '/' => out.push_str("\\/"),
-            c if c.is_ascii() => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.into_bytes()
 }
