@@ -15,6 +15,9 @@
 //!   wire form.
 //! - [`redis_url`], [`unique_keys`], [`stores`]: the test Redis, a key prefix per test, and a
 //!   fresh store of each kind.
+//! - [`slots`]: Redis Cluster readiness, checked on the commands a suite sends (`MONITOR`).
+
+pub mod slots;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
