@@ -162,7 +162,7 @@ fn parse_line(line: &str) -> Option<(String, Vec<Vec<u8>>)> {
     let close = open + line[open..].find(']')?;
     let client = line[open + 1..close].split_once(' ')?.1.to_owned();
     let mut args = Vec::new();
-    let bytes = line[close + 1..].as_bytes();
+    let bytes = &line.as_bytes()[close + 1..];
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'"' {
