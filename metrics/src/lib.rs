@@ -43,6 +43,9 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
+    pub const ALL: [WebhookOutcome; 4] =
+        [WebhookOutcome::Handled, WebhookOutcome::Rejected, WebhookOutcome::Unreadable, WebhookOutcome::Failed];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             WebhookOutcome::Handled => "handled",
@@ -79,6 +82,19 @@ pub enum Event {
 }
 
 impl Event {
+    pub const ALL: [Event; 10] = [
+        Event::Message,
+        Event::Duplicate,
+        Event::Flooded,
+        Event::Unserved,
+        Event::Unusable,
+        Event::Reaction,
+        Event::Enqueued,
+        Event::Inline,
+        Event::ConsentChange,
+        Event::PlatformError,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Event::Message => "message",
@@ -264,6 +280,24 @@ fn run_histogram() -> Histogram {
     Histogram::new(RUN_BUCKETS)
 }
 
+/// The channels, in the order of [`channel_index`].
+const CHANNELS: [ChannelKind; 2] = [ChannelKind::Meta, ChannelKind::Twilio];
+
+const fn channel_index(channel: ChannelKind) -> usize {
+    match channel {
+        ChannelKind::Meta => 0,
+        ChannelKind::Twilio => 1,
+    }
+}
+
+/// The series every webhook touches, resolved once: recording one is an atomic add, with no
+/// label hashing or lock on the hot path. Indexed by [`channel_index`] and the enums' order.
+struct Hot {
+    webhooks: [[Counter; WebhookOutcome::ALL.len()]; CHANNELS.len()],
+    events: [Counter; Event::ALL.len()],
+    reply_latency: [Histogram; CHANNELS.len()],
+}
+
 /// The registry of one process and every metric in it. Share it (`Arc`) between the parts
 /// a process runs (`contacto run` runs them all).
 pub struct Metrics {
@@ -284,6 +318,7 @@ pub struct Metrics {
     pub(crate) current_version: Gauge,
     pub(crate) store_up: Gauge,
     answering_version: Gauge,
+    hot: Hot,
 }
 
 impl Default for Metrics {
@@ -295,11 +330,27 @@ impl Default for Metrics {
 impl Metrics {
     /// Every metric, registered under the `contacto_` prefix.
     pub fn new() -> Metrics {
+        let webhooks: Family<WebhookLabels, Counter> = Family::default();
+        let events: Family<EventLabel, Counter> = Family::default();
+        let reply_latency: Histograms<ChannelLabel> = Family::new_with_constructor(webhook_histogram);
+        let hot = Hot {
+            webhooks: std::array::from_fn(|c| {
+                std::array::from_fn(|o| {
+                    let labels =
+                        WebhookLabels { channel: CHANNELS[c].as_str(), outcome: WebhookOutcome::ALL[o].as_str() };
+                    webhooks.get_or_create_owned(&labels)
+                })
+            }),
+            events: std::array::from_fn(|e| events.get_or_create_owned(&EventLabel { event: Event::ALL[e].as_str() })),
+            reply_latency: std::array::from_fn(|c| {
+                reply_latency.get_or_create_owned(&ChannelLabel { channel: CHANNELS[c].as_str() })
+            }),
+        };
         let mut m = Metrics {
             registry: Registry::with_prefix("contacto"),
-            webhooks: Family::default(),
-            events: Family::default(),
-            reply_latency: Family::new_with_constructor(webhook_histogram),
+            webhooks,
+            events,
+            reply_latency,
             reply_delivery: Family::new_with_constructor(delivery_histogram),
             sends: Family::default(),
             send_errors: Family::default(),
@@ -313,6 +364,7 @@ impl Metrics {
             current_version: Gauge::default(),
             store_up: Gauge::default(),
             answering_version: Gauge::default(),
+            hot,
         };
         let r = &mut m.registry;
         r.register("webhooks", "Webhook requests by channel and outcome", m.webhooks.clone());
@@ -363,7 +415,7 @@ impl Metrics {
     }
 
     pub fn webhook(&self, channel: ChannelKind, outcome: WebhookOutcome) {
-        self.webhooks.get_or_create(&WebhookLabels { channel: channel.as_str(), outcome: outcome.as_str() }).inc();
+        self.hot.webhooks[channel_index(channel)][outcome as usize].inc();
     }
 
     pub fn event(&self, event: Event) {
@@ -371,12 +423,12 @@ impl Metrics {
     }
 
     pub fn events_by(&self, event: Event, n: u64) {
-        self.events.get_or_create(&EventLabel { event: event.as_str() }).inc_by(n);
+        self.hot.events[event as usize].inc_by(n);
     }
 
     /// A handled webhook: from its arrival to its response.
     pub fn reply_latency(&self, channel: ChannelKind, took: Duration) {
-        self.reply_latency.get_or_create(&ChannelLabel { channel: channel.as_str() }).observe(took.as_secs_f64());
+        self.hot.reply_latency[channel_index(channel)].observe(took.as_secs_f64());
     }
 
     /// A reply the platform accepted, `took` after its webhook arrived.
@@ -425,7 +477,7 @@ impl Metrics {
 
     /// How many times `event` was counted (tests, `/health`).
     pub fn event_count(&self, event: Event) -> u64 {
-        self.events.get(&EventLabel { event: event.as_str() }).map_or(0, |c| c.get())
+        self.hot.events[event as usize].get()
     }
 
     /// How many send attempts ended with `result` (tests, `/health`).
@@ -436,9 +488,7 @@ impl Metrics {
 
     /// How many handled, rejected, … webhooks of `channel` (tests).
     pub fn webhook_count(&self, channel: ChannelKind, outcome: WebhookOutcome) -> u64 {
-        self.webhooks
-            .get(&WebhookLabels { channel: channel.as_str(), outcome: outcome.as_str() })
-            .map_or(0, |c| c.get())
+        self.hot.webhooks[channel_index(channel)][outcome as usize].get()
     }
 
     /// How many Conéctate deliveries ended with `outcome` (tests, `/health`).
@@ -451,5 +501,35 @@ impl Metrics {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hot_series_are_the_registered_ones_in_their_order() {
+        for (i, channel) in CHANNELS.iter().enumerate() {
+            assert_eq!(channel_index(*channel), i);
+        }
+        assert!(Event::ALL.iter().enumerate().all(|(i, e)| *e as usize == i));
+        assert!(WebhookOutcome::ALL.iter().enumerate().all(|(i, o)| *o as usize == i));
+        let m = Metrics::new();
+        m.webhook(ChannelKind::Twilio, WebhookOutcome::Unreadable);
+        m.event(Event::Flooded);
+        m.reply_latency(ChannelKind::Meta, Duration::from_millis(3));
+        let text = m.encode();
+        for line in [
+            "contacto_webhooks_total{channel=\"twilio\",outcome=\"unreadable\"} 1",
+            "contacto_webhooks_total{channel=\"meta\",outcome=\"handled\"} 0",
+            "contacto_responder_events_total{event=\"flooded\"} 1",
+            "contacto_reply_latency_seconds_bucket{le=\"0.005\",channel=\"meta\"} 1",
+            "contacto_reply_latency_seconds_count{channel=\"twilio\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        assert_eq!(m.event_count(Event::Flooded), 1);
+        assert_eq!(m.webhook_count(ChannelKind::Twilio, WebhookOutcome::Unreadable), 1);
     }
 }
