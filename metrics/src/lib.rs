@@ -371,7 +371,7 @@ impl Metrics {
         r.register("responder_events", "What the responder did with the parts of webhooks", m.events.clone());
         r.register_with_unit(
             "reply_latency",
-            "From a webhook received to its reply enqueued (or answered inline), for handled webhooks",
+            "From a webhook with messages received to its replies enqueued (or answered inline)",
             Unit::Seconds,
             m.reply_latency.clone(),
         );
@@ -426,7 +426,7 @@ impl Metrics {
         self.hot.events[event as usize].inc_by(n);
     }
 
-    /// A handled webhook: from its arrival to its response.
+    /// A handled webhook that carried messages: from its arrival to its response.
     pub fn reply_latency(&self, channel: ChannelKind, took: Duration) {
         self.hot.reply_latency[channel_index(channel)].observe(took.as_secs_f64());
     }

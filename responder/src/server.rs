@@ -27,7 +27,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
-use crate::channels::{Channel, Channels, Hook, WebhookRequest};
+use crate::channels::{Channel, Channels, Hook, InboundEvent, WebhookRequest};
 use crate::conectate::Subscriptions;
 use crate::config::ResponderConfig;
 use crate::counting::Counting;
@@ -270,12 +270,16 @@ async fn receive(
             return rejection.status().into_response();
         }
     };
+    // Statuses outnumber messages; only a webhook with a message to answer has a reply latency.
+    let replies = events.iter().any(|e| matches!(e, InboundEvent::Message(_)));
     match state.pipeline.handle(channel, events).await {
         Ok(answers) => {
             let answers: Vec<&Answer> = answers.iter().collect();
             let response = channel.respond(&answers);
             count(WebhookOutcome::Handled);
-            state.metrics.reply_latency(channel_kind, started.elapsed());
+            if replies {
+                state.metrics.reply_latency(channel_kind, started.elapsed());
+            }
             response
         }
         Err(error) if channel.replies_inline() => {
