@@ -100,7 +100,7 @@ responder_run() { # name, extra env...
   c1=$(cpu_ticks $pid)
   r1=$([ -n "${REDIS_PID:-}" ] && cpu_ticks "$REDIS_PID" || echo 0)
   # Every webhook the responder accepted (wrk does not count the ones in flight at the end).
-  accepted=$(curl -s "http://127.0.0.1:$internal/metrics" | awk '$1 == "responder_webhooks" {print $2}')
+  accepted=$(curl -s "http://127.0.0.1:$internal/metrics" | awk '$1 == "contacto_webhooks_total{channel=\"meta\",outcome=\"handled\"}" {print $2}')
   # Drain: every accepted webhook must get exactly one reply.
   local start=$SECONDS sent=0
   while [ $((SECONDS - start)) -lt 600 ]; do

@@ -37,4 +37,4 @@ pub use content::{Content, Draft, State};
 pub use contents::Contents;
 pub use error::ConectateError;
 pub use report::Report;
-pub use sender::{Outcome, Sender, SenderStats};
+pub use sender::{Outcome, Sender};

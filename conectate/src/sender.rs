@@ -26,12 +26,13 @@
 //! which also starts due contents and fans them out ([`crate::broadcast`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::join_all;
 use jiff::Timestamp;
+use metrics::{BroadcastOutcome, Metrics, SendKind, SendResult};
 use responder::channels::{
     Channel, Channels, Outbound, OutboundContent, SendError, Template, ThrottleScope, rate_bucket,
 };
@@ -71,33 +72,6 @@ pub enum Outcome {
     Frozen,
 }
 
-/// What this process's sender did since it started (for `/metrics` and tests).
-#[derive(Debug, Default)]
-pub struct SenderStats {
-    /// Messages the platform accepted.
-    pub sent: AtomicU64,
-    /// Deliveries settled without a send (left, unreachable, no template).
-    pub skipped: AtomicU64,
-    /// Deliveries refused for good.
-    pub failed: AtomicU64,
-    /// Deliveries put back for later.
-    pub later: AtomicU64,
-    /// Deliveries found already settled (a repeat).
-    pub repeats: AtomicU64,
-    /// Deliveries found in doubt (claimed by a sender that died mid-send).
-    pub in_doubt: AtomicU64,
-}
-
-impl SenderStats {
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-
-    fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 /// How long a content read from the store is trusted (only a cancellation can change what
 /// the sender needs of it).
 const CONTENT_TTL: Duration = Duration::from_secs(5);
@@ -124,7 +98,7 @@ struct Inner {
     frozen_now: AtomicBool,
     /// The messaging limit is reached: no claims until then.
     paused_until: Mutex<Option<Instant>>,
-    stats: Arc<SenderStats>,
+    metrics: Arc<Metrics>,
 }
 
 /// A delivery ready to be sent.
@@ -174,13 +148,20 @@ impl Sender {
                 frozen: Mutex::default(),
                 frozen_now: AtomicBool::new(false),
                 paused_until: Mutex::default(),
-                stats: Arc::default(),
+                metrics: Arc::new(Metrics::new()),
             }),
         }
     }
 
-    pub fn stats(&self) -> Arc<SenderStats> {
-        self.inner.stats.clone()
+    /// Records into `metrics` (shared with the other parts of the process) instead of
+    /// metrics of its own. Call it before the sender is cloned or run.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Sender {
+        Arc::get_mut(&mut self.inner).expect("with_metrics is called before the sender is shared").metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.inner.metrics.clone()
     }
 
     /// Starts contents whose time has come, fans them out, and marks finished ones done.
@@ -622,7 +603,7 @@ impl Inner {
         for (job, mark) in held.into_iter().zip(marks) {
             if mark == KvReply::Value(Some(SETTLED.to_vec())) {
                 // A repeat (a retried entry, a page fanned out twice): nothing to do.
-                SenderStats::bump(&self.stats.repeats);
+                self.metrics.broadcast_delivery(BroadcastOutcome::Repeat);
                 settles.push(Settle {
                     entry: job.entry,
                     outcome: Outcome::Settled,
@@ -631,7 +612,7 @@ impl Inner {
                     again: None,
                 });
             } else {
-                SenderStats::bump(&self.stats.in_doubt);
+                self.metrics.broadcast_delivery(BroadcastOutcome::InDoubt);
                 let after = (lease / 4).max(Duration::from_secs(1));
                 tracing::info!(user = %job.delivery.id.user, content = job.delivery.id.content, "A delivery is in doubt; waiting for the platform's status.");
                 settles.push(self.later(job.entry, job.delivery, after, false));
@@ -664,8 +645,12 @@ impl Inner {
             tag: Some(delivery.id.tag(is_template).to_string()),
         };
         let user = delivery.id.user;
-        let error = match channel.send(&message).await {
+        let started = std::time::Instant::now();
+        let result = channel.send(&message).await;
+        let took = Some(started.elapsed());
+        let error = match result {
             Ok(sent) => {
+                self.metrics.send(channel.kind(), SendKind::Broadcast, SendResult::Sent, took, None);
                 let (rank, label) = message_step(responder::channels::DeliveryState::Queued, &[]);
                 let queued = ReportUpdate {
                     content: delivery.id.content,
@@ -678,6 +663,8 @@ impl Inner {
             }
             Err(error) => error,
         };
+        let result = if error.is_retryable() { SendResult::Retry } else { SendResult::Failed };
+        self.metrics.send(channel.kind(), SendKind::Broadcast, result, took, Some(error.class()));
         let code = error.code();
         tracing::info!(user = %user, content = delivery.id.content, %error, class = error.class(), "A Conéctate send failed.");
         let failed = |reason: String| self.settled(entry.clone(), &delivery, Settled::Failed(reason), Vec::new());
@@ -770,11 +757,11 @@ impl Inner {
     /// acknowledgements (a crash in between leaves repeats, which settled keys make no-ops).
     async fn settle(&self, settles: &[Settle]) -> Result<(), StoreError> {
         for s in settles {
-            SenderStats::bump(match s.outcome {
-                Outcome::Sent => &self.stats.sent,
-                Outcome::Settled => &self.stats.skipped,
-                Outcome::Failed => &self.stats.failed,
-                Outcome::Later { .. } => &self.stats.later,
+            self.metrics.broadcast_delivery(match s.outcome {
+                Outcome::Sent => BroadcastOutcome::Sent,
+                Outcome::Settled => BroadcastOutcome::Skipped,
+                Outcome::Failed => BroadcastOutcome::Failed,
+                Outcome::Later { .. } => BroadcastOutcome::Later,
                 Outcome::Empty | Outcome::Frozen => continue,
             });
         }

@@ -1,5 +1,5 @@
 //! `contacto ingest`: the scheduler as a service of its own (on Redis or the embedded store,
-//! with `/health` on the internal port),
+//! with `/health` and `/metrics` on the internal port),
 //! or one run of every source or of one (`--once [--source NAME]`), or the publication of a
 //! quarantined dataset a maintainer checked (`--force NAME`).
 //!
@@ -29,19 +29,21 @@ pub enum Mode {
 
 pub async fn ingest(settings: Settings, mode: Mode) -> anyhow::Result<ExitCode> {
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
-    let ingest = Arc::new(Ingest::from_settings(&settings, store.clone())?);
+    let metrics = Arc::new(metrics::Metrics::new());
+    let ingest = Arc::new(Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()));
     if ingest.source_names().is_empty() {
         anyhow::bail!("no hay fuentes configuradas: agrega una tabla [sources.NOMBRE] a la configuración");
     }
     match mode {
         Mode::Service => {
-            // Health on the internal port, as every service has, for orchestrators.
+            // Health and metrics on the internal port, as every service has, for orchestrators.
             let internal = tokio::net::TcpListener::bind(settings.responder.internal_listen)
                 .await
                 .with_context(|| format!("no se pudo escuchar en {}", settings.responder.internal_listen))?;
             let scheduler = Scheduler::start(ingest.clone(), ingest::scheduler::timezone(&settings), true).await?;
             tracing::info!(sources = ?ingest.source_names(), internal = %internal.local_addr()?, "Ingest scheduler is running.");
-            axum::serve(internal, health_router(store))
+            let routes = crate::health::routes(store.clone()).merge(crate::scrape::routes(&settings, store, metrics)?);
+            axum::serve(internal, routes)
                 .with_graceful_shutdown(crate::shutdown::signal())
                 .await
                 .context("el puerto interno se detuvo con error")?;
@@ -153,26 +155,4 @@ fn report(name: &str, result: Result<RunReport, RunError>) -> anyhow::Result<boo
         println!("  {warning}");
     }
     Ok(matches!(run.result, RunResult::Published | RunResult::Unchanged))
-}
-
-/// `/health` of the ingest service: the store answers, and which snapshot is current.
-fn health_router(store: store::SharedStore) -> axum::Router {
-    axum::Router::new().route(
-        "/health",
-        axum::routing::get(move || {
-            let store = store.clone();
-            async move {
-                match store.current_version().await {
-                    Ok(version) => (
-                        axum::http::StatusCode::OK,
-                        axum::Json(serde_json::json!({"status": "ok", "store": store.kind(), "snapshot": version.map(|v| v.0)})),
-                    ),
-                    Err(error) => (
-                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                        axum::Json(serde_json::json!({"status": "unavailable", "error": error.to_string()})),
-                    ),
-                }
-            }
-        }),
-    )
 }

@@ -16,7 +16,9 @@
 //!   (the console is also on the internal port of `run` and `responder`, see [`admin_api`]).
 //! - [`sender`]: `contacto sender`, the Conéctate sender on its own; [`conectate`]: `contacto
 //!   conectate …`, the communications team's commands.
-//! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on.
+//! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on; [`scrape`]: `/metrics`
+//!   on the internal port of the services that are not the responder; [`health`]: `/health`
+//!   of `ingest` and `console`.
 //!
 //! `anyhow` is used here only, at the binary's edge; the libraries return typed errors.
 
@@ -24,6 +26,7 @@ mod admin_api;
 mod cli;
 mod conectate;
 mod console;
+mod health;
 mod ingest;
 mod preview;
 mod report;
@@ -31,6 +34,7 @@ mod responder;
 mod rollback;
 mod run;
 mod runs;
+mod scrape;
 mod sender;
 mod shutdown;
 mod telemetry;

@@ -4,8 +4,10 @@
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
+use metrics::Metrics;
 use responder::{Responder, ResponderConfig};
 use settings::Settings;
 use store::SharedStore;
@@ -16,21 +18,22 @@ pub async fn responder(mut settings: Settings) -> anyhow::Result<ExitCode> {
     settings.require(&required)?;
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
     tracing::info!(store = store.kind(), "Starting the responder.");
-    serve(&mut settings, store, crate::shutdown::signal()).await?;
+    serve(&mut settings, store, Arc::new(Metrics::new()), crate::shutdown::signal()).await?;
     tracing::info!("Stopped cleanly.");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves the webhooks, and health, metrics, the admin API and the console on the internal port, until
-/// `shutdown` completes.
+/// Serves the webhooks, and health, metrics (from `metrics`), the admin API and the console on
+/// the internal port, until `shutdown` completes.
 pub async fn serve(
     settings: &mut Settings,
     store: SharedStore,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let config = ResponderConfig::from_settings(settings)?;
     let (public, internal) = listeners(settings).await?;
-    let mut responder = Responder::build(config, store.clone()).await;
+    let mut responder = Responder::build_with_metrics(config, store.clone(), metrics).await;
     if let Some(admin) = crate::admin_api::router(settings, store)? {
         responder = responder.with_internal_routes(admin);
     }

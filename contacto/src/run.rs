@@ -15,15 +15,18 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
         );
     }
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    // One registry for every part: the responder's `/metrics` shows them all.
+    let metrics = std::sync::Arc::new(metrics::Metrics::new());
     // Ingest of the configured sources (the bundled fixtures out of the box): once now, so
     // answers exist from the start, then on each source's schedule.
-    let ingest = std::sync::Arc::new(ingest::Ingest::from_settings(&settings, store.clone())?);
+    let ingest =
+        std::sync::Arc::new(ingest::Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()));
     let scheduler = ingest::Scheduler::start(ingest, ingest::scheduler::timezone(&settings), true).await?;
     // The Conéctate sender, then the responder with the admin API; the sender stops last so
     // a batch in hand is finished.
-    let sender = crate::sender::start(&mut settings, store.clone())?;
+    let sender = crate::sender::start(&mut settings, store.clone(), metrics.clone())?;
     tracing::info!(store = store.kind(), "Contacto Ciudadano is running.");
-    crate::responder::serve(&mut settings, store, crate::shutdown::signal()).await?;
+    crate::responder::serve(&mut settings, store, metrics, crate::shutdown::signal()).await?;
     sender.stop().await;
     scheduler.shutdown().await;
     tracing::info!("Stopped cleanly.");

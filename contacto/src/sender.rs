@@ -11,7 +11,8 @@ use anyhow::Context;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use conectate::{ConectateConfig, Sender, SenderStats};
+use conectate::{ConectateConfig, Sender};
+use metrics::{BroadcastOutcome, Metrics};
 use responder::ResponderConfig;
 use responder::channels::Channels;
 use serde_json::json;
@@ -24,7 +25,6 @@ use tokio::task::JoinHandle;
 pub struct Running {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
-    stats: Arc<SenderStats>,
 }
 
 impl Running {
@@ -35,8 +35,9 @@ impl Running {
     }
 }
 
-/// Starts a sender on `store` with the channels and Conéctate settings of `settings`.
-pub fn start(settings: &mut Settings, store: SharedStore) -> anyhow::Result<Running> {
+/// Starts a sender on `store` with the channels and Conéctate settings of `settings`,
+/// recording into `metrics`.
+pub fn start(settings: &mut Settings, store: SharedStore, metrics: Arc<Metrics>) -> anyhow::Result<Running> {
     let responder = ResponderConfig::from_settings(settings)?;
     let conectate = Arc::new(ConectateConfig::from_settings(settings)?);
     if conectate.sender.unpaced {
@@ -48,10 +49,9 @@ pub fn start(settings: &mut Settings, store: SharedStore) -> anyhow::Result<Runn
         .context("no se pudo crear el cliente HTTP")?;
     let channels = Channels::from_config(&responder, &http);
     let consumer = format!("sender-{}-{:08x}", std::process::id(), rand::random::<u32>());
-    let sender = Sender::new(store, channels, conectate, consumer);
-    let stats = sender.stats();
+    let sender = Sender::new(store, channels, conectate, consumer).with_metrics(metrics);
     let (stop, stopped) = watch::channel(false);
-    Ok(Running { stop, task: tokio::spawn(sender.run(stopped)), stats })
+    Ok(Running { stop, task: tokio::spawn(sender.run(stopped)) })
 }
 
 pub async fn sender(mut settings: Settings) -> anyhow::Result<ExitCode> {
@@ -62,8 +62,10 @@ pub async fn sender(mut settings: Settings) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("no se pudo escuchar en {}", settings.responder.internal_listen))?;
     tracing::info!(store = store.kind(), internal = %internal.local_addr()?, "Starting the Conéctate sender.");
-    let running = start(&mut settings, store.clone())?;
-    axum::serve(internal, health_router(store, running.stats.clone()))
+    let metrics = Arc::new(Metrics::new());
+    let running = start(&mut settings, store.clone(), metrics.clone())?;
+    let routes = health_router(store.clone(), metrics.clone()).merge(crate::scrape::routes(&settings, store, metrics)?);
+    axum::serve(internal, routes)
         .with_graceful_shutdown(crate::shutdown::signal())
         .await
         .context("el puerto interno se detuvo con error")?;
@@ -73,11 +75,11 @@ pub async fn sender(mut settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 /// `/health` of the sender: the store answers; whether sending is frozen; what was sent.
-fn health_router(store: SharedStore, stats: Arc<SenderStats>) -> Router {
+fn health_router(store: SharedStore, metrics: Arc<Metrics>) -> Router {
     Router::new().route(
         "/health",
         get(move || {
-            let (store, stats) = (store.clone(), stats.clone());
+            let (store, metrics) = (store.clone(), metrics.clone());
             async move {
                 let state = async {
                     let queue = store.depth(QueueName::Broadcast).await?;
@@ -91,8 +93,8 @@ fn health_router(store: SharedStore, stats: Arc<SenderStats>) -> Router {
                             "status": if frozen.is_some() { "frozen" } else { "ok" },
                             "store": store.kind(),
                             "queue": queue,
-                            "sent": SenderStats::get(&stats.sent),
-                            "failed": SenderStats::get(&stats.failed),
+                            "sent": metrics.broadcast_count(BroadcastOutcome::Sent),
+                            "failed": metrics.broadcast_count(BroadcastOutcome::Failed),
                         })),
                     ),
                     Err(error) => (

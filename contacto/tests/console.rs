@@ -61,6 +61,9 @@ async fn console_serves_the_pages_the_api_and_health_on_its_port() {
     assert_eq!(http.get(format!("{base}/admin/runs")).send().await.unwrap().status(), 401);
     let runs = http.get(format!("{base}/admin/runs")).bearer_auth("token-de-prueba-0123").send().await.unwrap();
     assert_eq!(runs.status(), 200);
+    // Prometheus scrapes the console too: the store's gauges, without a token.
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("contacto_queue_depth{queue=\"broadcast\",state=\"pending\"} 0"), "{metrics}");
 
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(10);

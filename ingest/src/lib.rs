@@ -71,6 +71,7 @@ pub mod state;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use metrics::Metrics;
 use schemas::SourceName;
 use settings::Settings;
 use store::SharedStore;
@@ -88,6 +89,8 @@ pub struct Ingest {
     /// One lock per source: runs of one source never overlap within the process (the store
     /// lease covers other processes).
     running: BTreeMap<SourceName, tokio::sync::Mutex<()>>,
+    /// Runs by source and result, for `/metrics`.
+    metrics: Arc<Metrics>,
 }
 
 impl Ingest {
@@ -110,7 +113,17 @@ impl Ingest {
 
     pub fn new(ctx: Arc<Context>, sources: BTreeMap<SourceName, Arc<dyn RunSource>>) -> Ingest {
         let running = sources.keys().map(|n| (n.clone(), tokio::sync::Mutex::new(()))).collect();
-        Ingest { ctx, sources, running }
+        Ingest { ctx, sources, running, metrics: Arc::new(Metrics::new()) }
+    }
+
+    /// Records into `metrics` (shared with the other parts of the process).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Ingest {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
     }
 
     pub fn source_names(&self) -> Vec<SourceName> {
@@ -131,7 +144,10 @@ impl Ingest {
         let Ok(_running) = lock.try_lock() else {
             return Err(RunError::NotRun(NotRun::Busy(source.name().clone())));
         };
-        Ok(source.run(&self.ctx, mode, progress).await?)
+        let started = std::time::Instant::now();
+        let report = source.run(&self.ctx, mode, progress).await?;
+        self.metrics.ingest_run(source.name(), report.run.result, started.elapsed());
+        Ok(report)
     }
 }
 

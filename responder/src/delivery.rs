@@ -24,13 +24,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use metrics::Metrics;
 use schemas::{ChannelKind, Key, KeyLayout, UserAddress, UserKey};
 use serde::{Deserialize, Serialize};
 use store::{KvOp, QueueName, ReportUpdate, SharedStore, StoreError};
 
 use crate::channels::{DeliveryState, StatusEvent};
 use crate::conectate::Subscriptions;
-use crate::stats::Stats;
 
 /// The value of an idempotency key once its delivery is settled (sent, or for good not).
 pub const SETTLED: &[u8] = b"d";
@@ -263,7 +263,7 @@ impl Default for DeliveryConfig {
 /// Where every status goes.
 #[derive(Clone)]
 pub struct DeliveryStatuses {
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
     store: SharedStore,
     subscriptions: Subscriptions,
     config: DeliveryConfig,
@@ -271,12 +271,12 @@ pub struct DeliveryStatuses {
 
 impl DeliveryStatuses {
     pub fn new(
-        stats: Arc<Stats>,
+        metrics: Arc<Metrics>,
         store: SharedStore,
         subscriptions: Subscriptions,
         config: DeliveryConfig,
     ) -> DeliveryStatuses {
-        DeliveryStatuses { stats, store, subscriptions, config }
+        DeliveryStatuses { metrics, store, subscriptions, config }
     }
 
     /// Takes the statuses of one webhook. A store failure is returned so the platform retries
@@ -287,7 +287,7 @@ impl DeliveryStatuses {
         let mut marks = Vec::new();
         let mut tagged = Vec::new();
         for status in statuses {
-            self.stats.status(status.state);
+            self.metrics.delivery_status(status.state.as_str());
             tracing::debug!(
                 channel = status.channel.as_str(),
                 message_id = %status.message_id,

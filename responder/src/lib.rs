@@ -21,7 +21,8 @@
 //! - [`delivery`]: delivery statuses, and the delivery reports of Conéctate contents they feed.
 //! - [`outbox`]: the worker that sends replies, paced by the shared rate governor.
 //! - [`counting`]: interactions and unique users per day, batched off the hot path.
-//! - [`stats`]: in-process counters served on `/metrics`.
+//! - Metrics are recorded into the process's [`metrics::Metrics`] and served on the internal
+//!   port's `/metrics` with the store's gauges ([`metrics::scrape`]).
 //! - [`server`]: the service over two listeners and a shutdown future; [`config`]: what it
 //!   takes from the settings.
 
@@ -36,7 +37,6 @@ pub mod outbox;
 pub mod pipeline;
 pub mod replies;
 pub mod server;
-pub mod stats;
 pub mod understanding;
 
 pub use config::ResponderConfig;

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use metrics::{Metrics, SendKind, SendResult};
 use store::{EntryId, QueueEntry, QueueName, Rate, SharedStore, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -26,7 +27,6 @@ use crate::channels::{Channels, Outbound, OutboundContent, SendError, ThrottleSc
 use crate::config::OutboxConfig;
 use crate::mirror::Mirror;
 use crate::replies::OutboxEntry;
-use crate::stats::Stats;
 
 /// What one step did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ struct Inner {
     store: SharedStore,
     channels: Channels,
     mirror: Arc<Mirror>,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
     config: OutboxConfig,
     consumer: String,
     pacer: Pacer,
@@ -109,12 +109,12 @@ impl OutboxWorker {
         store: SharedStore,
         channels: Channels,
         mirror: Arc<Mirror>,
-        stats: Arc<Stats>,
+        metrics: Arc<Metrics>,
         config: OutboxConfig,
         consumer: String,
     ) -> OutboxWorker {
         OutboxWorker {
-            inner: Arc::new(Inner { store, channels, mirror, stats, config, consumer, pacer: Pacer::default() }),
+            inner: Arc::new(Inner { store, channels, mirror, metrics, config, consumer, pacer: Pacer::default() }),
         }
     }
 
@@ -208,19 +208,18 @@ impl Inner {
         let reply = match OutboxEntry::decode(&entry.payload) {
             Ok(r) => r,
             Err(error) => {
-                Stats::bump(&self.stats.failed);
                 tracing::error!(%error, "An outbox entry cannot be read; dropping it.");
                 return fail(Outcome::Failed);
             }
         };
         let age = Timestamp::now().duration_since(reply.received_at).unsigned_abs();
         if age > self.config.max_age {
-            Stats::bump(&self.stats.expired);
+            self.metrics.send(reply.channel, SendKind::Reply, SendResult::Expired, None, None);
             tracing::warn!(user = %reply.user, age_secs = age.as_secs(), "A reply could not be sent within the 24-hour window; dropped.");
             return fail(Outcome::Failed);
         }
         let Some(channel) = self.channels.get(reply.channel) else {
-            Stats::bump(&self.stats.failed);
+            self.metrics.send(reply.channel, SendKind::Reply, SendResult::Failed, None, Some("config"));
             tracing::error!(channel = reply.channel.as_str(), "A reply for a channel that is not configured; dropped.");
             return fail(Outcome::Failed);
         };
@@ -229,6 +228,7 @@ impl Inner {
             && let Err(error) = self.pacer.acquire(&self.store, &bucket, rate).await
         {
             tracing::warn!(%error, "The rate governor is unreachable; the reply waits.");
+            self.metrics.send(reply.channel, SendKind::Reply, SendResult::Retry, None, None);
             return self.retry(id, reply, None);
         }
         let prepared = self.mirror.current();
@@ -239,9 +239,14 @@ impl Inner {
             content: OutboundContent::Answer(answer),
             tag: None,
         };
-        match channel.send(&message).await {
+        let started = std::time::Instant::now();
+        let result = channel.send(&message).await;
+        let took = Some(started.elapsed());
+        match result {
             Ok(sent) => {
-                Stats::bump(&self.stats.sent);
+                self.metrics.send(reply.channel, SendKind::Reply, SendResult::Sent, took, None);
+                self.metrics
+                    .reply_delivered(reply.channel, Timestamp::now().duration_since(reply.received_at).unsigned_abs());
                 tracing::debug!(user = %reply.user, message_id = %sent.message_id, "Reply sent.");
                 Settled { id, outcome: Outcome::Sent, again: None }
             }
@@ -258,10 +263,11 @@ impl Inner {
                     }
                 }
                 tracing::info!(user = %reply.user, %error, attempt = reply.attempt + 1, "A reply failed for now; it will be retried.");
+                self.metrics.send(reply.channel, SendKind::Reply, SendResult::Retry, took, Some(error.class()));
                 self.retry(id, reply, error.retry_after())
             }
             Err(error) => {
-                Stats::bump(&self.stats.failed);
+                self.metrics.send(reply.channel, SendKind::Reply, SendResult::Failed, took, Some(error.class()));
                 let alert = error.needs_alert();
                 tracing::warn!(user = %reply.user, %error, class = error.class(), alert, "A reply failed for good; recorded and dropped.");
                 Settled { id, outcome: Outcome::Failed, again: None }
@@ -277,7 +283,6 @@ impl Inner {
     }
 
     fn retry(&self, id: EntryId, mut reply: OutboxEntry, retry_after: Option<Duration>) -> Settled {
-        Stats::bump(&self.stats.retried);
         let after = retry_after.unwrap_or_else(|| self.backoff(reply.attempt));
         reply.attempt += 1;
         let at = Timestamp::now() + after;

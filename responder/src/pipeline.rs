@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use metrics::{Event, Metrics};
 use schemas::{
     Answer, ConsentSignal, KeyLayout, MenuId, Scope, Target, Topic, UserAddress, UserHasher, UserKey,
     normalize::normalize,
@@ -41,7 +42,6 @@ use crate::counting::Counting;
 use crate::delivery::DeliveryStatuses;
 use crate::mirror::{Mirror, Prepared};
 use crate::replies::{OutboxEntry, Reply};
-use crate::stats::Stats;
 use crate::understanding::{Intent, menu_number};
 
 /// Why a webhook could not be handled now; the platform should retry it.
@@ -82,7 +82,7 @@ pub struct Pipeline {
     counting: Counting,
     subscriptions: Subscriptions,
     delivery: DeliveryStatuses,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
     limits: Limits,
 }
 
@@ -162,7 +162,7 @@ impl Pipeline {
         counting: Counting,
         subscriptions: Subscriptions,
         delivery: DeliveryStatuses,
-        stats: Arc<Stats>,
+        metrics: Arc<Metrics>,
         limits: Limits,
     ) -> Pipeline {
         let kv_store = store.clone();
@@ -187,7 +187,7 @@ impl Pipeline {
             counting,
             subscriptions,
             delivery,
-            stats,
+            metrics,
             limits,
         }
     }
@@ -201,15 +201,15 @@ impl Pipeline {
         for event in events {
             match event {
                 InboundEvent::Message(message) => {
-                    Stats::bump(&self.stats.messages);
+                    self.metrics.event(Event::Message);
                     if !channel.serves(&message.business_number) {
-                        Stats::bump(&self.stats.unserved);
+                        self.metrics.event(Event::Unserved);
                         tracing::info!(
                             channel = kind.as_str(),
                             "Skipped a message to a business number we do not serve."
                         );
                     } else if message.content == Content::Reaction {
-                        Stats::bump(&self.stats.reactions);
+                        self.metrics.event(Event::Reaction);
                     } else {
                         let user = self.hasher.key(&message.from);
                         work.push(Work::Message { message, user });
@@ -220,16 +220,16 @@ impl Pipeline {
                         let user = self.hasher.key(&event.user);
                         work.push(Work::Preference { event, user });
                     } else {
-                        Stats::bump(&self.stats.unserved);
+                        self.metrics.event(Event::Unserved);
                     }
                 }
                 InboundEvent::Status(status) => statuses.push(status),
                 InboundEvent::PlatformError(error) => {
-                    Stats::bump(&self.stats.platform_errors);
+                    self.metrics.event(Event::PlatformError);
                     tracing::warn!(channel = kind.as_str(), code = error.code, title = %error.title, "The platform reported an error.");
                 }
                 InboundEvent::Unusable { reason } => {
-                    Stats::bump(&self.stats.unusable);
+                    self.metrics.event(Event::Unusable);
                     tracing::warn!(channel = kind.as_str(), %reason, "Skipped an unusable part of a webhook.");
                 }
             }
@@ -254,7 +254,7 @@ impl Pipeline {
                 // Answered before: the inline reply is sent again as it was.
                 _ if recalled.answered.is_some() => Decision::Skip,
                 Some(count) => {
-                    Stats::bump(&self.stats.flooded);
+                    self.metrics.event(Event::Flooded);
                     if count == limit + 1 {
                         tracing::info!(user = %item.user(), "A citizen reached the flood limit; sending the notice once.");
                         Decision::Reply { reply: Reply::Flood, session: None }
@@ -393,16 +393,16 @@ impl Pipeline {
             match mark {
                 Mark::Unmarked | Mark::Leased if mark == Mark::Unmarked || leased.contains(&i) => {
                     if let Decision::Reply { reply, .. } = &decisions[i] {
-                        Stats::bump(&self.stats.enqueued);
+                        self.metrics.event(Event::Enqueued);
                         self.count(&work[i], reply, now);
                     }
                 }
                 Mark::Done => {
-                    Stats::bump(&self.stats.duplicates);
+                    self.metrics.event(Event::Duplicate);
                     tracing::debug!(user = %work[i].user(), "A message seen before; not answered again.");
                 }
                 Mark::OverLimit(n) => {
-                    Stats::bump(&self.stats.flooded);
+                    self.metrics.event(Event::Flooded);
                     if n == u64::from(self.limits.flood_per_minute) + 1 {
                         tracing::info!(user = %work[i].user(), "A citizen reached the flood limit; sending the notice once.");
                         notices.push(i);
@@ -440,7 +440,7 @@ impl Pipeline {
             .collect();
         for mark in self.once.run(ops).await? {
             if mark == Mark::Unmarked {
-                Stats::bump(&self.stats.enqueued);
+                self.metrics.event(Event::Enqueued);
             }
         }
         Ok(())
@@ -493,7 +493,7 @@ impl Pipeline {
             match mark {
                 Mark::Unmarked => leased.push(i),
                 Mark::Done => {
-                    Stats::bump(&self.stats.duplicates);
+                    self.metrics.event(Event::Duplicate);
                     decisions[i] = Decision::Skip;
                 }
                 Mark::Leased => {
@@ -502,7 +502,7 @@ impl Pipeline {
                 }
                 // Over the flood limit: not applied; marked, with the notice the first time.
                 Mark::OverLimit(n) => {
-                    Stats::bump(&self.stats.flooded);
+                    self.metrics.event(Event::Flooded);
                     decisions[i] = if n == u64::from(self.limits.flood_per_minute) + 1 {
                         Decision::Reply { reply: Reply::Flood, session: None }
                     } else {
@@ -514,13 +514,13 @@ impl Pipeline {
         for &i in &leased {
             let applied = match std::mem::replace(&mut decisions[i], Decision::Nothing) {
                 Decision::Consent(request) => self.subscriptions.apply(request).await.map(|outcome| {
-                    Stats::bump(&self.stats.consent_changes);
+                    self.metrics.event(Event::ConsentChange);
                     decisions[i] = Decision::Reply { reply: conectate::confirmation(outcome), session: None };
                 }),
                 Decision::MoveSubscription(new) => {
                     self.subscriptions.move_subscription(&self.hasher, work[i].user(), &new, now).await.map(|moved| {
                         if moved {
-                            Stats::bump(&self.stats.consent_changes);
+                            self.metrics.event(Event::ConsentChange);
                         }
                     })
                 }
@@ -681,7 +681,7 @@ impl Pipeline {
         for ((item, recalled), decision) in work.iter().zip(recalled).zip(decisions) {
             if let Some(stored) = &recalled.answered {
                 // Twilio repeats a message only when our response was lost: the same reply.
-                Stats::bump(&self.stats.duplicates);
+                self.metrics.event(Event::Duplicate);
                 if let Ok(reply) = serde_json::from_slice::<Reply>(stored) {
                     answers.push(reply.resolve(prepared).into_owned());
                 }
@@ -691,12 +691,12 @@ impl Pipeline {
                 Decision::Reply { reply, session } => (reply, session),
                 Decision::Consent(request) => {
                     let outcome = self.subscriptions.apply(request).await?;
-                    Stats::bump(&self.stats.consent_changes);
+                    self.metrics.event(Event::ConsentChange);
                     (conectate::confirmation(outcome), None)
                 }
                 Decision::MoveSubscription(new) => {
                     if self.subscriptions.move_subscription(&self.hasher, item.user(), &new, now).await? {
-                        Stats::bump(&self.stats.consent_changes);
+                        self.metrics.event(Event::ConsentChange);
                     }
                     continue;
                 }
@@ -720,7 +720,7 @@ impl Pipeline {
             answers.push(reply.resolve(prepared).into_owned());
             self.count(item, reply, now);
         }
-        self.stats.inline.fetch_add(replies.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.metrics.events_by(Event::Inline, replies.len() as u64);
         Ok(answers)
     }
 }

@@ -16,8 +16,10 @@ use axum::extract::{DefaultBodyLimit, RawQuery};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get};
+use metrics::scrape::Scrape;
+use metrics::{Metrics, WebhookOutcome};
 use schemas::Answer;
-use store::{QueueName, SharedStore};
+use store::SharedStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::limit::ConcurrencyLimitLayer;
@@ -25,7 +27,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
-use crate::channels::{Channel, Channels, Hook, WebhookRequest};
+use crate::channels::{Channel, Channels, Hook, InboundEvent, WebhookRequest};
 use crate::conectate::Subscriptions;
 use crate::config::ResponderConfig;
 use crate::counting::Counting;
@@ -34,7 +36,6 @@ use crate::mirror::Mirror;
 use crate::outbox::OutboxWorker;
 use crate::pipeline::{Limits, Pipeline};
 use crate::replies::Reply;
-use crate::stats::Stats;
 
 /// The responder, built and ready to serve. Clones share everything (tests keep one to drain
 /// the outbox and flush counters while another serves).
@@ -54,14 +55,21 @@ struct AppState {
     pipeline: Pipeline,
     mirror: Arc<Mirror>,
     counting: Counting,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
+    scrape: Arc<Scrape>,
     store: SharedStore,
 }
 
 impl Responder {
     /// Builds the channels, loads the current snapshot (if any) and starts following the
-    /// store's announcements and flushing counters.
+    /// store's announcements and flushing counters, with metrics of its own.
     pub async fn build(config: ResponderConfig, store: SharedStore) -> Responder {
+        Responder::build_with_metrics(config, store, Arc::new(Metrics::new())).await
+    }
+
+    /// [`Responder::build`], recording into `metrics` (shared with the other parts of the
+    /// process).
+    pub async fn build_with_metrics(config: ResponderConfig, store: SharedStore, metrics: Arc<Metrics>) -> Responder {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(config.outbox.concurrency)
             .build()
@@ -74,7 +82,7 @@ impl Responder {
         let (background, stop) = watch::channel(false);
         tokio::spawn(mirror.clone().follow(store.clone(), config.snapshot_poll, stop.clone()));
         let counting = Counting::start(store.clone(), config.timezone.clone(), config.counters_flush, stop);
-        let stats = Arc::new(Stats::default());
+        tokio::spawn(follow_answering_version(mirror.loaded(), metrics.clone()));
         let pipeline = Pipeline::new(
             store.clone(),
             config.hasher.clone(),
@@ -82,12 +90,12 @@ impl Responder {
             counting.clone(),
             Subscriptions::new(store.clone(), config.consent_text_version.clone()),
             DeliveryStatuses::new(
-                stats.clone(),
+                metrics.clone(),
                 store.clone(),
                 Subscriptions::new(store.clone(), config.consent_text_version.clone()),
                 config.delivery.clone(),
             ),
-            stats.clone(),
+            metrics.clone(),
             Limits {
                 flood_per_minute: config.flood_per_minute,
                 session_ttl: config.session_ttl,
@@ -100,11 +108,12 @@ impl Responder {
             store.clone(),
             channels.clone(),
             mirror.clone(),
-            stats.clone(),
+            metrics.clone(),
             config.outbox.clone(),
             consumer,
         );
-        let state = Arc::new(AppState { channels, pipeline, mirror, counting, stats, store });
+        let scrape = Arc::new(Scrape::new(metrics.clone(), store.clone(), config.timezone.clone()));
+        let state = Arc::new(AppState { channels, pipeline, mirror, counting, metrics, scrape, store });
         Responder { state, worker, config, background: Arc::new(background), internal_routes: Router::new() }
     }
 
@@ -138,10 +147,9 @@ impl Responder {
     /// The internal routes: `/health` and `/metrics`.
     pub fn internal_app(&self) -> Router {
         let health = self.state.clone();
-        let metrics = self.state.clone();
         Router::new()
             .route("/health", get(move || health_check(health.clone())))
-            .route("/metrics", get(move || render_metrics(metrics.clone())))
+            .merge(metrics::scrape::routes(self.state.scrape.clone()))
             .merge(self.internal_routes.clone())
     }
 
@@ -150,8 +158,8 @@ impl Responder {
         self.worker.clone()
     }
 
-    pub fn stats(&self) -> Arc<Stats> {
-        self.state.stats.clone()
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.state.metrics.clone()
     }
 
     pub fn mirror(&self) -> Arc<Mirror> {
@@ -213,11 +221,12 @@ impl Responder {
 fn route_handler(state: Arc<AppState>, channel: Arc<dyn Channel>, hook: Hook, filter: MethodFilter) -> MethodRouter {
     match hook {
         Hook::Handshake => axum::routing::on(filter, move |RawQuery(query): RawQuery| {
-            let channel = channel.clone();
+            let (state, channel) = (state.clone(), channel.clone());
             async move {
                 match channel.handshake(query.as_deref()) {
                     Ok(challenge) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response(),
                     Err(rejection) => {
+                        state.metrics.webhook(channel.kind(), WebhookOutcome::Rejected);
                         tracing::warn!(channel = channel.kind().as_str(), %rejection, "Refused a webhook handshake.");
                         rejection.status().into_response()
                     }
@@ -244,34 +253,44 @@ async fn receive(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
+    let started = std::time::Instant::now();
     let request = WebhookRequest { uri, headers, body };
-    let kind = channel.kind().as_str();
+    let (channel_kind, kind) = (channel.kind(), channel.kind().as_str());
+    let count = |outcome| state.metrics.webhook(channel_kind, outcome);
     if let Err(rejection) = channel.verify(hook, &request) {
-        Stats::bump(&state.stats.rejected);
+        count(WebhookOutcome::Rejected);
         tracing::warn!(channel = kind, %rejection, "Rejected a webhook; nothing of it was processed.");
         return rejection.status().into_response();
     }
     let events = match channel.parse(hook, &request) {
         Ok(events) => events,
         Err(rejection) => {
-            Stats::bump(&state.stats.rejected);
+            count(WebhookOutcome::Unreadable);
             tracing::warn!(channel = kind, %rejection, "Rejected a signed webhook that cannot be read.");
             return rejection.status().into_response();
         }
     };
-    Stats::bump(&state.stats.webhooks);
+    // Statuses outnumber messages; only a webhook with a message to answer has a reply latency.
+    let replies = events.iter().any(|e| matches!(e, InboundEvent::Message(_)));
     match state.pipeline.handle(channel, events).await {
         Ok(answers) => {
             let answers: Vec<&Answer> = answers.iter().collect();
-            channel.respond(&answers)
+            let response = channel.respond(&answers);
+            count(WebhookOutcome::Handled);
+            if replies {
+                state.metrics.reply_latency(channel_kind, started.elapsed());
+            }
+            response
         }
         Err(error) if channel.replies_inline() => {
+            count(WebhookOutcome::Failed);
             // Twilio does not retry: better an honest "write again" than silence.
             tracing::warn!(channel = kind, %error, "A webhook could not be handled; answered that the service is busy.");
             let not_ready = Reply::NotReady.resolve(None);
             channel.respond(&[not_ready.as_ref()])
         }
         Err(error) => {
+            count(WebhookOutcome::Failed);
             tracing::warn!(channel = kind, %error, "A webhook could not be handled now; the platform will retry it.");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
@@ -299,16 +318,17 @@ async fn health_check(state: Arc<AppState>) -> Response {
     }
 }
 
-async fn render_metrics(state: Arc<AppState>) -> Response {
-    let mut text = state.stats.render();
-    if let Ok(depth) = state.store.depth(QueueName::Outbox).await {
-        text.push_str(&format!(
-            "responder_outbox_ready {}\nresponder_outbox_pending {}\nresponder_outbox_delayed {}\n",
-            depth.ready, depth.pending, depth.delayed
-        ));
+/// Keeps `contacto_answering_snapshot_version` on the version the mirror answers from.
+async fn follow_answering_version(
+    mut loaded: watch::Receiver<Option<schemas::SnapshotVersion>>,
+    metrics: Arc<Metrics>,
+) {
+    loop {
+        if let Some(version) = *loaded.borrow_and_update() {
+            metrics.answering(version.0);
+        }
+        if loaded.changed().await.is_err() {
+            return;
+        }
     }
-    if let Some(version) = state.mirror.version() {
-        text.push_str(&format!("responder_snapshot_version {}\n", version.0));
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -8,6 +8,7 @@ use store::ReportUpdate;
 use testkit::StoreKind;
 
 testkit::on_both_stores!(
+    watch_slots;
     contents_change_only_from_the_revision_they_were_read_at,
     contents_are_listed_in_id_order_past_gaps,
     a_report_item_never_moves_backwards_and_counts_follow_it,

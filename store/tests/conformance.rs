@@ -43,6 +43,15 @@ macro_rules! conformance {
                     super::$name(super::redis().await).await;
                 }
             )*
+
+            /// Every case again, one after the other, watched: each script, transaction and
+            /// multi-key command keeps its keys in one Redis Cluster slot.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn every_atomic_step_stays_in_one_cluster_slot() {
+                let watch = testkit::slots::SlotWatch::start().await;
+                $(super::$name(super::redis().await).await;)*
+                watch.check().await;
+            }
         }
     };
 }

@@ -16,9 +16,11 @@
 //! - [`stores`]: the test Redis ([`redis_url`]), a key prefix per test ([`unique_keys`]), a
 //!   fresh store of each kind ([`embedded_store`], [`redis_store`], [`StoreKind`]), and
 //!   [`on_both_stores!`] to declare a test once per store.
+//! - [`slots`]: Redis Cluster readiness, checked on the commands a suite sends (`MONITOR`).
 
 pub mod platforms;
 pub mod servers;
+pub mod slots;
 pub mod sources;
 pub mod stores;
 

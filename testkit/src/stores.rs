@@ -60,9 +60,23 @@ impl StoreKind {
 }
 
 /// Declares each named `async fn(StoreKind)` test once per store, in modules `on_embedded`
-/// and `on_redis` (on a two-thread runtime, like the services).
+/// and `on_redis` (on a two-thread runtime, like the services). With `watch_slots;` first, the
+/// Redis cases also run once more one after the other under a [`SlotWatch`](crate::slots::SlotWatch):
+/// every atomic step must keep its keys in one Redis Cluster slot.
 #[macro_export]
 macro_rules! on_both_stores {
+    (watch_slots; $($name:ident),* $(,)?) => {
+        $crate::on_both_stores!($($name),*);
+
+        /// Every case again on Redis, one after the other, watched: each script, transaction
+        /// and multi-key command keeps its keys in one Redis Cluster slot.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn every_atomic_step_stays_in_one_cluster_slot() {
+            let watch = $crate::slots::SlotWatch::start().await;
+            $(self::$name($crate::StoreKind::Redis).await;)*
+            watch.check().await;
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod on_embedded {
             $(

@@ -156,6 +156,18 @@ pub enum DeliveryState {
     Failed,
 }
 
+impl DeliveryState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Read => "read",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
 /// A status of a message we sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEvent {

@@ -95,7 +95,7 @@ async fn meta_cases(kind: StoreKind) {
         }
         if case.status != 200 {
             // Nothing processed: no message marked seen, nothing queued, nothing counted.
-            assert_eq!(app.stats().webhooks.load(std::sync::atomic::Ordering::Relaxed), 0, "{label}");
+            assert_eq!(app.handled_webhooks(), 0, "{label}");
             assert_eq!(app.store.depth(store::QueueName::Outbox).await.unwrap().total(), 0, "{label}");
             if let Ok(events) = meta::parse_notification(&body) {
                 for event in events {

@@ -208,7 +208,7 @@ async fn the_flood_limit_answers_once_then_stays_quiet(kind: StoreKind) {
         vec![answer(&f, "sintomas/estado")],
         "others are not held back"
     );
-    assert_eq!(app.stats().flooded.load(std::sync::atomic::Ordering::Relaxed), 4);
+    assert_eq!(app.metrics().event_count(metrics::Event::Flooded), 4);
 }
 
 async fn interactions_and_unique_users_are_counted_by_local_day(kind: StoreKind) {

@@ -39,7 +39,7 @@ async fn copies_delivered_at_once_are_answered_once(kind: StoreKind) {
     let mut to: Vec<String> = app.graph_bodies().iter().map(|b| b["to"].as_str().unwrap().to_owned()).collect();
     to.sort();
     assert_eq!(to, (0..5).map(|i| format!("52147712{i:05}")).collect::<Vec<_>>(), "one reply per message");
-    assert_eq!(app.stats().duplicates.load(std::sync::atomic::Ordering::Relaxed), 35);
+    assert_eq!(app.metrics().event_count(metrics::Event::Duplicate), 35);
 }
 
 async fn a_consent_change_delivered_twice_at_once_is_applied_once(kind: StoreKind) {
@@ -55,7 +55,7 @@ async fn a_consent_change_delivered_twice_at_once_is_applied_once(kind: StoreKin
     let records = app.store.consent_records(0, 100).await.unwrap();
     assert_eq!(records.len(), 1, "applied once: {records:?}");
     assert_eq!((records[0].action, records[0].outcome), (ConsentAction::Subscribe, ConsentOutcome::Subscribed));
-    assert_eq!(app.stats().consent_changes.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(app.metrics().event_count(metrics::Event::ConsentChange), 1);
 }
 
 testkit::on_both_stores!(

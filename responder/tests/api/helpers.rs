@@ -10,10 +10,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use metrics::{Metrics, SendKind, SendResult, WebhookOutcome};
 use responder::channels::{meta, twilio};
-use responder::stats::Stats;
 use responder::{OutboxWorker, Outcome, Responder, ResponderConfig};
-use schemas::{KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey};
+use schemas::{
+    ChannelKind, KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey,
+};
 use settings::Settings;
 use store::SharedStore;
 use testkit::{RecordingServer, TestServer, TestStore};
@@ -214,8 +216,20 @@ impl TestApp {
         self.responder.outbox_worker()
     }
 
-    pub fn stats(&self) -> Arc<Stats> {
-        self.responder.stats()
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.responder.metrics()
+    }
+
+    /// Webhooks of either channel that were read and handled.
+    pub fn handled_webhooks(&self) -> u64 {
+        let m = self.metrics();
+        [ChannelKind::Meta, ChannelKind::Twilio].map(|c| m.webhook_count(c, WebhookOutcome::Handled)).iter().sum()
+    }
+
+    /// Replies' send attempts of either channel that ended with `result`.
+    pub fn reply_sends(&self, result: SendResult) -> u64 {
+        let m = self.metrics();
+        [ChannelKind::Meta, ChannelKind::Twilio].map(|c| m.send_count(c, SendKind::Reply, result)).iter().sum()
     }
 
     pub fn keys(&self) -> &KeyLayout {

@@ -15,6 +15,7 @@ use serde_json::json;
 use store::QueueName;
 
 use crate::helpers::*;
+use metrics::SendResult;
 
 fn recipient(body: &serde_json::Value) -> String {
     body["to"].as_str().or_else(|| body["recipient"].as_str()).unwrap().to_owned()
@@ -79,7 +80,7 @@ async fn the_graph_api_down_for_a_while_then_every_reply_delivered_exactly_once(
     assert_eq!(delivered.len(), N, "a reply was delivered twice");
     assert_eq!(distinct.len(), N);
     assert_eq!(app.store.depth(QueueName::Outbox).await.unwrap().total(), 0);
-    assert!(app.stats().retried.load(Ordering::Relaxed) >= N as u64 * 2);
+    assert!(app.reply_sends(SendResult::Retry) >= N as u64 * 2);
 }
 
 async fn permanent_errors_are_recorded_and_not_retried(kind: StoreKind) {
@@ -91,7 +92,7 @@ async fn permanent_errors_are_recorded_and_not_retried(kind: StoreKind) {
         assert_eq!(app.drain_outbox().await, vec![Outcome::Failed], "code {code}");
     }
     assert_eq!(app.graph.requests().len(), 4, "one attempt each");
-    assert_eq!(app.stats().failed.load(Ordering::Relaxed), 4);
+    assert_eq!(app.reply_sends(SendResult::Failed), 4);
     assert_eq!(app.store.depth(QueueName::Outbox).await.unwrap().total(), 0);
     assert!(logs().contains("A reply failed for good"), "failures are recorded");
 }
@@ -156,7 +157,7 @@ async fn a_reply_that_missed_the_24_hour_window_is_dropped_and_recorded(kind: St
     app.store.enqueue(QueueName::Outbox, &[entry.encode()]).await.unwrap();
     assert_eq!(app.drain_outbox().await, vec![Outcome::Failed]);
     assert!(app.graph.requests().is_empty());
-    assert_eq!(app.stats().expired.load(Ordering::Relaxed), 1);
+    assert_eq!(app.reply_sends(SendResult::Expired), 1);
 }
 
 async fn a_batch_of_600_senders_in_one_2_5_mb_post_is_answered_at_the_configured_rate(kind: StoreKind) {

@@ -57,7 +57,7 @@ async fn bodies_over_the_limit_are_refused_without_being_read(kind: StoreKind) {
     if let Ok(response) = response {
         assert_eq!(response.status(), 413);
     }
-    assert_eq!(app.stats().webhooks.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(app.handled_webhooks(), 0);
 }
 
 async fn health_and_metrics_on_the_internal_port(kind: StoreKind) {
@@ -71,16 +71,24 @@ async fn health_and_metrics_on_the_internal_port(kind: StoreKind) {
     let body = meta_text(PNID, "5214771304001", "wamid.MET1", "hola");
     app.post_meta(&body).await;
     let metrics = app.http.get(app.internal_url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("responder_webhooks 1"), "{metrics}");
-    assert!(metrics.contains("responder_enqueued 1"), "{metrics}");
-    assert!(metrics.contains("responder_outbox_ready 1"), "{metrics}");
+    for line in [
+        "contacto_webhooks_total{channel=\"meta\",outcome=\"handled\"} 1",
+        "contacto_responder_events_total{event=\"enqueued\"} 1",
+        "contacto_queue_depth{queue=\"outbox\",state=\"ready\"} 1",
+        "contacto_reply_latency_seconds_count{channel=\"meta\"} 1",
+        "contacto_answering_snapshot_version 1",
+        "contacto_current_snapshot_version 1",
+        "contacto_store_up 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     // Delivery statuses reach the delivery hook, which counts them by state.
     assert_eq!(app.post_meta(&fixture("webhooks/meta/statuses.json")).await.status(), 200);
     let metrics = app.http.get(app.internal_url("/metrics")).send().await.unwrap().text().await.unwrap();
     for line in [
-        "responder_statuses{state=\"Sent\"} 1",
-        "responder_statuses{state=\"Read\"} 2",
-        "responder_statuses{state=\"Failed\"} 1",
+        "contacto_delivery_statuses_total{state=\"sent\"} 1",
+        "contacto_delivery_statuses_total{state=\"read\"} 2",
+        "contacto_delivery_statuses_total{state=\"failed\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }
