@@ -438,7 +438,7 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        TelemetrySettings { format: LogFormat::Pretty, filter: "info".into() }
+        TelemetrySettings { format: LogFormat::Pretty, filter: "info,tokio_cron_scheduler=warn".into() }
     }
 }
 
