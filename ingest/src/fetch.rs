@@ -136,7 +136,7 @@ impl Fetcher {
     }
 
     /// Fetches, retrying retryable failures with exponential back-off and jitter.
-    #[tracing::instrument(name = "fetch", skip_all, fields(source = %source))]
+    #[tracing::instrument(name = "fetch", skip_all)]
     pub async fn fetch(
         &self,
         source: &SourceName,

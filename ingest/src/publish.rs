@@ -35,7 +35,7 @@ impl Publisher {
     /// Publishes `answers` as everything `provenance.source` says now, and `router` as the
     /// router table when the source publishes one (the menu source; every other source leaves
     /// the table as it is).
-    #[tracing::instrument(name = "publish", skip_all, fields(source = %provenance.source))]
+    #[tracing::instrument(name = "publish", skip_all)]
     pub async fn publish(
         &self,
         store: &dyn Store,
