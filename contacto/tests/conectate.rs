@@ -3,7 +3,9 @@
 //! 52,013 subscribers and started again, it sends every subscriber the content exactly once;
 //! `contacto conectate` drives a content and exports the consent ledger.
 
-use std::net::TcpListener;
+mod common;
+
+use common::contacto;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,17 +18,6 @@ use responder::{Responder, ResponderConfig};
 use schemas::{ChannelKind, KeyLayout, UserHasher};
 use settings::{Secret, Settings};
 use testkit::{APP_SECRET, HASH_KEY, PNID, RecordingServer, StatusReporter};
-
-/// `contacto` with a clean environment (no CONTACTO_* from the caller) plus `vars`.
-fn contacto(dir: &Path, args: &[&str], vars: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_contacto"));
-    cmd.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.env("CONTACTO_CONFIG", dir.join("contacto.toml"));
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd
-}
 
 fn ok(output: Output) -> String {
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
@@ -97,9 +88,9 @@ fn the_team_drives_a_content_from_the_command_line() {
 #[tokio::test]
 async fn contacto_run_serves_the_admin_api_behind_its_token() {
     let dir = tempfile::tempdir().unwrap();
-    let internal = free_port();
+    let internal = testkit::free_port();
     let vars = [
-        ("CONTACTO_RESPONDER__LISTEN", format!("127.0.0.1:{}", free_port())),
+        ("CONTACTO_RESPONDER__LISTEN", format!("127.0.0.1:{}", testkit::free_port())),
         ("CONTACTO_RESPONDER__INTERNAL_LISTEN", format!("127.0.0.1:{internal}")),
     ];
     let mut child = contacto(dir.path(), &["run"], &vars).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
@@ -121,10 +112,6 @@ async fn contacto_run_serves_the_admin_api_behind_its_token() {
     assert_eq!((status["frozen"].is_null(), status["messaging_limit"].as_u64()), (true, Some(250)));
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     assert!(child.wait().unwrap().success());
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Starts `contacto sender` with `vars`, its log in `log`.
@@ -181,8 +168,8 @@ async fn a_sender_killed_halfway_through_52013_subscribers_restarts_and_sends_ea
     let vars: Vec<(&str, String)> = vec![
         ("CONTACTO_REDIS_URL", testkit::redis_url()),
         ("CONTACTO_STORE__KEY_PREFIX", keys.prefix().to_owned()),
-        ("CONTACTO_RESPONDER__LISTEN", format!("127.0.0.1:{}", free_port())),
-        ("CONTACTO_RESPONDER__INTERNAL_LISTEN", format!("127.0.0.1:{}", free_port())),
+        ("CONTACTO_RESPONDER__LISTEN", format!("127.0.0.1:{}", testkit::free_port())),
+        ("CONTACTO_RESPONDER__INTERNAL_LISTEN", format!("127.0.0.1:{}", testkit::free_port())),
         ("CONTACTO_PRIVACY__USER_HASH_KEY", HASH_KEY.into()),
         ("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", PNID.into()),
         ("CONTACTO_CHANNELS__META__APP_SECRET", APP_SECRET.into()),

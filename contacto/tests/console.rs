@@ -2,13 +2,8 @@
 //! the variable; with it, it serves the console, the admin API behind the token, and `/health`
 //! on `console.listen`, and stops cleanly on SIGTERM.
 
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn console(dir: &std::path::Path, port: u16) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_contacto"));
@@ -29,7 +24,7 @@ fn console(dir: &std::path::Path, port: u16) -> Command {
 #[test]
 fn console_refuses_to_start_without_the_admin_token() {
     let dir = tempfile::tempdir().unwrap();
-    let out = console(dir.path(), free_port()).output().unwrap();
+    let out = console(dir.path(), testkit::free_port()).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("CONTACTO_ADMIN__TOKEN"), "{stderr}");
@@ -38,7 +33,7 @@ fn console_refuses_to_start_without_the_admin_token() {
 #[tokio::test]
 async fn console_serves_the_pages_the_api_and_health_on_its_port() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = testkit::free_port();
     let mut child = console(dir.path(), port).env("CONTACTO_ADMIN__TOKEN", "token-de-prueba-0123").spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -2,24 +2,11 @@
 //! names the variable to set; with them it serves webhooks on Redis and stops cleanly; and
 //! `contacto run` serves the webhook routes too.
 
-use std::net::TcpListener;
+mod common;
+
+use common::contacto;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `contacto` with a clean environment (no CONTACTO_* from the caller) plus `vars`.
-fn contacto(dir: &std::path::Path, args: &[&str], vars: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_contacto"));
-    cmd.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.env("CONTACTO_CONFIG", dir.join("contacto.toml"));
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd
-}
 
 #[test]
 fn the_production_responder_names_the_missing_secret() {
@@ -74,7 +61,7 @@ async fn the_production_responder_serves_webhooks_on_redis_and_stops_cleanly() {
         panic!("CONTACTO_TEST_REDIS_URL is not set: run scripts/test");
     };
     let dir = tempfile::tempdir().unwrap();
-    let (web, internal) = (free_port(), free_port());
+    let (web, internal) = (testkit::free_port(), testkit::free_port());
     let child = contacto(
         dir.path(),
         &["responder"],
@@ -110,7 +97,7 @@ async fn the_production_responder_serves_webhooks_on_redis_and_stops_cleanly() {
 #[tokio::test]
 async fn contacto_run_serves_the_webhook_routes() {
     let dir = tempfile::tempdir().unwrap();
-    let (web, internal) = (free_port(), free_port());
+    let (web, internal) = (testkit::free_port(), testkit::free_port());
     let child = contacto(
         dir.path(),
         &["run"],

@@ -1,13 +1,8 @@
 //! `contacto run` on a fresh machine: it starts with no Redis and no secrets set, serves its
 //! health endpoint, and stops cleanly on SIGTERM and on ctrl-c (SIGINT).
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 struct Running {
     child: Child,
@@ -15,7 +10,7 @@ struct Running {
 }
 
 fn start(dir: &std::path::Path) -> Running {
-    let (web, internal) = (free_port(), free_port());
+    let (web, internal) = (testkit::free_port(), testkit::free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_contacto"))
         .arg("run")
         .current_dir(dir)
@@ -81,7 +76,7 @@ async fn run_starts_without_redis_or_secrets_and_stops_cleanly_on_sigterm_and_ct
 async fn run_ingests_the_bundled_fixture_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let repo_config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contacto.toml");
-    let (web, internal) = (free_port(), free_port());
+    let (web, internal) = (testkit::free_port(), testkit::free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_contacto"))
         .arg("run")
         .current_dir(dir.path())

@@ -10,8 +10,10 @@
 //! number or a user key, and every metric the Grafana dashboard (`ops/grafana/contacto.json`)
 //! queries is in a real scrape.
 
+mod common;
+
+use common::contacto;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,10 +42,6 @@ const TO_BOTH: usize = 30;
 /// Conéctate subscribers.
 const SUBSCRIBERS: usize = 300;
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// Child processes that are killed when this is dropped, so a failing test leaves no orphan.
 struct Processes {
@@ -98,17 +96,6 @@ impl Drop for Processes {
             let _ = child.wait();
         }
     }
-}
-
-/// `contacto` with a clean environment (no CONTACTO_* from the caller) plus `vars`.
-fn contacto(dir: &Path, args: &[&str], vars: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_contacto"));
-    cmd.args(args).current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.env("CONTACTO_CONFIG", dir.join("contacto.toml"));
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd
 }
 
 /// A configuration with two sources read from files in `dir` (the menu and the symptoms),
@@ -307,15 +294,15 @@ async fn one_ingest_two_responders_two_senders_on_one_redis() {
         vars
     };
     let mut procs = Processes { dir: dir.path().to_owned(), children: Vec::new() };
-    let ingest_port = free_port();
-    procs.spawn("ingest", &["ingest"], &with_ports(free_port(), ingest_port));
-    let responders: Vec<(u16, u16)> = (0..2).map(|_| (free_port(), free_port())).collect();
+    let ingest_port = testkit::free_port();
+    procs.spawn("ingest", &["ingest"], &with_ports(testkit::free_port(), ingest_port));
+    let responders: Vec<(u16, u16)> = (0..2).map(|_| (testkit::free_port(), testkit::free_port())).collect();
     for (i, (public, internal)) in responders.iter().enumerate() {
         procs.spawn(&format!("responder-{i}"), &["responder"], &with_ports(*public, *internal));
     }
-    let senders: Vec<u16> = (0..2).map(|_| free_port()).collect();
+    let senders: Vec<u16> = (0..2).map(|_| testkit::free_port()).collect();
     for (i, internal) in senders.iter().enumerate() {
-        procs.spawn(&format!("sender-{i}"), &["sender"], &with_ports(free_port(), *internal));
+        procs.spawn(&format!("sender-{i}"), &["sender"], &with_ports(testkit::free_port(), *internal));
     }
 
     // Ingest publishes both sources at start (two versions); both responders answer from it.

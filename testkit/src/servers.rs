@@ -131,3 +131,8 @@ impl RecordingServer {
         self.requests.lock().expect("requests lock").clear();
     }
 }
+
+/// A loopback port free right now, for a process a test starts (which binds it itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("its address").port()
+}

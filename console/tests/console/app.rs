@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use conectate::{ConectateConfig, Contents, Sender};
 use responder::channels::{Channels, meta};
 use responder::{Responder, ResponderConfig};
-use schemas::{ChannelKind, ConsentAction, ConsentChange, ConsentSignal, PhoneNumber, UserAddress};
+use schemas::{ChannelKind, PhoneNumber, UserAddress};
 use serde_json::{Value, json};
 use settings::{Secret, Settings};
 use store::SharedStore;
@@ -21,8 +21,8 @@ use testkit::{RecordingServer, StatusReporter, TestServer, TestStore, meta_statu
 use tokio::sync::watch;
 
 pub const TOKEN: &str = "token-de-la-consola-para-pruebas-0123";
-pub const PNID: &str = "106540352242922";
-const APP_SECRET: &str = "meta-app-secret-for-tests";
+use testkit::{ACCESS_TOKEN, APP_SECRET, HASH_KEY, VERIFY_TOKEN};
+pub use testkit::{PNID, phone};
 pub const STAFF: &str = "5214779990001";
 
 pub struct App {
@@ -56,11 +56,11 @@ pub fn repo() -> std::path::PathBuf {
 fn settings(graph_url: &str, data: &std::path::Path) -> Settings {
     let mut s = Settings::load(&repo().join("contacto.toml")).expect("the repository's contacto.toml loads");
     s.store.data_dir = data.to_owned();
-    s.privacy.user_hash_key = Some(Secret::new("user-hash-key-for-tests-0123456789"));
+    s.privacy.user_hash_key = Some(Secret::new(HASH_KEY));
     s.admin.token = Some(Secret::new(TOKEN));
     s.channels.meta.app_secret = Some(Secret::new(APP_SECRET));
-    s.channels.meta.verify_token = Some(Secret::new("verify-token-for-tests"));
-    s.channels.meta.access_token = Some(Secret::new("EAAG-access-token-for-tests"));
+    s.channels.meta.verify_token = Some(Secret::new(VERIFY_TOKEN));
+    s.channels.meta.access_token = Some(Secret::new(ACCESS_TOKEN));
     s.channels.meta.phone_number_ids = vec![PNID.into()];
     s.channels.meta.graph_base_url = graph_url.into();
     s.channels.meta.graph_timeout_secs = 2;
@@ -202,21 +202,7 @@ impl App {
 
     /// Subscribes `n` citizens to Conéctate, as their ALTA would.
     pub async fn subscribe(&self, n: usize) {
-        for i in 0..n {
-            let address = UserAddress::Phone(PhoneNumber::parse(&phone(i)).unwrap());
-            let change = ConsentChange {
-                user: self.config.hasher.key(&address),
-                address,
-                channel: ChannelKind::Meta,
-                business_number: PNID.into(),
-                action: ConsentAction::Subscribe,
-                signal: ConsentSignal::Keyword("alta".into()),
-                at: jiff::Timestamp::now(),
-                consent_text_version: "2021-01".into(),
-                municipio: None,
-            };
-            self.store.apply_consent(&change).await.unwrap();
-        }
+        testkit::subscribe_citizens(&self.store, &self.config.hasher, 0..n, ChannelKind::Meta, PNID).await;
     }
 
     /// Starts a Conéctate sender in this process.
@@ -249,9 +235,4 @@ impl Drop for App {
             let _ = stop.send(true);
         }
     }
-}
-
-/// The `i`-th test citizen's WhatsApp number.
-pub fn phone(i: usize) -> String {
-    format!("52147{i:08}")
 }
