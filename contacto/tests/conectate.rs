@@ -5,7 +5,6 @@
 
 mod common;
 
-use common::contacto;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +17,8 @@ use responder::{Responder, ResponderConfig};
 use schemas::{ChannelKind, KeyLayout, UserHasher};
 use settings::{Secret, Settings};
 use testkit::{APP_SECRET, HASH_KEY, PNID, RecordingServer, StatusReporter};
+
+use common::contacto;
 
 fn ok(output: Output) -> String {
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
@@ -165,28 +166,16 @@ async fn a_sender_killed_halfway_through_52013_subscribers_restarts_and_sends_ea
     let hasher = UserHasher::new(HASH_KEY.as_bytes()).unwrap();
     testkit::subscribe_citizens(&store, &hasher, 0..N, ChannelKind::Meta, PNID).await;
 
-    let vars: Vec<(&str, String)> = vec![
-        ("CONTACTO_REDIS_URL", testkit::redis_url()),
-        ("CONTACTO_STORE__KEY_PREFIX", keys.prefix().to_owned()),
+    let mut vars = testkit::service_env(&keys, &graph_server.url(""));
+    vars.extend([
         ("CONTACTO_RESPONDER__LISTEN", format!("127.0.0.1:{}", testkit::free_port())),
         ("CONTACTO_RESPONDER__INTERNAL_LISTEN", format!("127.0.0.1:{}", testkit::free_port())),
-        ("CONTACTO_PRIVACY__USER_HASH_KEY", HASH_KEY.into()),
-        ("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", PNID.into()),
-        ("CONTACTO_CHANNELS__META__APP_SECRET", APP_SECRET.into()),
-        ("CONTACTO_CHANNELS__META__VERIFY_TOKEN", "verify".into()),
-        ("CONTACTO_CHANNELS__META__ACCESS_TOKEN", "EAAG-token".into()),
-        ("CONTACTO_CHANNELS__META__GRAPH_BASE_URL", graph_server.url("")),
         ("CONTACTO_CHANNELS__META__GRAPH_TIMEOUT_SECS", "2".into()),
         ("CONTACTO_CHANNELS__TWILIO__TIMEOUT_SECS", "2".into()),
-        ("CONTACTO_CONECTATE__UNPACED", "true".into()),
-        ("CONTACTO_CONECTATE__MESSAGING_LIMIT", "unlimited".into()),
-        ("CONTACTO_CONECTATE__DEFAULT_TEMPLATE", "aviso_conectate".into()),
-        ("CONTACTO_CONECTATE__REQUIRE_CANARY", "false".into()),
         ("CONTACTO_CONECTATE__SENDER_CONCURRENCY", "128".into()),
         ("CONTACTO_CONECTATE__RECLAIM_IDLE_SECS", "3".into()),
         ("CONTACTO_CONECTATE__IN_DOUBT_SECS", "5".into()),
-        ("CONTACTO_CONECTATE__SCHEDULE_POLL_SECS", "1".into()),
-    ];
+    ]);
     let cli = |args: &[&str]| contacto(dir.path(), args, &vars).output().unwrap();
     ok(cli(&["conectate", "create", "--title", "Conéctate", "--text", "Aviso de prueba."]));
     ok(cli(&["conectate", "schedule", "1", "--now"]));

@@ -4,9 +4,10 @@
 
 mod common;
 
-use common::contacto;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::contacto;
 
 #[test]
 fn the_production_responder_names_the_missing_secret() {

@@ -12,7 +12,6 @@
 
 mod common;
 
-use common::contacto;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,11 +28,10 @@ use schemas::{
     UserHasher,
 };
 use store::SharedStore;
-use testkit::{RecordingServer, StatusReporter};
+use testkit::{APP_SECRET, HASH_KEY, PNID, RecordingServer, StatusReporter};
 
-const HASH_KEY: &str = "user-hash-key-for-scale-out-tests-0123";
-const APP_SECRET: &str = "meta-app-secret-for-scale-out";
-const PNID: &str = "106540352242922";
+use common::contacto;
+
 /// Citizens who write, each with one message.
 const WRITERS: usize = 120;
 /// Of them, the ones whose message is posted to both responders at once (as Meta's
@@ -270,23 +268,11 @@ async fn one_ingest_two_responders_two_senders_on_one_redis() {
         .await
     };
 
-    let shared: Vec<(&str, String)> = vec![
-        ("CONTACTO_REDIS_URL", testkit::redis_url()),
-        ("CONTACTO_STORE__KEY_PREFIX", keys.prefix().to_owned()),
-        ("CONTACTO_PRIVACY__USER_HASH_KEY", HASH_KEY.into()),
-        ("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", PNID.into()),
-        ("CONTACTO_CHANNELS__META__APP_SECRET", APP_SECRET.into()),
-        ("CONTACTO_CHANNELS__META__VERIFY_TOKEN", "verify".into()),
-        ("CONTACTO_CHANNELS__META__ACCESS_TOKEN", "EAAG-token".into()),
-        ("CONTACTO_CHANNELS__META__GRAPH_BASE_URL", graph_server.url("")),
+    let mut shared = testkit::service_env(&keys, &graph_server.url(""));
+    shared.extend([
         ("CONTACTO_CHANNELS__META__MESSAGES_PER_SECOND", "1000".into()),
         ("CONTACTO_RESPONDER__OUTBOX_RETRY_BASE_MS", "100".into()),
-        ("CONTACTO_CONECTATE__UNPACED", "true".into()),
-        ("CONTACTO_CONECTATE__MESSAGING_LIMIT", "unlimited".into()),
-        ("CONTACTO_CONECTATE__DEFAULT_TEMPLATE", "aviso_conectate".into()),
-        ("CONTACTO_CONECTATE__REQUIRE_CANARY", "false".into()),
-        ("CONTACTO_CONECTATE__SCHEDULE_POLL_SECS", "1".into()),
-    ];
+    ]);
     let with_ports = |public: u16, internal: u16| {
         let mut vars = shared.clone();
         vars.push(("CONTACTO_RESPONDER__LISTEN", format!("127.0.0.1:{public}")));

@@ -198,3 +198,25 @@ impl StatusReporter {
         let _ = self.statuses.send(status);
     }
 }
+
+/// The environment of a production process of the built binary (`contacto responder`,
+/// `sender`, `ingest`, `conectate …`) on the test Redis under `keys`' prefix: the test secrets,
+/// Meta's Graph API at `graph_url` (a stand-in), and Conéctate unpaced (allowed against a local
+/// stand-in) with no canary required and a one-second schedule poll.
+pub fn service_env(keys: &schemas::KeyLayout, graph_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("CONTACTO_REDIS_URL", crate::redis_url()),
+        ("CONTACTO_STORE__KEY_PREFIX", keys.prefix().to_owned()),
+        ("CONTACTO_PRIVACY__USER_HASH_KEY", HASH_KEY.into()),
+        ("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", PNID.into()),
+        ("CONTACTO_CHANNELS__META__APP_SECRET", APP_SECRET.into()),
+        ("CONTACTO_CHANNELS__META__VERIFY_TOKEN", VERIFY_TOKEN.into()),
+        ("CONTACTO_CHANNELS__META__ACCESS_TOKEN", ACCESS_TOKEN.into()),
+        ("CONTACTO_CHANNELS__META__GRAPH_BASE_URL", graph_url.into()),
+        ("CONTACTO_CONECTATE__UNPACED", "true".into()),
+        ("CONTACTO_CONECTATE__MESSAGING_LIMIT", "unlimited".into()),
+        ("CONTACTO_CONECTATE__DEFAULT_TEMPLATE", "aviso_conectate".into()),
+        ("CONTACTO_CONECTATE__REQUIRE_CANARY", "false".into()),
+        ("CONTACTO_CONECTATE__SCHEDULE_POLL_SECS", "1".into()),
+    ]
+}
