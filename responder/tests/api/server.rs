@@ -162,27 +162,12 @@ async fn app_on_private_redis(redis: &PrivateRedis, request_timeout_secs: u64) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_outage_gets_a_503_and_the_retry_is_answered_once() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = testkit::free_port();
     let redis = PrivateRedis::start_on(port);
     let (app, responder) = app_on_private_redis(&redis, 10).await;
     let router = responder.app();
     let served = testkit::serve(router).await;
-    let post = |body: Vec<u8>| {
-        let http = app.http.clone();
-        let url = served.url("/webhooks/meta");
-        async move {
-            http.post(url)
-                .header(
-                    responder::channels::meta::SIGNATURE_HEADER,
-                    responder::channels::meta::signature(APP_SECRET, &body),
-                )
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let post = |body: Vec<u8>| post_signed(&app.http, served.url("/webhooks/meta"), body);
     let body = meta_text(PNID, "5214771306001", "wamid.OUTAGE1", "casos");
     drop(redis);
     assert_eq!(post(body.clone()).await, 503, "the platform must retry later");
@@ -205,26 +190,11 @@ async fn a_store_outage_gets_a_503_and_the_retry_is_answered_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_store_times_out_and_the_message_is_still_answered_exactly_once() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = testkit::free_port();
     let redis = PrivateRedis::start_on(port);
     let (app, responder) = app_on_private_redis(&redis, 1).await;
     let served = testkit::serve(responder.app()).await;
-    let post = |body: Vec<u8>| {
-        let http = app.http.clone();
-        let url = served.url("/webhooks/meta");
-        async move {
-            http.post(url)
-                .header(
-                    responder::channels::meta::SIGNATURE_HEADER,
-                    responder::channels::meta::signature(APP_SECRET, &body),
-                )
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let post = |body: Vec<u8>| post_signed(&app.http, served.url("/webhooks/meta"), body);
     let body = meta_text(PNID, "5214771307001", "wamid.STALL1", "síntomas");
     redis.signal("-STOP");
     let start = Instant::now();
@@ -248,4 +218,11 @@ async fn a_stalled_store_times_out_and_the_message_is_still_answered_exactly_onc
     let worker = responder.outbox_worker();
     while worker.try_send_one().await.unwrap() != responder::Outcome::Empty {}
     assert_eq!(app.graph.requests().len(), 1, "answered exactly once after {statuses:?}");
+}
+
+/// Posts `body` to `url` signed as Meta signs it, and returns the status.
+async fn post_signed(http: &reqwest::Client, url: String, body: Vec<u8>) -> reqwest::StatusCode {
+    let signature = responder::channels::meta::signature(APP_SECRET, &body);
+    let sent = http.post(url).header(responder::channels::meta::SIGNATURE_HEADER, signature).body(body).send();
+    sent.await.expect("the responder answers").status()
 }
