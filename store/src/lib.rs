@@ -179,6 +179,19 @@ pub enum KvOp {
     Delete { key: Key },
 }
 
+impl KvOp {
+    /// The key the operation reads or writes.
+    pub fn key(&self) -> &Key {
+        match self {
+            KvOp::SetIfAbsent { key, .. }
+            | KvOp::Put { key, .. }
+            | KvOp::Get { key }
+            | KvOp::Incr { key, .. }
+            | KvOp::Delete { key } => key,
+        }
+    }
+}
+
 /// The answer to one [`KvOp`], in the same position as the operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KvReply {
