@@ -1,9 +1,13 @@
 //! The Redis store: what several processes (responders, senders, ingest) share.
 //!
-//! One managed, multiplexed connection carries every command (it reconnects by itself); a
-//! second connection listens for snapshot announcements. Where several keys must change
-//! together the change is one Lua script, and those keys share a hash tag (see
-//! [`schemas::keys`]), so the same code runs on a Redis Cluster.
+//! One multiplexed connection carries every command (it reconnects by itself),
+//! to one server or to a Redis Cluster, as the URL says ([`RedisTarget`]); a second connection
+//! listens for snapshot announcements. Where several keys must change together the change is
+//! one Lua script, and those keys share a hash tag (see [`schemas::keys`]), so the same code
+//! runs on a Redis Cluster: every script, transaction and multi-key command stays in one slot,
+//! and the one pipeline of unrelated keys ([`KvStore::batch`]) splits itself per slot there.
+//! Queues are read without `BLOCK` (a short poll, woken at once by work added in the same
+//! process), so no cluster connection is ever held by a blocked read.
 //!
 //! | contract | Redis |
 //! |---|---|

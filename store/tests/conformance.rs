@@ -212,7 +212,8 @@ async fn new_versions_are_announced(kind: StoreKind) {
 /// by pub/sub at once, long before its poll would find it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_process_hears_a_publication_at_once() {
-    for (kind, url) in [(StoreKind::Redis, testkit::redis_url()), (StoreKind::RedisCluster, testkit::redis_cluster_url())]
+    for (kind, url) in
+        [(StoreKind::Redis, testkit::redis_url()), (StoreKind::RedisCluster, testkit::redis_cluster_url())]
     {
         let f = kind.open().await;
         let other = store::open(&StoreConfig::Redis { url, keys: f.store.keys().clone() }).await.unwrap();

@@ -52,7 +52,9 @@ impl RedisTarget {
     pub fn parse(url: &str) -> std::result::Result<RedisTarget, String> {
         let Some(rest) = url.strip_prefix(CLUSTER_SCHEME) else {
             return match url.split_once("://") {
-                Some(("redis" | "redis+unix" | "unix", after)) if !after.is_empty() => Ok(RedisTarget::Node(url.into())),
+                Some(("redis" | "redis+unix" | "unix", after)) if !after.is_empty() => {
+                    Ok(RedisTarget::Node(url.into()))
+                }
                 _ => Err("debe empezar por redis:// (un servidor) o redis+cluster:// (un Redis Cluster)".into()),
             };
         };
