@@ -250,7 +250,9 @@ impl Default for TwilioSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct StoreSettings {
     /// A Redis URL (`redis://host:6379/0`); set it (or `CONTACTO_REDIS_URL`) to share the store
-    /// between processes. Unset: the embedded store in `data_dir`.
+    /// between processes. For a Redis Cluster, list some of its primaries (any one that answers
+    /// is enough; the rest are discovered): `redis+cluster://[user:password@]host:port,host:port`
+    /// (database 0 only). Unset: the embedded store in `data_dir`.
     pub redis_url: Option<Secret>,
     /// The embedded store's directory (`CONTACTO_DATA_DIR`); local secrets live here too.
     pub data_dir: PathBuf,
@@ -639,6 +641,9 @@ impl Settings {
             check_url("channels.twilio.status_url", url, &["http", "https"])?;
         }
         KeyLayout::new(&self.store.key_prefix).map_err(|e| field("store.key_prefix", e.to_string()))?;
+        if let Some(url) = &self.store.redis_url {
+            store::redis_store::RedisTarget::parse(url.expose()).map_err(|e| field("store.redis_url", e))?;
+        }
         if self.store.keep_versions < 2 {
             return Err(field("store.keep_versions", "conserva al menos 2 versiones para poder revertir"));
         }
@@ -827,6 +832,16 @@ mod tests {
         assert_eq!(s.channels.meta.phone_number_ids, vec!["106540352242922"]);
         let s = load("", &[("CONTACTO_REDIS_URL", "redis://127.0.0.1:6379/0")]).unwrap();
         assert!(matches!(s.store_config(), store::StoreConfig::Redis { .. }));
+        let s = load("", &[("CONTACTO_REDIS_URL", "redis+cluster://10.0.0.1:7000,10.0.0.2:7000")]).unwrap();
+        assert!(matches!(s.store_config(), store::StoreConfig::Redis { .. }));
+    }
+
+    #[test]
+    fn a_bad_redis_url_names_its_field_and_not_its_password() {
+        for url in ["redis+cluster://:s3cret@10.0.0.1:7000/2", "redis+cluster://:s3cret@10.0.0.1", "http://:s3cret@x"] {
+            let err = load("", &[("CONTACTO_REDIS_URL", url)]).unwrap_err().to_string();
+            assert!(err.contains("store.redis_url") && !err.contains("s3cret"), "{url} → {err}");
+        }
     }
 
     #[test]

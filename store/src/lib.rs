@@ -2,8 +2,9 @@
 //!
 //! Everything the system keeps goes through the traits below, so `contacto run` works on one
 //! machine with the [embedded](embedded) store (redb files in the data directory) and several
-//! processes share one [Redis](redis_store) with no other coordination. Both pass the same
-//! conformance suite (`tests/conformance.rs`); its Redis run talks to a real `redis-server`.
+//! processes share one [Redis](redis_store) (a server or a Redis Cluster) with no other
+//! coordination. Both pass the same conformance suite (`tests/conformance.rs`); its Redis runs
+//! talk to a real `redis-server` and to a real three-node Redis Cluster.
 //!
 //! # Layout
 //! - [`SnapshotStore`]: versioned snapshots, the atomic current pointer, announcements,
@@ -177,6 +178,19 @@ pub enum KvOp {
     Incr { key: Key, ttl: Duration },
     /// [`KvStore::delete`]: answers [`KvReply::Done`].
     Delete { key: Key },
+}
+
+impl KvOp {
+    /// The key the operation reads or writes.
+    pub fn key(&self) -> &Key {
+        match self {
+            KvOp::SetIfAbsent { key, .. }
+            | KvOp::Put { key, .. }
+            | KvOp::Get { key }
+            | KvOp::Incr { key, .. }
+            | KvOp::Delete { key } => key,
+        }
+    }
 }
 
 /// The answer to one [`KvOp`], in the same position as the operation.
@@ -504,7 +518,8 @@ pub type SharedStore = Arc<dyn Store>;
 pub enum StoreConfig {
     /// redb files under this directory.
     Embedded { data_dir: std::path::PathBuf, keys: KeyLayout },
-    /// A Redis server (`redis://…`).
+    /// A Redis server (`redis://…`) or a Redis Cluster (`redis+cluster://host:port,host:port`),
+    /// see [`redis_store::RedisTarget`].
     Redis { url: String, keys: KeyLayout },
 }
 

@@ -1,9 +1,13 @@
 //! The Redis store: what several processes (responders, senders, ingest) share.
 //!
-//! One managed, multiplexed connection carries every command (it reconnects by itself); a
-//! second connection listens for snapshot announcements. Where several keys must change
-//! together the change is one Lua script, and those keys share a hash tag (see
-//! [`schemas::keys`]), so the same code runs on a Redis Cluster.
+//! One multiplexed connection carries every command (it reconnects by itself),
+//! to one server or to a Redis Cluster, as the URL says ([`RedisTarget`]); a second connection
+//! listens for snapshot announcements. Where several keys must change together the change is
+//! one Lua script, and those keys share a hash tag (see [`schemas::keys`]), so the same code
+//! runs on a Redis Cluster: every script, transaction and multi-key command stays in one slot,
+//! and the one pipeline of unrelated keys ([`KvStore::batch`]) splits itself per slot there.
+//! Queues are read without `BLOCK` (a short poll, woken at once by work added in the same
+//! process), so no cluster connection is ever held by a blocked read.
 //!
 //! | contract | Redis |
 //! |---|---|
@@ -16,6 +20,9 @@
 //! | run log | a capped list |
 
 mod conectate;
+mod connection;
+
+pub use connection::RedisTarget;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -25,7 +32,6 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script, Value};
 use schemas::{
     Actor, ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, Provenance,
@@ -34,6 +40,7 @@ use schemas::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};
 
+use self::connection::{Announcements, Connection};
 use crate::{
     CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Mark, OnceOp, Permits, PointerChange,
     PointerReason, QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog,
@@ -192,8 +199,8 @@ struct Scripts {
 }
 
 pub struct RedisStore {
-    client: redis::Client,
-    con: ConnectionManager,
+    target: RedisTarget,
+    con: Connection,
     keys: KeyLayout,
     scripts: Arc<Scripts>,
     current: watch::Sender<Option<SnapshotVersion>>,
@@ -228,17 +235,13 @@ fn queue_index(queue: QueueName) -> usize {
 }
 
 impl RedisStore {
-    /// Connects to `url` and checks the server answers.
+    /// Connects to `url` (one server, or a cluster: see [`RedisTarget`]) and checks it answers.
     pub async fn connect(url: &str, keys: KeyLayout) -> Result<Self> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::Backend(format!("invalid Redis URL: {e}")))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(5)))
-            .set_response_timeout(Some(Duration::from_secs(10)))
-            .set_number_of_retries(3);
-        let mut con = client.get_connection_manager_with_config(config).await?;
+        let target = RedisTarget::parse(url).map_err(|e| StoreError::Backend(format!("invalid Redis URL: {e}")))?;
+        let mut con = Connection::open(&target).await?;
         let current: Option<u64> = con.get(keys.snapshot_current().as_str()).await?;
         Ok(RedisStore {
-            client,
+            target,
             con,
             keys,
             scripts: Arc::new(Scripts {
@@ -256,7 +259,7 @@ impl RedisStore {
         })
     }
 
-    fn con(&self) -> ConnectionManager {
+    fn con(&self) -> Connection {
         self.con.clone()
     }
 
@@ -397,8 +400,21 @@ impl KvStore for RedisStore {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
-        for op in ops {
+        // One pipeline on one server; on a cluster one per slot (the keys are unrelated, a
+        // session beside a dedupe mark), all sent at once, each keeping its operations' order.
+        let con = self.con();
+        let mut pipes: Vec<(Option<redis::cluster_routing::Slot>, redis::Pipeline, Vec<usize>)> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            let slot = con.slot_of(op.key().as_str());
+            let at = match pipes.iter().position(|(s, _, _)| *s == slot) {
+                Some(at) => at,
+                None => {
+                    pipes.push((slot, redis::pipe(), Vec::new()));
+                    pipes.len() - 1
+                }
+            };
+            let (_, pipe, positions) = &mut pipes[at];
+            positions.push(i);
             match op {
                 KvOp::SetIfAbsent { key, ttl } => {
                     pipe.cmd("SET").arg(key.as_str()).arg(1).arg("NX").arg("PX").arg(millis(*ttl));
@@ -421,9 +437,24 @@ impl KvStore for RedisStore {
                 }
             }
         }
-        let replies: Vec<Value> = pipe.query_async(&mut self.con()).await?;
-        if replies.len() != ops.len() {
-            return Err(StoreError::Backend(format!("a batch of {} got {} replies", ops.len(), replies.len())));
+        let answered = futures::future::try_join_all(pipes.iter().map(|(_, pipe, positions)| {
+            let mut con = con.clone();
+            async move {
+                let replies: Vec<Value> = pipe.query_async(&mut con).await?;
+                if replies.len() != positions.len() {
+                    return Err(StoreError::Backend(format!(
+                        "a batch of {} got {} replies",
+                        positions.len(),
+                        replies.len()
+                    )));
+                }
+                Ok(positions.iter().copied().zip(replies))
+            }
+        }))
+        .await?;
+        let mut replies = vec![Value::Nil; ops.len()];
+        for (i, reply) in answered.into_iter().flatten() {
+            replies[i] = reply;
         }
         ops.iter()
             .zip(replies)
@@ -621,7 +652,7 @@ impl SnapshotStore for RedisStore {
         let receiver = self.current.subscribe();
         if self.listener.set(()).is_ok() {
             let sender = self.current.clone();
-            let client = self.client.clone();
+            let mut announcements = Announcements::new(&self.target)?;
             let mut con = self.con();
             let channel = self.keys.snapshot_channel();
             let pointer = self.keys.snapshot_current();
@@ -631,13 +662,7 @@ impl SnapshotStore for RedisStore {
                     if sender.is_closed() && sender.receiver_count() == 0 {
                         return;
                     }
-                    let mut pubsub = match client.get_async_pubsub().await {
-                        Ok(mut p) => match p.subscribe(&channel).await {
-                            Ok(()) => Some(p),
-                            Err(_) => None,
-                        },
-                        Err(_) => None,
-                    };
+                    let mut pubsub = announcements.subscribe(&channel).await;
                     let mut tick = tokio::time::interval(poll);
                     loop {
                         let message = async {

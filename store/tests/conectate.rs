@@ -1,5 +1,5 @@
 //! The conformance suite of Conéctate's store capabilities (contents, delivery reports, the
-//! messaging-limit window), run against both stores like `conformance.rs`.
+//! messaging-limit window), run against both stores and the Redis Cluster like `conformance.rs`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use store::ReportUpdate;
 use testkit::StoreKind;
 
 testkit::on_both_stores!(
+    on_cluster;
     watch_slots;
     contents_change_only_from_the_revision_they_were_read_at,
     contents_are_listed_in_id_order_past_gaps,

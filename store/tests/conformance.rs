@@ -1,5 +1,6 @@
-//! One conformance suite, run against both stores. The Redis run talks to the real
-//! `redis-server` whose URL `scripts/test` puts in `CONTACTO_TEST_REDIS_URL`; every test uses a
+//! One conformance suite, run against both stores and the Redis store on a Redis Cluster. The
+//! Redis runs talk to the real `redis-server` and three-node cluster whose URLs `scripts/test`
+//! puts in `CONTACTO_TEST_REDIS_URL` and `CONTACTO_TEST_REDIS_CLUSTER_URL`; every test uses a
 //! key prefix of its own, so tests run in parallel on one server.
 
 use std::collections::BTreeSet;
@@ -15,48 +16,11 @@ use schemas::{
 };
 use store::{Interaction, KvOp, KvReply, Mark, OnceOp, QueueName, Rate, StoreConfig, StoreError, Window};
 
-use testkit::TestStore as Fixture;
+use testkit::StoreKind;
 
-async fn embedded() -> Fixture {
-    testkit::embedded_store().await
-}
-
-async fn redis() -> Fixture {
-    testkit::redis_store().await
-}
-
-/// Declares each test once per store.
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod on_embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::embedded().await).await;
-                }
-            )*
-        }
-        mod on_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::redis().await).await;
-                }
-            )*
-
-            /// Every case again, one after the other, watched: each script, transaction and
-            /// multi-key command keeps its keys in one Redis Cluster slot.
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn every_atomic_step_stays_in_one_cluster_slot() {
-                let watch = testkit::slots::SlotWatch::start().await;
-                $(super::$name(super::redis().await).await;)*
-                watch.check().await;
-            }
-        }
-    };
-}
-
-conformance!(
+testkit::on_both_stores!(
+    on_cluster;
+    watch_slots;
     snapshots_publish_read_and_roll_back,
     a_stale_publisher_gets_a_conflict_and_writes_nothing,
     only_the_newest_versions_are_kept_and_never_the_current_one,
@@ -102,7 +66,8 @@ fn marker_of(snapshot: &schemas::Snapshot) -> BTreeSet<String> {
     snapshot.content.answers.values().map(|a| a.answer.body().split(' ').nth(1).unwrap().to_owned()).collect()
 }
 
-async fn snapshots_publish_read_and_roll_back(f: Fixture) {
+async fn snapshots_publish_read_and_roll_back(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     assert_eq!(s.current_version().await.unwrap(), None);
     assert!(s.current_snapshot().await.unwrap().is_none());
@@ -160,7 +125,8 @@ impl WithTime for SnapshotContent {
     }
 }
 
-async fn a_stale_publisher_gets_a_conflict_and_writes_nothing(f: Fixture) {
+async fn a_stale_publisher_gets_a_conflict_and_writes_nothing(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let v1 = s.publish(&content(1, 5), None, 5).await.unwrap();
     let err = s.publish(&content(2, 5), None, 5).await.unwrap_err();
@@ -170,7 +136,8 @@ async fn a_stale_publisher_gets_a_conflict_and_writes_nothing(f: Fixture) {
     assert_eq!(s.versions().await.unwrap().len(), 1);
 }
 
-async fn only_the_newest_versions_are_kept_and_never_the_current_one(f: Fixture) {
+async fn only_the_newest_versions_are_kept_and_never_the_current_one(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let mut versions = Vec::new();
     let mut current = None;
@@ -191,7 +158,8 @@ async fn only_the_newest_versions_are_kept_and_never_the_current_one(f: Fixture)
     assert!(s.rollback(None, Actor::CommandLine).await.is_ok());
 }
 
-async fn a_reader_never_sees_a_partly_written_snapshot(f: Fixture) {
+async fn a_reader_never_sees_a_partly_written_snapshot(kind: StoreKind) {
+    let f = kind.open().await;
     const ANSWERS: usize = 600;
     const VERSIONS: u64 = 30;
     let s = f.store.clone();
@@ -228,7 +196,8 @@ async fn a_reader_never_sees_a_partly_written_snapshot(f: Fixture) {
     assert!(markers.len() > 1, "the reader saw only {markers:?}");
 }
 
-async fn new_versions_are_announced(f: Fixture) {
+async fn new_versions_are_announced(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let mut rx = s.watch_current(Duration::from_millis(200)).await.unwrap();
     let v1 = s.publish(&content(1, 2), None, 5).await.unwrap().version;
@@ -239,7 +208,27 @@ async fn new_versions_are_announced(f: Fixture) {
     tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v1))).await.unwrap().unwrap();
 }
 
-async fn keys_expire_after_their_ttl(f: Fixture) {
+/// Another process on the same Redis (or on another node of the cluster) hears a publication
+/// by pub/sub at once, long before its poll would find it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_hears_a_publication_at_once() {
+    for (kind, url) in
+        [(StoreKind::Redis, testkit::redis_url()), (StoreKind::RedisCluster, testkit::redis_cluster_url())]
+    {
+        let f = kind.open().await;
+        let other = store::open(&StoreConfig::Redis { url, keys: f.store.keys().clone() }).await.unwrap();
+        let mut rx = other.watch_current(Duration::from_secs(600)).await.unwrap();
+        // The first version may arrive by the watcher's first poll, which follows its subscription.
+        let v1 = f.store.publish(&content(1, 2), None, 5).await.unwrap().version;
+        tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v1))).await.unwrap().unwrap();
+        let v2 = f.store.publish(&content(2, 2), Some(v1), 5).await.unwrap().version;
+        let heard = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|v| *v == Some(v2))).await;
+        assert!(heard.is_ok(), "{kind:?}: the announcement of {v2} did not arrive");
+    }
+}
+
+async fn keys_expire_after_their_ttl(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let k = s.keys().clone();
     let seen = k.seen_message("meta", "wamid.TEST1");
@@ -268,7 +257,8 @@ async fn keys_expire_after_their_ttl(f: Fixture) {
     assert_eq!(s.get(&forever).await.unwrap(), None);
 }
 
-async fn two_concurrent_claimers_never_get_the_same_entry(f: Fixture) {
+async fn two_concurrent_claimers_never_get_the_same_entry(kind: StoreKind) {
+    let f = kind.open().await;
     const N: usize = 400;
     let s = f.store.clone();
     let payloads: Vec<Vec<u8>> = (0..N).map(|i| format!("reply-{i}").into_bytes()).collect();
@@ -299,7 +289,8 @@ async fn two_concurrent_claimers_never_get_the_same_entry(f: Fixture) {
     assert_eq!(s.depth(QueueName::Outbox).await.unwrap().total(), 0);
 }
 
-async fn entries_of_a_dead_consumer_are_reclaimed(f: Fixture) {
+async fn entries_of_a_dead_consumer_are_reclaimed(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let payloads: Vec<Vec<u8>> = (0..5).map(|i| vec![i]).collect();
     s.enqueue(QueueName::Broadcast, &payloads).await.unwrap();
@@ -323,7 +314,8 @@ async fn entries_of_a_dead_consumer_are_reclaimed(f: Fixture) {
     assert_eq!(s.depth(QueueName::Broadcast).await.unwrap().total(), 0);
 }
 
-async fn delayed_entries_wait_for_their_time(f: Fixture) {
+async fn delayed_entries_wait_for_their_time(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let at = Timestamp::now() + Duration::from_millis(300);
     s.enqueue_at(QueueName::Outbox, b"retry", at).await.unwrap();
@@ -337,7 +329,8 @@ async fn delayed_entries_wait_for_their_time(f: Fixture) {
     assert_eq!(s.depth(QueueName::Outbox).await.unwrap().total(), 0);
 }
 
-async fn interactions_and_unique_users_are_counted_per_day(f: Fixture) {
+async fn interactions_and_unique_users_are_counted_per_day(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let hasher = UserHasher::new(b"conformance-test-key").unwrap();
     let user = |i: u64| hasher.key(&UserAddress::Phone(PhoneNumber::parse(&format!("52147700{i:05}")).unwrap()));
@@ -369,7 +362,8 @@ async fn interactions_and_unique_users_are_counted_per_day(f: Fixture) {
     assert_eq!(s.unique_users(date(2021, 1, 1), date(2021, 1, 31)).await.unwrap(), 0);
 }
 
-async fn consent_changes_are_applied_once_and_all_ledgered(f: Fixture) {
+async fn consent_changes_are_applied_once_and_all_ledgered(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let hasher = UserHasher::new(b"conformance-test-key").unwrap();
     let change = |phone: &str, action, signal| {
@@ -437,7 +431,8 @@ async fn consent_changes_are_applied_once_and_all_ledgered(f: Fixture) {
     assert!(!json.contains("4771234567"), "the ledger must not hold phone numbers");
 }
 
-async fn runs_are_listed_newest_first_and_filtered(f: Fixture) {
+async fn runs_are_listed_newest_first_and_filtered(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let run = |source: &str, result| IngestRun {
         id: 0,
@@ -560,7 +555,8 @@ async fn embedded_once_marks_are_shared_by_every_process_on_the_files() {
     assert_eq!(got.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(), vec![b"one".to_vec(), b"two".to_vec()]);
 }
 
-async fn a_kv_batch_answers_each_operation_in_place(f: Fixture) {
+async fn a_kv_batch_answers_each_operation_in_place(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let k = s.keys().clone();
     let user: UserKey = "00112233445566778899aabbccddeeff".parse().unwrap();
@@ -605,7 +601,8 @@ async fn a_kv_batch_answers_each_operation_in_place(f: Fixture) {
     assert_eq!(after, vec![KvReply::Value(None), KvReply::Count(1)], "TTLs given in a batch apply");
 }
 
-async fn the_rate_governor_grants_at_most_its_rate(f: Fixture) {
+async fn the_rate_governor_grants_at_most_its_rate(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let bucket = s.keys().rate("meta:106540352242922");
     let rate = Rate { per_second: 200, burst: 20 };
@@ -630,7 +627,8 @@ async fn the_rate_governor_grants_at_most_its_rate(f: Fixture) {
     assert_eq!(other.granted, 5, "buckets are independent");
 }
 
-async fn rate_buckets_are_shared_charged_and_paused(f: Fixture) {
+async fn rate_buckets_are_shared_charged_and_paused(kind: StoreKind) {
+    let f = kind.open().await;
     let s = f.store.clone();
     let rate = Rate { per_second: 100, burst: 10 };
     // Two takers on one bucket share it.
@@ -683,7 +681,8 @@ async fn rate_buckets_are_shared_charged_and_paused(f: Fixture) {
     assert_eq!(s.take_permits(&paused, rate, 1).await.unwrap().granted, 1);
 }
 
-async fn entries_and_their_marks_are_written_together(f: Fixture) {
+async fn entries_and_their_marks_are_written_together(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let done = s.keys().seen_message("meta", "wamid.E1");
     let then = [KvOp::Put { key: done.clone(), value: b"d".to_vec(), ttl: Some(Duration::from_secs(60)) }];
@@ -713,7 +712,8 @@ async fn claimed_payloads(s: &store::SharedStore) -> Vec<String> {
     got.into_iter().map(|e| String::from_utf8(e.payload).unwrap()).collect()
 }
 
-async fn work_offered_again_is_enqueued_once(f: Fixture) {
+async fn work_offered_again_is_enqueued_once(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let first = [offer("meta:A", Some("reply A")), offer("meta:B", None), offer("meta:A", Some("A again"))];
     let found = s.enqueue_once(QueueName::Outbox, &first).await.unwrap();
@@ -729,7 +729,8 @@ async fn work_offered_again_is_enqueued_once(f: Fixture) {
     assert_eq!(s.depth(QueueName::Outbox).await.unwrap().total(), 0);
 }
 
-async fn a_lease_holds_work_until_it_is_done_or_released(f: Fixture) {
+async fn a_lease_holds_work_until_it_is_done_or_released(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let lease = |id: &str| OnceOp::Lease { id: id.into(), ttl: HOUR, window: None };
     let release = |id: &str| OnceOp::Release { id: id.into() };
@@ -758,7 +759,8 @@ async fn a_lease_holds_work_until_it_is_done_or_released(f: Fixture) {
     assert_eq!(claimed_payloads(s).await, ["L2"]);
 }
 
-async fn once_marks_expire_after_their_ttl(f: Fixture) {
+async fn once_marks_expire_after_their_ttl(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let q = QueueName::Outbox;
     let short = |id: &str| OnceOp::Enqueue {
@@ -776,7 +778,8 @@ async fn once_marks_expire_after_their_ttl(f: Fixture) {
     assert_eq!(claimed_payloads(s).await, ["X1", "X1"]);
 }
 
-async fn concurrent_offers_of_the_same_work_enqueue_it_once(f: Fixture) {
+async fn concurrent_offers_of_the_same_work_enqueue_it_once(kind: StoreKind) {
+    let f = kind.open().await;
     const IDS: usize = 60;
     let tasks: Vec<_> = (0..8)
         .map(|t| {
@@ -803,7 +806,8 @@ async fn concurrent_offers_of_the_same_work_enqueue_it_once(f: Fixture) {
     assert_eq!(got, (0..IDS).collect::<Vec<_>>());
 }
 
-async fn a_window_adds_its_limit_and_only_marks_the_rest(f: Fixture) {
+async fn a_window_adds_its_limit_and_only_marks_the_rest(kind: StoreKind) {
+    let f = kind.open().await;
     let s = &f.store;
     let q = QueueName::Outbox;
     let window = |name: &str| Window { name: name.into(), limit: 2, ttl: Duration::from_millis(400) };

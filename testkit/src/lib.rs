@@ -1,8 +1,8 @@
 //! Test support shared by every crate of the workspace (a dev-dependency only).
 //!
-//! Tests use real parts: a real `redis-server` (started by `scripts/test`), and real HTTP
-//! servers on 127.0.0.1 for sources and for the outside platforms, which are the only things
-//! stood in for.
+//! Tests use real parts: a real `redis-server` and a real three-node Redis Cluster (started by
+//! `scripts/test`), and real HTTP servers on 127.0.0.1 for sources and for the outside
+//! platforms, which are the only things stood in for.
 //!
 //! # Layout
 //! - [`servers`]: [`serve`] runs any axum `Router` on 127.0.0.1 on a free port, stopped when
@@ -13,9 +13,10 @@
 //!   what Meta does after accepting a message; the test secrets ([`PNID`], [`APP_SECRET`], …)
 //!   and [`channel_settings`] pointing both channels at stand-ins.
 //! - [`sources`]: [`source_settings`], a source as a test configures it.
-//! - [`stores`]: the test Redis ([`redis_url`]), a key prefix per test ([`unique_keys`]), a
-//!   fresh store of each kind ([`embedded_store`], [`redis_store`], [`StoreKind`]), and
-//!   [`on_both_stores!`] to declare a test once per store.
+//! - [`stores`]: the test Redis ([`redis_url`]) and Redis Cluster ([`redis_cluster_url`]), a
+//!   key prefix per test ([`unique_keys`]), a fresh store of each kind ([`embedded_store`],
+//!   [`redis_store`], [`redis_cluster_store`], [`StoreKind`]), and [`on_both_stores!`] to
+//!   declare a test once per store (and, for the suites that opt in, on the cluster too).
 //! - [`slots`]: Redis Cluster readiness, checked on the commands a suite sends (`MONITOR`).
 
 pub mod platforms;

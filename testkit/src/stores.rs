@@ -1,5 +1,6 @@
-//! The stores tests run on: a fresh embedded store, or the test Redis under a key prefix of
-//! its own; [`StoreKind`] and [`on_both_stores!`](crate::on_both_stores) to run a test on each.
+//! The stores tests run on: a fresh embedded store, or the test Redis (or the test Redis
+//! Cluster) under a key prefix of its own; [`StoreKind`] and
+//! [`on_both_stores!`](crate::on_both_stores) to run a test on each.
 
 use schemas::KeyLayout;
 
@@ -7,6 +8,14 @@ use schemas::KeyLayout;
 pub fn redis_url() -> String {
     std::env::var("CONTACTO_TEST_REDIS_URL").expect(
         "CONTACTO_TEST_REDIS_URL is not set: run scripts/test, which starts a throwaway redis-server for the tests",
+    )
+}
+
+/// The seed nodes of the throwaway three-node Redis Cluster that `scripts/test` started, as a
+/// `redis+cluster://` URL.
+pub fn redis_cluster_url() -> String {
+    std::env::var("CONTACTO_TEST_REDIS_CLUSTER_URL").expect(
+        "CONTACTO_TEST_REDIS_CLUSTER_URL is not set: run scripts/test, which starts a throwaway Redis Cluster for the tests",
     )
 }
 
@@ -42,11 +51,19 @@ pub async fn redis_store() -> TestStore {
     TestStore { store: store::open(&config).await.expect("connect to the test Redis"), dir: None }
 }
 
+/// A fresh view of the test Redis Cluster under a key prefix of its own.
+pub async fn redis_cluster_store() -> TestStore {
+    let config = store::StoreConfig::Redis { url: redis_cluster_url(), keys: unique_keys() };
+    TestStore { store: store::open(&config).await.expect("connect to the test Redis Cluster"), dir: None }
+}
+
 /// Which store a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreKind {
     Embedded,
     Redis,
+    /// The Redis store on a three-node Redis Cluster.
+    RedisCluster,
 }
 
 impl StoreKind {
@@ -55,6 +72,7 @@ impl StoreKind {
         match self {
             StoreKind::Embedded => embedded_store().await,
             StoreKind::Redis => redis_store().await,
+            StoreKind::RedisCluster => redis_cluster_store().await,
         }
     }
 }
@@ -62,9 +80,29 @@ impl StoreKind {
 /// Declares each named `async fn(StoreKind)` test once per store, in modules `on_embedded`
 /// and `on_redis` (on a two-thread runtime, like the services). With `watch_slots;` first, the
 /// Redis cases also run once more one after the other under a [`SlotWatch`](crate::slots::SlotWatch):
-/// every atomic step must keep its keys in one Redis Cluster slot.
+/// every atomic step must keep its keys in one Redis Cluster slot. With `on_cluster;` first
+/// (before `watch_slots;`), each case also runs in `on_redis_cluster`, on the test Redis
+/// Cluster ([`StoreKind::RedisCluster`]).
 #[macro_export]
 macro_rules! on_both_stores {
+    (on_cluster; watch_slots; $($name:ident),* $(,)?) => {
+        $crate::on_both_stores!(watch_slots; $($name),*);
+        $crate::on_both_stores!(@cluster $($name),*);
+    };
+    (on_cluster; $($name:ident),* $(,)?) => {
+        $crate::on_both_stores!($($name),*);
+        $crate::on_both_stores!(@cluster $($name),*);
+    };
+    (@cluster $($name:ident),*) => {
+        mod on_redis_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::StoreKind::RedisCluster).await;
+                }
+            )*
+        }
+    };
     (watch_slots; $($name:ident),* $(,)?) => {
         $crate::on_both_stores!($($name),*);
 

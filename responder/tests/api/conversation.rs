@@ -242,6 +242,7 @@ async fn interactions_and_unique_users_are_counted_by_local_day(kind: StoreKind)
 }
 
 testkit::on_both_stores!(
+    on_cluster;
     a_number_after_a_sub_menu_picks_from_that_sub_menu,
     sentences_typos_and_municipios_are_understood,
     until_a_snapshot_exists_the_service_says_it_is_getting_ready,
