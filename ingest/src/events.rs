@@ -1,6 +1,7 @@
 //! Telemetry events as types (STYLE.md §12): each logs exactly once, with the same fields
-//! every time, so that log queries (and, with a later issue, Prometheus counters of the same
-//! names) do not depend on how a message happened to be worded.
+//! every time, so that log queries do not depend on how a message happened to be worded. The
+//! Prometheus series of a run (`contacto_ingest_runs_total`, its duration) are recorded once per
+//! run by [`Ingest::run`](crate::Ingest::run) from its result.
 //!
 //! Events are emitted through an [`Events`] list kept per run: the run report carries the names
 //! of the events it emitted, which the compliance test checks for every source kind.
