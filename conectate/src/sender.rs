@@ -188,7 +188,7 @@ impl Sender {
     }
 
     /// Sends until `stop` fires: starts due contents every `schedule_poll`, and claims batches
-    /// of deliveries (stale ones of dead senders too) in [`LANES`] lanes, each handling its
+    /// of deliveries (stale ones of dead senders too) in four lanes (`LANES`), each handling its
     /// batch to its end.
     pub async fn run(self, stop: watch::Receiver<bool>) {
         let me = self.inner.clone();

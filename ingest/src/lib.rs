@@ -49,7 +49,7 @@
 //!    (`tests/ingest/pipeline.rs`).
 //!
 //! Fetching, quarantine, the checks on every rendered answer, publishing (the router table too,
-//! for the kind that owns it: [`SourceKind::router_table`]), scheduling and the run log come
+//! for the kind that owns it: [`SourceKind::router`]), scheduling and the run log come
 //! with it. A kind reports bad values as located [`ValidationError`]s: within its error budget
 //! as warnings, beyond it as [`SourceError::Rejected`].
 

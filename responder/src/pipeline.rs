@@ -4,7 +4,7 @@
 //!    without numbers; messages to numbers we do not serve and reactions are skipped.
 //! 2. Only when the text is a bare menu number: the last menu shown (one batched round trip on
 //!    Redis, shared with concurrent webhooks by a [`Batcher`]; in memory on the embedded store,
-//!    which serves one process, see [`local`]).
+//!    which serves one process, see the `local` module).
 //! 3. The answer is decided in memory from the mirrored snapshot.
 //! 4. Every reply goes to the outbox with [`QueueStore::enqueue_once`](store::QueueStore):
 //!    the citizen's flood window is counted, and the reply and the mark that its message was

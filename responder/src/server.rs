@@ -1,7 +1,7 @@
 //! The service: webhook routes on the internet-facing port, health and metrics on the internal
 //! one, built over listeners and a shutdown future so tests bind `127.0.0.1:0`.
 //!
-//! Every route of every channel goes through [`receive`]: verify the signature over the raw
+//! Every route of every channel goes through `receive`: verify the signature over the raw
 //! bytes (401/403, nothing processed), parse (400), hand the events to the [`Pipeline`], then
 //! answer 200 (or the channel's inline reply), or 503 when the store failed so the platform
 //! retries. Requests have a timeout and a concurrency limit; bodies over `max_body_bytes` are

@@ -1,7 +1,7 @@
 //! The one store contract of Contacto Ciudadano, and its two implementations.
 //!
 //! Everything the system keeps goes through the traits below, so `contacto run` works on one
-//! machine with the [embedded](embedded) store (redb files in the data directory) and several
+//! machine with the [embedded] store (redb files in the data directory) and several
 //! processes share one [Redis](redis_store) (a server or a Redis Cluster) with no other
 //! coordination. Both pass the same conformance suite (`tests/conformance.rs`); its Redis runs
 //! talk to a real `redis-server` and to a real three-node Redis Cluster.

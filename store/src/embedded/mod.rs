@@ -2,10 +2,10 @@
 //!
 //! It is what `contacto run` uses on one machine with nothing else installed, and it is durable:
 //! subscribers, the consent ledger, the outbox, the run log and snapshots survive a restart.
-//! Every write goes through one [group-commit writer](writer) so a burst of webhooks costs one
+//! Every write goes through one group-commit writer (`writer`) so a burst of webhooks costs one
 //! fsync per batch, not one per message. Reads use redb's MVCC read transactions, so a reader
 //! never sees a half-written snapshot. The queues' once-marks are a log on disk and an index in
-//! memory ([`once`]), so marking a message costs no random B-tree write.
+//! memory (`once`), so marking a message costs no random B-tree write.
 //!
 //! The database is opened in redb's multi-writer mode, so `contacto ingest --once` or
 //! `contacto rollback` can run beside `contacto run` on the same directory; the running
