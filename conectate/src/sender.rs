@@ -188,14 +188,17 @@ impl Sender {
     }
 
     /// Sends until `stop` fires: starts due contents every `schedule_poll`, and claims batches
-    /// of deliveries (stale ones of dead senders too) in four lanes (`LANES`), each handling its
-    /// batch to its end.
+    /// of deliveries (stale ones of dead senders too) in up to four lanes (`LANES`), each
+    /// handling its batch to its end. The lanes' batches add up to `sender.concurrency`, so that
+    /// setting still bounds the sends in flight.
     pub async fn run(self, stop: watch::Receiver<bool>) {
         let me = self.inner.clone();
         tracing::info!(consumer = %me.consumer, "The Conéctate sender is running.");
-        let batch = me.config.sender.concurrency.div_ceil(LANES).max(1);
+        let concurrency = me.config.sender.concurrency.max(1);
+        let lanes_n = LANES.min(concurrency);
         let mut lanes = tokio::task::JoinSet::new();
-        for _ in 0..LANES {
+        for lane in 0..lanes_n {
+            let batch = concurrency / lanes_n + usize::from(lane < concurrency % lanes_n);
             lanes.spawn(me.clone().lane(batch, stop.clone()));
         }
         me.clone().ticker(stop).await;
