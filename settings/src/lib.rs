@@ -801,7 +801,14 @@ mod tests {
 
     #[test]
     fn defaults_are_usable_without_a_file() {
-        let s = Settings::load(Path::new("/nonexistent/contacto.toml")).unwrap();
+        // Inside a jail: other tests set CONTACTO_* variables in this process meanwhile.
+        let mut missing_file = None;
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            missing_file = Some(Settings::load(Path::new("/nonexistent/contacto.toml")));
+            Ok(())
+        });
+        let s = missing_file.expect("the jail ran").unwrap();
         assert_eq!(s.responder.internal_listen.port(), 9090);
         let s = load("", &[]).unwrap();
         assert_eq!(s.responder.listen.port(), 8080);
