@@ -800,6 +800,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
     fn defaults_are_usable_without_a_file() {
         // Inside a jail: other tests set CONTACTO_* variables in this process meanwhile.
         let mut missing_file = None;
