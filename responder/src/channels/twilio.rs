@@ -4,7 +4,8 @@
 //! `X-Twilio-Signature` = base64(HMAC-SHA1(auth token, URL + every parameter's name and value,
 //! sorted by name)). The URL is the public one Twilio was given, not the one this process sees
 //! behind a proxy. The reply goes back inline as TwiML. Status callbacks arrive at
-//! `/webhooks/twilio/status`, signed the same way with their own URL.
+//! `/webhooks/twilio/status`, signed the same way with their own URL. A JSON body (Twilio's
+//! other webhooks) is signed through the `bodySHA256` its URL carries.
 //!
 //! Outbound: [`TwilioClient`] posts to the Messages resource (used by the Conéctate sender;
 //! replies to citizens are inline) and classifies Twilio's error codes into [`SendError`].
@@ -20,6 +21,7 @@ use hmac::{Hmac, Mac};
 use schemas::{Answer, ChannelKind, PhoneNumber, UserAddress};
 use serde::Deserialize;
 use sha1::Sha1;
+use sha2::{Digest, Sha256};
 use store::Rate;
 use subtle::ConstantTimeEq;
 
@@ -101,6 +103,13 @@ fn other_port_form(url: &str) -> Option<String> {
     })
 }
 
+/// The `bodySHA256` parameter of a signed URL: Twilio adds it, with the hex SHA-256 of the
+/// body, to webhooks whose body is JSON rather than a form (PROTOCOLS.md §3.2).
+fn body_sha256(url: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "bodySHA256").map(|(_, v)| v.into_owned())
+}
+
 fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
@@ -120,10 +129,15 @@ impl Channel for Twilio {
 
     fn verify(&self, hook: Hook, request: &WebhookRequest<'_>) -> Result<(), Rejection> {
         let given = request.headers.get(SIGNATURE_HEADER).ok_or(Rejection::Unsigned)?.as_bytes();
-        let params = form(request.body);
         let url = self.signed_url(hook, request);
+        let signed = match body_sha256(&url) {
+            // A body that is not a form: the URL alone is signed, and it carries the body's hash.
+            Some(hash) if hash.eq_ignore_ascii_case(&hex::encode(Sha256::digest(request.body))) => Vec::new(),
+            Some(_) => return Err(Rejection::BadSignature),
+            None => form(request.body),
+        };
         let matches = |url: &str| {
-            let expected = signature(&self.config.auth_token, url, &params);
+            let expected = signature(&self.config.auth_token, url, &signed);
             bool::from(expected.as_bytes().ct_eq(given))
         };
         if matches(&url) || other_port_form(&url).is_some_and(|u| matches(&u)) {
@@ -450,6 +464,18 @@ mod tests {
             signature("12345", "http://mycompany.com:80/myapp.php?foo=1&bar=2", &p),
             "0ZXoZLH/DfblKGATFgpif+LLRf4="
         );
+    }
+
+    /// Twilio's vector for a JSON body: the URL with its `bodySHA256` is signed alone.
+    #[test]
+    fn a_json_body_is_signed_through_its_hash() {
+        let body = br#"{"property": "value", "boolean": true}"#;
+        let hash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+        assert_eq!(hex::encode(Sha256::digest(body)), hash);
+        let url = format!("{URL}&bodySHA256={hash}");
+        assert_eq!(body_sha256(&url).as_deref(), Some(hash));
+        assert_eq!(signature("12345", &url, &[]), "a9nBmqA0ju/hNViExpshrM61xv4=");
+        assert_eq!(body_sha256(URL), None);
     }
 
     #[test]
