@@ -8,7 +8,9 @@
 //!   subscribed at the end of its last day (a number change moves a subscription and counts
 //!   as neither new nor left);
 //! - contents whose sending finished within the range, and the messages the platform accepted
-//!   for them (canaries to the staff not included).
+//!   for them (canaries to the staff not included);
+//! - replies to citizens that failed for good (after every retry), by reason, so that a wrong
+//!   token or a wave of unreachable numbers shows up in the report and not only in the logs.
 //!
 //! Days are local days in the counters' time zone (`responder.timezone`). Served as JSON
 //! (`GET /admin/report?from=…&to=…`), CSV (`GET /admin/report.csv`) and text (`contacto report
@@ -66,6 +68,43 @@ pub struct ContentsSent {
     pub delivered: u64,
 }
 
+/// Replies that failed for good over the range.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FailedReplies {
+    pub total: u64,
+    /// Most frequent first.
+    pub by_reason: Vec<FailureReason>,
+}
+
+/// One reason replies failed for, as the store counts it and in Spanish.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailureReason {
+    /// The send error's class and the platform's code: `unreachable:131026`, `expired`.
+    pub reason: String,
+    pub description: String,
+    pub count: u64,
+}
+
+/// What a failure reason means, for the people who read the report.
+pub fn describe_failure(reason: &str) -> String {
+    let (class, code) = reason.split_once(':').map_or((reason, None), |(c, n)| (c, Some(n)));
+    let what = match class {
+        "unreachable" => "el número no está disponible en WhatsApp",
+        "needs_template" => "fuera de la ventana de 24 horas del ciudadano",
+        "opted_out" => "el ciudadano pidió no recibir mensajes",
+        "permanent" => "la plataforma rechazó el mensaje",
+        "frozen" => "la cuenta o el número de la institución está bloqueado",
+        "config" => "error de configuración (token, número o permisos)",
+        "expired" => "no pudo enviarse en 24 horas",
+        "unreadable" => "la respuesta guardada no se pudo leer",
+        _ => "otro motivo",
+    };
+    match code {
+        Some(code) => format!("{what} (código {code})"),
+        None => what.to_owned(),
+    }
+}
+
 /// The programme report of `from..=to`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProgrammeReport {
@@ -78,6 +117,7 @@ pub struct ProgrammeReport {
     pub unique_users: u64,
     pub subscribers: Subscribers,
     pub contents_sent: ContentsSent,
+    pub failed_replies: FailedReplies,
 }
 
 /// Why there is no report.
@@ -155,7 +195,24 @@ pub async fn programme(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -
         unique_users: store.unique_users(from, to).await?.min(total_interactions),
         subscribers: subscribers(store, from, to, tz).await?,
         contents_sent: contents_sent(store, from, to, tz).await?,
+        failed_replies: failed_replies(store, from, to).await?,
     })
+}
+
+/// The failures of every day of the range, added up by reason.
+async fn failed_replies(store: &dyn Store, from: Date, to: Date) -> Result<FailedReplies, StoreError> {
+    let mut by_reason: std::collections::BTreeMap<String, u64> = Default::default();
+    for day in store.failed_replies(from, to).await? {
+        for (reason, n) in day.by_reason {
+            *by_reason.entry(reason).or_default() += n;
+        }
+    }
+    let mut by_reason: Vec<FailureReason> = by_reason
+        .into_iter()
+        .map(|(reason, count)| FailureReason { description: describe_failure(&reason), reason, count })
+        .collect();
+    by_reason.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+    Ok(FailedReplies { total: by_reason.iter().map(|r| r.count).sum(), by_reason })
 }
 
 /// New, left and subscribed at the end, from the whole consent ledger.
@@ -225,6 +282,10 @@ impl ProgrammeReport {
         let _ = writeln!(out, "contenidos_enviados,{},", c.contents);
         let _ = writeln!(out, "mensajes_enviados,{},", c.messages);
         let _ = writeln!(out, "mensajes_entregados,{},", c.delivered);
+        let _ = writeln!(out, "respuestas_no_entregadas,{},", self.failed_replies.total);
+        for r in &self.failed_replies.by_reason {
+            let _ = writeln!(out, "respuestas_no_entregadas:{},{},", r.reason, r.count);
+        }
         out
     }
 
@@ -250,6 +311,10 @@ impl ProgrammeReport {
         let _ = writeln!(out, "Contenidos enviados:     {}", int(c.contents));
         let _ = writeln!(out, "  mensajes enviados:     {}", int(c.messages));
         let _ = writeln!(out, "  entregados o leídos:   {}", int(c.delivered));
+        let _ = writeln!(out, "Respuestas no entregadas: {}", int(self.failed_replies.total));
+        for r in &self.failed_replies.by_reason {
+            let _ = writeln!(out, "  {}: {}", r.description, int(r.count));
+        }
         if let Some(busiest) =
             self.days.iter().filter(|d| d.interactions > 0).max_by_key(|d| (d.interactions, std::cmp::Reverse(d.date)))
         {

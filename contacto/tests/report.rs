@@ -62,6 +62,12 @@ async fn report_prints_the_programme_in_spanish_and_as_csv() {
         .await
         .unwrap();
 
+    let failure = |reason: &str| (date(2020, 5, 28), reason.to_owned());
+    store
+        .record_failed_replies(&[failure("unreachable:131026"), failure("expired"), failure("unreachable:131026")])
+        .await
+        .unwrap();
+
     let out = text(&report(&keys, &["2020-05-27", "2020-05-29"]));
     assert!(out.starts_with("Reporte del programa del 27 de mayo de 2020 al 29 de mayo de 2020 (3 días)\n"), "{out}");
     assert!(out.contains("Interacciones:           3,801\n"), "{out}");
@@ -70,6 +76,12 @@ async fn report_prints_the_programme_in_spanish_and_as_csv() {
     assert!((690..=710).contains(&users.parse::<u32>().unwrap()), "700 within the HyperLogLog's error: {out}");
     assert!(out.contains("Suscriptores Conéctate:  1 al final del periodo\n  altas:                 1\n"), "{out}");
     assert!(out.contains("Contenidos enviados:     0\n"), "{out}");
+    assert!(
+        out.contains(
+            "Respuestas no entregadas: 3\n  el número no está disponible en WhatsApp (código 131026): 2\n  no pudo enviarse en 24 horas: 1\n"
+        ),
+        "{out}"
+    );
     assert!(out.contains("Día con más interacciones: 29 de mayo de 2020 (2,301)"), "{out}");
 
     let csv = text(&report(&keys, &["2020-05-27", "2020-05-29", "--csv"]));

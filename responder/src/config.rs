@@ -82,6 +82,8 @@ pub struct OutboxConfig {
     pub reclaim_idle: Duration,
     /// A reply older than this (counted from the citizen's message) is dropped and recorded.
     pub max_age: Duration,
+    /// The days failed replies are counted in (`responder.timezone`, as the interactions).
+    pub timezone: TimeZone,
 }
 
 /// Everything the responder runs with.
@@ -203,13 +205,14 @@ impl ResponderConfig {
             dedupe_ttl: Duration::from_secs(r.dedupe_ttl_hours * 3600),
             snapshot_poll: Duration::from_secs(r.snapshot_poll_secs),
             counters_flush: Duration::from_millis(r.counters_flush_ms),
-            timezone,
+            timezone: timezone.clone(),
             outbox: OutboxConfig {
                 concurrency: r.outbox_concurrency,
                 retry_base: Duration::from_millis(r.outbox_retry_base_ms),
                 retry_max: Duration::from_secs(r.outbox_retry_max_secs),
                 reclaim_idle: Duration::from_secs(r.outbox_reclaim_idle_secs),
                 max_age: Duration::from_secs(r.reply_max_age_hours * 3600),
+                timezone,
             },
             consent_text_version: settings.conectate.consent_text_version.clone(),
             delivery: crate::delivery::DeliveryConfig {

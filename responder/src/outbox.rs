@@ -47,6 +47,8 @@ struct Settled {
     outcome: Outcome,
     /// The entry again, to come back at a later time.
     again: Option<(Vec<u8>, Timestamp)>,
+    /// Why it failed for good, as counted in the store (`unreachable:131026`, `expired`).
+    failure: Option<String>,
 }
 
 /// Permits taken from the shared governor, per bucket, and how many sends wait for one.
@@ -204,24 +206,25 @@ impl Inner {
     /// pacing is a retry like any other.
     async fn deliver(&self, entry: QueueEntry) -> Settled {
         let id = entry.id;
-        let fail = |outcome| Settled { id: id.clone(), outcome, again: None };
+        let fail =
+            |reason: String| Settled { id: id.clone(), outcome: Outcome::Failed, again: None, failure: Some(reason) };
         let reply = match OutboxEntry::decode(&entry.payload) {
             Ok(r) => r,
             Err(error) => {
                 tracing::error!(%error, "An outbox entry cannot be read; dropping it.");
-                return fail(Outcome::Failed);
+                return fail("unreadable".into());
             }
         };
         let age = Timestamp::now().duration_since(reply.received_at).unsigned_abs();
         if age > self.config.max_age {
             self.metrics.send(reply.channel, SendKind::Reply, SendResult::Expired, None, None);
             tracing::warn!(user = %reply.user, age_secs = age.as_secs(), "A reply could not be sent within the 24-hour window; dropped.");
-            return fail(Outcome::Failed);
+            return fail("expired".into());
         }
         let Some(channel) = self.channels.get(reply.channel) else {
             self.metrics.send(reply.channel, SendKind::Reply, SendResult::Failed, None, Some("config"));
             tracing::error!(channel = reply.channel.as_str(), "A reply for a channel that is not configured; dropped.");
-            return fail(Outcome::Failed);
+            return fail("config".into());
         };
         let bucket = rate_bucket(reply.channel, &reply.business_number);
         if let Some(rate) = channel.rate()
@@ -248,7 +251,7 @@ impl Inner {
                 self.metrics
                     .reply_delivered(reply.channel, Timestamp::now().duration_since(reply.received_at).unsigned_abs());
                 tracing::debug!(user = %reply.user, message_id = %sent.message_id, "Reply sent.");
-                Settled { id, outcome: Outcome::Sent, again: None }
+                Settled { id, outcome: Outcome::Sent, again: None, failure: None }
             }
             Err(error) if error.is_retryable() => {
                 if let (
@@ -270,7 +273,11 @@ impl Inner {
                 self.metrics.send(reply.channel, SendKind::Reply, SendResult::Failed, took, Some(error.class()));
                 let alert = error.needs_alert();
                 tracing::warn!(user = %reply.user, %error, class = error.class(), alert, "A reply failed for good; recorded and dropped.");
-                Settled { id, outcome: Outcome::Failed, again: None }
+                let reason = match error.code() {
+                    Some(code) => format!("{}:{code}", error.class()),
+                    None => error.class().to_owned(),
+                };
+                Settled { id, outcome: Outcome::Failed, again: None, failure: Some(reason) }
             }
         }
     }
@@ -286,14 +293,20 @@ impl Inner {
         let after = retry_after.unwrap_or_else(|| self.backoff(reply.attempt));
         reply.attempt += 1;
         let at = Timestamp::now() + after;
-        Settled { id, outcome: Outcome::Retry { after }, again: Some((reply.encode(), at)) }
+        Settled { id, outcome: Outcome::Retry { after }, again: Some((reply.encode(), at)), failure: None }
     }
 
-    /// Puts retries back for later, then acknowledges every settled entry.
+    /// Puts retries back for later and counts the failures (by day and reason, for the
+    /// programme report), then acknowledges every settled entry: a crash in between sends an
+    /// entry again rather than losing it.
     async fn settle(&self, settled: Vec<Settled>) -> Result<(), StoreError> {
         if settled.is_empty() {
             return Ok(());
         }
+        let today = self.config.timezone.to_datetime(Timestamp::now()).date();
+        let failures: Vec<(jiff::civil::Date, String)> =
+            settled.iter().filter_map(|s| s.failure.clone().map(|reason| (today, reason))).collect();
+        self.store.record_failed_replies(&failures).await?;
         for s in &settled {
             if let Some((payload, at)) = &s.again {
                 self.store.enqueue_at(QueueName::Outbox, payload, *at).await?;

@@ -135,6 +135,10 @@ impl KeyLayout {
     pub fn users(&self, day: Date) -> Key {
         self.tagged("stats", format_args!("users:{day}"))
     }
+    /// Hash of the replies that failed for good on one day, one field per reason.
+    pub fn failed_replies(&self, day: Date) -> Key {
+        self.tagged("stats", format_args!("failed_replies:{day}"))
+    }
 
     // Per-user state with a TTL.
     pub fn session(&self, user: &UserKey) -> Key {

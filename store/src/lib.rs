@@ -152,11 +152,25 @@ impl DayInteractions {
     }
 }
 
-/// Interactions by day and topic, and unique users by day.
+/// The replies that failed for good on one day, by reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayFailures {
+    pub day: Option<Date>,
+    pub by_reason: std::collections::BTreeMap<String, u64>,
+}
+
+/// Interactions by day and topic, unique users by day, and the replies that failed for good.
 #[async_trait]
 pub trait CounterStore: Send + Sync {
     /// Counts a batch of interactions (the responder batches them; order does not matter).
     async fn record_interactions(&self, batch: &[Interaction]) -> Result<()>;
+
+    /// Counts replies that failed for good, one per `(day, reason)`; a reason is a short slug
+    /// such as `unreachable:131026` or `expired`.
+    async fn record_failed_replies(&self, failures: &[(Date, String)]) -> Result<()>;
+
+    /// Every day of `from..=to` with failed replies, in date order.
+    async fn failed_replies(&self, from: Date, to: Date) -> Result<Vec<DayFailures>>;
 
     /// Every day of `from..=to` that has interactions, in date order.
     async fn interactions(&self, from: Date, to: Date) -> Result<Vec<DayInteractions>>;

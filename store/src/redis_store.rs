@@ -42,9 +42,9 @@ use tokio::sync::{Notify, watch};
 
 use self::connection::{Announcements, Connection};
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Mark, OnceOp, Permits, PointerChange,
-    PointerReason, QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog,
-    SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
+    CounterStore, DayFailures, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Mark, OnceOp, Permits,
+    PointerChange, PointerReason, QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result,
+    RunLog, SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
 };
 
 /// How many runs the log keeps.
@@ -752,6 +752,40 @@ impl CounterStore for RedisStore {
                     by_topic: by_topic.into_iter().filter_map(|(t, n)| t.parse().ok().map(|t| (t, n))).collect(),
                     unique_users,
                 });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_failed_replies(&self, failures: &[(Date, String)]) -> Result<()> {
+        if failures.is_empty() {
+            return Ok(());
+        }
+        let mut counts: BTreeMap<(Date, &str), u64> = BTreeMap::new();
+        for (day, reason) in failures {
+            *counts.entry((*day, reason.as_str())).or_default() += 1;
+        }
+        let mut pipe = redis::pipe();
+        for ((day, reason), n) in counts {
+            pipe.hincr(self.keys.failed_replies(day).as_str(), reason, n).ignore();
+        }
+        pipe.query_async::<()>(&mut self.con()).await?;
+        Ok(())
+    }
+
+    async fn failed_replies(&self, from: Date, to: Date) -> Result<Vec<DayFailures>> {
+        let days: Vec<Date> = from.series(jiff::Span::new().days(1)).take_while(|d| *d <= to).collect();
+        let mut out = Vec::new();
+        for chunk in days.chunks(100) {
+            let mut pipe = redis::pipe();
+            for day in chunk {
+                pipe.hgetall(self.keys.failed_replies(*day).as_str());
+            }
+            let replies: Vec<BTreeMap<String, u64>> = pipe.query_async(&mut self.con()).await?;
+            for (day, by_reason) in chunk.iter().zip(replies) {
+                if !by_reason.is_empty() {
+                    out.push(DayFailures { day: Some(*day), by_reason });
+                }
             }
         }
         Ok(out)

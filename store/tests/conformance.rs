@@ -31,6 +31,7 @@ testkit::on_both_stores!(
     entries_of_a_dead_consumer_are_reclaimed,
     delayed_entries_wait_for_their_time,
     interactions_and_unique_users_are_counted_per_day,
+    failed_replies_are_counted_per_day_and_reason,
     consent_changes_are_applied_once_and_all_ledgered,
     runs_are_listed_newest_first_and_filtered,
     a_kv_batch_answers_each_operation_in_place,
@@ -360,6 +361,23 @@ async fn interactions_and_unique_users_are_counted_per_day(kind: StoreKind) {
     let both = s.unique_users(d1, d2).await.unwrap();
     assert!(within(both, 3_000.0), "union of two days: {both}");
     assert_eq!(s.unique_users(date(2021, 1, 1), date(2021, 1, 31)).await.unwrap(), 0);
+}
+
+async fn failed_replies_are_counted_per_day_and_reason(kind: StoreKind) {
+    let f = kind.open().await;
+    let s = &f.store;
+    let (d1, d2) = (date(2020, 5, 27), date(2020, 6, 1));
+    let failure = |day, reason: &str| (day, reason.to_owned());
+    s.record_failed_replies(&[failure(d1, "unreachable:131026"), failure(d1, "expired")]).await.unwrap();
+    s.record_failed_replies(&[failure(d1, "unreachable:131026"), failure(d2, "opted_out:131050")]).await.unwrap();
+    s.record_failed_replies(&[]).await.unwrap();
+    let days = s.failed_replies(date(2020, 5, 1), date(2020, 6, 30)).await.unwrap();
+    assert_eq!(days.iter().map(|d| d.day.unwrap()).collect::<Vec<_>>(), vec![d1, d2], "only days with failures");
+    assert_eq!(days[0].by_reason["unreachable:131026"], 2);
+    assert_eq!(days[0].by_reason["expired"], 1);
+    assert_eq!(days[1].by_reason.len(), 1);
+    assert_eq!(days[1].by_reason["opted_out:131050"], 1);
+    assert_eq!(s.failed_replies(date(2020, 5, 28), date(2020, 5, 31)).await.unwrap(), vec![]);
 }
 
 async fn consent_changes_are_applied_once_and_all_ledgered(kind: StoreKind) {

@@ -133,13 +133,14 @@ async fn the_report_recounts_the_seed_programme(kind: StoreKind) {
     let csv = response.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "fecha,interacciones,usuarios_unicos");
-    assert_eq!(lines.len(), 1 + 404 + 8);
+    assert_eq!(lines.len(), 1 + 404 + 9);
     let may_27 = date(2020, 5, 27);
     let row = lines.iter().find(|l| l.starts_with("2020-05-27,")).unwrap();
     assert_eq!(row.split(',').nth(1).unwrap().parse::<u64>().unwrap(), recount.days[&may_27].0);
     assert!(lines[405].starts_with(&format!("total,{TOTAL},")), "{}", lines[405]);
     assert_eq!(lines[406], "promedio_por_dia,2017.1,");
     assert_eq!(lines[407], "suscriptores_nuevos,0,");
+    assert_eq!(lines[413], "respuestas_no_entregadas,0,");
 }
 
 async fn bad_ranges_answer_400_naming_the_parameter(kind: StoreKind) {
@@ -213,7 +214,35 @@ async fn contents_sent_count_a_real_broadcast(kind: StoreKind) {
     assert_eq!(body["subscribers"]["total_at_end"], 0);
 }
 
+/// Failures recorded by the outbox, added up over the range by reason, most frequent first.
+async fn failed_replies_are_added_up_by_reason(kind: StoreKind) {
+    let app = spawn(kind).await;
+    let mut failures = Vec::new();
+    for (day, reason, n) in [
+        (date(2020, 5, 27), "unreachable:131026", 2),
+        (date(2020, 5, 28), "unreachable:131026", 3),
+        (date(2020, 5, 28), "config:190", 1),
+        (date(2020, 6, 1), "expired", 4),
+    ] {
+        failures.extend(std::iter::repeat_n((day, reason.to_owned()), n));
+    }
+    app.store.record_failed_replies(&failures).await.unwrap();
+    let body = report(&app, "2020-05-27", "2020-05-31").await;
+    assert_eq!(
+        body["failed_replies"],
+        serde_json::json!({"total": 6, "by_reason": [
+            {"reason": "unreachable:131026", "description": "el número no está disponible en WhatsApp (código 131026)", "count": 5},
+            {"reason": "config:190", "description": "error de configuración (token, número o permisos) (código 190)", "count": 1},
+        ]}),
+        "{body}"
+    );
+    let response = app.request(reqwest::Method::GET, "/admin/report.csv?from=2020-05-27&to=2020-06-01").send().await;
+    let csv = response.unwrap().text().await.unwrap();
+    assert!(csv.ends_with("respuestas_no_entregadas,10,\nrespuestas_no_entregadas:unreachable:131026,5,\nrespuestas_no_entregadas:expired,4,\nrespuestas_no_entregadas:config:190,1,\n"), "{csv}");
+}
+
 testkit::on_both_stores!(
+    failed_replies_are_added_up_by_reason,
     the_report_recounts_the_seed_programme,
     bad_ranges_answer_400_naming_the_parameter,
     subscribers_are_counted_from_the_consent_ledger,

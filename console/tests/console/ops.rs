@@ -99,6 +99,8 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
             // The report: figures in es-MX, a bar per day, and the CSV.
             app.record_interactions("2020-06-01", 1_248).await;
             app.record_interactions("2020-06-02", 3).await;
+            let unreachable = ("2020-06-02".parse().unwrap(), "unreachable:131026".to_owned());
+            app.store.record_failed_replies(&[unreachable.clone(), unreachable]).await.unwrap();
             b.click("#navegacion a[href='#/reporte']").await;
             b.wait_contains("h1", "Reporte del programa").await;
             b.set_value("#desde", "2020-06-01").await;
@@ -107,6 +109,11 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
             b.wait_contains("#reporte h2", "Del 1 de junio de 2020 al 3 de junio de 2020").await;
             assert_eq!(b.texts("#total-interacciones .valor").await, ["1,251"]);
             assert_eq!(b.texts("#promedio-diario .valor").await, ["417"]);
+            assert_eq!(b.texts("#respuestas-no-entregadas .valor").await, ["2"]);
+            assert_eq!(
+                b.texts("#respuestas-no-entregadas .detalle").await,
+                ["el número no está disponible en WhatsApp (código 131026): 2"]
+            );
             // Unique users are a HyperLogLog estimate: the page shows the API's, in es-MX.
             let report: serde_json::Value = reqwest::Client::new()
                 .get(app.internal.url("/admin/report?from=2020-06-01&to=2020-06-03"))

@@ -95,6 +95,15 @@ async fn permanent_errors_are_recorded_and_not_retried(kind: StoreKind) {
     assert_eq!(app.reply_sends(SendResult::Failed), 4);
     assert_eq!(app.store.depth(QueueName::Outbox).await.unwrap().total(), 0);
     assert!(logs().contains("A reply failed for good"), "failures are recorded");
+    let today = jiff::ZonedDateTime::now().date();
+    let days = app.store.failed_replies(today.yesterday().unwrap(), today.tomorrow().unwrap()).await.unwrap();
+    let reasons: Vec<(&str, u64)> =
+        days.iter().flat_map(|d| d.by_reason.iter().map(|(r, n)| (r.as_str(), *n))).collect();
+    assert_eq!(
+        reasons,
+        vec![("config:190", 1), ("needs_template:131047", 1), ("permanent:132001", 1), ("unreachable:131026", 1)],
+        "each failure is counted by day and reason for the report"
+    );
 }
 
 async fn throttles_wait_as_told_and_pause_the_number(kind: StoreKind) {
@@ -158,6 +167,9 @@ async fn a_reply_that_missed_the_24_hour_window_is_dropped_and_recorded(kind: St
     assert_eq!(app.drain_outbox().await, vec![Outcome::Failed]);
     assert!(app.graph.requests().is_empty());
     assert_eq!(app.reply_sends(SendResult::Expired), 1);
+    let today = jiff::ZonedDateTime::now().date();
+    let days = app.store.failed_replies(today.yesterday().unwrap(), today.tomorrow().unwrap()).await.unwrap();
+    assert_eq!(days.iter().map(|d| d.by_reason.get("expired").copied().unwrap_or(0)).sum::<u64>(), 1);
 }
 
 async fn a_batch_of_600_senders_in_one_2_5_mb_post_is_answered_at_the_configured_rate(kind: StoreKind) {

@@ -38,9 +38,9 @@ use self::hll::Hll;
 use self::once::{Marks, ONCE_LOG};
 use self::writer::Writer;
 use crate::{
-    CounterStore, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Mark, OnceOp, Permits, PointerChange,
-    PointerReason, QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result, RunLog,
-    SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
+    CounterStore, DayFailures, DayInteractions, EntryId, Interaction, KvOp, KvReply, KvStore, Mark, OnceOp, Permits,
+    PointerChange, PointerReason, QueueDepth, QueueEntry, QueueName, QueueStore, Rate, RateOp, RateStore, Result,
+    RunLog, SnapshotStore, Store, StoreError, SubscriberStore, VersionSummary,
 };
 
 /// Value: 8 bytes of big-endian expiry (Unix ms, 0 = never) followed by the value.
@@ -56,6 +56,8 @@ const POINTER_HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("point
 const INTERACTIONS: TableDefinition<(&str, &str), u64> = TableDefinition::new("interactions");
 /// day → HyperLogLog registers.
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users_hll");
+/// (day, reason) → replies that failed for good.
+const FAILED_REPLIES: TableDefinition<(&str, &str), u64> = TableDefinition::new("failed_replies");
 /// (queue, seq) → payload, for entries not yet acknowledged.
 const Q_ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_entries");
 /// (queue, seq) → [`Claim`] for entries handed to a consumer.
@@ -147,6 +149,7 @@ impl EmbeddedStore {
         tx.open_table(POINTER_HISTORY)?;
         tx.open_table(INTERACTIONS)?;
         tx.open_table(USERS)?;
+        tx.open_table(FAILED_REPLIES)?;
         tx.open_table(Q_ENTRIES)?;
         tx.open_table(Q_PENDING)?;
         tx.open_table(Q_DELAYED)?;
@@ -585,6 +588,42 @@ impl CounterStore for EmbeddedStore {
             union.merge(&Hll::from_bytes(v.value()));
         }
         Ok(union.count())
+    }
+
+    async fn record_failed_replies(&self, failures: &[(Date, String)]) -> Result<()> {
+        if failures.is_empty() {
+            return Ok(());
+        }
+        let failures = failures.to_vec();
+        self.writer
+            .write(move |tx| {
+                let mut counts = tx.open_table(FAILED_REPLIES)?;
+                for (day, reason) in &failures {
+                    let day = day.to_string();
+                    let n = counts.get((day.as_str(), reason.as_str()))?.map(|v| v.value()).unwrap_or(0);
+                    counts.insert((day.as_str(), reason.as_str()), n + 1)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn failed_replies(&self, from: Date, to: Date) -> Result<Vec<DayFailures>> {
+        let rx = self.read()?;
+        let counts = rx.open_table(FAILED_REPLIES)?;
+        let (lo, hi) = (from.to_string(), to.to_string());
+        let mut out: Vec<DayFailures> = Vec::new();
+        for row in counts.range((lo.as_str(), "")..=(hi.as_str(), "\u{10FFFF}"))? {
+            let (k, v) = row?;
+            let (day, reason) = k.value();
+            let Ok(day) = day.parse::<Date>() else { continue };
+            if out.last().is_none_or(|d| d.day != Some(day)) {
+                out.push(DayFailures { day: Some(day), ..Default::default() });
+            }
+            let last = out.last_mut().expect("pushed above");
+            last.by_reason.insert(reason.to_owned(), v.value());
+        }
+        Ok(out)
     }
 }
 

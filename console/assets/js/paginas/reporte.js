@@ -18,7 +18,7 @@ export function render(main, { params }) {
     h('label', { for: 'hasta' }, 'Hasta'), to,
     show, csv);
   main.append(h('h1', {}, 'Reporte del programa'),
-    h('p', {}, 'Interacciones por día y en total, usuarios únicos, suscriptores de Conéctate y contenidos enviados, para el rango que elijas (días del calendario de la zona configurada).'),
+    h('p', {}, 'Interacciones por día y en total, usuarios únicos, suscriptores de Conéctate, contenidos enviados y respuestas que no se pudieron entregar, para el rango que elijas (días del calendario de la zona configurada).'),
     form, result);
 
   const range = () => {
@@ -65,6 +65,7 @@ function figure(id, label, value, detail) {
 function fill(result, report) {
   const subscribers = report.subscribers ?? {};
   const sent = report.contents_sent ?? {};
+  const failed = report.failed_replies ?? { total: 0, by_reason: [] };
   replace(result,
     h('h2', {}, `Del ${date(report.from)} al ${date(report.to)}`),
     h('dl', { class: 'cifras' },
@@ -74,7 +75,9 @@ function fill(result, report) {
       figure('suscriptores', 'Suscriptores al final', integer(subscribers.total_at_end),
         `${integer(subscribers.new)} altas, ${integer(subscribers.left)} bajas`),
       figure('contenidos-enviados', 'Contenidos enviados', integer(sent.contents),
-        `${integer(sent.messages)} mensajes`)),
+        `${integer(sent.messages)} mensajes`),
+      figure('respuestas-no-entregadas', 'Respuestas no entregadas', integer(failed.total),
+        failed.by_reason.slice(0, 3).map((r) => `${r.description}: ${integer(r.count)}`).join('; ') || null)),
     h('figure', { class: 'figura' },
       interactionsChart(report.days),
       h('figcaption', {}, 'Interacciones por día')),
