@@ -6,8 +6,9 @@
 //! rate governor of its business number (shared by every process on one Redis, inbound
 //! messages included). A failure is classified once ([`SendError`]): throttles and transient
 //! failures come back later with back-off (honouring `Retry-After`, pausing the whole number
-//! on a throughput error); everything else is recorded and dropped, as is a reply that could
-//! not leave within the 24-hour window.
+//! on a throughput error); everything else is recorded (counted by day and reason in the store,
+//! for the programme report) and dropped, as is a reply that could not leave within the 24-hour
+//! window.
 //!
 //! [`OutboxWorker::try_send_one`] is one step, so tests drain the outbox deterministically;
 //! [`OutboxWorker::run`] is the loop a service runs, with many sends in flight.
