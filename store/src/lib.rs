@@ -153,9 +153,9 @@ impl DayInteractions {
 }
 
 /// The replies that failed for good on one day, by reason.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayFailures {
-    pub day: Option<Date>,
+    pub day: Date,
     pub by_reason: std::collections::BTreeMap<String, u64>,
 }
 

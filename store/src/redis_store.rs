@@ -784,7 +784,7 @@ impl CounterStore for RedisStore {
             let replies: Vec<BTreeMap<String, u64>> = pipe.query_async(&mut self.con()).await?;
             for (day, by_reason) in chunk.iter().zip(replies) {
                 if !by_reason.is_empty() {
-                    out.push(DayFailures { day: Some(*day), by_reason });
+                    out.push(DayFailures { day: *day, by_reason });
                 }
             }
         }

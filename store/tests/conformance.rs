@@ -372,7 +372,7 @@ async fn failed_replies_are_counted_per_day_and_reason(kind: StoreKind) {
     s.record_failed_replies(&[failure(d1, "unreachable:131026"), failure(d2, "opted_out:131050")]).await.unwrap();
     s.record_failed_replies(&[]).await.unwrap();
     let days = s.failed_replies(date(2020, 5, 1), date(2020, 6, 30)).await.unwrap();
-    assert_eq!(days.iter().map(|d| d.day.unwrap()).collect::<Vec<_>>(), vec![d1, d2], "only days with failures");
+    assert_eq!(days.iter().map(|d| d.day).collect::<Vec<_>>(), vec![d1, d2], "only days with failures");
     assert_eq!(days[0].by_reason["unreachable:131026"], 2);
     assert_eq!(days[0].by_reason["expired"], 1);
     assert_eq!(days[1].by_reason.len(), 1);

@@ -617,8 +617,8 @@ impl CounterStore for EmbeddedStore {
             let (k, v) = row?;
             let (day, reason) = k.value();
             let Ok(day) = day.parse::<Date>() else { continue };
-            if out.last().is_none_or(|d| d.day != Some(day)) {
-                out.push(DayFailures { day: Some(day), ..Default::default() });
+            if out.last().is_none_or(|d| d.day != day) {
+                out.push(DayFailures { day, by_reason: Default::default() });
             }
             let last = out.last_mut().expect("pushed above");
             last.by_reason.insert(reason.to_owned(), v.value());
