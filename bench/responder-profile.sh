@@ -63,5 +63,9 @@ load 8s | grep -E "Requests/sec|^ +99%"
 c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 wait "$probe"
 echo "responder CPU during the run: $(( (c1 - c0) * 1000 / $(getconf CLK_TCK) )) ms"
+if [ "$STORE" = redis ]; then
+  echo "Redis commands since start (calls, µs per call):"
+  redis-cli -p "$redis_port" info commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ {printf "  %-22s %10s %8s\n", substr($1, 9), $3, $7}'
+fi
 [ "$MODE" = record ] && perf report -i "$OUT/perf-$STORE.data" --no-children --sort comm --stdio 2>/dev/null | grep '%' | grep -v -- '--' | head -5
 true
