@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The responder benchmark (BENCHMARKS.md, "## Responder"). In one run, on loopback, with wrk:
 #   1. the baseline: an axum hello-world built from this workspace (bench-tools hello);
-#   2. `contacto responder` on the embedded store;
-#   3. `contacto responder` on Redis (a throwaway redis-server with AOF every second);
+#   2. two reference points on the same webhooks: the responder's own signature check and
+#      batch read with nothing after them (bench-tools verify-parse), and the webhook of the
+#      reference figures, serde plus one Redis GET (bench-tools redis-get);
+#   3. `contacto responder` on the embedded store;
+#   4. `contacto responder` on Redis (a throwaway redis-server with AOF every second);
 # the responder answering signed Meta text webhooks that route to varied topics and
 # municipios, with counters on and the outbox delivering to a local fake Graph API. For each:
 # requests/s, latency percentiles, CPU microseconds per webhook (the responder's own, and
@@ -46,6 +49,30 @@ run_wrk() { # url script [args...] -> the WRKJSON line
 }
 
 results=()
+
+# A reference server on the same signed webhooks: name, then its bench-tools arguments (the
+# address comes first and is filled in).
+peer_run() {
+  local name=$1 port pid t0 t1 r0 r1 res us redis_us
+  shift
+  port=$(free_port)
+  "$BIN/bench-tools" "$1" "127.0.0.1:$port" "${@:2}" & pids+=($!)
+  pid=$!
+  wait_port "$port"
+  local url="http://127.0.0.1:$port/webhooks/meta"
+  run_wrk "$url" bench/http/responder.lua "$OUT/meta-$REQUESTS.txt" $THREADS >/dev/null # warm-up
+  t0=$(cpu_ticks $pid)
+  r0=$([ -n "${REDIS_PID:-}" ] && cpu_ticks "$REDIS_PID" || echo 0)
+  res=$(run_wrk "$url" bench/http/responder.lua "$OUT/meta-$REQUESTS.txt" $THREADS)
+  t1=$(cpu_ticks $pid)
+  r1=$([ -n "${REDIS_PID:-}" ] && cpu_ticks "$REDIS_PID" || echo 0)
+  kill $pid
+  wait $pid 2>/dev/null || true
+  us=$(echo "$res" | python3 -c "import json,sys; r=json.load(sys.stdin); print(round(($t1-$t0)*$tick_us/r['requests'],1))")
+  redis_us=$(echo "$res" | python3 -c "import json,sys; r=json.load(sys.stdin); print(round(($r1-$r0)*$tick_us/r['requests'],1))")
+  results+=("{\"round\":$round,\"target\":\"$name\",\"wrk\":$res,\"cpu_us\":$us,\"redis_cpu_us\":$redis_us}")
+  echo "   $name: $(echo "$res" | rps_of) req/s"
+}
 
 hello_run() {
   local port pid t0 t1 res us
@@ -135,6 +162,10 @@ wait_port "$redis_port"
 for round in $(seq "$ROUNDS"); do
   echo "== round $round of $ROUNDS"
   hello_run
+  REDIS_PID=
+  peer_run "verify and read only (no store)" verify-parse "$SECRET"
+  REDIS_PID=$redis_pid
+  peer_run "axum + serde + one Redis GET" redis-get "redis://127.0.0.1:$redis_port/0"
   REDIS_PID=
   responder_run embedded
   # A database of its own per round, so no message id of an earlier round reads as a retry.

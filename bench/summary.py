@@ -31,14 +31,14 @@ for t in targets:
         f"{median(t, lambda r: r['wrk']['p99_ms']):.2f}",
         f"{median(t, lambda r: r['cpu_us']):.1f}",
     ]
+    redis = median(t, lambda r: r.get("redis_cpu_us", 0))
+    cells.append(f"{redis:.1f}" if redis else "–")
     if "accepted" in mine[0]:
-        redis = median(t, lambda r: r["redis_cpu_us"])
         cells += [
-            f"{redis:.1f}" if redis else "–",
             f"{sum(r['replies'] for r in mine):,} / {sum(r['accepted'] for r in mine):,}",
             f"{median(t, lambda r: r['drain_s']):.0f}",
             f"{median(t, lambda r: r['send_cpu_us']):.1f}",
         ]
     else:
-        cells += ["–"] * 4
+        cells += ["–"] * 3
     print(f"| {t} | " + " | ".join(cells) + " |")

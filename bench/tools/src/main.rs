@@ -2,6 +2,12 @@
 //! product so the baseline is comparable:
 //!
 //! - `bench-tools hello ADDR`: the baseline, `GET /hello` answering a fixed 200-byte body;
+//! - `bench-tools verify-parse ADDR APP_SECRET`: the responder's first half alone, to see
+//!   what the rest costs: `POST /webhooks/meta` verified and read by the responder's own Meta
+//!   channel, then a 200, nothing stored, counted or answered;
+//! - `bench-tools redis-get ADDR REDIS_URL`: the reference figures' second row
+//!   (`../shared/bench/README.md`), the webhook a typical team writes: `POST /webhooks/meta`
+//!   read with serde, no signature, one Redis `GET resp:<text>` answered as the body;
 //! - `bench-tools graph ADDR`: a fake Graph API that accepts every `POST …/messages` with
 //!   Meta's success body and counts them (`GET /count`), so the script can check that every
 //!   accepted webhook got exactly one reply;
@@ -17,7 +23,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
+use responder::channels::meta::Meta;
+use responder::channels::{Channel, Hook, WebhookRequest};
+use responder::config::MetaConfig;
 
 /// Exactly 200 bytes, like the reference figures' body.
 const HELLO: &str = "Hola. Este es el punto de comparacion de la prueba de rendimiento: un servidor axum que responde siempre el mismo texto, sin leer ni escribir nada mas. xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
@@ -51,12 +61,16 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("start Tokio");
     match args.first().map(String::as_str) {
         Some("hello") if args.len() == 2 => runtime.block_on(serve(&args[1], hello())),
+        Some("verify-parse") if args.len() == 3 => runtime.block_on(serve(&args[1], verify_parse(&args[2]))),
+        Some("redis-get") if args.len() == 3 => {
+            runtime.block_on(async { serve(&args[1], redis_get(&args[2]).await).await })
+        }
         Some("graph") if args.len() == 2 => runtime.block_on(serve(&args[1], graph())),
         Some("requests") if args.len() >= 5 => requests(&args[1], args[2].parse().expect("N"), &args[3], &args[4..]),
         Some("publish") if args.len() == 2 => runtime.block_on(publish(&args[1])),
         _ => {
             eprintln!(
-                "uso: bench-tools hello DIRECCIÓN | graph DIRECCIÓN | requests ARCHIVO N SECRETO ID… | publish SNAPSHOT.json"
+                "uso: bench-tools hello DIRECCIÓN | verify-parse DIRECCIÓN SECRETO | redis-get DIRECCIÓN URL_REDIS | graph DIRECCIÓN | requests ARCHIVO N SECRETO ID… | publish SNAPSHOT.json"
             );
             std::process::exit(2);
         }
@@ -71,6 +85,92 @@ async fn serve(addr: &str, app: Router) {
 fn hello() -> Router {
     assert_eq!(HELLO.len(), 200);
     Router::new().route("/hello", get(|| async { HELLO }))
+}
+
+fn verify_parse(app_secret: &str) -> Router {
+    let config = MetaConfig {
+        app_secret: app_secret.to_owned(),
+        verify_token: String::new(),
+        access_token: String::new(),
+        phone_number_ids: Vec::new(),
+        graph_base_url: "http://127.0.0.1:9".into(),
+        graph_version: "v23.0".into(),
+        messages_per_second: 80,
+        graph_timeout: std::time::Duration::from_secs(1),
+    };
+    let meta = Arc::new(Meta::new(config, Default::default()));
+    Router::new().route(
+        "/webhooks/meta",
+        post(move |uri: Uri, headers: HeaderMap, body: Bytes| {
+            let meta = meta.clone();
+            async move {
+                let request = WebhookRequest { uri: &uri, headers: &headers, body: &body };
+                let read = meta.verify(Hook::Events, &request).and_then(|()| meta.parse(Hook::Events, &request));
+                match read {
+                    Ok(events) => (StatusCode::OK, events.len().to_string()),
+                    Err(rejection) => (rejection.status(), rejection.to_string()),
+                }
+            }
+        }),
+    )
+}
+
+/// Just the fields the reference peer reads.
+#[derive(serde::Deserialize)]
+struct PeerWebhook {
+    entry: Vec<PeerEntry>,
+}
+#[derive(serde::Deserialize)]
+struct PeerEntry {
+    changes: Vec<PeerChange>,
+}
+#[derive(serde::Deserialize)]
+struct PeerChange {
+    value: PeerValue,
+}
+#[derive(serde::Deserialize)]
+struct PeerValue {
+    #[serde(default)]
+    messages: Vec<PeerMessage>,
+}
+#[derive(serde::Deserialize)]
+struct PeerMessage {
+    text: Option<PeerText>,
+}
+#[derive(serde::Deserialize)]
+struct PeerText {
+    body: String,
+}
+
+async fn redis_get(url: &str) -> Router {
+    let client = redis::Client::open(url).expect("a Redis URL");
+    let mut con = redis::aio::ConnectionManager::new(client).await.expect("connect to Redis");
+    for text in TEXTS {
+        let key = format!("resp:{}", text.trim().to_lowercase());
+        let _: () =
+            redis::cmd("SET").arg(&key).arg(format!("Respuesta a «{text}»")).query_async(&mut con).await.expect("SET");
+    }
+    Router::new().route(
+        "/webhooks/meta",
+        post(move |body: Bytes| {
+            let mut con = con.clone();
+            async move {
+                let Ok(hook) = serde_json::from_slice::<PeerWebhook>(&body) else {
+                    return (StatusCode::BAD_REQUEST, Vec::new());
+                };
+                let text = hook.entry.first().and_then(|e| e.changes.first()).and_then(|c| c.value.messages.first());
+                let Some(PeerText { body: text }) = text.and_then(|m| m.text.as_ref()) else {
+                    return (StatusCode::OK, Vec::new());
+                };
+                let key = format!("resp:{}", text.trim().to_lowercase());
+                match redis::cmd("GET").arg(&key).query_async::<Option<Vec<u8>>>(&mut con).await {
+                    Ok(Some(answer)) => (StatusCode::OK, answer),
+                    Ok(None) => (StatusCode::NOT_FOUND, Vec::new()),
+                    Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Vec::new()),
+                }
+            }
+        }),
+    )
 }
 
 fn graph() -> Router {
