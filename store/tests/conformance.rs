@@ -489,8 +489,14 @@ async fn the_embedded_store_survives_a_restart() {
     let config = StoreConfig::Embedded { data_dir: dir.path().to_owned(), keys: KeyLayout::default() };
     let hasher = UserHasher::new(b"conformance-test-key").unwrap();
     let address = UserAddress::Phone(PhoneNumber::parse("5214771234567").unwrap());
+    let user = |i: u64| hasher.key(&UserAddress::Phone(PhoneNumber::parse(&format!("52147700{i:05}")).unwrap()));
+    let day = date(2020, 5, 27);
+    let wrote = |users: std::ops::Range<u64>| -> Vec<Interaction> {
+        users.map(|i| Interaction { day, topic: Topic::Confirmados, user: user(i) }).collect()
+    };
     let version = {
         let s = store::open(&config).await.unwrap();
+        s.record_interactions(&wrote(0..1_000)).await.unwrap();
         let v = s.publish(&content(7, 10), None, 5).await.unwrap().version;
         s.enqueue(QueueName::Outbox, &[b"pending reply".to_vec()]).await.unwrap();
         s.apply_consent(&ConsentChange {
@@ -547,6 +553,12 @@ async fn the_embedded_store_survives_a_restart() {
         window: None,
     };
     assert_eq!(s.enqueue_once(QueueName::Outbox, &[again]).await.unwrap(), [Mark::Done], "marks survive a restart");
+    // The day's counts go on from what was written before the restart.
+    s.record_interactions(&wrote(500..1_500)).await.unwrap();
+    let days = s.interactions(day, day).await.unwrap();
+    assert_eq!(days[0].by_topic[&Topic::Confirmados], 2_000);
+    let unique = days[0].unique_users;
+    assert!((unique as f64 - 1_500.0).abs() <= 30.0, "the users of both runs, each once: {unique}");
 }
 
 /// Another process on the same embedded files (`contacto ingest --once` beside `contacto run`

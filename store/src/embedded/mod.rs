@@ -16,6 +16,7 @@ mod hll;
 mod once;
 mod writer;
 
+use std::collections::{BTreeMap, btree_map};
 use std::path::Path;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -92,6 +93,11 @@ pub struct EmbeddedStore {
     /// Rate buckets: key → theoretical arrival time (µs). In memory, because only this process
     /// sends through the embedded store; several processes share a governor through Redis.
     rates: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// The unique-user sketches of the days being counted, as last written: a flush adds to
+    /// them and writes them without reading the 16 KiB value back first, a read that now and
+    /// then held the writer (and every webhook behind it) for milliseconds. Only this process
+    /// counts interactions, so the table never holds more than what is kept here.
+    sketches: Arc<std::sync::Mutex<BTreeMap<Date, Hll>>>,
 }
 
 fn now_ms() -> u64 {
@@ -170,6 +176,7 @@ impl EmbeddedStore {
             poller: OnceLock::new(),
             queue_ready: std::array::from_fn(|_| Notify::new()),
             rates: Default::default(),
+            sketches: Default::default(),
         };
         store.spawn_sweeper();
         Ok(store)
@@ -533,26 +540,43 @@ impl CounterStore for EmbeddedStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let batch = batch.to_vec();
+        // Added up here, outside the writer: a flush carries a second's interactions, and one
+        // B-tree update per interaction would hold every webhook's commit behind it.
+        let mut days: BTreeMap<Date, (BTreeMap<&'static str, u64>, Vec<u64>)> = BTreeMap::new();
+        for i in batch {
+            let (counts, users) = days.entry(i.day).or_default();
+            *counts.entry(i.topic.slug()).or_default() += 1;
+            users.push(i.user.hash64());
+        }
+        let kept = self.sketches.clone();
         self.writer
             .write(move |tx| {
                 let mut counts = tx.open_table(INTERACTIONS)?;
-                let mut users = tx.open_table(USERS)?;
-                let mut sketches: std::collections::BTreeMap<Date, Hll> = Default::default();
-                for i in &batch {
-                    let day = i.day.to_string();
-                    let n = counts.get((day.as_str(), i.topic.slug()))?.map(|v| v.value()).unwrap_or(0);
-                    counts.insert((day.as_str(), i.topic.slug()), n + 1)?;
-                    let sketch = match sketches.entry(i.day) {
-                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                        std::collections::btree_map::Entry::Vacant(e) => e.insert(
-                            users.get(day.as_str())?.map(|v| Hll::from_bytes(v.value())).unwrap_or_else(Hll::new),
+                let mut sketches = tx.open_table(USERS)?;
+                let mut kept = kept.lock().expect("sketches lock");
+                for (day, (by_topic, users)) in &days {
+                    let day_key = day.to_string();
+                    for (topic, added) in by_topic {
+                        let n = counts.get((day_key.as_str(), *topic))?.map(|v| v.value()).unwrap_or(0);
+                        counts.insert((day_key.as_str(), *topic), n + added)?;
+                    }
+                    let sketch = match kept.entry(*day) {
+                        btree_map::Entry::Occupied(e) => e.into_mut(),
+                        btree_map::Entry::Vacant(e) => e.insert(
+                            sketches
+                                .get(day_key.as_str())?
+                                .map(|v| Hll::from_bytes(v.value()))
+                                .unwrap_or_else(Hll::new),
                         ),
                     };
-                    sketch.add(i.user.hash64());
+                    // Adding twice is harmless, so a rerun of this operation, or a
+                    // transaction abandoned after it, leaves the kept sketch right.
+                    users.iter().for_each(|&hash| sketch.add(hash));
+                    sketches.insert(day_key.as_str(), sketch.0.as_slice())?;
                 }
-                for (day, sketch) in sketches {
-                    users.insert(day.to_string().as_str(), sketch.0.as_slice())?;
+                // Today's and yesterday's (a flush around midnight) are enough.
+                while kept.len() > 2 {
+                    kept.pop_first();
                 }
                 Ok(())
             })
@@ -564,7 +588,7 @@ impl CounterStore for EmbeddedStore {
         let counts = rx.open_table(INTERACTIONS)?;
         let users = rx.open_table(USERS)?;
         let (lo, hi) = (from.to_string(), to.to_string());
-        let mut days: std::collections::BTreeMap<String, DayInteractions> = Default::default();
+        let mut days: BTreeMap<String, DayInteractions> = Default::default();
         for row in counts.range((lo.as_str(), "")..=(hi.as_str(), "\u{10FFFF}"))? {
             let (k, v) = row?;
             let (day, topic) = k.value();
