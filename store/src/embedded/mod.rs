@@ -71,6 +71,8 @@ const RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");
 
 /// How often expired keys are swept from disk (reads ignore them before that).
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Expired records deleted per sweeping transaction (see [`sweep`]).
+const SWEEP_CHUNK: usize = 2_000;
 /// How often a blocked `claim` looks again (for due delayed entries and other processes).
 const CLAIM_POLL: Duration = Duration::from_millis(100);
 
@@ -198,8 +200,7 @@ impl EmbeddedStore {
             loop {
                 tick.tick().await;
                 let (Some(_), Some(marks)) = (db.upgrade(), marks.upgrade()) else { return };
-                let swept = writer.write(move |tx| Ok(sweep_expired(tx)? + marks.sweep(tx)?)).await;
-                if let Err(error) = swept {
+                if let Err(error) = sweep(&writer, &marks).await {
                     tracing::warn!(%error, "Sweeping expired keys failed.");
                 }
             }
@@ -207,12 +208,30 @@ impl EmbeddedStore {
     }
 }
 
-fn sweep_expired(tx: &WriteTransaction) -> Result<usize> {
+/// Deletes expired keys and once-marks, [`SWEEP_CHUNK`] records of each per transaction, so
+/// the webhooks' commits queued meanwhile go between two chunks instead of waiting behind one
+/// long sweep (the marks of a peak minute expire together eight days later). Returns how many
+/// records it deleted.
+async fn sweep(writer: &Writer, marks: &Arc<Marks>) -> Result<usize> {
+    let mut swept = 0;
+    loop {
+        let marks = marks.clone();
+        let (keys, logged) =
+            writer.write(move |tx| Ok((sweep_expired(tx, SWEEP_CHUNK)?, marks.sweep(tx, SWEEP_CHUNK)?))).await?;
+        swept += keys + logged;
+        if keys < SWEEP_CHUNK && logged < SWEEP_CHUNK {
+            return Ok(swept);
+        }
+    }
+}
+
+fn sweep_expired(tx: &WriteTransaction, limit: usize) -> Result<usize> {
     let now = now_ms();
     let mut index = tx.open_table(KV_EXPIRY)?;
     let mut kv = tx.open_table(KV)?;
     let due: Vec<(u64, String)> = index
         .range((1u64, "")..(now, ""))?
+        .take(limit)
         .map(|r| r.map(|(k, _)| (k.value().0, k.value().1.to_owned())))
         .collect::<std::result::Result<_, _>>()?;
     for (expiry, key) in &due {
@@ -1044,5 +1063,52 @@ impl Store for EmbeddedStore {
 
     fn kind(&self) -> &'static str {
         "embedded"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows<K: redb::Key + 'static, V: redb::Value + 'static>(
+        store: &EmbeddedStore,
+        table: TableDefinition<K, V>,
+    ) -> u64 {
+        store.read().unwrap().open_table(table).unwrap().len().unwrap()
+    }
+
+    /// A sweep deletes every expired key and once-mark, however many expired together, and
+    /// keeps the live ones.
+    #[tokio::test]
+    async fn a_sweep_deletes_what_expired_in_chunks_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path(), KeyLayout::default()).unwrap();
+        let (short, long) = (Duration::from_millis(1), Duration::from_secs(3600));
+        let (expiring, live) = (2 * SWEEP_CHUNK + 300, 10);
+        let mark = |i: usize, ttl| OnceOp::Enqueue {
+            id: format!("meta:wamid.{i}"),
+            payload: None,
+            ttl,
+            leased: false,
+            window: None,
+        };
+        let put = |i: usize, ttl| KvOp::Put { key: store.keys.flag(&format!("f{i}")), value: vec![1], ttl: Some(ttl) };
+        let marks: Vec<OnceOp> =
+            (0..expiring).map(|i| mark(i, short)).chain((0..live).map(|i| mark(expiring + i, long))).collect();
+        store.enqueue_once(QueueName::Outbox, &marks).await.unwrap();
+        let puts: Vec<KvOp> =
+            (0..expiring).map(|i| put(i, short)).chain((0..live).map(|i| put(expiring + i, long))).collect();
+        store.batch(&puts).await.unwrap();
+        assert_eq!(rows(&store, ONCE_LOG), (expiring + live) as u64);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+
+        assert_eq!(sweep(&store.writer, &store.marks).await.unwrap(), 2 * expiring);
+        assert_eq!(rows(&store, ONCE_LOG), live as u64, "expired marks are gone from the log");
+        assert_eq!(rows(&store, KV), live as u64, "expired keys are gone");
+        assert_eq!(rows(&store, KV_EXPIRY), live as u64, "and their expiry index entries");
+        assert_eq!(store.marks.indexed(), live, "and the marks' index");
+        let again = store.enqueue_once(QueueName::Outbox, &[mark(expiring, long)]).await.unwrap();
+        assert_eq!(again, [Mark::Done], "a live mark is kept");
+        assert_eq!(store.get(&store.keys.flag(&format!("f{expiring}"))).await.unwrap(), Some(vec![1]));
     }
 }

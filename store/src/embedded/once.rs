@@ -26,9 +26,6 @@ use crate::{Mark, OnceOp, QueueName, Result};
 /// seq → 8 bytes of big-endian expiry (Unix ms), the queue's index in [`QueueName::ALL`], the id.
 pub(super) const ONCE_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("once_log");
 
-/// How many expired log records one sweep deletes at most.
-const SWEEP_MAX: usize = 100_000;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Leased,
@@ -222,11 +219,17 @@ impl Marks {
     /// Deletes expired records from the front of the log and forgets expired marks. Records
     /// are appended in time order, so with one TTL the expired ones are all at the front; a
     /// longer-lived record holds shorter ones behind it until it expires (the index skips them).
-    pub(super) fn sweep(&self, tx: &WriteTransaction) -> Result<usize> {
+    /// How many marks the index holds.
+    #[cfg(test)]
+    pub(super) fn indexed(&self) -> usize {
+        self.inner.lock().expect("marks lock").committed.len()
+    }
+
+    pub(super) fn sweep(&self, tx: &WriteTransaction, limit: usize) -> Result<usize> {
         let now = now_ms();
         let mut log = tx.open_table(ONCE_LOG)?;
         let mut expired = Vec::new();
-        for row in log.range::<u64>(..)?.take(SWEEP_MAX) {
+        for row in log.range::<u64>(..)?.take(limit) {
             let (seq, value) = row?;
             match parse(value.value()) {
                 Some((expires_ms, ..)) if expires_ms > now => break,
@@ -236,9 +239,12 @@ impl Marks {
         for seq in &expired {
             log.remove(seq)?;
         }
-        let mut inner = self.inner.lock().expect("marks lock");
-        inner.committed.retain(|_, e| e.expires_ms > now);
-        inner.windows.retain(|_, c| c.expires_ms > now);
+        // The index is walked once, with the last part of the log.
+        if expired.len() < limit {
+            let mut inner = self.inner.lock().expect("marks lock");
+            inner.committed.retain(|_, e| e.expires_ms > now);
+            inner.windows.retain(|_, c| c.expires_ms > now);
+        }
         Ok(expired.len())
     }
 }
