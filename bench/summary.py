@@ -1,5 +1,8 @@
 """Prints the table of bench/responder.sh: the median of the rounds per target, as Markdown.
 
+"× hello" is the median of the per-round ratios (each target against the hello-world of its
+own round), which a baseline that moves between rounds does not skew; the rounds follow.
+
 Usage: python3 bench/summary.py RESULTS.jsonl SECONDS CONNECTIONS ROUNDS
 """
 import json
@@ -14,7 +17,7 @@ def median(target, field):
     return statistics.median(field(r) for r in rows if r["target"] == target)
 
 
-base = median(targets[0], lambda r: r["wrk"]["rps"])
+hello = {r["round"]: r["wrk"]["rps"] for r in rows if r["target"] == targets[0]}
 print(f"\nwrk -t2 -c{sys.argv[3]} -d{sys.argv[2]}s on loopback, median of {sys.argv[4]} interleaved rounds\n")
 print(
     "| target | req/s | × hello | p50 ms | p99 ms | CPU µs/webhook | Redis CPU µs/webhook "
@@ -26,7 +29,7 @@ for t in targets:
     rps = median(t, lambda r: r["wrk"]["rps"])
     cells = [
         f"{rps:,.0f}",
-        f"{rps / base:.2f}",
+        f"{median(t, lambda r: r['wrk']['rps'] / hello[r['round']]):.2f}",
         f"{median(t, lambda r: r['wrk']['p50_ms']):.2f}",
         f"{median(t, lambda r: r['wrk']['p99_ms']):.2f}",
         f"{median(t, lambda r: r['cpu_us']):.1f}",
@@ -42,3 +45,12 @@ for t in targets:
     else:
         cells += ["–"] * 3
     print(f"| {t} | " + " | ".join(cells) + " |")
+
+print("\nPer round: req/s (× that round's hello-world; p99 ms)\n")
+for t in targets:
+    cells = [
+        f"{r['wrk']['rps']:,.0f} ({r['wrk']['rps'] / hello[r['round']]:.2f} ×; {r['wrk']['p99_ms']:.1f})"
+        for r in rows
+        if r["target"] == t
+    ]
+    print(f"- {t}: " + " / ".join(cells))
