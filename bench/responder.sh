@@ -50,20 +50,22 @@ run_wrk() { # url script [args...] -> the WRKJSON line
 
 results=()
 
-# A reference server on the same signed webhooks: name, then its bench-tools arguments (the
-# address comes first and is filled in).
-peer_run() {
-  local name=$1 port pid t0 t1 r0 r1 res us redis_us
-  shift
+# A bench-tools server under wrk: name, the path wrk loads, then the bench-tools subcommand and
+# its arguments after the address. `/hello` gets the hello-world's GET, any other path the
+# signed webhooks. Redis's CPU is counted too when REDIS_PID is set.
+tool_run() {
+  local name=$1 path=$2 tool=$3 port pid t0 t1 r0 r1 res us redis_us
+  shift 3
   port=$(free_port)
-  "$BIN/bench-tools" "$1" "127.0.0.1:$port" "${@:2}" & pids+=($!)
+  "$BIN/bench-tools" "$tool" "127.0.0.1:$port" "$@" & pids+=($!)
   pid=$!
   wait_port "$port"
-  local url="http://127.0.0.1:$port/webhooks/meta"
-  run_wrk "$url" bench/http/responder.lua "$OUT/meta-$REQUESTS.txt" $THREADS >/dev/null # warm-up
+  local url="http://127.0.0.1:$port$path" load=(bench/http/hello.lua)
+  [ "$path" = /hello ] || load=(bench/http/responder.lua "$OUT/meta-$REQUESTS.txt" $THREADS)
+  run_wrk "$url" "${load[@]}" >/dev/null # warm-up
   t0=$(cpu_ticks $pid)
   r0=$([ -n "${REDIS_PID:-}" ] && cpu_ticks "$REDIS_PID" || echo 0)
-  res=$(run_wrk "$url" bench/http/responder.lua "$OUT/meta-$REQUESTS.txt" $THREADS)
+  res=$(run_wrk "$url" "${load[@]}")
   t1=$(cpu_ticks $pid)
   r1=$([ -n "${REDIS_PID:-}" ] && cpu_ticks "$REDIS_PID" || echo 0)
   kill $pid
@@ -72,23 +74,6 @@ peer_run() {
   redis_us=$(echo "$res" | python3 -c "import json,sys; r=json.load(sys.stdin); print(round(($r1-$r0)*$tick_us/r['requests'],1))")
   results+=("{\"round\":$round,\"target\":\"$name\",\"wrk\":$res,\"cpu_us\":$us,\"redis_cpu_us\":$redis_us}")
   echo "   $name: $(echo "$res" | rps_of) req/s"
-}
-
-hello_run() {
-  local port pid t0 t1 res us
-  port=$(free_port)
-  "$BIN/bench-tools" hello "127.0.0.1:$port" & pids+=($!)
-  pid=$!
-  wait_port "$port"
-  run_wrk "http://127.0.0.1:$port/hello" bench/http/hello.lua >/dev/null # warm-up
-  t0=$(cpu_ticks $pid)
-  res=$(run_wrk "http://127.0.0.1:$port/hello" bench/http/hello.lua)
-  t1=$(cpu_ticks $pid)
-  us=$(echo "$res" | python3 -c "import json,sys; r=json.load(sys.stdin); print(round(($t1-$t0)*$tick_us/r['requests'],1))")
-  kill $pid
-  wait $pid 2>/dev/null || true
-  results+=("{\"round\":$round,\"target\":\"axum hello-world\",\"wrk\":$res,\"cpu_us\":$us}")
-  echo "   hello-world: $(echo "$res" | rps_of) req/s"
 }
 
 responder_run() { # name, extra env...
@@ -161,11 +146,11 @@ wait_port "$redis_port"
 
 for round in $(seq "$ROUNDS"); do
   echo "== round $round of $ROUNDS"
-  hello_run
   REDIS_PID=
-  peer_run "verify and read only (no store)" verify-parse "$SECRET"
+  tool_run "axum hello-world" /hello hello
+  tool_run "verify and read only (no store)" /webhooks/meta verify-parse "$SECRET"
   REDIS_PID=$redis_pid
-  peer_run "axum + serde + one Redis GET" redis-get "redis://127.0.0.1:$redis_port/0"
+  tool_run "axum + serde + one Redis GET" /webhooks/meta redis-get "redis://127.0.0.1:$redis_port/0"
   REDIS_PID=
   responder_run embedded
   # A database of its own per round, so no message id of an earlier round reads as a retry.

@@ -142,13 +142,21 @@ struct PeerText {
     body: String,
 }
 
+/// The reference peer's key for a text: `resp:` and the text trimmed and lower-cased.
+fn answer_key(text: &str) -> String {
+    format!("resp:{}", text.trim().to_lowercase())
+}
+
 async fn redis_get(url: &str) -> Router {
     let client = redis::Client::open(url).expect("a Redis URL");
     let mut con = redis::aio::ConnectionManager::new(client).await.expect("connect to Redis");
     for text in TEXTS {
-        let key = format!("resp:{}", text.trim().to_lowercase());
-        let _: () =
-            redis::cmd("SET").arg(&key).arg(format!("Respuesta a «{text}»")).query_async(&mut con).await.expect("SET");
+        let _: () = redis::cmd("SET")
+            .arg(answer_key(text))
+            .arg(format!("Respuesta a «{text}»"))
+            .query_async(&mut con)
+            .await
+            .expect("SET");
     }
     Router::new().route(
         "/webhooks/meta",
@@ -162,8 +170,7 @@ async fn redis_get(url: &str) -> Router {
                 let Some(PeerText { body: text }) = text.and_then(|m| m.text.as_ref()) else {
                     return (StatusCode::OK, Vec::new());
                 };
-                let key = format!("resp:{}", text.trim().to_lowercase());
-                match redis::cmd("GET").arg(&key).query_async::<Option<Vec<u8>>>(&mut con).await {
+                match redis::cmd("GET").arg(answer_key(text)).query_async::<Option<Vec<u8>>>(&mut con).await {
                     Ok(Some(answer)) => (StatusCode::OK, answer),
                     Ok(None) => (StatusCode::NOT_FOUND, Vec::new()),
                     Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Vec::new()),
