@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use schemas::{
-    ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, KeyLayout, MunicipioId, Scope, Topic,
-    UserAddress, UserHasher, UserKey,
+    ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, KeyLayout, Scope, Topic, UserAddress, UserHasher,
+    UserKey,
 };
 use store::{KvOp, SharedStore, StoreError};
 
@@ -59,20 +59,6 @@ pub struct Subscriptions {
     consent_text_version: String,
 }
 
-/// One requested change, before the store decides its outcome.
-#[derive(Clone, Debug)]
-pub struct Request {
-    pub user: UserKey,
-    pub address: UserAddress,
-    pub channel: ChannelKind,
-    pub business_number: String,
-    pub action: ConsentAction,
-    pub signal: ConsentSignal,
-    pub at: Timestamp,
-    /// A municipio named with ALTA ("alta León") targets contents to it.
-    pub scope: Scope,
-}
-
 /// The topic of an intent when it is a consent change.
 pub fn action_of(topic: Topic) -> Option<ConsentAction> {
     match topic {
@@ -98,27 +84,15 @@ impl Subscriptions {
         Subscriptions { store, consent_text_version }
     }
 
+    /// The version of the consent text citizens are shown, which every change records.
+    pub fn consent_text_version(&self) -> &str {
+        &self.consent_text_version
+    }
+
     /// Applies one change and returns its outcome.
-    pub async fn apply(&self, request: Request) -> Result<ConsentOutcome, StoreError> {
-        let municipio: Option<MunicipioId> = match request.scope {
-            Scope::Municipio(id) => Some(id),
-            Scope::Estado => None,
-        };
-        let outcome = self
-            .store
-            .apply_consent(&ConsentChange {
-                user: request.user,
-                address: request.address,
-                channel: request.channel,
-                business_number: request.business_number,
-                action: request.action,
-                signal: request.signal,
-                at: request.at,
-                consent_text_version: self.consent_text_version.clone(),
-                municipio,
-            })
-            .await?;
-        tracing::info!(user = %request.user, channel = request.channel.as_str(), ?outcome, "Applied a consent change.");
+    pub async fn apply(&self, change: ConsentChange) -> Result<ConsentOutcome, StoreError> {
+        let outcome = self.store.apply_consent(&change).await?;
+        tracing::info!(user = %change.user, channel = change.channel.as_str(), ?outcome, "Applied a consent change.");
         Ok(outcome)
     }
 

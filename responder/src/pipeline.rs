@@ -29,7 +29,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use metrics::{Event, Metrics};
 use schemas::{
-    Answer, ConsentSignal, KeyLayout, MenuId, Scope, Target, Topic, UserAddress, UserHasher, UserKey,
+    Answer, ConsentChange, ConsentSignal, KeyLayout, MenuId, Target, Topic, UserAddress, UserHasher, UserKey,
     normalize::normalize,
 };
 use store::{KvOp, KvReply, Mark, OnceOp, QueueName, SharedStore, StoreError, Window};
@@ -146,7 +146,7 @@ enum Decision {
         reply: Reply,
         session: Option<MenuId>,
     },
-    Consent(conectate::Request),
+    Consent(ConsentChange),
     MoveSubscription(UserAddress),
     Nothing,
     /// Already taken care of (a duplicate), or in flight elsewhere.
@@ -513,7 +513,7 @@ impl Pipeline {
         }
         for &i in &leased {
             let applied = match std::mem::replace(&mut decisions[i], Decision::Nothing) {
-                Decision::Consent(request) => self.subscriptions.apply(request).await.map(|outcome| {
+                Decision::Consent(change) => self.subscriptions.apply(change).await.map(|outcome| {
                     self.metrics.event(Event::ConsentChange);
                     decisions[i] = Decision::Reply { reply: conectate::confirmation(outcome), session: None };
                 }),
@@ -600,7 +600,7 @@ impl Pipeline {
                     Preference::Stop => (schemas::ConsentAction::Unsubscribe, "stop"),
                     Preference::Resume => (schemas::ConsentAction::Subscribe, "resume"),
                 };
-                return Decision::Consent(conectate::Request {
+                return Decision::Consent(ConsentChange {
                     user: *user,
                     address: event.user.clone(),
                     channel: channel.kind(),
@@ -608,7 +608,8 @@ impl Pipeline {
                     action,
                     signal: ConsentSignal::PlatformPreference(signal.into()),
                     at: event.at.unwrap_or(now),
-                    scope: Scope::Estado,
+                    consent_text_version: self.subscriptions.consent_text_version().to_owned(),
+                    municipio: None,
                 });
             }
             Work::Message { message, user } => (message, *user),
@@ -650,7 +651,8 @@ impl Pipeline {
                 Decision::Reply { reply: Reply::Menu { menu: MenuId::principal() }, session: Some(MenuId::principal()) }
             }
             Intent::Show { target: Target::Topic(topic), scope } => match conectate::action_of(topic) {
-                Some(action) => Decision::Consent(conectate::Request {
+                // A municipio named with ALTA ("alta León") targets contents to it.
+                Some(action) => Decision::Consent(ConsentChange {
                     user,
                     address: message.from.clone(),
                     channel: message.channel,
@@ -658,7 +660,8 @@ impl Pipeline {
                     action,
                     signal,
                     at: message.sent_at.unwrap_or(now),
-                    scope,
+                    consent_text_version: self.subscriptions.consent_text_version().to_owned(),
+                    municipio: scope.municipio(),
                 }),
                 None => Decision::Reply { reply: Reply::topic(topic, scope), session: None },
             },
@@ -689,8 +692,8 @@ impl Pipeline {
             }
             let (reply, session) = match decision {
                 Decision::Reply { reply, session } => (reply, session),
-                Decision::Consent(request) => {
-                    let outcome = self.subscriptions.apply(request).await?;
+                Decision::Consent(change) => {
+                    let outcome = self.subscriptions.apply(change).await?;
                     self.metrics.event(Event::ConsentChange);
                     (conectate::confirmation(outcome), None)
                 }

@@ -28,6 +28,14 @@ impl Scope {
             Scope::Municipio(id) => &id.municipio().name,
         }
     }
+
+    /// The municipio, when the scope is one.
+    pub fn municipio(self) -> Option<MunicipioId> {
+        match self {
+            Scope::Estado => None,
+            Scope::Municipio(id) => Some(id),
+        }
+    }
 }
 
 impl fmt::Display for Scope {
