@@ -99,9 +99,7 @@ pub struct Ops {
     pub store: SharedStore,
     pub ingest: Arc<Ingest>,
     pub sources: Arc<BTreeMap<SourceName, SourceSettings>>,
-    /// The schedules' time zone (`ingest.schedule_timezone`): run times and staleness.
-    pub schedule_timezone: TimeZone,
-    /// The counters' time zone (`responder.timezone`): the days of the report.
+    /// The programme's time zone (`timezone`): run times, staleness and the report's days.
     pub timezone: TimeZone,
 }
 
@@ -109,13 +107,11 @@ impl Ops {
     /// The ops context of a process configured by `settings`.
     pub fn from_settings(settings: &Settings, store: SharedStore) -> Result<Ops, ingest::ConfigError> {
         let ingest = Arc::new(Ingest::from_settings(settings, store.clone())?);
-        let zone = |name: &str| TimeZone::get(name).unwrap_or(TimeZone::UTC);
         Ok(Ops {
             store,
             ingest,
             sources: Arc::new(settings.sources.clone()),
-            schedule_timezone: zone(&settings.ingest.schedule_timezone),
-            timezone: zone(&settings.responder.timezone),
+            timezone: TimeZone::get(&settings.timezone).unwrap_or(TimeZone::UTC),
         })
     }
 }

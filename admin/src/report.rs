@@ -12,7 +12,7 @@
 //! - replies to citizens that failed for good (after every retry), by reason, so that a wrong
 //!   token or a wave of unreachable numbers shows up in the report and not only in the logs.
 //!
-//! Days are local days in the counters' time zone (`responder.timezone`). Served as JSON
+//! Days are local days in the programme's time zone (`timezone`). Served as JSON
 //! (`GET /admin/report?from=…&to=…`), CSV (`GET /admin/report.csv`) and text (`contacto report
 //! FROM TO`).
 

@@ -63,7 +63,7 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Sources>, A
     params.only(&[])?;
     let store = &*ops.store;
     let now = Timestamp::now();
-    let stale = staleness::stale(store, &ops.sources, now, &ops.schedule_timezone).await?;
+    let stale = staleness::stale(store, &ops.sources, now, &ops.timezone).await?;
     let snapshot = store.current_snapshot().await?;
     let mut rows = Vec::new();
     for (name, settings) in ops.sources.iter() {
@@ -86,7 +86,7 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Sources>, A
                 Some(format!("la última corrida (#{}) terminó como «{}»: {error}", run.id, run.result.label())),
             )
         } else if let Some(s) = stale {
-            (Health::Stale, Some(format!("{s}; {}", s.why.describe(name, &ops.schedule_timezone))))
+            (Health::Stale, Some(format!("{s}; {}", s.why.describe(name, &ops.timezone))))
         } else {
             (Health::Ok, None)
         };
@@ -139,7 +139,7 @@ struct StaleList {
 
 async fn stale(State(ops): State<Ops>, params: Params) -> Result<Json<StaleList>, ApiError> {
     params.only(&[])?;
-    let tz = &ops.schedule_timezone;
+    let tz = &ops.timezone;
     let found = staleness::stale(&*ops.store, &ops.sources, Timestamp::now(), tz).await?;
     let rows = found
         .into_iter()

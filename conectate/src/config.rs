@@ -92,8 +92,7 @@ impl ConectateConfig {
         if settings.channels.twilio.public_url.is_some() || settings.channels.twilio.from.is_some() {
             channels.push(ChannelKind::Twilio);
         }
-        let timezone =
-            TimeZone::get(&settings.responder.timezone).map_err(|e| field("responder.timezone", e.to_string()))?;
+        let timezone = TimeZone::get(&settings.timezone).map_err(|e| field("timezone", e.to_string()))?;
         Ok(ConectateConfig {
             hasher,
             staff,

@@ -10,7 +10,7 @@
 //! interactions chart and the programme report (CSV download), snapshot versions with their
 //! diff and rollback, and Conéctate (compose, canary, schedule, cancel, the delivery report
 //! updating while it sends, the sender's state). Times are shown on the calendar of
-//! `responder.timezone` (Mexico City) and numbers and dates in es-MX (1,248; 27 de mayo de
+//! `timezone` (Mexico City) and numbers and dates in es-MX (1,248; 27 de mayo de
 //! 2020).
 //!
 //! # Layout
@@ -33,7 +33,7 @@ use axum::routing::get;
 pub const PATH: &str = "/console/";
 
 /// The console's routes: `/console/` and its assets, with the security headers. `timezone` is
-/// the IANA zone people read times in (`responder.timezone`).
+/// the IANA zone people read times in (`timezone`).
 pub fn router(timezone: &str) -> Router {
     let files = assets::Assets::new(timezone);
     let index = files.clone();

@@ -22,5 +22,5 @@ pub fn router(settings: &mut Settings, store: SharedStore) -> anyhow::Result<Opt
     let contents = Contents::new(store.clone(), Arc::new(ConectateConfig::from_settings(settings)?));
     let ops = Ops::from_settings(settings, store.clone())?;
     let api = AdminApi::new(&token).mount(admin::conectate::routes(contents, store)).mount_ops(ops).router();
-    Ok(Some(web_console::with_admin(api, &settings.responder.timezone)))
+    Ok(Some(web_console::with_admin(api, &settings.timezone)))
 }

@@ -50,7 +50,7 @@ pub enum ConectateCommand {
     Schedule {
         #[arg(value_name = "ID")]
         id: u64,
-        /// Cuándo (hora de `responder.timezone`, o con su desfase: 2021-05-27T10:00:00-06:00).
+        /// Cuándo (hora de `timezone`, o con su desfase: 2021-05-27T10:00:00-06:00).
         #[arg(long, value_name = "FECHA", required_unless_present = "now", conflicts_with = "now")]
         at: Option<String>,
         /// En cuanto un emisor lo vea (segundos).

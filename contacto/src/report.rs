@@ -10,8 +10,8 @@ use settings::Settings;
 pub async fn report(settings: Settings, from: &str, to: &str, csv: bool) -> anyhow::Result<ExitCode> {
     let from = parse_date(from).map_err(|e| anyhow::anyhow!("FROM: {e}"))?;
     let to = parse_date(to).map_err(|e| anyhow::anyhow!("TO: {e}"))?;
-    let timezone = jiff::tz::TimeZone::get(&settings.responder.timezone)
-        .with_context(|| format!("responder.timezone: «{}» no es una zona horaria", settings.responder.timezone))?;
+    let timezone = jiff::tz::TimeZone::get(&settings.timezone)
+        .with_context(|| format!("timezone: «{}» no es una zona horaria", settings.timezone))?;
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
     let report = match admin::report::programme(&*store, from, to, &timezone).await {
         Ok(report) => report,

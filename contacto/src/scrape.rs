@@ -13,9 +13,9 @@ use settings::Settings;
 use store::SharedStore;
 
 /// `GET /metrics` over `metrics` and the store's gauges. Data dates are read as days in
-/// `responder.timezone`, the time zone citizens' days are counted in.
+/// `timezone`, the programme's time zone citizens' days are counted in.
 pub fn routes(settings: &Settings, store: SharedStore, metrics: Arc<Metrics>) -> anyhow::Result<Router> {
-    let timezone = TimeZone::get(&settings.responder.timezone)
-        .with_context(|| format!("responder.timezone: zona horaria desconocida «{}»", settings.responder.timezone))?;
+    let timezone = TimeZone::get(&settings.timezone)
+        .with_context(|| format!("timezone: zona horaria desconocida «{}»", settings.timezone))?;
     Ok(metrics::scrape::routes(Arc::new(Scrape::new(metrics, store, timezone))))
 }

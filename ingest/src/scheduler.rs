@@ -1,4 +1,4 @@
-//! Each source on its own cron (tokio-cron-scheduler), read in `ingest.schedule_timezone`.
+//! Each source on its own cron (tokio-cron-scheduler), read in the programme's time zone (`timezone`).
 //!
 //! A tick whose previous run of the same source is still going is skipped (the run lease and
 //! the in-process lock of [`Ingest::run`] both say so), so runs of one source never overlap,
@@ -63,9 +63,9 @@ impl Scheduler {
     }
 }
 
-/// The time zone schedules are read in (`ingest.schedule_timezone`, checked at load).
+/// The time zone schedules are read in (`timezone`, checked at load).
 pub fn timezone(settings: &settings::Settings) -> Tz {
-    settings.ingest.schedule_timezone.parse().unwrap_or(chrono_tz::America::Mexico_City)
+    settings.timezone.parse().unwrap_or(chrono_tz::America::Mexico_City)
 }
 
 async fn run_logged(ingest: &Ingest, name: &schemas::SourceName) {

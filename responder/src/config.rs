@@ -82,7 +82,7 @@ pub struct OutboxConfig {
     pub reclaim_idle: Duration,
     /// A reply older than this (counted from the citizen's message) is dropped and recorded.
     pub max_age: Duration,
-    /// The days failed replies are counted in (`responder.timezone`, as the interactions).
+    /// The days failed replies are counted in (`timezone`, as the interactions).
     pub timezone: TimeZone,
 }
 
@@ -191,8 +191,8 @@ impl ResponderConfig {
             _ => None,
         };
         let r = &settings.responder;
-        let timezone = TimeZone::get(&r.timezone)
-            .map_err(|e| ConfigError::Field { field: "responder.timezone", message: e.to_string() })?;
+        let timezone = TimeZone::get(&settings.timezone)
+            .map_err(|e| ConfigError::Field { field: "timezone", message: e.to_string() })?;
         Ok(ResponderConfig {
             hasher,
             meta,

@@ -50,9 +50,13 @@ fn field(field: &str, message: impl Into<String>) -> ConfigError {
 }
 
 /// Everything `contacto` can be told.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(default)]
 pub struct Settings {
+    /// The programme's time zone (IANA name, default `America/Mexico_City`): source schedules
+    /// run in it, the days of counters and reports are its days, and the console, the command
+    /// line and Conéctate read and show times in it. One setting, so they never disagree.
+    pub timezone: String,
     pub responder: ResponderSettings,
     pub channels: ChannelsSettings,
     pub store: StoreSettings,
@@ -70,6 +74,25 @@ pub struct Settings {
     pub config_dir: PathBuf,
 }
 
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            timezone: "America/Mexico_City".into(),
+            responder: ResponderSettings::default(),
+            channels: ChannelsSettings::default(),
+            store: StoreSettings::default(),
+            conectate: ConectateSettings::default(),
+            privacy: PrivacySettings::default(),
+            admin: AdminSettings::default(),
+            console: ConsoleSettings::default(),
+            telemetry: TelemetrySettings::default(),
+            ingest: IngestSettings::default(),
+            sources: BTreeMap::new(),
+            config_dir: PathBuf::new(),
+        }
+    }
+}
+
 /// Ingest: how sources become published answers.
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -78,19 +101,13 @@ pub struct IngestSettings {
     /// pieces whose names start with `_`. Maintainers edit them without recompiling; the next
     /// run uses them. Relative to the configuration file's directory.
     pub templates_dir: PathBuf,
-    /// The time zone source schedules (`sources.*.schedule`) are read in.
-    pub schedule_timezone: String,
     /// A publish that loses the race for the current pointer this many times in a row fails.
     pub publish_attempts: u32,
 }
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        IngestSettings {
-            templates_dir: "templates".into(),
-            schedule_timezone: "America/Mexico_City".into(),
-            publish_attempts: 5,
-        }
+        IngestSettings { templates_dir: "templates".into(), publish_attempts: 5 }
     }
 }
 
@@ -123,8 +140,6 @@ pub struct ResponderSettings {
     pub snapshot_poll_secs: u64,
     /// How often counters (interactions, unique users) are written to the store in one batch.
     pub counters_flush_ms: u64,
-    /// The time zone whose calendar day the counters use (IANA name).
-    pub timezone: String,
     /// Replies the outbox sends at once per process (each still waits for the rate governor).
     pub outbox_concurrency: usize,
     /// The first retry of a failed reply waits this long; each later one twice as long.
@@ -152,7 +167,6 @@ impl Default for ResponderSettings {
             max_body_bytes: 3 << 20,
             snapshot_poll_secs: 5,
             counters_flush_ms: 250,
-            timezone: "America/Mexico_City".into(),
             outbox_concurrency: 64,
             outbox_retry_base_ms: 1_000,
             outbox_retry_max_secs: 300,
@@ -613,12 +627,6 @@ impl Settings {
                 "debe estar entre 1 y 24: fuera de la ventana de 24 horas solo se envían plantillas",
             ));
         }
-        if jiff::tz::TimeZone::get(&r.timezone).is_err() {
-            return Err(field(
-                "responder.timezone",
-                format!("«{}» no es una zona horaria IANA (por ejemplo America/Mexico_City)", r.timezone),
-            ));
-        }
         self.validate_conectate()?;
         let meta = &self.channels.meta;
         if !(1..=1000).contains(&meta.messages_per_second) {
@@ -650,13 +658,11 @@ impl Settings {
         if self.ingest.publish_attempts == 0 {
             return Err(field("ingest.publish_attempts", "debe ser mayor que 0"));
         }
-        if self.ingest.schedule_timezone.parse::<chrono_tz::Tz>().is_err() {
+        // The scheduler reads zones with chrono-tz, everything else with jiff: both must know it.
+        if jiff::tz::TimeZone::get(&self.timezone).is_err() || self.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(field(
-                "ingest.schedule_timezone",
-                format!(
-                    "«{}» no es una zona horaria IANA (por ejemplo America/Mexico_City)",
-                    self.ingest.schedule_timezone
-                ),
+                "timezone",
+                format!("«{}» no es una zona horaria IANA (por ejemplo America/Mexico_City)", self.timezone),
             ));
         }
         for (name, source) in &self.sources {
@@ -882,8 +888,8 @@ mod tests {
                 "sources.covid.schedule",
             ),
             ("[store]\nkey_prefix = \"A B\"\n", "store.key_prefix"),
-            ("[ingest]\nschedule_timezone = \"Marte/Base\"\n", "ingest.schedule_timezone"),
-            ("[responder]\ntimezone = \"Mexico/Nowhere\"\n", "responder.timezone"),
+            ("timezone = \"Marte/Base\"\n", "timezone"),
+            ("[responder]\ntimezone = \"America/Mexico_City\"\n", "timezone"),
             ("[responder]\nmax_body_bytes = 10\n", "responder.max_body_bytes"),
             ("[responder]\nreply_max_age_hours = 48\n", "responder.reply_max_age_hours"),
             ("[responder]\noutbox_concurrency = 0\n", "responder.outbox_concurrency"),

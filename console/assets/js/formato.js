@@ -1,5 +1,5 @@
 // How people read numbers, dates and times: es-MX (1,248; 1,570.5; 27 de mayo de 2020) and
-// the clock of the configured time zone (`responder.timezone`, Mexico City), whatever the
+// the clock of the configured time zone (`timezone`, Mexico City), whatever the
 // browser's own settings are.
 
 export const TIME_ZONE = document.querySelector('meta[name="zona-horaria"]')?.content || 'America/Mexico_City';

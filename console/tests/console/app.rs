@@ -141,7 +141,7 @@ pub async fn spawn() -> App {
     let ingest = ops.ingest.clone();
     let api =
         AdminApi::new(TOKEN).mount(admin::conectate::routes(contents.clone(), store.clone())).mount_ops(ops).router();
-    let internal = testkit::serve(web_console::with_admin(api, &settings.responder.timezone)).await;
+    let internal = testkit::serve(web_console::with_admin(api, &settings.timezone)).await;
     App {
         store,
         settings,

@@ -91,7 +91,7 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
             b.screenshot("versiones").await;
             // The audit trail: which version citizens read a second from now (Mexico City clock).
             let moment = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
-            let local = moment.in_tz(&app.settings.responder.timezone).unwrap().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            let local = moment.in_tz(&app.settings.timezone).unwrap().strftime("%Y-%m-%dT%H:%M:%S").to_string();
             b.set_value("#auditoria-momento", &local).await;
             b.click("#consultar-auditoria").await;
             b.wait_contains("#auditoria-respuesta", &format!("se respondía con la versión v{back}: vuelta atrás a la versión v{back} (antes v{current}), por token de administración")).await;
