@@ -111,7 +111,9 @@ responder_run() { # name, extra env...
   res=$(run_wrk "http://127.0.0.1:$web/webhooks/meta" bench/http/responder.lua "$OUT/meta-$REQUESTS.txt" $THREADS)
   c1=$(cpu_ticks $pid)
   r1=$([ -n "${REDIS_PID:-}" ] && cpu_ticks "$REDIS_PID" || echo 0)
-  # Every webhook the responder accepted (wrk does not count the ones in flight at the end).
+  # Every webhook the responder accepted (wrk does not count the ones in flight at the end,
+  # whose connections it closes; the responder handles them to the end, which takes a moment).
+  sleep 1
   accepted=$(curl -s "http://127.0.0.1:$internal/metrics" | awk '$1 == "contacto_webhooks_total{channel=\"meta\",outcome=\"handled\"}" {print $2}')
   # Drain: every accepted webhook must get exactly one reply.
   local start=$SECONDS sent=0

@@ -22,6 +22,7 @@ use schemas::Answer;
 use store::SharedStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -58,6 +59,11 @@ struct AppState {
     metrics: Arc<Metrics>,
     scrape: Arc<Scrape>,
     store: SharedStore,
+    /// Webhooks being handled. Each runs as a task of its own, so it is handled to the end even
+    /// when its request goes away (the platform gave up waiting and will retry, or the request
+    /// timed out): otherwise a message could be answered but never counted, or leave a lease
+    /// that holds its retry back. Shutdown waits for them.
+    handling: TaskTracker,
 }
 
 impl Responder {
@@ -113,7 +119,16 @@ impl Responder {
             consumer,
         );
         let scrape = Arc::new(Scrape::new(metrics.clone(), store.clone(), config.timezone.clone()));
-        let state = Arc::new(AppState { channels, pipeline, mirror, counting, metrics, scrape, store });
+        let state = Arc::new(AppState {
+            channels,
+            pipeline,
+            mirror,
+            counting,
+            metrics,
+            scrape,
+            store,
+            handling: TaskTracker::new(),
+        });
         Responder { state, worker, config, background: Arc::new(background), internal_routes: Router::new() }
     }
 
@@ -212,6 +227,8 @@ impl Responder {
         let public = axum::serve(public, self.app()).with_graceful_shutdown(signal(stopped.clone()));
         let internal = axum::serve(internal, self.internal_app()).with_graceful_shutdown(signal(stopped));
         let (public, internal) = tokio::join!(public.into_future(), internal.into_future());
+        self.state.handling.close();
+        self.state.handling.wait().await;
         self.state.counting.flush().await;
         let _ = self.background.send(true);
         public.and(internal)
@@ -238,7 +255,15 @@ fn route_handler(state: Arc<AppState>, channel: Arc<dyn Channel>, hook: Hook, fi
             let channel = channel.clone();
             async move {
                 let span = tracing::debug_span!("webhook", channel = channel.kind().as_str(), bytes = body.len());
-                receive(&state, channel.as_ref(), hook, &uri, &headers, &body).instrument(span).await
+                let handling = state.handling.clone();
+                let task = handling.spawn(
+                    async move { receive(&state, channel.as_ref(), hook, &uri, &headers, &body).await }
+                        .instrument(span),
+                );
+                task.await.unwrap_or_else(|failed| {
+                    tracing::error!(error = %failed, "Handling a webhook failed unexpectedly; the platform will retry it.");
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                })
             }
         }),
     }

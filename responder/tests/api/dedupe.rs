@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use jiff::civil::date;
 use responder::{Responder, ResponderConfig};
 use schemas::{ConsentAction, ConsentOutcome};
 
@@ -58,9 +59,50 @@ async fn a_consent_change_delivered_twice_at_once_is_applied_once(kind: StoreKin
     assert_eq!(app.metrics().event_count(metrics::Event::ConsentChange), 1);
 }
 
+/// Meta gives up on a webhook that is slow to answer and closes the connection, then retries
+/// it. The webhook whose request went away is still handled to the end: answered once and
+/// counted once, with its retry recognised as a copy.
+async fn a_webhook_whose_connection_closes_is_answered_and_counted_once(kind: StoreKind) {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app(kind).await;
+    let bodies: Vec<Vec<u8>> = (0..20)
+        .map(|i| meta_text(PNID, &format!("52147712{i:05}"), &format!("wamid.GONE{i}"), "casos en León"))
+        .collect();
+    let abandon = |body: &[u8]| {
+        let mut request = format!(
+            "POST /webhooks/meta HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
+            app.addr,
+            responder::channels::meta::SIGNATURE_HEADER,
+            responder::channels::meta::signature(APP_SECRET, body),
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+            stream.write_all(&request).await.unwrap();
+            // Gone before the answer: the server reads the request, then the end of the stream.
+            stream.shutdown().await.unwrap();
+        }
+    };
+    futures::future::join_all(bodies.iter().map(|body| abandon(body))).await;
+    // Meta's retries, once the abandoned requests had time to finish.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for body in &bodies {
+        post_until_accepted(&app, body).await;
+    }
+    app.drain_outbox().await;
+    assert_eq!(app.graph.requests().len(), 20, "each message answered once");
+    app.responder.flush_counters().await;
+    let days = app.store.interactions(date(2020, 5, 27), date(2020, 5, 27)).await.unwrap();
+    assert_eq!(days[0].by_topic.get(&schemas::Topic::Confirmados), Some(&20), "each message counted once");
+    assert_eq!(days[0].unique_users, 20);
+}
+
 testkit::on_both_stores!(
     copies_delivered_at_once_are_answered_once,
-    a_consent_change_delivered_twice_at_once_is_applied_once
+    a_consent_change_delivered_twice_at_once_is_applied_once,
+    a_webhook_whose_connection_closes_is_answered_and_counted_once
 );
 
 /// Two responder processes on one Redis (as behind a load balancer) share the dedupe: each
