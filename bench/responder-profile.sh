@@ -5,6 +5,8 @@
 # `perf stat` counting the syscalls that cost most (fdatasync, pwrite, writev, futex).
 #
 # Usage: bench/responder-profile.sh embedded|redis [record|stat]   (default: record)
+# Environment: CONNS (wrk connections, default 64), RATE (messages a second per business
+# number, default 1000; Meta's default tier is 80).
 # Needs wrk, perf (apt-get install wrk linux-perf) and, for redis, redis-server. Builds in
 # release with frame pointers into target/profile so the call graphs are whole; the report is
 # printed by `perf report -i bench-out/perf-STORE.data --no-children --sort comm,dso`.
@@ -36,7 +38,7 @@ env=(
   "CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS=$(echo $NUMBERS | tr ' ' ',')"
   "CONTACTO_CHANNELS__META__APP_SECRET=$SECRET" "CONTACTO_CHANNELS__META__VERIFY_TOKEN=bench-verify"
   "CONTACTO_CHANNELS__META__ACCESS_TOKEN=bench-token" "CONTACTO_CHANNELS__META__GRAPH_BASE_URL=http://127.0.0.1:$graph_port"
-  "CONTACTO_CHANNELS__META__MESSAGES_PER_SECOND=1000" "CONTACTO_PRIVACY__USER_HASH_KEY=bench-user-hash-key-0123456789"
+  "CONTACTO_CHANNELS__META__MESSAGES_PER_SECOND=${RATE:-1000}" "CONTACTO_PRIVACY__USER_HASH_KEY=bench-user-hash-key-0123456789"
   "CONTACTO_TELEMETRY__FILTER=warn"
 )
 if [ "$STORE" = redis ]; then
@@ -50,7 +52,7 @@ env "${env[@]}" "$BIN/bench-tools" publish fixtures/responder/snapshot.json >/de
 env "${env[@]}" "$BIN/contacto" responder 2>"$work/responder.log" & pids+=($!)
 pid=$!
 wait_port "$web"
-load() { wrk -t2 -c64 -d"$1" --latency -s bench/http/responder.lua "http://127.0.0.1:$web/webhooks/meta" -- "$REQUESTS" 2; }
+load() { wrk -t2 -c"${CONNS:-64}" -d"$1" --latency -s bench/http/responder.lua "http://127.0.0.1:$web/webhooks/meta" -- "$REQUESTS" 2; }
 load 3s >/dev/null # warm-up
 case "$MODE" in
   record) perf record -F 2999 -g -p "$pid" -o "$OUT/perf-$STORE.data" -- sleep 8 >/dev/null 2>&1 & probe=$! ;;
