@@ -18,13 +18,17 @@
 //!   [`redis_store`], [`redis_cluster_store`], [`StoreKind`]), and [`on_both_stores!`] to
 //!   declare a test once per store (and, for the suites that opt in, on the cluster too).
 //! - [`slots`]: Redis Cluster readiness, checked on the commands a suite sends (`MONITOR`).
+//! - [`cluster`]: [`PrivateCluster`], a Redis Cluster of a test's own, with replicas, to fail
+//!   over while the system runs.
 
+pub mod cluster;
 pub mod platforms;
 pub mod servers;
 pub mod slots;
 pub mod sources;
 pub mod stores;
 
+pub use cluster::PrivateCluster;
 pub use platforms::*;
 pub use servers::*;
 pub use sources::*;

@@ -2,7 +2,7 @@
 //! responders sharing a Redis, are answered once; a consent change delivered twice at once is
 //! applied once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::civil::date;
 use responder::{Responder, ResponderConfig};
@@ -10,30 +10,13 @@ use schemas::{ConsentAction, ConsentOutcome};
 
 use crate::helpers::*;
 
-/// Posts `body` until it is accepted (a 503 means: retry, a copy is in flight) and returns the
-/// statuses seen.
-async fn post_until_accepted(app: &TestApp, body: &[u8]) -> Vec<u16> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut statuses = Vec::new();
-    loop {
-        let status = app.post_meta(body).await.status().as_u16();
-        statuses.push(status);
-        if status == 200 {
-            return statuses;
-        }
-        assert_eq!(status, 503, "{statuses:?}");
-        assert!(Instant::now() < deadline, "{statuses:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn copies_delivered_at_once_are_answered_once(kind: StoreKind) {
     let app = spawn_app(kind).await;
     let bodies: Vec<Vec<u8>> = (0..5)
         .map(|i| meta_text(PNID, &format!("52147712{i:05}"), &format!("wamid.COPY{i}"), "casos en León"))
         .collect();
     // Eight copies of each of five messages, all in flight together.
-    let posts = (0..8).flat_map(|_| bodies.iter()).map(|body| post_until_accepted(&app, body));
+    let posts = (0..8).flat_map(|_| bodies.iter()).map(|body| app.post_meta_until_accepted(body));
     let statuses = futures::future::join_all(posts).await;
     assert!(statuses.iter().all(|s| s.last() == Some(&200)), "{statuses:?}");
     app.drain_outbox().await;
@@ -47,7 +30,7 @@ async fn a_consent_change_delivered_twice_at_once_is_applied_once(kind: StoreKin
     let app = spawn_app(kind).await;
     let me = "5214771239101";
     let alta = meta_text(PNID, me, "wamid.ALTA-TWICE", "ALTA");
-    let posts = (0..6).map(|_| post_until_accepted(&app, &alta));
+    let posts = (0..6).map(|_| app.post_meta_until_accepted(&alta));
     let statuses = futures::future::join_all(posts).await;
     assert!(statuses.iter().all(|s| s.last() == Some(&200)), "{statuses:?}");
     app.drain_outbox().await;
@@ -89,7 +72,7 @@ async fn a_webhook_whose_connection_closes_is_answered_and_counted_once(kind: St
     // Meta's retries, once the abandoned requests had time to finish.
     tokio::time::sleep(Duration::from_millis(500)).await;
     for body in &bodies {
-        post_until_accepted(&app, body).await;
+        app.post_meta_until_accepted(body).await;
     }
     app.drain_outbox().await;
     assert_eq!(app.graph.requests().len(), 20, "each message answered once");
@@ -132,7 +115,7 @@ async fn two_responders_on_one_redis_answer_each_message_once() {
     const N: usize = 40;
     let bodies: Vec<Vec<u8>> =
         (0..N).map(|i| meta_text(PNID, &format!("52147713{i:05}"), &format!("wamid.TWO{i}"), "síntomas")).collect();
-    let here = futures::future::join_all(bodies.iter().map(|b| post_until_accepted(&app, b)));
+    let here = futures::future::join_all(bodies.iter().map(|b| app.post_meta_until_accepted(b)));
     let there = futures::future::join_all(bodies.iter().cloned().map(post_to_other));
     let (here, there) = tokio::join!(here, there);
     assert!(here.iter().all(|s| s.last() == Some(&200)), "{here:?}");

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use metrics::{Metrics, SendKind, SendResult, WebhookOutcome};
 use responder::channels::{meta, twilio};
@@ -266,6 +266,11 @@ impl TestApp {
         self.post_meta_signed(body, Signing::Valid).await
     }
 
+    /// Posts `body` to `/webhooks/meta` until it is accepted, as Meta retries.
+    pub async fn post_meta_until_accepted(&self, body: &[u8]) -> Vec<u16> {
+        post_until_accepted(&self.http, &self.url("/webhooks/meta"), body).await
+    }
+
     /// Posts a Twilio form to `path` (`/webhooks/twilio` or `/webhooks/twilio/status`, with an
     /// optional query), signed as Twilio would sign it for `public_url`.
     pub async fn post_twilio(&self, path: &str, public_url: &str, body: &[u8], signing: Signing) -> reqwest::Response {
@@ -329,5 +334,29 @@ impl TestApp {
         if let Some(served) = self.served.take() {
             served.await.unwrap().unwrap();
         }
+    }
+}
+
+/// Posts a Meta `body`, signed, to `url`.
+pub async fn post_signed(http: &reqwest::Client, url: String, body: Vec<u8>) -> reqwest::StatusCode {
+    let signature = meta::signature(APP_SECRET, &body);
+    let sent = http.post(url).header(meta::SIGNATURE_HEADER, signature).body(body).send();
+    sent.await.expect("the responder answers").status()
+}
+
+/// Posts a Meta `body` to `url` until it is accepted, as Meta retries (a 503 means: retry, the
+/// store is busy or a copy is in flight), and returns the statuses seen.
+pub async fn post_until_accepted(http: &reqwest::Client, url: &str, body: &[u8]) -> Vec<u16> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut statuses = Vec::new();
+    loop {
+        let status = post_signed(http, url.to_owned(), body.to_vec()).await.as_u16();
+        statuses.push(status);
+        if status == 200 {
+            return statuses;
+        }
+        assert_eq!(status, 503, "{statuses:?}");
+        assert!(Instant::now() < deadline, "{statuses:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

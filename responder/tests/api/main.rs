@@ -6,6 +6,7 @@ mod helpers;
 mod channel_cases;
 mod conversation;
 mod dedupe;
+mod failover;
 mod outbox;
 mod privacy;
 mod senders;

@@ -219,10 +219,3 @@ async fn a_stalled_store_times_out_and_the_message_is_still_answered_exactly_onc
     while worker.try_send_one().await.unwrap() != responder::Outcome::Empty {}
     assert_eq!(app.graph.requests().len(), 1, "answered exactly once after {statuses:?}");
 }
-
-/// Posts `body` to `url` signed as Meta signs it, and returns the status.
-async fn post_signed(http: &reqwest::Client, url: String, body: Vec<u8>) -> reqwest::StatusCode {
-    let signature = responder::channels::meta::signature(APP_SECRET, &body);
-    let sent = http.post(url).header(responder::channels::meta::SIGNATURE_HEADER, signature).body(body).send();
-    sent.await.expect("the responder answers").status()
-}

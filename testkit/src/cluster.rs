@@ -1,0 +1,137 @@
+//! A Redis Cluster of a test's own, with a replica for every primary, to fail over while the
+//! system runs. The shared test Cluster (`scripts/test`) has no replicas and must not change
+//! under the other tests, so a test that moves primaries starts its own.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The nodes of a private Cluster, stopped and removed when dropped.
+pub struct PrivateCluster {
+    nodes: Vec<Node>,
+    dir: PathBuf,
+}
+
+struct Node {
+    port: u16,
+    child: Child,
+}
+
+impl PrivateCluster {
+    /// Starts `primaries` primaries and one replica of each, joins them, and returns once every
+    /// node sees the Cluster as ready and every replica has its primary's data.
+    pub fn start(primaries: usize) -> PrivateCluster {
+        let dir = std::env::temp_dir().join(format!("contacto-cluster-{:016x}", rand::random::<u64>()));
+        let mut cluster = PrivateCluster { nodes: Vec::new(), dir };
+        for _ in 0..primaries * 2 {
+            let port = cluster_port();
+            let dir = cluster.dir.join(port.to_string());
+            std::fs::create_dir_all(&dir).expect("a directory for the node");
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args([
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                ])
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (scripts/test installs it)");
+            cluster.nodes.push(Node { port, child });
+        }
+        for node in &cluster.nodes {
+            wait_until(Duration::from_secs(5), || redis_cli(node.port, &["ping"]).is_some_and(|r| r == "PONG"));
+        }
+        let addresses: Vec<String> = cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .output()
+            .expect("redis-cli is installed with redis-server");
+        assert!(created.status.success(), "creating the Cluster failed: {}", String::from_utf8_lossy(&created.stdout));
+        cluster.wait_until_settled();
+        cluster
+    }
+
+    /// The Cluster as the store takes it: every node as a seed.
+    pub fn url(&self) -> String {
+        let seeds: Vec<String> = self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        format!("redis+cluster://{}/", seeds.join(","))
+    }
+
+    /// The ports of the nodes that are replicas now.
+    pub fn replicas(&self) -> Vec<u16> {
+        self.nodes.iter().map(|n| n.port).filter(|&port| role(port).as_deref() == Some("slave")).collect()
+    }
+
+    /// Promotes the replica on `port` the way planned maintenance does (`CLUSTER FAILOVER`: its
+    /// primary stops taking writes until the replica has them all, then they swap) and returns
+    /// once every node agrees on the new roles.
+    pub fn fail_over(&self, port: u16) {
+        assert_eq!(redis_cli(port, &["cluster", "failover"]).as_deref(), Some("OK"), "node {port} is not a replica");
+        wait_until(Duration::from_secs(15), || role(port).as_deref() == Some("master"));
+        self.wait_until_settled();
+    }
+
+    /// Every node sees the Cluster as ready, and every replica is in sync with its primary.
+    fn wait_until_settled(&self) {
+        wait_until(Duration::from_secs(20), || {
+            self.nodes.iter().all(|n| {
+                let ok = redis_cli(n.port, &["cluster", "info"]).is_some_and(|i| i.contains("cluster_state:ok"));
+                let synced = match role(n.port).as_deref() {
+                    Some("slave") => redis_cli(n.port, &["role"]).is_some_and(|r| r.contains("connected")),
+                    Some("master") => true,
+                    _ => false,
+                };
+                ok && synced
+            })
+        });
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            let _ = node.child.kill();
+            let _ = node.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free port whose Cluster bus port (ten thousand above) is free too.
+fn cluster_port() -> u16 {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().expect("its address").port();
+        if port < 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// `master` or `slave`, from `ROLE`.
+fn role(port: u16) -> Option<String> {
+    redis_cli(port, &["role"]).and_then(|r| r.lines().next().map(str::to_owned))
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
+    let out = Command::new("redis-cli").args(["-p", &port.to_string()]).args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn wait_until(within: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ready() {
+        assert!(Instant::now() < deadline, "the private Redis Cluster did not settle within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
