@@ -131,7 +131,7 @@ impl OutboxWorker {
         let Some(entry) = claimed.pop() else { return Ok(Outcome::Empty) };
         let settled = me.deliver(entry).await;
         let outcome = settled.outcome.clone();
-        me.settle(vec![settled]).await?;
+        me.settle(&mut vec![settled]).await?;
         Ok(outcome)
     }
 
@@ -159,7 +159,9 @@ impl OutboxWorker {
                     }
                 };
                 match claimed {
-                    Ok(entries) => {
+                    Ok(mut entries) => {
+                        // Sent already, waiting for their settling to go through: not again.
+                        entries.retain(|e| !done.iter().any(|s| s.id == e.id));
                         backoff = Duration::from_millis(100);
                         claimed_any = !entries.is_empty();
                         for entry in entries {
@@ -186,18 +188,21 @@ impl OutboxWorker {
                     done.extend(joined.ok());
                 }
             }
+            // Sent replies stay here until settled: were they left to be re-claimed, they
+            // would be sent again.
             if !done.is_empty()
-                && let Err(error) = me.settle(std::mem::take(&mut done)).await
+                && let Err(error) = me.settle(&mut done).await
             {
-                // Unacknowledged entries are re-claimed after `reclaim_idle`.
-                tracing::warn!(%error, "Settling sent replies failed.");
+                tracing::warn!(%error, entries = done.len(), "Settling sent replies failed; trying again.");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
         while let Some(joined) = in_flight.join_next().await {
             done.extend(joined.ok());
         }
-        if let Err(error) = me.settle(done).await {
-            tracing::warn!(%error, "Settling the last replies failed; they will be re-claimed.");
+        if let Err(error) = me.settle(&mut done).await {
+            tracing::warn!(%error, "Settling the last replies failed; they will be re-claimed and sent again.");
         }
     }
 }
@@ -299,21 +304,28 @@ impl Inner {
 
     /// Puts retries back for later and counts the failures (by day and reason, for the
     /// programme report), then acknowledges every settled entry: a crash in between sends an
-    /// entry again rather than losing it.
-    async fn settle(&self, settled: Vec<Settled>) -> Result<(), StoreError> {
+    /// entry again rather than losing it. What is done is struck off `settled`, which is empty
+    /// on success; after a failure, calling again goes on from there.
+    async fn settle(&self, settled: &mut Vec<Settled>) -> Result<(), StoreError> {
         if settled.is_empty() {
             return Ok(());
         }
         let today = self.config.timezone.to_datetime(Timestamp::now()).date();
         let failures: Vec<(jiff::civil::Date, String)> =
             settled.iter().filter_map(|s| s.failure.clone().map(|reason| (today, reason))).collect();
-        self.store.record_failed_replies(&failures).await?;
-        for s in &settled {
+        if !failures.is_empty() {
+            self.store.record_failed_replies(&failures).await?;
+            settled.iter_mut().for_each(|s| s.failure = None);
+        }
+        for s in settled.iter_mut() {
             if let Some((payload, at)) = &s.again {
                 self.store.enqueue_at(QueueName::Outbox, payload, *at).await?;
+                s.again = None;
             }
         }
-        let ids: Vec<EntryId> = settled.into_iter().map(|s| s.id).collect();
-        self.store.ack(QueueName::Outbox, &ids).await
+        let ids: Vec<EntryId> = settled.iter().map(|s| s.id.clone()).collect();
+        self.store.ack(QueueName::Outbox, &ids).await?;
+        settled.clear();
+        Ok(())
     }
 }
