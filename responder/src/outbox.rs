@@ -13,7 +13,7 @@
 //! [`OutboxWorker::try_send_one`] is one step, so tests drain the outbox deterministically;
 //! [`OutboxWorker::run`] is the loop a service runs, with many sends in flight.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -141,6 +141,10 @@ impl OutboxWorker {
         let me = self.inner.clone();
         let mut in_flight: JoinSet<Settled> = JoinSet::new();
         let mut done: Vec<Settled> = Vec::new();
+        // Entries being sent or waiting for their settling: a re-claim (their send or their
+        // settling outlasted `reclaim_idle`, say while a Redis primary hands over) must not
+        // send them again.
+        let mut held: HashSet<EntryId> = HashSet::new();
         let mut last_reclaim = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
         while !*stop.borrow() {
@@ -160,11 +164,11 @@ impl OutboxWorker {
                 };
                 match claimed {
                     Ok(mut entries) => {
-                        // Sent already, waiting for their settling to go through: not again.
-                        entries.retain(|e| !done.iter().any(|s| s.id == e.id));
+                        entries.retain(|e| !held.contains(&e.id));
                         backoff = Duration::from_millis(100);
                         claimed_any = !entries.is_empty();
                         for entry in entries {
+                            held.insert(entry.id.clone());
                             let me = me.clone();
                             in_flight.spawn(async move { me.deliver(entry).await });
                         }
@@ -188,14 +192,20 @@ impl OutboxWorker {
                     done.extend(joined.ok());
                 }
             }
-            // Sent replies stay here until settled: were they left to be re-claimed, they
+            // Sent replies stay in `done` until settled: were they left to be re-claimed, they
             // would be sent again.
-            if !done.is_empty()
-                && let Err(error) = me.settle(&mut done).await
-            {
-                tracing::warn!(%error, entries = done.len(), "Settling sent replies failed; trying again.");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+            if !done.is_empty() {
+                let ids: Vec<EntryId> = done.iter().map(|s| s.id.clone()).collect();
+                match me.settle(&mut done).await {
+                    Ok(()) => ids.iter().for_each(|id| {
+                        held.remove(id);
+                    }),
+                    Err(error) => {
+                        tracing::warn!(%error, entries = done.len(), "Settling sent replies failed; trying again.");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
             }
         }
         while let Some(joined) = in_flight.join_next().await {
