@@ -318,7 +318,17 @@ pub struct Metrics {
     pub(crate) current_version: Gauge,
     pub(crate) store_up: Gauge,
     answering_version: Gauge,
+    webhooks_in_progress: Gauge,
     hot: Hot,
+}
+
+/// Counts one webhook in `contacto_webhooks_in_progress` while it lives.
+pub struct InProgress(Gauge);
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Default for Metrics {
@@ -364,6 +374,7 @@ impl Metrics {
             current_version: Gauge::default(),
             store_up: Gauge::default(),
             answering_version: Gauge::default(),
+            webhooks_in_progress: Gauge::default(),
             hot,
         };
         let r = &mut m.registry;
@@ -410,6 +421,11 @@ impl Metrics {
             "answering_snapshot_version",
             "The snapshot version this process answers from (responders)",
             m.answering_version.clone(),
+        );
+        r.register(
+            "webhooks_in_progress",
+            "Webhooks being handled now, including those whose requests went away (responders)",
+            m.webhooks_in_progress.clone(),
         );
         m
     }
@@ -473,6 +489,17 @@ impl Metrics {
     /// The snapshot version this process now answers from.
     pub fn answering(&self, version: u64) {
         self.answering_version.set(version.try_into().unwrap_or(i64::MAX));
+    }
+
+    /// A webhook is being handled until the guard is dropped.
+    pub fn webhook_in_progress(&self) -> InProgress {
+        self.webhooks_in_progress.inc();
+        InProgress(self.webhooks_in_progress.clone())
+    }
+
+    /// How many webhooks are being handled now.
+    pub fn webhooks_in_progress(&self) -> i64 {
+        self.webhooks_in_progress.get()
     }
 
     /// How many times `event` was counted (tests, `/health`).

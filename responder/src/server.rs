@@ -21,7 +21,7 @@ use metrics::{Metrics, WebhookOutcome};
 use schemas::Answer;
 use store::SharedStore;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -64,6 +64,10 @@ struct AppState {
     /// timed out): otherwise a message could be answered but never counted, or leave a lease
     /// that holds its retry back. Shutdown waits for them.
     handling: TaskTracker,
+    /// One per webhook being handled, held by its task: a store that stalls cannot gather
+    /// more handlings than `responder.max_concurrent_requests`, however often the platform
+    /// gives up and retries.
+    handling_permits: Arc<Semaphore>,
 }
 
 impl Responder {
@@ -128,6 +132,7 @@ impl Responder {
             scrape,
             store,
             handling: TaskTracker::new(),
+            handling_permits: Arc::new(Semaphore::new(config.max_concurrent_requests)),
         });
         Responder { state, worker, config, background: Arc::new(background), internal_routes: Router::new() }
     }
@@ -255,10 +260,16 @@ fn route_handler(state: Arc<AppState>, channel: Arc<dyn Channel>, hook: Hook, fi
             let channel = channel.clone();
             async move {
                 let span = tracing::debug_span!("webhook", channel = channel.kind().as_str(), bytes = body.len());
+                let Ok(permit) = state.handling_permits.clone().acquire_owned().await else {
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                };
                 let handling = state.handling.clone();
                 let task = handling.spawn(
-                    async move { receive(&state, channel.as_ref(), hook, &uri, &headers, &body).await }
-                        .instrument(span),
+                    async move {
+                        let _held = (permit, state.metrics.webhook_in_progress());
+                        receive(&state, channel.as_ref(), hook, &uri, &headers, &body).await
+                    }
+                    .instrument(span),
                 );
                 task.await.unwrap_or_else(|failed| {
                     tracing::error!(error = %failed, "Handling a webhook failed unexpectedly; the platform will retry it.");

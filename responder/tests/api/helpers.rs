@@ -36,6 +36,7 @@ pub struct TestOptions {
     pub reply_max_age_hours: u64,
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for TestOptions {
@@ -49,6 +50,7 @@ impl Default for TestOptions {
             reply_max_age_hours: 24,
             max_body_bytes: 3 << 20,
             request_timeout_secs: 10,
+            max_concurrent_requests: 1024,
         }
     }
 }
@@ -143,6 +145,7 @@ pub fn settings(graph_url: &str, options: &TestOptions) -> Settings {
     s.responder.reply_max_age_hours = options.reply_max_age_hours;
     s.responder.max_body_bytes = options.max_body_bytes;
     s.responder.request_timeout_secs = options.request_timeout_secs;
+    s.responder.max_concurrent_requests = options.max_concurrent_requests;
     s.validate().expect("test settings are valid");
     s
 }

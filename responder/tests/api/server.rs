@@ -148,13 +148,12 @@ impl Drop for PrivateRedis {
     }
 }
 
-async fn app_on_private_redis(redis: &PrivateRedis, request_timeout_secs: u64) -> (TestApp, Responder) {
+async fn app_on_private_redis(redis: &PrivateRedis, options: TestOptions) -> (TestApp, Responder) {
     let app = spawn_app(StoreKind::Embedded).await; // for its Graph stand-in and helpers
     let keys = testkit::unique_keys();
     let url = format!("redis://127.0.0.1:{}/0", redis.port);
     let store = store::open(&store::StoreConfig::Redis { url, keys }).await.unwrap();
     store.publish(&fixture_snapshot(), None, 5).await.unwrap();
-    let options = TestOptions { request_timeout_secs, ..TestOptions::default() };
     let mut settings = settings(&app.graph_url(), &options);
     let responder = Responder::build(ResponderConfig::from_settings(&mut settings).unwrap(), store).await;
     (app, responder)
@@ -164,7 +163,7 @@ async fn app_on_private_redis(redis: &PrivateRedis, request_timeout_secs: u64) -
 async fn a_store_outage_gets_a_503_and_the_retry_is_answered_once() {
     let port = testkit::free_port();
     let redis = PrivateRedis::start_on(port);
-    let (app, responder) = app_on_private_redis(&redis, 10).await;
+    let (app, responder) = app_on_private_redis(&redis, TestOptions::default()).await;
     let router = responder.app();
     let served = testkit::serve(router).await;
     let post = |body: Vec<u8>| post_signed(&app.http, served.url("/webhooks/meta"), body);
@@ -192,7 +191,8 @@ async fn a_store_outage_gets_a_503_and_the_retry_is_answered_once() {
 async fn a_stalled_store_times_out_and_the_message_is_still_answered_exactly_once() {
     let port = testkit::free_port();
     let redis = PrivateRedis::start_on(port);
-    let (app, responder) = app_on_private_redis(&redis, 1).await;
+    let options = TestOptions { request_timeout_secs: 1, ..TestOptions::default() };
+    let (app, responder) = app_on_private_redis(&redis, options).await;
     let served = testkit::serve(responder.app()).await;
     let post = |body: Vec<u8>| post_signed(&app.http, served.url("/webhooks/meta"), body);
     let body = meta_text(PNID, "5214771307001", "wamid.STALL1", "síntomas");
@@ -218,4 +218,46 @@ async fn a_stalled_store_times_out_and_the_message_is_still_answered_exactly_onc
     let worker = responder.outbox_worker();
     while worker.try_send_one().await.unwrap() != responder::Outcome::Empty {}
     assert_eq!(app.graph.requests().len(), 1, "answered exactly once after {statuses:?}");
+}
+
+/// A stalled store: the platform gives up on every webhook (the request timeout answers 503),
+/// and the handlings those requests leave behind stop at `max_concurrent_requests`. Once the
+/// store wakes up they finish, and every message is answered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_store_gathers_no_more_handlings_than_the_limit() {
+    let port = testkit::free_port();
+    let redis = PrivateRedis::start_on(port);
+    let options = TestOptions { request_timeout_secs: 1, max_concurrent_requests: 2, ..TestOptions::default() };
+    let (app, responder) = app_on_private_redis(&redis, options).await;
+    let served = testkit::serve(responder.app()).await;
+    let url = served.url("/webhooks/meta");
+    let senders: Vec<String> = (0..6).map(|i| format!("52147713080{i:02}")).collect();
+    let bodies: Vec<Vec<u8>> =
+        senders.iter().enumerate().map(|(i, from)| meta_text(PNID, from, &format!("wamid.PILE{i}"), "casos")).collect();
+    redis.signal("-STOP");
+    // Two waves: the second finds the requests of the first gone, but not their handlings.
+    let mut statuses = Vec::new();
+    for wave in [&bodies[..2], &bodies[2..]] {
+        let posts = wave.iter().map(|body| post_signed(&app.http, url.clone(), body.clone()));
+        statuses.extend(futures::future::join_all(posts).await);
+    }
+    let in_progress = responder.metrics().webhooks_in_progress();
+    redis.signal("-CONT");
+    assert!(statuses.iter().all(|s| s.as_u16() == 503), "the platform is told to retry: {statuses:?}");
+    assert_eq!(in_progress, 2, "the handlings left behind stop at the limit");
+
+    for body in &bodies {
+        post_until_accepted(&app.http, &url, body).await;
+    }
+    let worker = responder.outbox_worker();
+    while worker.try_send_one().await.unwrap() != responder::Outcome::Empty {}
+    let mut answered: Vec<String> =
+        app.graph_bodies().iter().map(|b| b["to"].as_str().unwrap_or_default().to_owned()).collect();
+    answered.sort();
+    assert_eq!(answered, senders, "each message answered once");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while responder.metrics().webhooks_in_progress() > 0 {
+        assert!(Instant::now() < deadline, "the handlings left behind finish once the store is back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
