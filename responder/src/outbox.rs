@@ -22,7 +22,7 @@ use jiff::Timestamp;
 use metrics::{Metrics, SendKind, SendResult};
 use store::{EntryId, QueueEntry, QueueName, Rate, SharedStore, StoreError};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinSet};
 
 use crate::channels::{Channels, Outbound, OutboundContent, SendError, ThrottleScope, rate_bucket};
 use crate::config::OutboxConfig;
@@ -139,16 +139,12 @@ impl OutboxWorker {
     /// flight and returns.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let me = self.inner.clone();
-        let mut in_flight: JoinSet<Settled> = JoinSet::new();
+        let mut sends = Sends::default();
         let mut done: Vec<Settled> = Vec::new();
-        // Entries being sent or waiting for their settling: a re-claim (their send or their
-        // settling outlasted `reclaim_idle`, say while a Redis primary hands over) must not
-        // send them again.
-        let mut held: HashSet<EntryId> = HashSet::new();
         let mut last_reclaim = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
         while !*stop.borrow() {
-            let room = me.config.concurrency.saturating_sub(in_flight.len());
+            let room = me.config.concurrency.saturating_sub(sends.tasks.len());
             let mut claimed_any = false;
             if room > 0 {
                 let claimed = if last_reclaim.elapsed() >= me.config.reclaim_idle / 2 {
@@ -156,7 +152,7 @@ impl OutboxWorker {
                     me.store.reclaim(QueueName::Outbox, &me.consumer, me.config.reclaim_idle, room).await
                 } else {
                     // Idle: block on the queue for a while (or until stopped).
-                    let wait = if in_flight.is_empty() { Duration::from_millis(500) } else { Duration::ZERO };
+                    let wait = if sends.tasks.is_empty() { Duration::from_millis(500) } else { Duration::ZERO };
                     tokio::select! {
                         c = me.store.claim(QueueName::Outbox, &me.consumer, room, wait) => c,
                         _ = stop.changed() => break,
@@ -164,13 +160,11 @@ impl OutboxWorker {
                 };
                 match claimed {
                     Ok(mut entries) => {
-                        entries.retain(|e| !held.contains(&e.id));
+                        entries.retain(|e| !sends.held.contains(&e.id));
                         backoff = Duration::from_millis(100);
                         claimed_any = !entries.is_empty();
                         for entry in entries {
-                            held.insert(entry.id.clone());
-                            let me = me.clone();
-                            in_flight.spawn(async move { me.deliver(entry).await });
+                            sends.start(me.clone(), entry);
                         }
                     }
                     Err(error) => {
@@ -182,14 +176,14 @@ impl OutboxWorker {
             }
             // Collect what finished: at once if more work may be waiting, else give the sends
             // in flight a moment before looking at the queue again.
-            if !in_flight.is_empty() {
-                let full = in_flight.len() >= me.config.concurrency;
+            if !sends.tasks.is_empty() {
+                let full = sends.tasks.len() >= me.config.concurrency;
                 let wait = if claimed_any && !full { Duration::ZERO } else { Duration::from_millis(20) };
-                if let Ok(Some(joined)) = tokio::time::timeout(wait, in_flight.join_next()).await {
-                    done.extend(joined.ok());
+                if let Ok(Some(joined)) = tokio::time::timeout(wait, sends.tasks.join_next_with_id()).await {
+                    done.extend(sends.finished(joined));
                 }
-                while let Some(joined) = in_flight.try_join_next() {
-                    done.extend(joined.ok());
+                while let Some(joined) = sends.tasks.try_join_next_with_id() {
+                    done.extend(sends.finished(joined));
                 }
             }
             // Sent replies stay in `done` until settled: were they left to be re-claimed, they
@@ -198,7 +192,7 @@ impl OutboxWorker {
                 let ids: Vec<EntryId> = done.iter().map(|s| s.id.clone()).collect();
                 match me.settle(&mut done).await {
                     Ok(()) => ids.iter().for_each(|id| {
-                        held.remove(id);
+                        sends.held.remove(id);
                     }),
                     Err(error) => {
                         tracing::warn!(%error, entries = done.len(), "Settling sent replies failed; trying again.");
@@ -208,11 +202,50 @@ impl OutboxWorker {
                 }
             }
         }
-        while let Some(joined) = in_flight.join_next().await {
-            done.extend(joined.ok());
+        while let Some(joined) = sends.tasks.join_next_with_id().await {
+            done.extend(sends.finished(joined));
         }
         if let Err(error) = me.settle(&mut done).await {
             tracing::warn!(%error, "Settling the last replies failed; they will be re-claimed and sent again.");
+        }
+    }
+}
+
+/// The worker's sends: those in flight, and the entries it holds until they are settled.
+#[derive(Default)]
+struct Sends {
+    tasks: JoinSet<Settled>,
+    /// The entry each task sends.
+    entries: HashMap<task::Id, EntryId>,
+    /// Entries being sent or waiting for their settling: a re-claim (their send or their
+    /// settling outlasted `reclaim_idle`, say while a Redis primary hands over) must not send
+    /// them again.
+    held: HashSet<EntryId>,
+}
+
+impl Sends {
+    fn start(&mut self, me: Arc<Inner>, entry: QueueEntry) {
+        let id = entry.id.clone();
+        self.held.insert(id.clone());
+        let task = self.tasks.spawn(async move { me.deliver(entry).await });
+        self.entries.insert(task.id(), id);
+    }
+
+    /// A finished send, to settle. A send that failed unexpectedly (a panic) lets its entry
+    /// go, to be re-claimed after `reclaim_idle`.
+    fn finished(&mut self, joined: Result<(task::Id, Settled), task::JoinError>) -> Option<Settled> {
+        match joined {
+            Ok((task, settled)) => {
+                self.entries.remove(&task);
+                Some(settled)
+            }
+            Err(failed) => {
+                if let Some(entry) = self.entries.remove(&failed.id()) {
+                    self.held.remove(&entry);
+                }
+                tracing::error!(error = %failed, "Sending a reply failed unexpectedly; it will be re-claimed.");
+                None
+            }
         }
     }
 }
