@@ -154,7 +154,11 @@ pub fn twilio_error(code: u32) -> Response {
 }
 
 pub async fn spawn_app(kind: StoreKind, options: Options) -> TestApp {
-    let test_store = kind.open().await;
+    spawn_app_on(kind.open().await, options).await
+}
+
+/// [`spawn_app`] on a store the test opened itself.
+pub async fn spawn_app_on(test_store: TestStore, options: Options) -> TestApp {
     let store = test_store.store.clone();
     store.publish(&fixture_snapshot(), None, 5).await.expect("publish the fixture snapshot");
     let rule: Arc<Mutex<Option<Rule>>> = Arc::default();

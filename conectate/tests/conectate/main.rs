@@ -8,5 +8,6 @@ mod broadcast;
 mod contents;
 mod errors;
 mod export;
+mod failover;
 mod senders;
 mod statuses;
