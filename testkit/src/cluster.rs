@@ -81,6 +81,68 @@ impl PrivateCluster {
         self.wait_until_settled();
     }
 
+    /// The ports of the primaries now, in port order.
+    pub fn primaries(&self) -> Vec<u16> {
+        self.nodes.iter().map(|n| n.port).filter(|&port| role(port).as_deref() == Some("master")).collect()
+    }
+
+    /// The slot of `key` (hash tags included), as the Cluster computes it.
+    pub fn slot_of(&self, key: &str) -> u16 {
+        let slot = redis_cli(self.nodes[0].port, &["cluster", "keyslot", key]).expect("CLUSTER KEYSLOT");
+        slot.parse().expect("a slot number")
+    }
+
+    /// The port of the primary that serves `slot`, from `CLUSTER NODES`.
+    pub fn owner(&self, slot: u16) -> u16 {
+        let nodes = redis_cli(self.nodes[0].port, &["cluster", "nodes"]).expect("CLUSTER NODES");
+        nodes
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .filter(|fields| fields.len() > 8 && fields[2].contains("master"))
+            .find(|fields| {
+                fields[8..].iter().filter(|range| !range.starts_with('[')).any(|range| {
+                    let (from, to) = range.split_once('-').unwrap_or((range, range));
+                    (from.parse().unwrap_or(u16::MAX)..=to.parse().unwrap_or(0)).contains(&slot)
+                })
+            })
+            .and_then(|fields| fields[1].split(['@', ',']).next()?.rsplit(':').next()?.parse().ok())
+            .expect("a primary serves every slot")
+    }
+
+    /// Moves `slot` to the primary on `to` the way `redis-cli --cluster reshard` does
+    /// (`SETSLOT IMPORTING`/`MIGRATING`, `MIGRATE` key by key, `SETSLOT NODE` on every node),
+    /// slowly enough that clients meet the slot half moved (`ASK`, `TRYAGAIN`).
+    pub fn move_slot(&self, slot: u16, to: u16) {
+        let from = self.owner(slot);
+        assert_ne!(from, to, "slot {slot} is on {to} already");
+        let id = |port: u16| redis_cli(port, &["cluster", "myid"]).expect("CLUSTER MYID");
+        let (from_id, to_id, slot) = (id(from), id(to), slot.to_string());
+        let ok = |port: u16, args: &[&str]| {
+            let answer = redis_cli(port, args);
+            assert_eq!(answer.as_deref(), Some("OK"), "{args:?} on {port}");
+        };
+        ok(to, &["cluster", "setslot", &slot, "importing", &from_id]);
+        ok(from, &["cluster", "setslot", &slot, "migrating", &to_id]);
+        loop {
+            let keys = redis_cli(from, &["cluster", "getkeysinslot", &slot, "10"]).unwrap_or_default();
+            if keys.is_empty() {
+                break;
+            }
+            for key in keys.lines() {
+                let moved = redis_cli(from, &["migrate", "127.0.0.1", &to.to_string(), key, "0", "5000"]);
+                assert!(matches!(moved.as_deref(), Some("OK" | "NOKEY")), "MIGRATE {key}: {moved:?}");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        // The new owner first, then the old one, then the rest (the order the Cluster
+        // specification gives).
+        let others = self.primaries().into_iter().filter(|&p| p != to && p != from);
+        for node in [to, from].into_iter().chain(others) {
+            ok(node, &["cluster", "setslot", &slot, "node", &to_id]);
+        }
+        self.wait_until_settled();
+    }
+
     /// Every node sees the Cluster as ready, and every replica is in sync with its primary.
     fn wait_until_settled(&self) {
         wait_until(Duration::from_secs(20), || {
