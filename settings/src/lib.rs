@@ -121,9 +121,11 @@ pub struct ResponderSettings {
     /// Address of the internal port: health, metrics, the admin API and the console. Keep it
     /// off the internet.
     pub internal_listen: SocketAddr,
-    /// A request that takes longer is answered 503 so the platform retries it.
+    /// A request that takes longer is answered 503 so the platform retries it; its webhook is
+    /// still handled to the end.
     pub request_timeout_secs: u64,
-    /// Requests handled at once; beyond it requests wait (load shedding happens upstream).
+    /// Requests handled at once, and webhooks being handled at once (those whose requests
+    /// went away included); beyond it requests wait (load shedding happens upstream).
     pub max_concurrent_requests: usize,
     /// Messages one user may send per minute before the bot stops answering them for the rest
     /// of the minute.
