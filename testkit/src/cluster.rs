@@ -69,7 +69,7 @@ impl PrivateCluster {
 
     /// The ports of the nodes that are replicas now.
     pub fn replicas(&self) -> Vec<u16> {
-        self.nodes.iter().map(|n| n.port).filter(|&port| role(port).as_deref() == Some("slave")).collect()
+        self.with_role("slave")
     }
 
     /// Promotes the replica on `port` the way planned maintenance does (`CLUSTER FAILOVER`: its
@@ -81,9 +81,20 @@ impl PrivateCluster {
         self.wait_until_settled();
     }
 
+    /// Each primary in turn hands over to its replica ([`PrivateCluster::fail_over`]).
+    pub fn fail_over_every_primary(&self) {
+        let replicas = self.replicas();
+        assert_eq!(replicas.len(), self.nodes.len() / 2, "one replica per primary");
+        replicas.into_iter().for_each(|replica| self.fail_over(replica));
+    }
+
     /// The ports of the primaries now, in port order.
     pub fn primaries(&self) -> Vec<u16> {
-        self.nodes.iter().map(|n| n.port).filter(|&port| role(port).as_deref() == Some("master")).collect()
+        self.with_role("master")
+    }
+
+    fn with_role(&self, wanted: &str) -> Vec<u16> {
+        self.nodes.iter().map(|n| n.port).filter(|&port| role(port).as_deref() == Some(wanted)).collect()
     }
 
     /// The slot of `key` (hash tags included), as the Cluster computes it.

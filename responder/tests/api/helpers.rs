@@ -318,6 +318,14 @@ impl TestApp {
         self.graph.requests().iter().map(|r| serde_json::from_slice(&r.body).expect("a JSON send")).collect()
     }
 
+    /// The numbers the Graph API stand-in was asked to send to, one per reply, sorted.
+    pub fn replied_to(&self) -> Vec<String> {
+        let mut to: Vec<String> =
+            self.graph_bodies().iter().map(|b| b["to"].as_str().expect("a reply to a number").to_owned()).collect();
+        to.sort();
+        to
+    }
+
     pub async fn publish_snapshot(&self, content: &SnapshotContent) -> SnapshotVersion {
         let expected = self.store.current_version().await.unwrap();
         let version = self.store.publish(content, expected, 5).await.unwrap().version;
