@@ -52,6 +52,14 @@ impl ApiError {
         }
     }
 
+    /// A field of the body that cannot be used: 422, naming it.
+    pub fn invalid(field: &'static str, message: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            field: Some(field),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "dato_invalido", format!("`{field}`: {message}"))
+        }
+    }
+
     /// The store did not answer: 503, logged once with its cause.
     pub fn store(error: StoreError) -> ApiError {
         tracing::warn!(%error, "An admin request failed on the store.");
@@ -143,12 +151,7 @@ impl From<ConectateError> for ApiError {
     fn from(e: ConectateError) -> ApiError {
         let message = e.to_string();
         match e {
-            ConectateError::Invalid { field, message } => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "dato_invalido",
-                message: format!("`{field}`: {message}"),
-                field: Some(field),
-            },
+            ConectateError::Invalid { field, message } => ApiError::invalid(field, message),
             ConectateError::NotFound(_) => ApiError::not_found("contenido_no_encontrado", message),
             ConectateError::WrongState { .. } => ApiError::new(StatusCode::CONFLICT, "estado_invalido", message),
             ConectateError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "cambio_simultaneo", message),

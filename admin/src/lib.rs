@@ -21,10 +21,13 @@
 //!   quarantined dataset.
 //! - [`snapshots`]: the kept versions, what changed between two, rollback, and the audit trail
 //!   (which version citizens read at a given moment, who moved it).
+//! - [`bot`]: «Probar el bot», what the bot answers to a message, from the current answers,
+//!   with nothing written.
 //! - [`report`]: the programme report (interactions, users, subscribers, contents sent) for any
 //!   date range, as data, JSON, CSV and the text `contacto report` prints.
 
 pub mod auth;
+pub mod bot;
 pub mod conectate;
 pub mod error;
 pub mod report;
@@ -133,6 +136,18 @@ impl AdminApi {
         self.routes.router = self.routes.router.merge(routes.router);
         self.routes.endpoints.extend(routes.endpoints);
         self
+    }
+
+    /// Every module, as the binary serves them: Conéctate over `contents`, the bot tried on
+    /// `mirror`, and the ops modules over `ops`.
+    pub fn mount_all(
+        self,
+        contents: ::conectate::Contents,
+        ops: Ops,
+        mirror: Arc<responder::mirror::Mirror>,
+    ) -> AdminApi {
+        let store = ops.store.clone();
+        self.mount(conectate::routes(contents, store.clone())).mount(bot::routes(store, mirror)).mount_ops(ops)
     }
 
     /// Every ops module ([`runs`], [`sources`], [`snapshots`], [`report`]) over `ops`.

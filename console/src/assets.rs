@@ -25,6 +25,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("js/paginas/ingesta.js", JS, include_bytes!("../assets/js/paginas/ingesta.js")),
     ("js/paginas/reporte.js", JS, include_bytes!("../assets/js/paginas/reporte.js")),
     ("js/paginas/versiones.js", JS, include_bytes!("../assets/js/paginas/versiones.js")),
+    ("js/paginas/probar.js", JS, include_bytes!("../assets/js/paginas/probar.js")),
     ("js/paginas/conectate.js", JS, include_bytes!("../assets/js/paginas/conectate.js")),
 ];
 

@@ -15,7 +15,8 @@ use settings::secrets::{ADMIN_TOKEN, USER_HASH_KEY};
 pub async fn console(mut settings: Settings) -> anyhow::Result<ExitCode> {
     settings.require(&[ADMIN_TOKEN, USER_HASH_KEY])?;
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
-    let routes = crate::admin_api::router(&mut settings, store.clone())?.context("falta el token de administración")?;
+    let routes = crate::admin_api::router(&mut settings, store.clone(), Default::default())?
+        .context("falta el token de administración")?;
     let listen = settings.console.listen;
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("no se pudo escuchar en {listen}"))?;

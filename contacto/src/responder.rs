@@ -34,7 +34,7 @@ pub async fn serve(
     let config = ResponderConfig::from_settings(settings)?;
     let (public, internal) = listeners(settings).await?;
     let mut responder = Responder::build_with_metrics(config, store.clone(), metrics).await;
-    if let Some(admin) = crate::admin_api::router(settings, store)? {
+    if let Some(admin) = crate::admin_api::router(settings, store, responder.mirror())? {
         responder = responder.with_internal_routes(admin);
     }
     tracing::info!(internal = %internal.local_addr()?, "Serving webhooks; health, metrics, the admin API and the console on the internal port.");

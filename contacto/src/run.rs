@@ -27,8 +27,8 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let sender = crate::sender::start(&mut settings, store.clone(), metrics.clone())?;
     tracing::info!(store = store.kind(), "Contacto Ciudadano is running.");
     eprintln!(
-        "Contacto Ciudadano está en marcha: webhooks en http://{}/webhooks/…, consola en http://{}/console/ (entra con admin.token de data/secretos-locales.toml o CONTACTO_ADMIN__TOKEN).",
-        settings.responder.listen, settings.responder.internal_listen
+        "Contacto Ciudadano está en marcha: webhooks en http://{}/webhooks/…, consola en http://{}/console/ (entra con admin.token de data/secretos-locales.toml o CONTACTO_ADMIN__TOKEN). Para conversar con el bot sin WhatsApp: http://{}/console/#/probar",
+        settings.responder.listen, settings.responder.internal_listen, settings.responder.internal_listen
     );
     crate::responder::serve(&mut settings, store, metrics, crate::shutdown::signal()).await?;
     sender.stop().await;

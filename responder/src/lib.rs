@@ -19,6 +19,8 @@
 //!   replies, in batched store round trips ([`batcher`]).
 //! - [`conectate`]: subscription changes (ALTA/BAJA, buttons, platform preferences).
 //! - [`delivery`]: delivery statuses, and the delivery reports of Conéctate contents they feed.
+//! - [`trial`]: «Probar el bot», the console's trial of a message: the webhook's decision,
+//!   with nothing written.
 //! - [`outbox`]: the worker that sends replies, paced by the shared rate governor.
 //! - [`counting`]: interactions and unique users per day, batched off the hot path.
 //! - Metrics are recorded into the process's [`metrics::Metrics`] and served on the internal
@@ -37,6 +39,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod replies;
 pub mod server;
+pub mod trial;
 pub mod understanding;
 
 pub use config::ResponderConfig;

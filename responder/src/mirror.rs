@@ -58,11 +58,15 @@ impl Mirror {
         tracing::info!(%version, answers, "Answering from a new snapshot.");
     }
 
-    /// Loads the current snapshot now. A store error leaves the mirror as it was.
+    /// Loads the current snapshot now, unless it is the one in memory (then only the pointer is
+    /// read). A store error leaves the mirror as it was.
     pub async fn refresh(&self, store: &SharedStore) -> Result<(), store::StoreError> {
-        match store.current_snapshot().await? {
-            Some(snapshot) if Some(snapshot.version) != self.version() => self.install(snapshot),
-            _ => {}
+        let current = store.current_version().await?;
+        if let Some(version) = current.filter(|v| Some(*v) != self.version())
+            // Pruned since the pointer was read: the next refresh finds the newer one.
+            && let Some(snapshot) = store.snapshot(version).await?
+        {
+            self.install(snapshot);
         }
         Ok(())
     }

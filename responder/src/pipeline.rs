@@ -29,8 +29,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use metrics::{Event, Metrics};
 use schemas::{
-    Answer, ConsentChange, ConsentSignal, KeyLayout, MenuId, Target, Topic, UserAddress, UserHasher, UserKey,
-    normalize::normalize,
+    Answer, ConsentChange, ConsentSignal, KeyLayout, MenuId, UserAddress, UserHasher, UserKey, normalize::normalize,
 };
 use store::{KvOp, KvReply, Mark, OnceOp, QueueName, SharedStore, StoreError, Window};
 
@@ -41,8 +40,8 @@ use crate::conectate::{self, Subscriptions};
 use crate::counting::Counting;
 use crate::delivery::DeliveryStatuses;
 use crate::mirror::{Mirror, Prepared};
-use crate::replies::{OutboxEntry, Reply};
-use crate::understanding::{Intent, menu_number};
+use crate::replies::{Asked, OutboxEntry, Reply};
+use crate::understanding::menu_number;
 
 /// Why a webhook could not be handled now; the platform should retry it.
 #[derive(Debug, thiserror::Error)]
@@ -614,57 +613,27 @@ impl Pipeline {
             }
             Work::Message { message, user } => (message, *user),
         };
-        let Some(prepared) = prepared else {
-            return match message.content {
-                Content::NumberChanged { .. } => Decision::Nothing,
-                _ => Decision::Reply { reply: Reply::NotReady, session: None },
-            };
-        };
+        if let Content::NumberChanged { new } = &message.content {
+            return new.clone().map_or(Decision::Nothing, Decision::MoveSubscription);
+        }
+        let Some(prepared) = prepared else { return Decision::Reply { reply: Reply::NotReady, session: None } };
         let router = &prepared.snapshot.content.router;
-        let understanding = &prepared.understanding;
-        let (intent, signal) = match &message.content {
-            Content::Text { body } => {
-                (understanding.understand(router, body, last_menu), ConsentSignal::Keyword(normalize(body)))
-            }
-            Content::Reply { id, .. } => (understanding.understand_payload(id), ConsentSignal::Button(id.clone())),
-            Content::Button { payload, text } => {
-                let intent = match understanding.understand_payload(payload) {
-                    Intent::Help => understanding.understand(router, text, None),
-                    found => found,
-                };
-                (intent, ConsentSignal::Button(payload.clone()))
-            }
-            Content::NumberChanged { new: Some(new) } => return Decision::MoveSubscription(new.clone()),
-            Content::NumberChanged { new: None } | Content::Reaction => return Decision::Nothing,
-            Content::Location
-            | Content::Media { .. }
-            | Content::Contacts
-            | Content::Order
-            | Content::Unsupported { .. } => (Intent::Help, ConsentSignal::Keyword(String::new())),
+        let Some(intent) = prepared.understanding.understand_content(router, &message.content, last_menu) else {
+            return Decision::Nothing;
         };
-        match intent {
-            Intent::Help => Decision::Reply { reply: Reply::Help, session: None },
-            Intent::Show { target: Target::Menu(menu), .. } => {
-                Decision::Reply { reply: Reply::Menu { menu: menu.clone() }, session: Some(menu) }
-            }
-            Intent::Show { target: Target::Topic(Topic::Menu), .. } => {
-                Decision::Reply { reply: Reply::Menu { menu: MenuId::principal() }, session: Some(MenuId::principal()) }
-            }
-            Intent::Show { target: Target::Topic(topic), scope } => match conectate::action_of(topic) {
-                // A municipio named with ALTA ("alta León") targets contents to it.
-                Some(action) => Decision::Consent(ConsentChange {
-                    user,
-                    address: message.from.clone(),
-                    channel: message.channel,
-                    business_number: message.business_number.clone(),
-                    action,
-                    signal,
-                    at: message.sent_at.unwrap_or(now),
-                    consent_text_version: self.subscriptions.consent_text_version().to_owned(),
-                    municipio: scope.municipio(),
-                }),
-                None => Decision::Reply { reply: Reply::topic(topic, scope), session: None },
-            },
+        match Asked::of(intent) {
+            Asked::Reply { reply, shows } => Decision::Reply { reply, session: shows },
+            Asked::Consent { action, municipio } => Decision::Consent(ConsentChange {
+                user,
+                address: message.from.clone(),
+                channel: message.channel,
+                business_number: message.business_number.clone(),
+                action,
+                signal: consent_signal(&message.content),
+                at: message.sent_at.unwrap_or(now),
+                consent_text_version: self.subscriptions.consent_text_version().to_owned(),
+                municipio,
+            }),
         }
     }
 
@@ -725,5 +694,16 @@ impl Pipeline {
         }
         self.metrics.events_by(Event::Inline, replies.len() as u64);
         Ok(answers)
+    }
+}
+
+/// What a consent change records as its signal: the normalised keyword, or the payload of the
+/// button tapped.
+fn consent_signal(content: &Content) -> ConsentSignal {
+    match content {
+        Content::Text { body } => ConsentSignal::Keyword(normalize(body)),
+        Content::Reply { id, .. } => ConsentSignal::Button(id.clone()),
+        Content::Button { payload, .. } => ConsentSignal::Button(payload.clone()),
+        _ => ConsentSignal::Keyword(String::new()),
     }
 }

@@ -6,10 +6,13 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use jiff::Timestamp;
-use schemas::{Answer, AnswerKey, ChannelKind, MenuId, Scope, Topic, UserAddress, UserKey};
+use schemas::{
+    Answer, AnswerKey, ChannelKind, ConsentAction, MenuId, MunicipioId, Scope, Target, Topic, UserAddress, UserKey,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::mirror::Prepared;
+use crate::understanding::Intent;
 
 /// Until ingest has published a first snapshot, every message gets this.
 pub const NOT_READY_TEXT: &str = "Hola. Estamos preparando la información oficial para responderte. \
@@ -72,6 +75,35 @@ impl Reply {
             .or_else(|| router.main_menu().map(|m| &m.answer))
             .or_else(|| snapshot.answer_for(Topic::Menu, Scope::Estado).map(|a| &a.answer))
             .map_or_else(|| Cow::Owned(NOT_READY.clone()), Cow::Borrowed)
+    }
+}
+
+/// What a message asks the bot to do, decided in memory from what it asks for: the one decision
+/// that webhooks and the console's trial ([`crate::trial`]) share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// Send `reply`; `shows` is the menu it shows, which a bare number then refers to.
+    Reply { reply: Reply, shows: Option<MenuId> },
+    /// Join or leave Conéctate (with ALTA, a municipio named targets contents to it). The store
+    /// decides the outcome, and the outcome the confirmation ([`crate::conectate::confirmation`]).
+    Consent { action: ConsentAction, municipio: Option<MunicipioId> },
+}
+
+impl Asked {
+    pub fn of(intent: Intent) -> Asked {
+        match intent {
+            Intent::Help => Asked::Reply { reply: Reply::Help, shows: None },
+            Intent::Show { target: Target::Menu(menu), .. } => {
+                Asked::Reply { reply: Reply::Menu { menu: menu.clone() }, shows: Some(menu) }
+            }
+            Intent::Show { target: Target::Topic(Topic::Menu), .. } => {
+                Asked::Reply { reply: Reply::Menu { menu: MenuId::principal() }, shows: Some(MenuId::principal()) }
+            }
+            Intent::Show { target: Target::Topic(topic), scope } => match crate::conectate::action_of(topic) {
+                Some(action) => Asked::Consent { action, municipio: scope.municipio() },
+                None => Asked::Reply { reply: Reply::topic(topic, scope), shows: None },
+            },
+        }
     }
 }
 

@@ -19,6 +19,8 @@ use std::collections::HashMap;
 use schemas::normalize::normalize;
 use schemas::{MenuId, MunicipioId, RouterTable, Scope, Target, Topic, catalogue};
 
+use crate::channels::Content;
+
 /// What the citizen asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Intent {
@@ -238,6 +240,31 @@ impl Understanding {
             (None, Some(_)) => Intent::topic(Topic::Confirmados, scope),
             (None, None) => Intent::Help,
         }
+    }
+
+    /// What a message asks for, whatever its kind: typed text, a tap on one of our rows or
+    /// buttons, a template's quick reply; media, locations and the like get help. `None` for
+    /// what asks the bot nothing (a reaction, a number change).
+    pub fn understand_content(
+        &self,
+        table: &RouterTable,
+        content: &Content,
+        last_menu: Option<&MenuId>,
+    ) -> Option<Intent> {
+        Some(match content {
+            Content::Text { body } => self.understand(table, body, last_menu),
+            Content::Reply { id, .. } => self.understand_payload(id),
+            Content::Button { payload, text } => match self.understand_payload(payload) {
+                Intent::Help => self.understand(table, text, None),
+                found => found,
+            },
+            Content::Location
+            | Content::Media { .. }
+            | Content::Contacts
+            | Content::Order
+            | Content::Unsupported { .. } => Intent::Help,
+            Content::Reaction | Content::NumberChanged { .. } => return None,
+        })
     }
 
     /// What a button payload or an interactive reply id asks for: one of our ids

@@ -12,7 +12,8 @@
 //!   Meta writes them ([`meta_text`], [`meta_statuses`], [`wire_form`]); [`StatusReporter`],
 //!   what Meta does after accepting a message; the test secrets ([`PNID`], [`APP_SECRET`], …)
 //!   and [`channel_settings`] pointing both channels at stand-ins.
-//! - [`sources`]: [`source_settings`], a source as a test configures it.
+//! - [`sources`]: [`source_settings`], a source as a test configures it; [`fixture_snapshot`],
+//!   answers and a router table to publish without running ingest.
 //! - [`stores`]: the test Redis ([`redis_url`]) and Redis Cluster ([`redis_cluster_url`]), a
 //!   key prefix per test ([`unique_keys`]), a fresh store of each kind ([`embedded_store`],
 //!   [`redis_store`], [`redis_cluster_store`], [`StoreKind`]), and [`on_both_stores!`] to

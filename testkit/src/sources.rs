@@ -1,4 +1,5 @@
-//! Sources as tests configure them: served by a test server, quick to give up.
+//! Sources as tests configure them: served by a test server, quick to give up; and the
+//! fixture snapshot tests publish when they need answers without running ingest.
 
 use std::collections::BTreeMap;
 
@@ -17,4 +18,12 @@ pub fn source_settings(kind: &str, url: &str) -> SourceSettings {
         max_bytes: 1 << 30,
         options: BTreeMap::new(),
     }
+}
+
+/// The realistic fixture snapshot (`fixtures/responder/snapshot.json`): answers for the state
+/// and six municipios, a main menu whose first entry is the "cifras" sub-menu, keywords and
+/// synonyms (ALTA, BAJA and their variants included), extra municipio aliases.
+pub fn fixture_snapshot() -> schemas::SnapshotContent {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/responder/snapshot.json");
+    serde_json::from_slice(&std::fs::read(path).expect("the fixture snapshot")).expect("the fixture snapshot parses")
 }

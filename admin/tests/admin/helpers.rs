@@ -99,7 +99,7 @@ pub async fn spawn(kind: StoreKind) -> App {
 pub fn full_api(settings: &Settings, store: &store::SharedStore, config: &Arc<ConectateConfig>) -> AdminApi {
     let contents = Contents::new(store.clone(), config.clone());
     let ops = Ops::from_settings(settings, store.clone()).unwrap();
-    AdminApi::new(TOKEN).mount(admin::conectate::routes(contents, store.clone())).mount_ops(ops)
+    AdminApi::new(TOKEN).mount_all(contents, ops, Default::default())
 }
 
 /// Yesterday in Mexico City: data of that day are current (not stale) today.

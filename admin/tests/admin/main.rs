@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod bot;
 mod conectate;
 mod ops;
 mod report;

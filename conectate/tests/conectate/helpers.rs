@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use conectate::{ConectateConfig, Content, Contents, Draft, Outcome, Report, Sender};
 use responder::channels::{Channels, meta};
 use responder::{Responder, ResponderConfig};
-use schemas::{ChannelKind, PhoneNumber, SnapshotContent, UserAddress, UserKey};
+use schemas::{ChannelKind, PhoneNumber, UserAddress, UserKey};
 use serde_json::{Value, json};
 use settings::{MessagingLimit, Settings};
 use store::SharedStore;
@@ -77,11 +77,7 @@ pub struct TestApp {
     _responder_stop: tokio::sync::oneshot::Sender<()>,
 }
 
-/// The fixture snapshot the responder answers from (ALTA, BAJA and their variants included).
-pub fn fixture_snapshot() -> SnapshotContent {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/responder/snapshot.json");
-    serde_json::from_slice(&std::fs::read(path).expect("the fixture snapshot")).expect("it parses")
-}
+pub use testkit::fixture_snapshot;
 
 pub fn settings(graph_url: &str, twilio_url: &str, options: &Options) -> Settings {
     let mut s = testkit::channel_settings(graph_url, twilio_url);

@@ -69,3 +69,22 @@ export function confirm({ title, text, action }) {
     no.focus();
   });
 }
+
+const MARKS = { '*': 'strong', _: 'em', '~': 's' };
+// *negrita*, _cursiva_, ~tachado~ as WhatsApp reads them: the marks hug a word on both sides
+// and sit between non-letters, so "5*3" or "archivo_final_2" stay as written.
+const MARKED = /(^|[^\p{L}\p{N}])([*_~])(?=\S)([^\n]*?\S)\2(?![\p{L}\p{N}])/u;
+
+/** A WhatsApp message's text as the citizen sees it: its marks as bold, italic and struck
+ *  text (as text nodes and elements, never parsed as HTML); line breaks are kept by CSS. */
+export function whatsappText(text) {
+  const out = [];
+  let rest = text;
+  for (let found = MARKED.exec(rest); found; found = MARKED.exec(rest)) {
+    const [whole, before, mark, inner] = found;
+    out.push(rest.slice(0, found.index) + before, h(MARKS[mark], {}, whatsappText(inner)));
+    rest = rest.slice(found.index + whole.length);
+  }
+  out.push(rest);
+  return out;
+}

@@ -124,6 +124,7 @@ pub async fn spawn() -> App {
     let responder_config = ResponderConfig::from_settings(&mut settings).unwrap();
     let channels = Channels::from_config(&responder_config, &reqwest::Client::new());
     let responder = Responder::build(responder_config, store.clone()).await;
+    let mirror = responder.mirror();
     let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let responder_internal = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let webhook = format!("http://{}/webhooks/meta", public.local_addr().unwrap());
@@ -139,8 +140,7 @@ pub async fn spawn() -> App {
     let contents = Contents::new(store.clone(), config.clone());
     let ops = Ops::from_settings(&settings, store.clone()).unwrap();
     let ingest = ops.ingest.clone();
-    let api =
-        AdminApi::new(TOKEN).mount(admin::conectate::routes(contents.clone(), store.clone())).mount_ops(ops).router();
+    let api = AdminApi::new(TOKEN).mount_all(contents.clone(), ops, mirror).router();
     let internal = testkit::serve(web_console::with_admin(api, &settings.timezone)).await;
     App {
         store,

@@ -8,3 +8,4 @@ mod browser;
 mod conectate;
 mod http;
 mod ops;
+mod probar;

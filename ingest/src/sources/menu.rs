@@ -19,7 +19,7 @@
 //!
 //! [[menu]]
 //! id = "principal"                      # the one "hola" and "menú" open
-//! titulo = "Contacto Ciudadano"         # optional, the list's header (60 caracteres)
+//! titulo = "Contacto Ciudadano"         # optional, in bold above the text
 //! texto = "¿Qué quieres saber? Escribe el número:"
 //! boton = "Ver opciones"                # optional, the list's button (20 caracteres)
 //!   [[menu.opcion]]
@@ -44,7 +44,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
-use schemas::answer::{HEADER_FOOTER_MAX, LIST_BUTTON_MAX, LIST_ROWS_MAX, ROW_DESCRIPTION_MAX, ROW_TITLE_MAX};
+use schemas::answer::{LIST_BUTTON_MAX, LIST_ROWS_MAX, ROW_DESCRIPTION_MAX, ROW_TITLE_MAX};
 use schemas::{
     Answer, AnswerKey, Keyword, KeywordRule, ListMenu, ListRow, ListSection, MenuEntry, MenuId, MunicipioId,
     RouterTable, SourceName, Target, Topic, catalogue, normalize::normalize,
@@ -282,7 +282,9 @@ impl Menu {
                 .collect();
             let list = ListMenu {
                 button: m.boton.clone(),
-                header: m.titulo.clone(),
+                // The title already opens the text, in bold (Twilio shows only the text); as
+                // the list's header too, WhatsApp would show it twice.
+                header: None,
                 footer: None,
                 sections: vec![ListSection { title: None, rows }],
             };
@@ -359,7 +361,7 @@ fn read_menu(c: &mut Check, t: &Table) -> Option<(MenuDef, Vec<At>)> {
             None
         }
     });
-    let titulo = short(c, t, "titulo", false, HEADER_FOOTER_MAX, "el encabezado de una lista");
+    let titulo = c.text(t, "titulo", false);
     let texto = c.text(t, "texto", true);
     let boton =
         short(c, t, "boton", false, LIST_BUTTON_MAX, "el botón de una lista").unwrap_or_else(|| "Ver opciones".into());

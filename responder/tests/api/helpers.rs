@@ -80,11 +80,7 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(fixture_path(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
 }
 
-/// The realistic fixture snapshot: answers for the state and six municipios, a main menu, the
-/// "cifras" sub-menu, keywords and synonyms, extra municipio aliases.
-pub fn fixture_snapshot() -> SnapshotContent {
-    serde_json::from_slice(&fixture("responder/snapshot.json")).expect("the fixture snapshot parses")
-}
+pub use testkit::fixture_snapshot;
 
 static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
 

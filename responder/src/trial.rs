@@ -1,0 +1,147 @@
+//! «Probar el bot»: what the bot would answer to a message, for the console, decided by the
+//! same code as a webhook's answer
+//! ([`Understanding::understand_content`](crate::understanding::Understanding::understand_content)
+//! and [`Asked`]) from
+//! the same snapshot, and resolved as the outbox worker resolves it ([`Reply::resolve`]).
+//!
+//! Nothing is written: a trial is not counted, changes no subscription, keeps no session and
+//! sends nothing. The caller carries the last menu shown from one trial to the next, as the
+//! store does for a citizen.
+
+use schemas::{Answer, ConsentAction, ConsentOutcome, MenuId, Scope, Target};
+
+use crate::channels::Content;
+use crate::conectate::confirmation;
+use crate::mirror::Prepared;
+use crate::replies::{Asked, Reply};
+use crate::understanding::Intent;
+
+/// What the bot answers to one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trial {
+    /// What the message was understood as; `None` without a snapshot, or for what asks
+    /// nothing (a reaction).
+    pub intent: Option<Intent>,
+    /// The Conéctate change a citizen's message would make (nothing changes in a trial).
+    pub consent: Option<ConsentAction>,
+    /// The reply, by reference; `None` when the bot answers nothing.
+    pub reply: Option<Reply>,
+    /// Exactly what the citizen would read.
+    pub answer: Option<Answer>,
+    /// The menu a bare number refers to next.
+    pub menu: Option<MenuId>,
+}
+
+/// The bot's answer to `content` from `prepared` (none: nothing published yet), with
+/// `last_menu` the menu shown last.
+pub fn answer(prepared: Option<&Prepared>, content: &Content, last_menu: Option<&MenuId>) -> Trial {
+    let mut trial = Trial { intent: None, consent: None, reply: None, answer: None, menu: last_menu.cloned() };
+    let reply = match prepared {
+        None => Some(Reply::NotReady),
+        Some(p) => {
+            trial.intent = p.understanding.understand_content(&p.snapshot.content.router, content, last_menu);
+            trial.intent.clone().map(|intent| match Asked::of(intent) {
+                Asked::Reply { reply, shows } => {
+                    trial.menu = shows.or(trial.menu.take());
+                    reply
+                }
+                Asked::Consent { action, .. } => {
+                    trial.consent = Some(action);
+                    // As for someone not subscribed yet, or subscribed until now.
+                    confirmation(match action {
+                        ConsentAction::Subscribe => ConsentOutcome::Subscribed,
+                        ConsentAction::Unsubscribe => ConsentOutcome::Unsubscribed,
+                    })
+                }
+            })
+        }
+    };
+    trial.answer = reply.as_ref().map(|r| r.resolve(prepared).into_owned());
+    trial.reply = reply;
+    trial
+}
+
+impl Trial {
+    /// In Spanish, what the message was understood as: "Casos confirmados en León", "el menú
+    /// «cifras»", "nada que el bot entienda: la ayuda".
+    pub fn understood_as(&self) -> String {
+        let Some(intent) = &self.intent else {
+            return match self.reply {
+                Some(Reply::NotReady) => "todavía no hay respuestas publicadas".into(),
+                _ => "nada que responder".into(),
+            };
+        };
+        match (intent, self.consent) {
+            (_, Some(ConsentAction::Subscribe)) => "Conéctate: alta (en la prueba no se suscribe a nadie)".into(),
+            (_, Some(ConsentAction::Unsubscribe)) => "Conéctate: baja (en la prueba no se da de baja a nadie)".into(),
+            (Intent::Help, None) => "nada que el bot entienda: la ayuda".into(),
+            (Intent::Show { target: Target::Menu(menu), .. }, None) => menu_name(menu),
+            (Intent::Show { target: Target::Topic(topic), scope }, None) => match scope {
+                Scope::Estado => topic.label().to_owned(),
+                Scope::Municipio(_) => format!("{} en {}", topic.label(), scope.display_name()),
+            },
+        }
+    }
+}
+
+/// "el menú principal", "el menú «cifras»".
+pub fn menu_name(menu: &MenuId) -> String {
+    if *menu == MenuId::principal() { "el menú principal".into() } else { format!("el menú «{}»", menu.as_str()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schemas::{Snapshot, SnapshotVersion, Topic};
+
+    fn text(body: &str) -> Content {
+        Content::Text { body: body.into() }
+    }
+
+    fn prepared() -> Prepared {
+        let content = testkit::fixture_snapshot();
+        Prepared::new(Snapshot { version: SnapshotVersion(3), created_at: jiff::Timestamp::UNIX_EPOCH, content })
+    }
+
+    #[test]
+    fn a_number_after_a_sub_menu_is_that_menus_entry_and_the_context_carries_on() {
+        let p = prepared();
+        let first = answer(Some(&p), &text("1"), None);
+        let cifras = &p.snapshot.content.router.menu(&"cifras".parse().unwrap()).unwrap().answer;
+        assert_eq!(first.answer.as_ref(), Some(cifras));
+        assert_eq!(first.menu, Some("cifras".parse().unwrap()));
+        let second = answer(Some(&p), &text("4"), first.menu.as_ref());
+        assert_eq!(second.reply, Some(Reply::topic(Topic::Defunciones, Scope::Estado)));
+        assert_eq!(second.understood_as(), "Defunciones");
+        let expected = &p.snapshot.answer_for(Topic::Defunciones, Scope::Estado).unwrap().answer;
+        assert_eq!(second.answer.as_ref(), Some(expected), "the published answer, as a citizen reads it");
+        assert_eq!(second.menu, first.menu, "a topic answer leaves the last menu in place");
+    }
+
+    #[test]
+    fn a_municipio_in_the_sentence_is_named_and_consent_is_only_described() {
+        let p = prepared();
+        let leon = answer(Some(&p), &text("¿Cuántos CASOS hay en leon?"), None);
+        assert_eq!(leon.understood_as(), "Casos confirmados en León");
+        let alta = answer(Some(&p), &text("ALTA"), None);
+        assert_eq!(alta.consent, Some(ConsentAction::Subscribe));
+        assert_eq!(alta.reply, Some(confirmation(ConsentOutcome::Subscribed)));
+        assert!(alta.understood_as().contains("no se suscribe a nadie"), "{}", alta.understood_as());
+        let help = answer(Some(&p), &text("qwerty"), None);
+        assert_eq!(
+            (help.reply.clone(), help.understood_as().as_str()),
+            (Some(Reply::Help), "nada que el bot entienda: la ayuda")
+        );
+        let tapped = answer(Some(&p), &Content::Reply { id: "m:cifras".into(), title: "Cifras".into() }, None);
+        assert_eq!(tapped.understood_as(), "el menú «cifras»");
+        let reaction = answer(Some(&p), &Content::Reaction, None);
+        assert_eq!((reaction.answer.is_none(), reaction.understood_as().as_str()), (true, "nada que responder"));
+    }
+
+    #[test]
+    fn without_a_snapshot_the_citizen_reads_the_getting_ready_text() {
+        let trial = answer(None, &text("hola"), None);
+        assert_eq!(trial.answer.as_ref().unwrap().body(), crate::replies::NOT_READY_TEXT);
+        assert_eq!(trial.understood_as(), "todavía no hay respuestas publicadas");
+    }
+}
