@@ -109,6 +109,8 @@ struct StaleRow {
     source: SourceName,
     answers: usize,
     topics: BTreeSet<Topic>,
+    /// The same topics, as maintainers name them ("Casos confirmados").
+    topic_labels: Vec<&'static str>,
     data_date: Option<Date>,
     age_hours: Option<i64>,
     cadence_hours: u32,
@@ -149,6 +151,7 @@ async fn stale(State(ops): State<Ops>, params: Params) -> Result<Json<StaleList>
             reason: reason(&s.why),
             source: s.source,
             answers: s.answers,
+            topic_labels: s.topics.iter().map(|t| t.label()).collect(),
             topics: s.topics,
             data_date: s.data_date,
             age_hours: s.age_hours,

@@ -66,7 +66,7 @@ impl Why {
 
     /// The run it refers to, in words, in `tz`.
     fn when(run: u64, at: &Timestamp, tz: &TimeZone) -> String {
-        format!("corrida #{run}, {}", at.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M"))
+        format!("corrida #{run}, {}", es_mx::date_time(tz.to_datetime(*at)))
     }
 
     /// In Spanish, for ops.
@@ -74,8 +74,8 @@ impl Why {
         match self {
             Why::NeverRun => "nunca ha corrido: ¿está configurada y corriendo `contacto ingest`?".into(),
             Why::NotRunning { last } => format!(
-                "no ha corrido desde {}: revisa que `contacto ingest` (o `contacto run`) esté corriendo",
-                last.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M")
+                "no ha corrido desde el {}: revisa que `contacto ingest` (o `contacto run`) esté corriendo",
+                es_mx::date_time(tz.to_datetime(*last))
             ),
             Why::LastRunFailed { run, at, error, drift } => format!(
                 "la última corrida falló ({}){}: {error}",
@@ -114,11 +114,11 @@ impl fmt::Display for Stale {
         };
         write!(
             f,
-            "{}: {answers} al {}, hace {}; se esperan datos nuevos cada {} h",
+            "{}: {answers} al {}, hace {}; se esperan datos nuevos {}",
             self.source,
             es_mx::long_date(date),
             age_words(age),
-            es_mx::integer(i64::from(self.cadence_hours))
+            es_mx::every_hours(self.cadence_hours)
         )
     }
 }

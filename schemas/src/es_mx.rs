@@ -4,7 +4,7 @@
 //! Mexico groups thousands with a comma and uses a decimal point (the opposite of Spain), and
 //! writes dates with the month in lower case. These helpers are also what templates call.
 
-use jiff::civil::Date;
+use jiff::civil::{Date, DateTime};
 
 const MONTHS: [&str; 12] = [
     "enero",
@@ -58,6 +58,24 @@ pub fn long_date(d: Date) -> String {
     format!("{} de {} de {}", d.day(), month_name(d.month()), d.year())
 }
 
+/// `2020-05-27T10:00` → `27 de mayo de 2020 a las 10:00` (a time on the clock of the place,
+/// as the console writes it too).
+pub fn date_time(dt: DateTime) -> String {
+    format!("{} a las {:02}:{:02}", long_date(dt.date()), dt.hour(), dt.minute())
+}
+
+/// A period in hours as people say it: `every 24 h`, `every 90 days` (`cada 24 h`, `cada 90
+/// días`, `cada 7 días`).
+pub fn every_hours(hours: u32) -> String {
+    if hours >= 48 && hours % 24 == 0 {
+        format!("cada {} días", integer(i64::from(hours / 24)))
+    } else if hours == 1 {
+        "cada hora".into()
+    } else {
+        format!("cada {} h", integer(i64::from(hours)))
+    }
+}
+
 /// `2020-05-27` → `miércoles 27 de mayo de 2020`.
 pub fn long_date_with_weekday(d: Date) -> String {
     let weekday = WEEKDAYS[usize::try_from(d.weekday().to_monday_zero_offset()).expect("0..=6")];
@@ -95,6 +113,17 @@ mod tests {
         ];
         for (n, s) in cases {
             assert_eq!(integer(n), s);
+        }
+    }
+
+    #[test]
+    fn times_and_periods_read_as_spoken() {
+        assert_eq!(date_time(date(2021, 5, 27).at(10, 0, 0, 0)), "27 de mayo de 2021 a las 10:00");
+        assert_eq!(date_time(date(2026, 11, 25).at(6, 7, 59, 0)), "25 de noviembre de 2026 a las 06:07");
+        let periods =
+            [(1, "cada hora"), (24, "cada 24 h"), (36, "cada 36 h"), (168, "cada 7 días"), (2_160, "cada 90 días")];
+        for (hours, said) in periods {
+            assert_eq!(every_hours(hours), said);
         }
     }
 

@@ -99,6 +99,17 @@ export function bytes(n) {
   return `${unit === 0 ? integers.format(value) : decimals.format(value)} ${units[unit]}`;
 }
 
+/** A period in hours as people say it: 24 → "cada 24 h", 2160 → "cada 90 días". */
+export function everyHours(hours) {
+  if (hours >= 48 && hours % 24 === 0) return `cada ${integer(hours / 24)} días`;
+  return hours === 1 ? 'cada hora' : `cada ${integer(hours)} h`;
+}
+
+/** An age in hours, in days from two days on: 36 → "36 horas", 57991 → "2,416 días". */
+export function ageHours(hours) {
+  return hours < 48 ? plural(hours, 'hora', 'horas') : plural(Math.floor(hours / 24), 'día', 'días');
+}
+
 /** One, or many: plural(1, 'fila', 'filas') → "1 fila"; plural(1248, …) → "1,248 filas". */
 export function plural(n, one, many) {
   return `${integer(n)} ${n === 1 ? one : many}`;

@@ -41,6 +41,15 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
                 let health = b.wait_text(&format!("tr[data-fuente='{name}'] .salud"), |t| !t.is_empty()).await;
                 assert!(["Al día", "Vencida"].contains(&health.as_str()), "{name}: {health}");
             }
+            // Periods and ages as people say them, and the reason's run time in words.
+            let menu = b.wait_text("tr[data-fuente='menu']", |t| !t.is_empty()).await;
+            assert!(menu.contains("cada 90 días"), "menu's cadence of 2,160 hours: {menu}");
+            let stale = b.wait_text("#vencidas tr[data-fuente='covid']", |t| !t.is_empty()).await;
+            assert!(stale.contains(" días") && !stale.contains(" horas"), "an age of years in days: {stale}");
+            assert!(stale.contains("Casos confirmados, Casos en investigación"), "topics as people name them: {stale}");
+            let today = app.settings.timezone.clone();
+            let today = jiff::tz::TimeZone::get(&today).unwrap().to_datetime(jiff::Timestamp::now()).date();
+            assert!(stale.contains(&format!("{} a las ", schemas::es_mx::long_date(today))), "{stale}");
             b.screenshot("ingesta").await;
 
             // A bad hospital list is held in quarantine, with why; forcing it asks first.

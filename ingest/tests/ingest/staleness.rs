@@ -100,6 +100,9 @@ async fn stale_answers_are_listed_with_why(kind: StoreKind) {
     let tz = mexico();
     let describe = |name: &str| by_name[name].why.describe(&by_name[name].source, &tz);
     assert!(describe("unchanged").starts_with("la fuente no ha cambiado (corrida #"), "{}", describe("unchanged"));
+    let today = mexico().to_datetime(jiff::Timestamp::now()).date();
+    let when = format!("{} a las ", schemas::es_mx::long_date(today));
+    assert!(describe("unchanged").contains(&when), "the run's time in words: {}", describe("unchanged"));
     assert!(matches!(&by_name["failing"].why, Why::LastRunFailed { drift: false, .. }));
     assert!(describe("failing").starts_with("la última corrida falló (corrida #"), "{}", describe("failing"));
     assert!(describe("failing").contains("no existe el archivo"), "{}", describe("failing"));

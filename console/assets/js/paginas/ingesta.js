@@ -3,7 +3,7 @@
 // result.
 
 import { api } from '../api.js';
-import { bytes, date, dateTimeOf, duration, integer, plural } from '../formato.js';
+import { ageHours, bytes, date, dateTimeOf, duration, everyHours, integer, plural } from '../formato.js';
 import { confirm, h, notice, replace, table } from '../dom.js';
 
 export const HEALTH = {
@@ -24,7 +24,7 @@ export const RESULTS = {
 export async function render(main) {
   const messages = h('div', { id: 'mensajes-ingesta', 'aria-live': 'polite' });
   const sources = h('section', { 'aria-labelledby': 'titulo-fuentes' }, h('h2', { id: 'titulo-fuentes' }, 'Fuentes'));
-  const stale = h('section', { 'aria-labelledby': 'titulo-vencidas' }, h('h2', { id: 'titulo-vencidas' }, 'Respuestas vencidas'));
+  const stale = h('section', { id: 'vencidas', 'aria-labelledby': 'titulo-vencidas' }, h('h2', { id: 'titulo-vencidas' }, 'Respuestas vencidas'));
   const runs = h('section', { 'aria-labelledby': 'titulo-corridas' }, h('h2', { id: 'titulo-corridas' }, 'Corridas'));
   main.append(h('h1', {}, 'Ingesta y fuentes'), messages, sources, stale, runs);
 
@@ -54,7 +54,7 @@ function fillSources(section, sources, messages, reload) {
     h('td', { class: 'salud' }, badge(s.health)),
     h('td', {}, date(s.data_date)),
     h('td', {}, s.last_run ? `${dateTimeOf(s.last_run.finished_at)} (${RESULTS[s.last_run.result] ?? s.last_run.result})` : 'Nunca'),
-    h('td', {}, s.cadence_hours ? `cada ${plural(s.cadence_hours, 'hora', 'horas')}` : '—'),
+    h('td', {}, s.cadence_hours ? everyHours(s.cadence_hours) : '—'),
     h('td', { class: 'porque' }, s.why ?? ''),
     h('td', {}, s.health === 'quarantined'
       ? h('button', { type: 'button', class: 'peligro', onclick: () => force(s, messages, reload) }, 'Publicar de todos modos')
@@ -82,14 +82,9 @@ async function force(source, messages, reload) {
 }
 
 function fillStale(section, stale) {
-  const rows = stale.map((s) => [
-    s.source,
-    s.topics.join(', '),
-    integer(s.answers),
-    date(s.data_date),
-    s.age_hours === null ? '—' : plural(s.age_hours, 'hora', 'horas'),
-    s.why,
-  ]);
+  const rows = stale.map((s) => h('tr', { 'data-fuente': s.source },
+    [s.source, s.topic_labels.join(', '), integer(s.answers), date(s.data_date),
+      s.age_hours === null ? '—' : ageHours(s.age_hours), s.why].map((cell) => h('td', {}, cell))));
   replace(section, h('h2', { id: 'titulo-vencidas' }, 'Respuestas vencidas'),
     table('Respuestas con datos más viejos que la cadencia de su fuente',
       ['Fuente', 'Qué responden', 'Respuestas', 'Datos del', 'Antigüedad', 'Por qué'], rows,
