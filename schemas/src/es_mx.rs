@@ -67,7 +67,7 @@ pub fn date_time(dt: DateTime) -> String {
 /// A period in hours as people say it: `every 24 h`, `every 90 days` (`cada 24 h`, `cada 90
 /// días`, `cada 7 días`).
 pub fn every_hours(hours: u32) -> String {
-    if hours >= 48 && hours % 24 == 0 {
+    if hours >= 48 && hours.is_multiple_of(24) {
         format!("cada {} días", integer(i64::from(hours / 24)))
     } else if hours == 1 {
         "cada hora".into()
