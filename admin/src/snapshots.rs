@@ -76,6 +76,8 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Versions>, 
 struct Changed {
     /// `confirmados/020`: topic and scope (`estado` or the municipio's code).
     key: String,
+    /// "Casos confirmados — León".
+    label: String,
     source: SourceName,
     before: String,
     after: String,
@@ -85,6 +87,7 @@ struct Changed {
 #[derive(Serialize)]
 struct OneSide {
     key: String,
+    label: String,
     source: SourceName,
     text: String,
 }
@@ -158,6 +161,7 @@ fn compare(before: &Snapshot, after: &Snapshot) -> Diff {
     let (old, new) = (&before.content.answers, &after.content.answers);
     let one_side = |(key, a): (&AnswerKey, &schemas::RenderedAnswer)| OneSide {
         key: key.to_string(),
+        label: key.label(),
         source: a.source.clone(),
         text: a.answer.body().to_owned(),
     };
@@ -170,6 +174,7 @@ fn compare(before: &Snapshot, after: &Snapshot) -> Diff {
             Some(b) if b.answer == a.answer => unchanged += 1,
             Some(b) => changed.push(Changed {
                 key: key.to_string(),
+                label: key.label(),
                 source: a.source.clone(),
                 before: b.answer.body().to_owned(),
                 after: a.answer.body().to_owned(),

@@ -73,6 +73,11 @@ impl AnswerKey {
     pub const fn estado(topic: Topic) -> Self {
         AnswerKey { topic, scope: Scope::Estado }
     }
+
+    /// As maintainers name it: "Hospitales habilitados — Abasolo", "Semáforo — Guanajuato".
+    pub fn label(&self) -> String {
+        format!("{} — {}", self.topic.label(), self.scope.display_name())
+    }
 }
 
 impl fmt::Display for AnswerKey {
@@ -118,6 +123,13 @@ impl From<AnswerKey> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answer_keys_have_spanish_names() {
+        let abasolo = AnswerKey::new(Topic::Hospitales, Scope::Municipio("001".parse().unwrap()));
+        assert_eq!(abasolo.label(), "Hospitales habilitados — Abasolo");
+        assert_eq!(AnswerKey::estado(Topic::Semaforo).label(), "Semáforo — Guanajuato");
+    }
 
     #[test]
     fn answer_keys_round_trip() {

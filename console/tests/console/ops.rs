@@ -87,6 +87,8 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
             b.click(&format!("tr[data-version='{current}'] [data-diff]")).await;
             b.wait_contains("#resumen-cambios", "47 respuestas cambiaron, 0 nuevas, 0 quitadas").await;
             b.wait_contains("#diferencias", "hospitales").await;
+            let abasolo = b.wait_text("#diferencias summary[data-clave='hospitales/001']", |t| !t.is_empty()).await;
+            assert_eq!(abasolo, "Hospitales habilitados — Abasolo (fuente hospitales)", "answers by their Spanish names");
             let back = current - 1;
             b.click(&format!("[data-rollback='{back}']")).await;
             assert_eq!(b.confirm(false).await, format!("¿Volver a la versión v{back}?"));

@@ -80,8 +80,8 @@ async function showDiff(section, version, against) {
   try {
     const d = await api(`/snapshots/${version}/diff?against=${against}`);
     const oneSide = (title, items) => (items.length
-      ? h('details', { class: 'cambio' }, h('summary', {}, `${title}: ${items.map((a) => a.key).join(', ')}`),
-        items.map((a) => h('div', {}, h('h3', {}, a.key), h('pre', {}, a.text))))
+      ? h('details', { class: 'cambio' }, h('summary', {}, `${title}: ${items.map((a) => a.label).join(', ')}`),
+        items.map((a) => h('div', {}, h('h3', {}, a.label), h('pre', {}, a.text))))
       : null);
     replace(section,
       h('h2', {}, `Cambios de v${against} a v${version}`),
@@ -93,7 +93,7 @@ async function showDiff(section, version, against) {
       oneSide('Nuevas', d.added),
       oneSide('Quitadas', d.removed),
       d.changed.map((c) => h('details', { class: 'cambio' },
-        h('summary', {}, `${c.key} (${c.source})`),
+        h('summary', { 'data-clave': c.key }, `${c.label} (fuente ${c.source})`),
         h('div', { class: 'antes-despues' },
           h('div', {}, h('h3', {}, 'Antes'), h('pre', {}, c.before)),
           h('div', {}, h('h3', {}, 'Después'), h('pre', {}, c.after))))));
