@@ -30,12 +30,22 @@ pub struct Trial {
     pub answer: Option<Answer>,
     /// The menu a bare number refers to next.
     pub menu: Option<MenuId>,
+    /// A municipio was asked for, but the topic has no answer of its own there (the hospital
+    /// list has, the vaccination figures have not): the state's answer is sent.
+    pub state_answer_instead: bool,
 }
 
 /// The bot's answer to `content` from `prepared` (none: nothing published yet), with
 /// `last_menu` the menu shown last.
 pub fn answer(prepared: Option<&Prepared>, content: &Content, last_menu: Option<&MenuId>) -> Trial {
-    let mut trial = Trial { intent: None, consent: None, reply: None, answer: None, menu: last_menu.cloned() };
+    let mut trial = Trial {
+        intent: None,
+        consent: None,
+        reply: None,
+        answer: None,
+        menu: last_menu.cloned(),
+        state_answer_instead: false,
+    };
     let reply = match prepared {
         None => Some(Reply::NotReady),
         Some(p) => {
@@ -56,6 +66,9 @@ pub fn answer(prepared: Option<&Prepared>, content: &Content, last_menu: Option<
             })
         }
     };
+    if let (Some(p), Some(Reply::Answer { key })) = (prepared, &reply) {
+        trial.state_answer_instead = key.scope != Scope::Estado && p.snapshot.answer(key).is_none();
+    }
     trial.answer = reply.as_ref().map(|r| r.resolve(prepared).into_owned());
     trial.reply = reply;
     trial
@@ -78,6 +91,11 @@ impl Trial {
             (Intent::Show { target: Target::Menu(menu), .. }, None) => menu_name(menu),
             (Intent::Show { target: Target::Topic(topic), scope }, None) => match scope {
                 Scope::Estado => topic.label().to_owned(),
+                Scope::Municipio(_) if self.state_answer_instead => format!(
+                    "{} en {} (no hay respuesta propia del municipio: se contesta con la del estado)",
+                    topic.label(),
+                    scope.display_name()
+                ),
                 Scope::Municipio(_) => format!("{} en {}", topic.label(), scope.display_name()),
             },
         }
@@ -123,6 +141,15 @@ mod tests {
         let p = prepared();
         let leon = answer(Some(&p), &text("¿Cuántos CASOS hay en leon?"), None);
         assert_eq!(leon.understood_as(), "Casos confirmados en León");
+        let symptoms = answer(Some(&p), &text("síntomas en León"), None);
+        assert_eq!(
+            symptoms.understood_as(),
+            "Signos y síntomas en León (no hay respuesta propia del municipio: se contesta con la del estado)"
+        );
+        assert_eq!(
+            symptoms.answer.as_ref(),
+            Some(&p.snapshot.answer_for(Topic::Sintomas, Scope::Estado).unwrap().answer)
+        );
         let alta = answer(Some(&p), &text("ALTA"), None);
         assert_eq!(alta.consent, Some(ConsentAction::Subscribe));
         assert_eq!(alta.reply, Some(confirmation(ConsentOutcome::Subscribed)));

@@ -5,9 +5,10 @@
 //! 1. a bare number picks an entry of the last menu shown (the main menu if none);
 //! 2. the municipio is found anywhere in the sentence (catalogue names and aliases plus the
 //!    table's own, longest first), so "casos en León" is confirmados for León;
-//! 3. the longest keyword or phrase of the table found in the rest decides the topic; a topic
-//!    beats a greeting of the same length ("hola, ¿casos?" wants the figures);
-//! 4. when nothing matched exactly, words of five letters or more are matched with typos
+//! 3. a keyword or phrase of the table found in the rest decides the topic: a topic's before
+//!    a greeting's or a menu's, however long ("hola, buenos días, ¿casos?" wants the figures),
+//!    then the longest ("casos sospechosos" before "casos");
+//! 4. when no topic matched exactly, words of five letters or more are matched with typos
 //!    (one edit, two from eight letters: "sintomaz", "irapuatro");
 //! 5. a municipio alone means its confirmed cases; nothing at all means help.
 //!
@@ -205,8 +206,9 @@ impl Understanding {
         let exclude = |excluded: &mut Vec<bool>, start: usize, len: usize| {
             excluded[start..start + len].iter_mut().for_each(|e| *e = true);
         };
-        // Exact matches first, the longest municipio name and then the longest keyword (a
-        // topic beats a greeting); typos only for what found no exact match.
+        // Exact matches first: the longest municipio name, then a topic's keyword before a
+        // greeting's or a menu's, however long ("hola, buenos días, ¿casos en Acámbaro?" wants
+        // the figures), the longest among them; typos only where no exact topic was found.
         let mut municipio = self
             .municipios
             .find(&words, &excluded)
@@ -218,7 +220,7 @@ impl Understanding {
         let mut keyword = self
             .keywords
             .find(&words, &excluded)
-            .max_by_key(|&(start, len, target)| (len, matches!(target, Target::Topic(_)), std::cmp::Reverse(start)))
+            .max_by_key(|&(start, len, target)| (matches!(target, Target::Topic(_)), len, std::cmp::Reverse(start)))
             .map(|(start, len, target)| (start, len, target.clone()));
         if let Some((start, len, _)) = keyword {
             exclude(&mut excluded, start, len);
@@ -229,8 +231,12 @@ impl Understanding {
                 exclude(&mut excluded, start, len);
             }
         }
-        if keyword.is_none() {
-            keyword = self.keywords.find_fuzzy(&words, &excluded, KEYWORD_TYPO_MIN).map(|(s, l, t)| (s, l, t.clone()));
+        if !matches!(keyword, Some((_, _, Target::Topic(_)))) {
+            // A topic with a typo beats a greeting spelt right ("hola, sintomaz").
+            let fuzzy = self.keywords.find_fuzzy(&words, &excluded, KEYWORD_TYPO_MIN);
+            if keyword.is_none() || matches!(fuzzy, Some((_, _, Target::Topic(_)))) {
+                keyword = fuzzy.map(|(s, l, t)| (s, l, t.clone())).or(keyword);
+            }
         }
         let scope = municipio.map_or(Scope::Estado, |(_, _, id)| Scope::Municipio(id));
         let keyword = keyword.map(|(_, _, target)| target);
@@ -307,6 +313,7 @@ mod tests {
             .into(),
             keywords: vec![
                 rule("hola", Target::Menu(MenuId::principal())),
+                rule("buenos días", Target::Menu(MenuId::principal())),
                 rule("casos", Target::Topic(Topic::Confirmados)),
                 rule("casos sospechosos", Target::Topic(Topic::Sospechosos)),
                 rule("síntomas", Target::Topic(Topic::Sintomas)),
@@ -335,6 +342,9 @@ mod tests {
             ("casos sospechosos en celaya", topic(Topic::Sospechosos, m(7))),
             ("defunciones sma", topic(Topic::Defunciones, m(3))),
             ("hola, ¿cuántos casos?", topic(Topic::Confirmados, Scope::Estado)),
+            ("Hola buenos días, quisiera saber cuántos casos hay en Acámbaro", topic(Topic::Confirmados, m(2))),
+            ("hola buenos dias, sintomaz", topic(Topic::Sintomas, Scope::Estado)),
+            ("buenos días", Intent::Show { target: Target::Menu(MenuId::principal()), scope: Scope::Estado }),
             ("Hola", Intent::Show { target: Target::Menu(MenuId::principal()), scope: Scope::Estado }),
             ("León", topic(Topic::Confirmados, m(20))),
             ("Dolores Hidalgo", topic(Topic::Confirmados, m(14))),

@@ -1,6 +1,6 @@
 //! Trying the bot in the console, after a real ingest of the bundled fixtures: the main menu's
 //! list is tapped like on WhatsApp, a bare number follows the sub-menu shown, a municipio is
-//! found in a sentence, and ALTA only shows its confirmation. The answers are the published
+//! found in a sentence, and ALTA and a way of saying BAJA only show their confirmation. The answers are the published
 //! ones, and nothing is counted or subscribed.
 
 use schemas::{Scope, Topic, catalogue};
@@ -79,6 +79,10 @@ async fn the_bot_is_tried_like_a_citizen_and_nothing_is_written() {
                 .await;
             b.wait_contains(&format!("{LAST} .burbuja"), "Te suscribiste a Conéctate").await;
             b.screenshot("conversacion").await;
+            b.fill("#probar-texto", "ya no quiero mensajes, gracias").await;
+            b.click("#probar-enviar").await;
+            b.wait_contains(&format!("{LAST} .entendido"), "Conéctate: baja (en la prueba no se da de baja a nadie)")
+                .await;
 
             b.fill("#probar-texto", "   ").await;
             b.click("#probar-enviar").await;
