@@ -19,7 +19,7 @@ use crate::events::{
 };
 use crate::fetch::Fetched;
 use crate::progress::{Phase, SharedProgress};
-use crate::publish::Publisher;
+use crate::publish::{PublishError, Publisher};
 use crate::render::{Common, Renderer};
 use crate::source::{Dataset, Source, SourceKind};
 use crate::state::{SourceState, Stored};
@@ -342,40 +342,45 @@ impl<K: SourceKind> Source<K> {
             Ok(r) => r,
             Err(e) => return failed(outcome, e),
         };
-        let companions = match crate::state::companions(&*ctx.store, &self.kind.companions()).await {
-            Ok(c) => c,
-            Err(e) => return failed(outcome, e),
+        // Saved first, so a companion publishing at the same time renders with it (see
+        // `publish`); put back if the publish fails, so the next run publishes it.
+        let replaced = match state.replace_last_good(stored).await {
+            Ok(replaced) => replaced,
+            Err(e) => return failed(outcome, format!("no se pudo guardar el conjunto de datos: {e}")),
         };
-        let common = Common {
-            data_date: stored.provenance.data_date,
-            attribution: self.kind.attribution().to_owned(),
-            companions,
+        let render = |companions| {
+            let common = Common {
+                data_date: stored.provenance.data_date,
+                attribution: self.kind.attribution().to_owned(),
+                companions,
+            };
+            let answers = self.kind.render(&stored.dataset, &renderer, &common)?;
+            Ok((answers, self.kind.router(&stored.dataset, &renderer, &common)?))
         };
-        let rendered = self
-            .kind
-            .render(&stored.dataset, &renderer, &common)
-            .and_then(|answers| Ok((answers, self.kind.router(&stored.dataset, &renderer, &common)?)));
-        let (answers, router) = match rendered {
-            Ok(rendered) => rendered,
-            Err(error) => {
-                events.emit(RenderFailed { source: &self.name, error: &error });
-                return failed(outcome, error);
-            }
-        };
-        let publish = ctx.publisher.publish(&*ctx.store, &stored.provenance, &answers, router.as_ref());
-        let published = match publish.await {
+        let companions = self.kind.companions();
+        let published = match ctx.publisher.publish(&*ctx.store, &stored.provenance, &companions, render).await {
             Ok(p) => p,
-            Err(e) => return failed(outcome, format!("no se pudo publicar: {e}")),
+            Err(error) => {
+                if let Err(e) = state.restore_last_good(replaced).await {
+                    tracing::error!(source = %self.name, error = %e, "Could not put the last good dataset back after a failed publish.");
+                }
+                return match error {
+                    PublishError::Render(error) => {
+                        events.emit(RenderFailed { source: &self.name, error: &error });
+                        failed(outcome, error)
+                    }
+                    PublishError::Store(e) => failed(outcome, format!("no se pudo publicar: {e}")),
+                };
+            }
         };
         let version = published.snapshot.version;
         events.emit(SnapshotPublished {
             source: &self.name,
             version,
-            answers: answers.len(),
+            answers: published.answers,
             conflicts: published.conflicts,
         });
         let saved = async {
-            state.set_last_good(stored).await?;
             state.clear_quarantined().await?;
             state.set_validators(&stored.validators).await
         };

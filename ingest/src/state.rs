@@ -37,6 +37,10 @@ pub struct SourceState<'a> {
     name: &'a SourceName,
 }
 
+/// A last good dataset as it was stored, before [`SourceState::replace_last_good`].
+#[must_use = "restore it if the publish fails"]
+pub struct Replaced(Option<Vec<u8>>);
+
 impl<'a> SourceState<'a> {
     pub fn new(store: &'a dyn Store, name: &'a SourceName) -> Self {
         SourceState { store, name }
@@ -76,8 +80,20 @@ impl<'a> SourceState<'a> {
         self.get_json("last_good").await
     }
 
-    pub async fn set_last_good<D: Serialize>(&self, stored: &Stored<D>) -> Result<(), StoreError> {
-        self.put_json("last_good", stored).await
+    /// Saves `stored` as the last good dataset (companions render with it from now on) and
+    /// returns what it replaced, to put back with [`SourceState::restore_last_good`] if the
+    /// publish that follows fails: the next run must not take its own data for unchanged.
+    pub async fn replace_last_good<D: Serialize>(&self, stored: &Stored<D>) -> Result<Replaced, StoreError> {
+        let previous = self.store.get(&self.key("last_good")).await?;
+        self.put_json("last_good", stored).await?;
+        Ok(Replaced(previous))
+    }
+
+    pub async fn restore_last_good(&self, replaced: Replaced) -> Result<(), StoreError> {
+        match replaced.0 {
+            Some(bytes) => self.store.put(&self.key("last_good"), &bytes, None).await,
+            None => self.store.delete(&self.key("last_good")).await,
+        }
     }
 
     pub async fn quarantined<D: DeserializeOwned>(&self) -> Result<Option<Stored<D>>, StoreError> {

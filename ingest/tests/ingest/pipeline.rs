@@ -308,7 +308,8 @@ async fn concurrent_publishers_lose_no_answers(kind: StoreKind) {
                     rows: i,
                 };
                 let answer = Answer::text(format!("{name} {i}")).unwrap();
-                publisher.publish(&*store, &provenance, &[(AnswerKey::estado(topic), answer)], None).await.unwrap();
+                let render = |_| Ok::<_, String>((vec![(AnswerKey::estado(topic), answer.clone())], None));
+                publisher.publish(&*store, &provenance, &[], render).await.unwrap();
             }
         })
     };

@@ -22,6 +22,7 @@ testkit::on_both_stores!(
     a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_stays,
     a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until_forced,
     a_failing_source_keeps_its_answers_while_the_others_stay_current,
+    the_semaforo_answer_shows_both_colours_however_its_two_sources_interleave,
 );
 
 /// Each source (named as its kind) and its bundled fixture.
@@ -245,6 +246,26 @@ async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_an
         ("penjamo", 23),
     ] {
         assert_eq!(alias(a), Some(code), "{a}");
+    }
+}
+
+/// The semáforo answer shows the federal colour (one source) and the state's (another). Run
+/// at the same time, as `contacto run` and `contacto ingest --once` do, in one process or in two,
+/// the answer citizens read must show both: before publishing read each other's data afresh,
+/// 3 of 4 starts of `contacto run` said "Todavía no tenemos el color del semáforo federal".
+async fn the_semaforo_answer_shows_both_colours_however_its_two_sources_interleave(kind: StoreKind) {
+    let site = Site::start().await;
+    for round in 0..8 {
+        let s = kind.open().await;
+        let (one, _data1) = site.ingest(&s.store);
+        let (two, _data2) = site.ingest(&s.store);
+        // Even rounds: one process runs both; odd rounds: two processes, one source each.
+        let other = if round % 2 == 0 { &one } else { &two };
+        let (federal, estatal) = tokio::join!(run(&one, "semaforo"), run(other, "semaforo_estatal"));
+        assert_eq!((federal.run.result, estatal.run.result), (RunResult::Published, RunResult::Published));
+        let semaforo = text(&snapshot(&s).await, Topic::Semaforo, Scope::Estado);
+        assert!(semaforo.contains("Semáforo federal de riesgo epidémico: *amarillo*"), "round {round}: {semaforo}");
+        assert!(semaforo.contains("*rojo*, vigente del 25 al 31 de mayo de 2020"), "round {round}: {semaforo}");
     }
 }
 
