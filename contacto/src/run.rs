@@ -30,6 +30,11 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
         "Contacto Ciudadano está en marcha: webhooks en http://{}/webhooks/…, consola en http://{}/console/ (entra con admin.token de data/secretos-locales.toml o CONTACTO_ADMIN__TOKEN). Para conversar con el bot sin WhatsApp: http://{}/console/#/probar",
         settings.responder.listen, settings.responder.internal_listen, settings.responder.internal_listen
     );
+    if settings.channels.meta.phone_number_ids.is_empty() && settings.channels.twilio.from.is_none() {
+        eprintln!(
+            "Todavía no se contesta ningún número de WhatsApp: define CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS (o los datos de Twilio) como dice «Conectar Meta y Twilio» en el README."
+        );
+    }
     crate::responder::serve(&mut settings, store, metrics, crate::shutdown::signal()).await?;
     sender.stop().await;
     scheduler.shutdown().await;

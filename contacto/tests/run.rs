@@ -62,6 +62,11 @@ async fn run_starts_without_redis_or_secrets_and_stops_cleanly_on_sigterm_and_ct
     let (status, stderr) = stop(first, "-TERM");
     assert!(status.success(), "exit after SIGTERM: {status}\n{stderr}");
     assert!(stderr.contains("Se crearon secretos locales"), "the first start says where it put secrets:\n{stderr}");
+    assert!(stderr.contains("/console/#/probar"), "it says where to talk to the bot:\n{stderr}");
+    assert!(
+        stderr.contains("Todavía no se contesta ningún número de WhatsApp"),
+        "with no business number set it says so:\n{stderr}"
+    );
     assert!(dir.path().join("data/secretos-locales.toml").exists());
     assert!(dir.path().join("data/contacto.redb").exists(), "the embedded store lives in the data directory");
 
@@ -98,6 +103,28 @@ async fn run_ingests_the_bundled_fixture_at_start_up() {
             break;
         }
         assert!(Instant::now() < deadline, "no snapshot published: {health}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The console's trial answers from the responder's own snapshot, with the local token.
+    let secrets = std::fs::read_to_string(dir.path().join("data/secretos-locales.toml")).unwrap();
+    let secrets: toml::Table = toml::from_str(&secrets).unwrap();
+    let token = secrets["admin.token"].as_str().unwrap();
+    loop {
+        let tried: serde_json::Value = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/admin/bot/try", running.internal))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"text": "hola"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // The menu source may publish after the first one.
+        if tried["understood_as"] == "el menú principal" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the bundled menu never answered «hola»: {tried}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (status, stderr) = stop(running, "-TERM");
