@@ -84,7 +84,10 @@ async fn try_message(
         (Some(text), None) if text.chars().count() > MAX_TEXT_CHARS => {
             return Err(ApiError::invalid(
                 "text",
-                format!("un mensaje de WhatsApp tiene como máximo {MAX_TEXT_CHARS} caracteres"),
+                format!(
+                    "un mensaje de WhatsApp tiene como máximo {} caracteres",
+                    schemas::es_mx::integer(MAX_TEXT_CHARS as i64)
+                ),
             ));
         }
         (Some(body), None) => Content::Text { body },

@@ -1,7 +1,7 @@
 //! One error shape for every admin route, in Spanish:
 //!
 //! ```json
-//! {"error": {"codigo": "estado_invalido", "mensaje": "el contenido 7 está terminado: …"}}
+//! {"error": {"codigo": "estado_invalido", "mensaje": "el contenido 7 está en estado «terminado»: …"}}
 //! ```
 //!
 //! Client errors say what to fix and are not logged; server faults answer a plain message and
@@ -200,7 +200,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                     ApiError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "cuerpo_demasiado_grande",
-                        format!("el cuerpo pasa de {} bytes", crate::MAX_BODY_BYTES),
+                        format!("el cuerpo pasa de {} bytes", schemas::es_mx::integer(crate::MAX_BODY_BYTES as i64)),
                     )
                 }
                 other => ApiError::new(other.status(), "cuerpo_invalido", "no se pudo leer el cuerpo de la petición"),

@@ -14,7 +14,7 @@
 //!
 //! Days are local days in the programme's time zone (`timezone`). Served as JSON
 //! (`GET /admin/report?from=…&to=…`), CSV (`GET /admin/report.csv`) and text (`contacto report
-//! FROM TO`).
+//! DESDE HASTA`).
 
 use std::fmt::Write as _;
 
@@ -305,7 +305,7 @@ impl ProgrammeReport {
         let _ = writeln!(out, "Interacciones:           {}", int(self.total_interactions));
         let _ = writeln!(out, "Promedio por día:        {}", es_mx::decimal(self.average_per_day, 1));
         let _ = writeln!(out, "Usuarios únicos:         {}", int(self.unique_users));
-        let _ = writeln!(out, "Suscriptores Conéctate:  {} al final del periodo", int(s.total_at_end));
+        let _ = writeln!(out, "Suscriptores de Conéctate: {} al final del periodo", int(s.total_at_end));
         let _ = writeln!(out, "  altas:                 {}", int(s.new));
         let _ = writeln!(out, "  bajas:                 {}", int(s.left));
         let _ = writeln!(out, "Contenidos enviados:     {}", int(c.contents));

@@ -303,16 +303,16 @@ async fn audit(State(ops): State<Ops>, params: Params) -> Result<Json<Audit>, Ap
         let from = c.from.map(|v| format!(" (antes {v})")).unwrap_or_default();
         let description = match (c.reason, run) {
             (PointerReason::Rollback, _) => format!(
-                "vuelta atrás a la versión {}{from}, por {}",
+                "vuelta atrás a la versión {}{from}, {}",
                 c.version,
-                by.map(Actor::label).unwrap_or("alguien sin registrar")
+                by.map(Actor::label).unwrap_or("sin registro de quién")
             ),
             (PointerReason::Publish, Some(r)) if r.forced => format!(
-                "versión {} publicada a la fuerza por la corrida #{} de {}{from}, por {}",
+                "versión {} publicada a la fuerza por la corrida #{} de {}{from}, {}",
                 c.version,
                 r.id,
                 r.source,
-                by.map(Actor::label).unwrap_or("alguien sin registrar")
+                by.map(Actor::label).unwrap_or("sin registro de quién")
             ),
             (PointerReason::Publish, Some(r)) => {
                 format!("versión {} publicada por la corrida #{} de {}{from}", c.version, r.id, r.source)

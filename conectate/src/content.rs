@@ -156,7 +156,8 @@ fn check_parameter(field: &'static str, value: &str) -> Result<(), ConectateErro
         ));
     }
     if value.chars().count() > CAPTION_MAX {
-        return Err(invalid(field, format!("un parámetro tiene más de {CAPTION_MAX} caracteres")));
+        let max = schemas::es_mx::integer(CAPTION_MAX as i64);
+        return Err(invalid(field, format!("un parámetro tiene más de {max} caracteres")));
     }
     Ok(())
 }
@@ -183,8 +184,10 @@ impl Draft {
             return Err(invalid(
                 "text",
                 format!(
-                    "el texto{} tiene {length} caracteres y WhatsApp acepta {max}",
-                    if what.is_empty() { String::new() } else { format!(" {what}") }
+                    "el texto{} tiene {} caracteres y WhatsApp acepta {}",
+                    if what.is_empty() { String::new() } else { format!(" {what}") },
+                    schemas::es_mx::integer(length as i64),
+                    schemas::es_mx::integer(max as i64)
                 ),
             ));
         }
@@ -289,7 +292,7 @@ impl Content {
         match self.state {
             State::Canary | State::Scheduled => {}
             State::Draft if !require_canary => {}
-            State::Draft => return Err(self.refuse("primero envía la prueba al personal (canary)")),
+            State::Draft => return Err(self.refuse("primero envía la prueba al personal")),
             _ => return Err(self.refuse("ya no se puede programar")),
         }
         // A minute of slack for clocks and typing; a time clearly past is a mistake.

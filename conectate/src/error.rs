@@ -13,7 +13,7 @@ pub enum ConectateError {
     #[error("no existe el contenido {0}")]
     NotFound(u64),
     /// The lifecycle does not allow this step now.
-    #[error("el contenido {id} está {}: {what}", state.spanish())]
+    #[error("el contenido {id} está en estado «{}»: {what}", state.spanish())]
     WrongState { id: u64, state: State, what: &'static str },
     /// Someone else changed the content between our read and our write.
     #[error("el contenido {0} cambió mientras tanto; vuelve a intentarlo")]

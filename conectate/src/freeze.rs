@@ -28,11 +28,11 @@ impl Frozen {
             Some(131048) => "WhatsApp limitó los envíos por reportes o bloqueos de usuarios (131048)",
             Some(131031) => "WhatsApp bloqueó la cuenta (131031)",
             Some(368) => "WhatsApp restringió la cuenta por sus políticas (368)",
-            Some(0 | 190) => "el token de la Graph API no es válido o venció",
-            Some(131030) => "el número destinatario no está en la lista permitida (modo de desarrollo, 131030)",
-            _ => "la plataforma rechazó la configuración",
+            Some(0 | 190) => "El token de la Graph API no es válido o venció",
+            Some(131030) => "El número destinatario no está en la lista permitida (modo de desarrollo, 131030)",
+            _ => "La plataforma rechazó la configuración",
         };
-        format!("{what}; revisa WhatsApp Manager y, ya resuelto, reanuda los envíos")
+        format!("{what}; revisa WhatsApp Manager y, ya resuelto, reanuda los envíos.")
     }
 }
 

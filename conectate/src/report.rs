@@ -220,10 +220,9 @@ impl Report {
     }
 }
 
-/// `27 de mayo de 2020, 10:00` in the team's time zone.
+/// `27 de mayo de 2020 a las 10:00` in the team's time zone.
 pub fn local_time(t: Timestamp, tz: &TimeZone) -> String {
-    let local = t.to_zoned_datetime(tz.clone());
-    format!("{}, {:02}:{:02}", es_mx::long_date(local.date()), local.hour(), local.minute())
+    es_mx::date_time(tz.to_datetime(t))
 }
 
 /// Why a recipient was skipped, in Spanish.

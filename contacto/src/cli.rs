@@ -36,8 +36,18 @@ pub struct Cli {
     #[arg(short = 'V', long, action = clap::ArgAction::Version)]
     pub version: Option<bool>,
 
-    /// Archivo de configuración (TOML). Las variables CONTACTO_* lo sobrescriben.
-    #[arg(long, short, global = true, env = "CONTACTO_CONFIG", default_value = settings::DEFAULT_FILE)]
+    /// Archivo de configuración (TOML; por omisión contacto.toml, o el de CONTACTO_CONFIG). Las
+    /// variables CONTACTO_* lo sobrescriben.
+    #[arg(
+        long,
+        short,
+        global = true,
+        value_name = "ARCHIVO",
+        env = "CONTACTO_CONFIG",
+        hide_env = true,
+        default_value = settings::DEFAULT_FILE,
+        hide_default_value = true
+    )]
     pub config: PathBuf,
 
     #[command(subcommand)]
@@ -112,30 +122,30 @@ pub enum Command {
         /// Solo esta fuente.
         #[arg(long, value_name = "NOMBRE")]
         source: Option<schemas::SourceName>,
-        /// Cuántas corridas mostrar.
-        #[arg(long, value_name = "N", default_value_t = 20)]
+        /// Cuántas corridas mostrar (20 por omisión).
+        #[arg(long, value_name = "N", default_value_t = 20, hide_default_value = true)]
         limit: usize,
         /// Lista las respuestas vencidas (datos más viejos que `cadence_hours`) y por qué.
         #[arg(long)]
         stale: bool,
     },
 
-    /// Vuelve a responder con la versión anterior de las respuestas, o con VERSION (p. ej. v12).
-    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto rollback [VERSION]")]
+    /// Vuelve a responder con la versión anterior de las respuestas, o con VERSIÓN (p. ej. v12).
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto rollback [VERSIÓN]")]
     Rollback {
-        #[arg(value_name = "VERSION")]
+        #[arg(value_name = "VERSIÓN")]
         version: Option<schemas::SnapshotVersion>,
     },
-    /// El reporte del programa de FROM a TO (fechas AAAA-MM-DD, ambas incluidas): interacciones
+    /// El reporte del programa de DESDE a HASTA (fechas AAAA-MM-DD, ambas incluidas): interacciones
     /// por día y en total, promedio diario, usuarios únicos, suscriptores de Conéctate y
     /// contenidos enviados. Con --csv, una fila por día y luego los totales.
-    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto report FROM TO [--csv]")]
+    #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto report DESDE HASTA [--csv]")]
     Report {
         /// Primer día, p. ej. 2020-03-23.
-        #[arg(value_name = "FROM")]
+        #[arg(value_name = "DESDE")]
         from: String,
         /// Último día, p. ej. 2021-04-30.
-        #[arg(value_name = "TO")]
+        #[arg(value_name = "HASTA")]
         to: String,
         /// Escribe CSV (para una hoja de cálculo) en lugar del texto.
         #[arg(long)]

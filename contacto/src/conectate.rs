@@ -220,7 +220,14 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
                 writeln!(out, "imagen: {image}")?;
             }
             match &c.draft.template {
-                Some(t) => writeln!(out, "plantilla de Meta: {} ({}) {:?}", t.name, t.language, t.parameters)?,
+                Some(t) if t.parameters.is_empty() => writeln!(out, "plantilla de Meta: {} ({})", t.name, t.language)?,
+                Some(t) => writeln!(
+                    out,
+                    "plantilla de Meta: {} ({}), con: «{}»",
+                    t.name,
+                    t.language,
+                    t.parameters.join("», «")
+                )?,
                 None => writeln!(
                     out,
                     "plantilla de Meta: {}",
@@ -312,7 +319,7 @@ async fn status(store: &SharedStore, config: &ConectateConfig, out: &mut impl Wr
     match conectate::freeze::frozen(store).await? {
         Some(f) => writeln!(
             out,
-            "ENVÍOS DETENIDOS desde el {} (contenido {}): {}.\n  Detalle: {}\n  Para reanudar: contacto conectate unfreeze",
+            "ENVÍOS DETENIDOS desde el {} (contenido {}). {}\n  Detalle: {}\n  Para reanudar: contacto conectate unfreeze",
             local_time(f.at, &config.timezone),
             f.content,
             f.explain(),

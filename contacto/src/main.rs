@@ -7,7 +7,7 @@
 //! - [`ingest`]: `contacto ingest` (the scheduler, `--once`, `--force`) with its progress bar.
 //! - [`preview`], [`runs`], [`rollback`]: what a citizen reads now (or once the files of a
 //!   directory are published), the run log and stale answers, going back to an older snapshot.
-//! - [`report`]: `contacto report FROM TO [--csv]`, the programme report (computed by
+//! - [`report`]: `contacto report DESDE HASTA [--csv]`, the programme report (computed by
 //!   `admin::report`, which the admin API serves too).
 //! - [`validate`]: maintainers' files checked offline, every error with its line and column.
 //! - [`responder`]: `contacto responder`, the webhook service on its own (production, Redis),

@@ -1,4 +1,4 @@
-//! `contacto report FROM TO [--csv]`: the programme report for a date range, as text in
+//! `contacto report DESDE HASTA [--csv]`: the programme report for a date range, as text in
 //! Spanish or as the same CSV the admin API serves.
 
 use std::process::ExitCode;
@@ -8,8 +8,8 @@ use anyhow::Context;
 use settings::Settings;
 
 pub async fn report(settings: Settings, from: &str, to: &str, csv: bool) -> anyhow::Result<ExitCode> {
-    let from = parse_date(from).map_err(|e| anyhow::anyhow!("FROM: {e}"))?;
-    let to = parse_date(to).map_err(|e| anyhow::anyhow!("TO: {e}"))?;
+    let from = parse_date(from).map_err(|e| anyhow::anyhow!("DESDE: {e}"))?;
+    let to = parse_date(to).map_err(|e| anyhow::anyhow!("HASTA: {e}"))?;
     let timezone = jiff::tz::TimeZone::get(&settings.timezone)
         .with_context(|| format!("timezone: «{}» no es una zona horaria", settings.timezone))?;
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;

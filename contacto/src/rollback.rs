@@ -1,4 +1,4 @@
-//! `contacto rollback [VERSION]`: citizens read an older kept version again, at once. The
+//! `contacto rollback [VERSIÓN]`: citizens read an older kept version again, at once. The
 //! sources' state is left as it is, so an unchanged source does not publish over the rollback;
 //! the next changed dataset does.
 

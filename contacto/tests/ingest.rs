@@ -379,7 +379,7 @@ fn preview_from_a_directory_shows_unpublished_files_and_refuses_broken_ones() {
     let (ok, body, _) = output(dir.path(), &["preview", "semáforo", "--from", from], &[]);
     assert!(ok);
     assert!(
-        body.contains("*amarillo* del 12 al 25 de abril de 2021")
+        body.contains("*amarillo*, vigente del 12 al 25 de abril de 2021")
             && body.contains("*verde*, vigente del 1 al 7 de junio de 2020"),
         "{body}"
     );

@@ -1,4 +1,4 @@
-//! `contacto report FROM TO [--csv]` through the built binary, on a real Redis filled here:
+//! `contacto report DESDE HASTA [--csv]` through the built binary, on a real Redis filled here:
 //! Spanish text with es-MX figures and dates, the CSV, and bad dates refused by name.
 
 use std::process::{Command, Output};
@@ -74,7 +74,7 @@ async fn report_prints_the_programme_in_spanish_and_as_csv() {
     assert!(out.contains("Promedio por día:        1,267.0\n"), "{out}");
     let users = out.lines().find_map(|l| l.strip_prefix("Usuarios únicos:")).unwrap().trim().replace(',', "");
     assert!((690..=710).contains(&users.parse::<u32>().unwrap()), "700 within the HyperLogLog's error: {out}");
-    assert!(out.contains("Suscriptores Conéctate:  1 al final del periodo\n  altas:                 1\n"), "{out}");
+    assert!(out.contains("Suscriptores de Conéctate: 1 al final del periodo\n  altas:                 1\n"), "{out}");
     assert!(out.contains("Contenidos enviados:     0\n"), "{out}");
     assert!(
         out.contains(
@@ -93,7 +93,7 @@ async fn report_prints_the_programme_in_spanish_and_as_csv() {
     assert_eq!(lines[5], "promedio_por_dia,1267.0,");
 
     for (args, says) in [
-        (&["2020-5-27", "2020-05-29"][..], "FROM: «2020-5-27» no es una fecha válida; se espera AAAA-MM-DD"),
+        (&["2020-5-27", "2020-05-29"][..], "DESDE: «2020-5-27» no es una fecha válida; se espera AAAA-MM-DD"),
         (&["2020-05-29", "2020-05-27"][..], "el final (2020-05-27) es anterior al inicio (2020-05-29)"),
     ] {
         let out = report(&keys, args);

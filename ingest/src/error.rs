@@ -16,7 +16,7 @@ pub enum FetchError {
     Timeout { url: String, secs: u64 },
     #[error("{url} respondió HTTP {status}")]
     Status { url: String, status: u16 },
-    #[error("{url} pesa más que el límite de {max_bytes} bytes (max_bytes)")]
+    #[error("{url} pesa más que el límite de {} bytes (max_bytes)", schemas::es_mx::integer(*max_bytes as i64))]
     TooLarge { url: String, max_bytes: u64 },
     #[error("no existe el archivo {0}")]
     NotFound(String),

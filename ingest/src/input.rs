@@ -138,8 +138,10 @@ impl ChunkReader {
                 match expect {
                     Some((len, expected_crc)) if len != self.decoded || crc != expected_crc => {
                         Err(SourceError::Corrupt(format!(
-                            "{}: el contenido no coincide con el ZIP ({} bytes leídos de {len}, o CRC-32 distinto); el archivo está dañado",
-                            self.name, self.decoded
+                            "{}: el contenido no coincide con el ZIP ({} bytes leídos de {}, o CRC-32 distinto); el archivo está dañado",
+                            self.name,
+                            schemas::es_mx::integer(self.decoded as i64),
+                            schemas::es_mx::integer(len as i64)
                         )))
                     }
                     _ => Ok(None),

@@ -76,7 +76,7 @@ pub fn answer(prepared: Option<&Prepared>, content: &Content, last_menu: Option<
 
 impl Trial {
     /// In Spanish, what the message was understood as: "Casos confirmados en León", "el menú
-    /// «cifras»", "nada que el bot entienda: la ayuda".
+    /// «cifras»", "ningún tema reconocido (se responde con la ayuda)".
     pub fn understood_as(&self) -> String {
         let Some(intent) = &self.intent else {
             return match self.reply {
@@ -87,7 +87,7 @@ impl Trial {
         match (intent, self.consent) {
             (_, Some(ConsentAction::Subscribe)) => "Conéctate: alta (en la prueba no se suscribe a nadie)".into(),
             (_, Some(ConsentAction::Unsubscribe)) => "Conéctate: baja (en la prueba no se da de baja a nadie)".into(),
-            (Intent::Help, None) => "nada que el bot entienda: la ayuda".into(),
+            (Intent::Help, None) => "ningún tema reconocido (se responde con la ayuda)".into(),
             (Intent::Show { target: Target::Menu(menu), .. }, None) => menu_name(menu),
             (Intent::Show { target: Target::Topic(topic), scope }, None) => match scope {
                 Scope::Estado => topic.label().to_owned(),
@@ -157,7 +157,7 @@ mod tests {
         let help = answer(Some(&p), &text("qwerty"), None);
         assert_eq!(
             (help.reply.clone(), help.understood_as().as_str()),
-            (Some(Reply::Help), "nada que el bot entienda: la ayuda")
+            (Some(Reply::Help), "ningún tema reconocido (se responde con la ayuda)")
         );
         let tapped = answer(Some(&p), &Content::Reply { id: "m:cifras".into(), title: "Cifras".into() }, None);
         assert_eq!(tapped.understood_as(), "el menú «cifras»");

@@ -40,7 +40,11 @@ pub const BUTTON_ID_MAX: usize = 256;
 pub enum AnswerError {
     #[error("{part} está vacío")]
     Empty { part: &'static str },
-    #[error("{part} tiene {len} caracteres; WhatsApp admite como máximo {max}")]
+    #[error(
+        "{part} tiene {} caracteres; WhatsApp admite como máximo {}",
+        crate::es_mx::integer(*len as i64),
+        crate::es_mx::integer(*max as i64)
+    )]
     TooLong { part: &'static str, len: usize, max: usize },
     #[error("{part}: hay {count}; WhatsApp admite como máximo {max}")]
     TooMany { part: &'static str, count: usize, max: usize },
@@ -262,7 +266,7 @@ mod tests {
         assert!(Answer::text("é".repeat(4096)).is_ok());
         let err = Answer::text("a".repeat(4097)).unwrap_err();
         assert_eq!(err, AnswerError::TooLong { part: "el texto", len: 4097, max: 4096 });
-        assert!(err.to_string().contains("4097 caracteres"));
+        assert!(err.to_string().contains("4,097 caracteres; WhatsApp admite como máximo 4,096"), "{err}");
         assert!(Answer::text("  ").is_err());
     }
 

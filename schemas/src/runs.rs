@@ -113,11 +113,11 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// In Spanish, for the audit trail ops reads.
+    /// How it was done, in Spanish, as the audit trail ops reads says it.
     pub const fn label(self) -> &'static str {
         match self {
-            Actor::AdminToken => "token de administración",
-            Actor::CommandLine => "línea de órdenes",
+            Actor::AdminToken => "con el token de administración",
+            Actor::CommandLine => "desde la línea de órdenes",
         }
     }
 }

@@ -560,7 +560,14 @@ impl Settings {
                 });
             }
         }
+        // An empty variable (`VAR=` in a compose file that passes every setting on) is as good
+        // as none: the file's value or the default stays.
+        let empty: std::collections::HashSet<String> = std::env::vars_os()
+            .filter(|(_, value)| value.is_empty())
+            .filter_map(|(key, _)| key.to_str()?.strip_prefix("CONTACTO_").map(str::to_lowercase))
+            .collect();
         let env = Env::prefixed("CONTACTO_")
+            .filter(move |k| !empty.contains(&k.as_str().to_lowercase()))
             .map(|k| {
                 if k == "data_dir" {
                     "store.data_dir".into()
@@ -632,7 +639,7 @@ impl Settings {
         self.validate_conectate()?;
         let meta = &self.channels.meta;
         if !(1..=1000).contains(&meta.messages_per_second) {
-            return Err(field("channels.meta.messages_per_second", "debe estar entre 1 y 1000"));
+            return Err(field("channels.meta.messages_per_second", "debe estar entre 1 y 1,000"));
         }
         for id in &meta.phone_number_ids {
             if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
@@ -707,7 +714,7 @@ impl Settings {
         {
             return Err(field(
                 "conectate.messaging_limit",
-                format!("{n} no es un nivel de WhatsApp: usa 250, 2000, 10000, 100000 o \"unlimited\""),
+                format!("{n} no es un nivel de WhatsApp: usa 250, 2,000, 10,000, 100,000 o \"unlimited\""),
             ));
         }
         if !(1..=50).contains(&c.twilio_messages_per_second) {
@@ -823,6 +830,22 @@ mod tests {
         assert_eq!(s.responder.listen.port(), 8080);
         assert_eq!(s.channels.meta.messages_per_second, 80);
         assert!(matches!(s.store_config(), store::StoreConfig::Embedded { .. }));
+    }
+
+    #[test]
+    fn an_empty_variable_is_as_good_as_none() {
+        let file = "[channels.twilio]\nfrom = \"whatsapp:+14155238886\"\n";
+        let vars = [
+            ("CONTACTO_CHANNELS__TWILIO__PUBLIC_URL", ""),
+            ("CONTACTO_CHANNELS__TWILIO__FROM", ""),
+            ("CONTACTO_CONECTATE__STAFF", ""),
+            ("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", "106540352242922"),
+        ];
+        let s = load(file, &vars).expect("empty variables do not make the settings invalid");
+        assert_eq!(s.channels.twilio.public_url, None);
+        assert_eq!(s.channels.twilio.from.as_deref(), Some("whatsapp:+14155238886"), "the file's value stays");
+        assert!(s.conectate.staff.is_empty());
+        assert_eq!(s.channels.meta.phone_number_ids, ["106540352242922"]);
     }
 
     #[test]

@@ -180,12 +180,12 @@ async fn force_diff_rollback_and_audit(kind: StoreKind) {
     );
     assert_eq!(
         history[0]["description"],
-        format!("vuelta atrás a la versión v{v1} (antes v{v2}), por token de administración")
+        format!("vuelta atrás a la versión v{v1} (antes v{v2}), con el token de administración")
     );
     assert_eq!(
         history[1]["description"],
         format!(
-            "versión v{v2} publicada a la fuerza por la corrida #{} de covid (antes v{v1}), por token de administración",
+            "versión v{v2} publicada a la fuerza por la corrida #{} de covid (antes v{v1}), con el token de administración",
             forced["id"]
         )
     );

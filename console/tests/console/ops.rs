@@ -105,7 +105,7 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
             let local = moment.in_tz(&app.settings.timezone).unwrap().strftime("%Y-%m-%dT%H:%M:%S").to_string();
             b.set_value("#auditoria-momento", &local).await;
             b.click("#consultar-auditoria").await;
-            b.wait_contains("#auditoria-respuesta", &format!("se respondía con la versión v{back}: vuelta atrás a la versión v{back} (antes v{current}), por token de administración")).await;
+            b.wait_contains("#auditoria-respuesta", &format!("se respondía con la versión v{back}: vuelta atrás a la versión v{back} (antes v{current}), con el token de administración")).await;
 
             // The report: figures in es-MX, a bar per day, and the CSV.
             app.record_interactions("2020-06-01", 1_248).await;

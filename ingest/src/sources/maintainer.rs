@@ -698,7 +698,7 @@ impl Check {
         let mut warnings: Vec<String> = self.errors.iter().map(ToString::to_string).collect();
         if self.bad_records > 0 {
             warnings.push(format!(
-                "{}: {} de {} registros con errores se dejaron fuera (el presupuesto es {} %)",
+                "{}: {} de {} registros con errores se dejaron fuera (el máximo permitido es {} %)",
                 self.file,
                 es_mx::integer(self.bad_records as i64),
                 es_mx::integer(records as i64),
@@ -718,7 +718,7 @@ pub fn fell(what: &str, before: u64, now: u64, max_fall_percent: f64) -> Option<
     let fall = (before - now) as f64 * 100.0 / before as f64;
     (fall > max_fall_percent).then(|| {
         format!(
-            "{what} bajan de {} a {} (−{}), más que el umbral de {} %",
+            "{what} bajan de {} a {} (−{}), por encima del umbral de {} %",
             es_mx::integer(before as i64),
             es_mx::integer(now as i64),
             es_mx::percent(fall / 100.0),
@@ -740,7 +740,7 @@ pub fn cumulative(what: &str, before: u64, now: u64, max_jump_percent: f64) -> O
     let jump = if before == 0 { 0.0 } else { (now - before) as f64 * 100.0 / before as f64 };
     (jump > max_jump_percent).then(|| {
         format!(
-            "{what} suben de {} a {} (+{}), más que el umbral de {} %",
+            "{what} suben de {} a {} (+{}), por encima del umbral de {} %",
             es_mx::integer(before as i64),
             es_mx::integer(now as i64),
             es_mx::percent(jump / 100.0),

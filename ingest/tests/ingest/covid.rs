@@ -121,7 +121,7 @@ fn bad_values_are_reported_with_file_line_column_and_field_and_left_out() {
         panic!("beyond the budget the dataset is rejected")
     };
     assert!(summary.contains("se rechazó: 4 filas con errores de 300"), "{summary}");
-    assert!(summary.contains("el presupuesto es 0.01 %"), "{summary}");
+    assert!(summary.contains("el máximo permitido es 0.01 %"), "{summary}");
     assert_eq!(errors.iter().map(ToString::to_string).collect::<Vec<_>>(), expected_errors);
 }
 

@@ -387,7 +387,7 @@ async fn a_template_error_or_an_answer_too_long_fails_the_run_naming_template_an
     std::fs::write(&path, "{{ fuente }} {{ fecha_datos }} {% for i in range(5000) %}x{% endfor %}").unwrap();
     let error = run(&ingest).await.run.error.unwrap();
     assert!(error.contains("plantilla defunciones.j2, respuesta defunciones/estado: el texto tiene"), "{error}");
-    assert!(error.contains("WhatsApp admite como máximo 4096"), "{error}");
+    assert!(error.contains("WhatsApp admite como máximo 4,096"), "{error}");
 
     std::fs::write(&path, "Sin fecha. {{ fuente }}").unwrap();
     let error = run(&ingest).await.run.error.unwrap();

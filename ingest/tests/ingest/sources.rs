@@ -161,6 +161,7 @@ async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_an
     assert!(recuperados.contains("se han recuperado *33* personas de 102 casos confirmados"), "{recuperados}");
     let comunitaria = text(&snap, Topic::TransmisionComunitaria, Scope::Estado);
     assert!(comunitaria.contains("hay *10* casos de transmisión comunitaria"), "{comunitaria}");
+    assert!(comunitaria.contains("La epidemia está en fase dos."), "{comunitaria}");
 
     // Hospitals: the state lists all 57; León lists exactly its rows, with their occupancy.
     let rows = hospital_rows();
@@ -180,7 +181,7 @@ async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_an
 
     let semaforo = text(&snap, Topic::Semaforo, Scope::Estado);
     assert!(
-        semaforo.contains("Semáforo federal de riesgo epidémico: *amarillo* del 12 al 25 de abril de 2021"),
+        semaforo.contains("Semáforo federal de riesgo epidémico: *amarillo*, vigente del 12 al 25 de abril de 2021"),
         "{semaforo}"
     );
     assert!(semaforo.contains("*rojo*, vigente del 25 al 31 de mayo de 2020"), "{semaforo}");
@@ -264,7 +265,7 @@ async fn the_semaforo_answer_shows_both_colours_however_its_two_sources_interlea
         let (federal, estatal) = tokio::join!(run(&one, "semaforo"), run(other, "semaforo_estatal"));
         assert_eq!((federal.run.result, estatal.run.result), (RunResult::Published, RunResult::Published));
         let semaforo = text(&snapshot(&s).await, Topic::Semaforo, Scope::Estado);
-        assert!(semaforo.contains("Semáforo federal de riesgo epidémico: *amarillo*"), "round {round}: {semaforo}");
+        assert!(semaforo.contains("Semáforo federal de riesgo epidémico: *amarillo*,"), "round {round}: {semaforo}");
         assert!(semaforo.contains("*rojo*, vigente del 25 al 31 de mayo de 2020"), "round {round}: {semaforo}");
     }
 }
@@ -328,7 +329,7 @@ async fn a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_
     let r = run(&css, "semaforo").await.run;
     assert_eq!(r.result, RunResult::Published, "{:?}", r.error);
     let now = text(&snapshot(&s).await, Topic::Semaforo, Scope::Estado);
-    assert!(now.contains("*verde* del 26 de abril al 9 de mayo de 2021"), "{now}");
+    assert!(now.contains("*verde*, vigente del 26 de abril al 9 de mayo de 2021"), "{now}");
     site.set(
         "semaforo",
         "<html><body><p id=\"vigencia\">del 10 al 23 de mayo de 2021</p><div id=\"estado-11\"></div></body></html>",
@@ -353,7 +354,7 @@ async fn a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until
     assert!(report.events.contains("DatasetQuarantined"));
     let error = report.run.error.unwrap();
     assert!(
-        error.contains("las unidades de la lista bajan de 57 a 3 (−94.7 %), más que el umbral de 50.0 %"),
+        error.contains("las unidades de la lista bajan de 57 a 3 (−94.7 %), por encima del umbral de 50.0 %"),
         "{error}"
     );
     assert!(error.contains("contacto ingest --force hospitales"), "{error}");

@@ -19,8 +19,8 @@ export const STATES = {
 };
 
 const SKIPPED = {
-  unsubscribed: 'se dio de baja',
-  unreachable: 'número no alcanzable',
+  unsubscribed: 'se dieron de baja',
+  unreachable: 'números que WhatsApp no alcanza',
   no_template: 'sin plantilla para fuera de la ventana de 24 horas',
   not_served: 'canal sin configurar',
   cancelled: 'aviso cancelado',
@@ -88,7 +88,7 @@ function fillStatus(section, sender, messages, refresh) {
   const unfreeze = async () => {
     const yes = await confirm({
       title: '¿Reanudar los envíos?',
-      text: `Los envíos se detuvieron: ${frozen.explanation} Reanúdalos solo si ya se resolvió la causa.`,
+      text: `Los envíos se detuvieron. ${frozen.explanation} Reanúdalos solo si ya se resolvió la causa.`,
       action: 'Sí, reanudar',
     });
     if (!yes) return;
@@ -288,7 +288,7 @@ function sum(counts) {
 
 function breakdown(counts, names) {
   const parts = Object.entries(counts ?? {}).filter(([, n]) => n > 0)
-    .map(([why, n]) => `${integer(n)} ${names ? (names[why] ?? why) : `código ${why}`}`);
+    .map(([why, n]) => `${names ? (names[why] ?? why) : `código ${why}`}: ${integer(n)}`);
   return parts.length ? parts.join('; ') : null;
 }
 

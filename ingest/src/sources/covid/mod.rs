@@ -254,7 +254,7 @@ pub fn count_body(
     let bad_percent = counter.bad_rows as f64 * 100.0 / rows as f64;
     let summary_of_errors = || {
         format!(
-            "{} filas con errores de {} ({}; el presupuesto es {} %)",
+            "{} filas con errores de {} ({}; el máximo permitido es {} %)",
             es_mx::integer(counter.bad_rows as i64),
             es_mx::integer(rows as i64),
             percent(bad_percent),
@@ -354,7 +354,7 @@ impl SourceKind for Covid {
                 ));
             } else if before > 0 && change > self.config.max_jump_percent {
                 reasons.push(format!(
-                    "los {name} del estado suben de {b} a {n} (+{}), más que el umbral de {} %",
+                    "los {name} del estado suben de {b} a {n} (+{}), por encima del umbral de {} %",
                     es_mx::percent(change / 100.0),
                     es_mx::decimal(self.config.max_jump_percent, 1)
                 ));
