@@ -161,20 +161,85 @@ pub fn options<T: DeserializeOwned>(
     })
 }
 
-/// serde's English messages for the common cases, in Spanish.
+/// serde's English messages for the common cases, in Spanish: `invalid type: string "x",
+/// expected u32` → `tipo inválido: se dio el texto «x» y se espera un número entero`.
 fn translate_serde(message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        format!("opción desconocida {}", rest.replace("expected one of", "; las opciones son"))
-    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
-        format!("tipo inválido: {rest}")
-    } else if let Some(rest) = message.strip_prefix("invalid value: ") {
-        format!("valor inválido: {rest}")
-    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
-        format!(
-            "valor desconocido {}",
-            rest.replace("expected one of", "; los valores son").replace("expected", "; se espera")
-        )
+    let (head, raw) = match message.split_once(", expected ") {
+        Some((head, raw)) => (head, Some(raw)),
+        None => (message, None),
+    };
+    let expected = raw.map(es_mx::expected);
+    let wanted = |what: &str| expected.as_ref().map_or(String::new(), |e| format!("{what}{e}"));
+    // serde lists names as "one of `a`, `b`, `c`", or "`a` or `b`".
+    let names = raw.map(|r| r.strip_prefix("one of ").unwrap_or(r).replace("` or `", "` o `"));
+    if let Some(name) = head.strip_prefix("unknown field ") {
+        match names {
+            Some(list) => format!("opción desconocida {name}; las opciones son {list}"),
+            None => format!("opción desconocida {name}; aquí no hay opciones"),
+        }
+    } else if let Some(name) = head.strip_prefix("unknown variant ") {
+        format!("valor desconocido {name}; los valores son {}", names.unwrap_or_default())
+    } else if let Some(found) = head.strip_prefix("invalid type: ") {
+        format!("tipo inválido: se dio {}{}", found_words(found), wanted(" y se espera "))
+    } else if let Some(found) = head.strip_prefix("invalid value: ") {
+        format!("valor inválido: se dio {}{}", found_words(found), wanted(" y se espera "))
+    } else if let Some(name) = head.strip_prefix("missing field ") {
+        format!("falta la opción {name}")
     } else {
         message.to_owned()
+    }
+}
+
+/// serde's words for a value found: `string "x"` → `el texto «x»`, ``integer `5` `` → `el
+/// número 5`.
+fn found_words(found: &str) -> String {
+    let quoted = |s: &str| s.trim_matches(|c| c == '"' || c == '`').to_owned();
+    for (prefix, said) in [
+        ("string ", "el texto «"),
+        ("integer ", "el número "),
+        ("floating point ", "el número "),
+        ("boolean ", "el valor "),
+        ("character ", "el carácter «"),
+    ] {
+        if let Some(value) = found.strip_prefix(prefix) {
+            let close = if said.ends_with('«') { "»" } else { "" };
+            return format!("{said}{}{close}", quoted(value));
+        }
+    }
+    match found {
+        "sequence" => "una lista".into(),
+        "map" => "una tabla".into(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "only deserialised")]
+    struct Example {
+        periodo_selector: Option<String>,
+        umbral: Option<u32>,
+    }
+
+    /// serde's own messages, as a maintainer reads them.
+    #[test]
+    fn option_errors_read_in_spanish() {
+        let name: SourceName = "semaforo".parse().unwrap();
+        let error = |options: serde_json::Value| {
+            let given: BTreeMap<String, serde_json::Value> = serde_json::from_value(options).unwrap();
+            super::options::<Example>(&name, &given).unwrap_err()
+        };
+        let unknown = error(serde_json::json!({"selector": "#x"}));
+        assert_eq!(unknown.field, "selector");
+        assert_eq!(unknown.message, "opción desconocida `selector`; las opciones son `periodo_selector` o `umbral`");
+        let wrong = error(serde_json::json!({"umbral": "diez"}));
+        assert_eq!(wrong.field, "umbral");
+        assert_eq!(wrong.message, "tipo inválido: se dio el texto «diez» y se espera un número entero");
+        let negative = error(serde_json::json!({"umbral": -3}));
+        assert_eq!(negative.message, "valor inválido: se dio el número -3 y se espera un número entero");
     }
 }

@@ -82,6 +82,26 @@ pub fn long_date_with_weekday(d: Date) -> String {
     format!("{weekday} {}", long_date(d))
 }
 
+/// What a field should hold, in the words of serde's messages ("u32", "a string", "a
+/// sequence"), as a maintainer or ops reads it: "un número entero", "un texto", "una lista".
+/// Other words are kept as they are.
+pub fn expected(what: &str) -> String {
+    let w = what.trim();
+    let w = w.strip_prefix("a ").or_else(|| w.strip_prefix("an ")).unwrap_or(w);
+    let said = match w {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize"
+        | "integer" => "un número entero",
+        "f32" | "f64" | "float" | "floating point" => "un número",
+        "string" | "str" | "borrowed string" | "char" | "character" => "un texto",
+        "bool" | "boolean" => "true o false",
+        "sequence" | "seq" | "list" => "una lista",
+        "map" => "una tabla",
+        _ if w.starts_with("struct ") => "una tabla",
+        _ => return w.strip_prefix("one of ").map_or_else(|| what.to_owned(), |list| format!("uno de {list}")),
+    };
+    said.to_owned()
+}
+
 /// The Spanish name of a month, 1–12, in lower case.
 pub fn month_name(month: i8) -> &'static str {
     MONTHS[usize::try_from(month - 1).expect("month 1..=12")]
@@ -114,6 +134,16 @@ mod tests {
         for (n, s) in cases {
             assert_eq!(integer(n), s);
         }
+    }
+
+    #[test]
+    fn serde_expectations_in_spanish() {
+        assert_eq!(expected("u32"), "un número entero");
+        assert_eq!(expected("a string"), "un texto");
+        assert_eq!(expected("a sequence"), "una lista");
+        assert_eq!(expected("struct Template"), "una tabla");
+        assert_eq!(expected("one of `a`, `b`"), "uno de `a`, `b`");
+        assert_eq!(expected("socket address"), "socket address");
     }
 
     #[test]
