@@ -79,7 +79,7 @@ async fn a_content_is_written_tested_scheduled_and_watched_while_it_sends() {
             assert_eq!(b.texts(&messages("entregados")).await, ["3"], "a message read was delivered too");
             b.screenshot("reporte").await;
 
-            // A second content, cancelled after its confirmation; a first "Cancelar" keeps it.
+            // A second content, cancelled after its confirmation; a first "No, volver" keeps it.
             b.goto(&app.console("#/conectate")).await;
             b.click("#titulo-nuevo").await;
             b.fill("#aviso-titulo", "Aviso equivocado").await;

@@ -80,7 +80,7 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
             let row = b.wait_text("tr[data-fuente='hospitales']", |t| !t.contains("En cuarentena")).await;
             assert!(!row.contains("Publicar de todos modos"), "{row}");
 
-            // Versions: rolling back asks first; "Cancelar" changes nothing, the action does.
+            // Versions: rolling back asks first; "No, volver" changes nothing, the action does.
             b.click("#navegacion a[href='#/versiones']").await;
             let current = forced_version.0;
             b.wait_contains("#version-actual", &format!("Se responde con la versión v{current},")).await;

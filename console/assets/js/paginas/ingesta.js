@@ -61,7 +61,7 @@ function fillSources(section, sources, messages, reload) {
       : '')));
   replace(section, h('h2', { id: 'titulo-fuentes' }, 'Fuentes'),
     table('Salud de cada fuente configurada',
-      ['Fuente', 'Tipo', 'Estado', 'Datos del', 'Última corrida', 'Cadencia', 'Por qué', 'Acción'], rows,
+      ['Fuente', 'Tipo', 'Estado', 'Datos al', 'Última corrida', 'Cadencia', 'Por qué', 'Acción'], rows,
       'No hay fuentes configuradas.'));
 }
 
@@ -87,7 +87,7 @@ function fillStale(section, stale) {
       s.age_hours === null ? '—' : ageHours(s.age_hours), s.why].map((cell) => h('td', {}, cell))));
   replace(section, h('h2', { id: 'titulo-vencidas' }, 'Respuestas vencidas'),
     table('Respuestas con datos más viejos que la cadencia de su fuente',
-      ['Fuente', 'Qué responden', 'Respuestas', 'Datos del', 'Antigüedad', 'Por qué'], rows,
+      ['Fuente', 'Qué responden', 'Respuestas', 'Datos al', 'Antigüedad', 'Por qué'], rows,
       'Ninguna respuesta está vencida.'));
 }
 
@@ -112,7 +112,7 @@ function runsSection(section, names) {
     try {
       const { runs } = await api(`/runs?${query}`);
       replace(body, table(`Corridas de ingesta, de la más reciente a la más antigua (${plural(runs.length, 'corrida', 'corridas')})`,
-        ['Corrida', 'Fuente', 'Inició', 'Duró', 'Resultado', 'Filas', 'Tamaño', 'Datos del', 'Versión', 'Detalle'],
+        ['Corrida', 'Fuente', 'Inició', 'Duró', 'Resultado', 'Filas', 'Tamaño', 'Datos al', 'Versión', 'Detalle'],
         runs.map(runRow), 'Ninguna corrida coincide con los filtros.'));
     } catch (error) {
       if (error.status !== 401) replace(body, notice('error', error.message));

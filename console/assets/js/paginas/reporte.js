@@ -2,7 +2,7 @@
 // the totals, unique users, Conéctate subscribers and contents sent; the same as CSV.
 
 import { api, download } from '../api.js';
-import { addDays, calendarDate, date, decimal, integer } from '../formato.js';
+import { addDays, calendarDate, date, decimal, integer, plural } from '../formato.js';
 import { h, notice, replace, table } from '../dom.js';
 import { interactionsChart } from '../grafica.js';
 
@@ -75,7 +75,7 @@ function fill(result, report) {
       figure('suscriptores', 'Suscriptores al final', integer(subscribers.total_at_end),
         `${integer(subscribers.new)} altas, ${integer(subscribers.left)} bajas`),
       figure('contenidos-enviados', 'Contenidos enviados', integer(sent.contents),
-        `${integer(sent.messages)} mensajes`),
+        plural(sent.messages, 'mensaje', 'mensajes')),
       figure('respuestas-no-entregadas', 'Respuestas no entregadas', integer(failed.total),
         failed.by_reason.slice(0, 3).map((r) => `${r.description}: ${integer(r.count)}`).join('; ') || null)),
     h('figure', { class: 'figura' },

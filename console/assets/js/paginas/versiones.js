@@ -31,7 +31,7 @@ export async function render(main) {
 
 function provenance(snapshot) {
   return h('ul', { class: 'fuentes' },
-    Object.values(snapshot.provenance).map((p) => h('li', {}, `${p.source}: datos del ${date(p.data_date)}`)));
+    Object.values(snapshot.provenance).map((p) => h('li', {}, `${p.source}: datos al ${date(p.data_date)}`)));
 }
 
 function row(snapshot, previous, { messages, diff, reload }) {
@@ -89,7 +89,7 @@ async function showDiff(section, version, against) {
         + `${plural(d.added.length, 'nueva', 'nuevas')}, ${plural(d.removed.length, 'quitada', 'quitadas')} `
         + `y ${plural(d.unchanged, 'igual', 'iguales')}.${d.router_changed ? ' También cambió el menú o las palabras clave.' : ''}`),
       d.provenance.length ? h('ul', {}, d.provenance.map((p) => h('li', {},
-        `${p.source}: datos del ${date(p.before?.data_date)} → datos del ${date(p.after?.data_date)}`))) : null,
+        `${p.source}: datos al ${date(p.before?.data_date)} → datos al ${date(p.after?.data_date)}`))) : null,
       oneSide('Nuevas', d.added),
       oneSide('Quitadas', d.removed),
       d.changed.map((c) => h('details', { class: 'cambio' },
