@@ -18,7 +18,6 @@ pub async fn rollback(settings: Settings, to: Option<SnapshotVersion>) -> anyhow
             println!("Ahora se responde con la versión {now}{before}.");
             Ok(ExitCode::SUCCESS)
         }
-        Err(StoreError::NothingToRollBack) => anyhow::bail!("no hay una versión anterior guardada a la cual volver"),
         Err(StoreError::NoSuchVersion(v)) => {
             let kept: Vec<String> = store.versions().await?.iter().map(|s| s.version.to_string()).collect();
             anyhow::bail!("la versión {v} no está guardada; las guardadas son: {}", kept.join(", "))

@@ -2,26 +2,36 @@
 
 use schemas::SnapshotVersion;
 
+/// The messages are in Spanish: they reach ops in run records, the console and the commands.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The backend could not be reached or timed out; retrying later can succeed.
-    #[error("store unavailable: {0}")]
+    #[error("el almacén no responde: {0}")]
     Unavailable(String),
     /// The backend answered with an error that retrying will not fix.
-    #[error("store error: {0}")]
+    #[error("el almacén respondió con un error: {0}")]
     Backend(String),
     /// A stored record could not be decoded.
-    #[error("corrupt record under {key}: {reason}")]
+    #[error("el registro guardado en {key} no se puede leer: {reason}")]
     Corrupt { key: String, reason: String },
     /// Another publisher moved the current pointer since the content was built.
-    #[error("the current snapshot moved from {expected:?} to {found:?} while publishing")]
+    #[error(
+        "otra publicación movió la versión actual (de {} a {}) mientras se publicaba",
+        version_name(expected),
+        version_name(found)
+    )]
     Conflict { expected: Option<SnapshotVersion>, found: Option<SnapshotVersion> },
     /// Rollback to a version that is not kept.
-    #[error("snapshot {0} is not kept")]
+    #[error("la versión {0} no está guardada")]
     NoSuchVersion(SnapshotVersion),
     /// Rollback with no older version kept.
-    #[error("no older snapshot is kept to roll back to")]
+    #[error("no hay una versión anterior guardada a la cual volver")]
     NothingToRollBack,
+}
+
+/// `v3`, or `ninguna`.
+fn version_name(version: &Option<SnapshotVersion>) -> String {
+    version.map_or_else(|| "ninguna".into(), |v| v.to_string())
 }
 
 impl StoreError {
