@@ -80,19 +80,23 @@ pub enum Command {
     },
 
     /// Muestra exactamente lo que un ciudadano leería ahora sobre TEMA, en el estado o en un
-    /// municipio (nombre, nombre corto o clave INEGI; sin importar mayúsculas ni acentos). Con
-    /// --from, lo que leería cuando se publiquen los archivos de DIR.
+    /// municipio (nombre, nombre corto o clave INEGI; sin importar mayúsculas ni acentos); con
+    /// --mensaje, qué entiende el bot de un mensaje y qué contesta. Con --from, lo que leería
+    /// cuando se publiquen los archivos de DIR (menú y palabras clave incluidos).
     #[command(
         help_template = SUBCOMMAND_TEMPLATE,
-        override_usage = "contacto preview TEMA [MUNICIPIO] [--from DIR]"
+        override_usage = "contacto preview TEMA [MUNICIPIO] [--from DIR]\n       contacto preview --mensaje TEXTO [--from DIR]"
     )]
     Preview {
         /// confirmados, sospechosos (en investigación), descartados, defunciones, …
-        #[arg(value_name = "TEMA")]
-        topic: String,
+        #[arg(value_name = "TEMA", required_unless_present = "mensaje")]
+        topic: Option<String>,
         /// León, «san miguel», 020, 11020, …
         #[arg(value_name = "MUNICIPIO", num_args = 1..)]
         municipio: Vec<String>,
+        /// Lo que escribe un ciudadano, p. ej. «casos en León» o «dolor de cabeza».
+        #[arg(long, value_name = "TEXTO", conflicts_with_all = ["topic", "municipio"])]
+        mensaje: Option<String>,
         /// Un directorio con archivos de fuentes todavía sin publicar; se validan y su respuesta
         /// reemplaza a la publicada.
         #[arg(long, value_name = "DIR")]
@@ -197,9 +201,15 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             crate::ingest::ingest(settings, mode).await
         }
-        Command::Preview { topic, municipio, from } => {
-            let municipio = (!municipio.is_empty()).then(|| municipio.join(" "));
-            crate::preview::preview(settings, &topic, municipio.as_deref(), from.as_deref()).await
+        Command::Preview { topic, municipio, mensaje, from } => {
+            let asked = match (mensaje, topic) {
+                (Some(text), _) => crate::preview::Asked::Message(text),
+                (None, topic) => crate::preview::Asked::Topic {
+                    topic: topic.unwrap_or_default(),
+                    municipio: (!municipio.is_empty()).then(|| municipio.join(" ")),
+                },
+            };
+            crate::preview::preview(settings, asked, from.as_deref()).await
         }
         Command::Validate { files, kind } => crate::validate::validate(settings, &files, kind.as_deref()),
         Command::Runs { source, limit, stale: false } => crate::runs::runs(settings, source, limit).await,

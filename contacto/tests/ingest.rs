@@ -398,3 +398,32 @@ fn preview_from_a_directory_shows_unpublished_files_and_refuses_broken_ones() {
     assert!(out.contains(&format!("{}:1:1: etapa: falta «etapa»; agrégalo", file.display())), "{out}");
     assert!(err.contains("Corrige los errores antes de previsualizar"), "{err}");
 }
+
+#[test]
+fn preview_a_message_shows_what_the_bot_makes_of_it_before_a_new_keyword_is_published() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    let (ok, out, origin) = output(dir.path(), &["preview", "--mensaje", "¿cuántos casos hay en leon?"], &[]);
+    assert!(ok, "{origin}");
+    assert!(
+        out.starts_with("Entendido como: Casos confirmados en León.\n\n*Casos confirmados de COVID-19 en León*"),
+        "{out}"
+    );
+    assert!(origin.contains("fuente covid"), "{origin}");
+
+    // A keyword a maintainer adds to the menu file works once that file is published, and
+    // `--from` shows it before.
+    let (_, out, _) = output(dir.path(), &["preview", "--mensaje", "tapabocas"], &[]);
+    assert!(out.starts_with("Entendido como: ningún tema reconocido (se responde con la ayuda)."), "{out}");
+    let pending = dir.path().join("pendientes");
+    std::fs::create_dir(&pending).unwrap();
+    let menu = std::fs::read_to_string(repo().join("fixtures/menu/menu.toml")).unwrap();
+    let menu = menu.replace("frases = [\"síntomas\", ", "frases = [\"tapabocas\", \"síntomas\", ");
+    std::fs::write(pending.join("menu.toml"), menu).unwrap();
+    let from = pending.to_str().unwrap();
+    let (ok, out, _) = output(dir.path(), &["preview", "--mensaje", "tapabocas", "--from", from], &[]);
+    assert!(ok);
+    assert!(out.starts_with("Entendido como: Signos y síntomas.\n\n*Signos y síntomas de COVID-19*"), "{out}");
+    let (_, out, _) = output(dir.path(), &["preview", "--mensaje", "tapabocas"], &[]);
+    assert!(out.contains("ningún tema reconocido"), "nothing was published: {out}");
+}
