@@ -190,7 +190,15 @@ pub enum Command {
 /// Loads the configuration, starts logging and runs the command.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&cli.config)?;
-    crate::telemetry::init(&settings.telemetry);
+    let service = matches!(
+        cli.command,
+        Command::Run
+            | Command::Ingest { once: false, force: None, .. }
+            | Command::Responder
+            | Command::Console
+            | Command::Sender
+    );
+    crate::telemetry::init(&settings.telemetry, service);
     match cli.command {
         Command::Run => crate::run::run(settings).await,
         Command::Ingest { once, source, force } => {
