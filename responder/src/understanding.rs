@@ -2,7 +2,7 @@
 //!
 //! The text is normalised ([`schemas::normalize`]: case, accents, punctuation, emoji, every
 //! kind of space) and then, in order:
-//! 1. a bare number picks an entry of the last menu shown (the main menu if none);
+//! 1. a bare number ("2", "dos") picks an entry of the last menu shown (the main menu if none);
 //! 2. the municipio is found anywhere in the sentence (catalogue names and aliases plus the
 //!    table's own, longest first), so "casos en León" is confirmados for León;
 //! 3. a keyword or phrase of the table found in the rest decides the topic: a topic's before
@@ -166,10 +166,20 @@ pub struct Understanding {
     municipios: PhraseIndex<MunicipioId>,
 }
 
-/// The menu entry number in a message that is only a number ("2", " 2. ").
+/// The menu entry number in a message that is only a number ("2", " 2. ", "dos", "Cinco").
 pub fn menu_number(text: &str) -> Option<u8> {
-    let t = text.trim().trim_end_matches(['.', ')']);
-    (!t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok()).flatten()
+    let t = text.trim().trim_end_matches(['.', ')', '!']);
+    if !t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().ok();
+    }
+    // Only a word short enough to be a number word is normalised.
+    if t.len() > 8 {
+        return None;
+    }
+    const WORDS: [&str; 10] = ["uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez"];
+    let word = normalize(t);
+    let number = WORDS.iter().position(|w| *w == word || (word == "una" && *w == "uno"))?;
+    u8::try_from(number + 1).ok()
 }
 
 impl Understanding {
@@ -371,6 +381,7 @@ mod tests {
         assert_eq!(u.understand(&t, "1", None), show(Target::Menu(cifras.clone())));
         assert_eq!(u.understand(&t, "2", None), show(Target::Topic(Topic::Sintomas)));
         assert_eq!(u.understand(&t, " 2. ", Some(&cifras)), show(Target::Topic(Topic::Defunciones)));
+        assert_eq!(u.understand(&t, "Dos", Some(&cifras)), show(Target::Topic(Topic::Defunciones)), "in words");
         assert_eq!(u.understand(&t, "9", Some(&cifras)), show(Target::Menu(cifras.clone())), "the menu again");
         let gone: MenuId = "viejo".parse().unwrap();
         assert_eq!(u.understand(&t, "2", Some(&gone)), show(Target::Topic(Topic::Sintomas)), "a menu no longer there");
@@ -394,5 +405,9 @@ mod tests {
         assert_eq!(menu_number("12"), Some(12));
         assert_eq!(menu_number("123"), None);
         assert_eq!(menu_number("1a"), None);
+        assert_eq!(menu_number("Dos"), Some(2));
+        assert_eq!(menu_number(" cinco. "), Some(5));
+        assert_eq!(menu_number("una"), Some(1));
+        assert_eq!(menu_number("dos casos"), None, "a number word only when it is the whole message");
     }
 }
