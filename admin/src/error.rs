@@ -1,7 +1,7 @@
 //! One error shape for every admin route, in Spanish:
 //!
 //! ```json
-//! {"error": {"codigo": "estado_invalido", "mensaje": "el contenido 7 está en estado «terminado»: …"}}
+//! {"error": {"codigo": "estado_invalido", "mensaje": "el aviso 7 está en estado «terminado»: …"}}
 //! ```
 //!
 //! Client errors say what to fix and are not logged; server faults answer a plain message and

@@ -50,7 +50,7 @@ impl Contents {
     pub async fn get(&self, id: u64) -> Result<Content, ConectateError> {
         let stored = self.store.content_record(id).await?.ok_or(ConectateError::NotFound(id))?;
         Content::decode(&stored.record, stored.revision)
-            .map_err(|e| ConectateError::Corrupt(format!("contenido {id}: {e}")))
+            .map_err(|e| ConectateError::Corrupt(format!("aviso {id}: {e}")))
     }
 
     /// Contents with ids above `after`, in id order (all of them with 0).
@@ -140,7 +140,7 @@ impl Contents {
                 field,
                 message: format!(
                     "falta la plantilla aprobada para quien no ha escrito en las últimas 24 horas \
-                     (indícala en el contenido o define {setting})"
+                     (indícala en el aviso o define {setting})"
                 ),
             });
         }
@@ -179,7 +179,7 @@ pub async fn read_after(store: &dyn ContentStore, after: u64) -> Result<Vec<Cont
         for (id, stored) in page {
             out.push(
                 Content::decode(&stored.record, stored.revision)
-                    .map_err(|e| ConectateError::Corrupt(format!("contenido {id}: {e}")))?,
+                    .map_err(|e| ConectateError::Corrupt(format!("aviso {id}: {e}")))?,
             );
         }
     }

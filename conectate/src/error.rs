@@ -10,13 +10,13 @@ pub enum ConectateError {
     /// A field of a content (or a request) is wrong.
     #[error("`{field}`: {message}")]
     Invalid { field: &'static str, message: String },
-    #[error("no existe el contenido {0}")]
+    #[error("no existe el aviso {0}")]
     NotFound(u64),
     /// The lifecycle does not allow this step now.
-    #[error("el contenido {id} está en estado «{}»: {what}", state.spanish())]
+    #[error("el aviso {id} está en estado «{}»: {what}", state.spanish())]
     WrongState { id: u64, state: State, what: &'static str },
     /// Someone else changed the content between our read and our write.
-    #[error("el contenido {0} cambió mientras tanto; vuelve a intentarlo")]
+    #[error("el aviso {0} cambió mientras tanto; vuelve a intentarlo")]
     Conflict(u64),
     #[error("no hay personal para la prueba: define conectate.staff (CONTACTO_CONECTATE__STAFF)")]
     NoStaff,

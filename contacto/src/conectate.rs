@@ -21,22 +21,22 @@ use crate::cli::SUBCOMMAND_TEMPLATE;
 
 #[derive(Debug, Subcommand)]
 pub enum ConectateCommand {
-    /// Crea un contenido en borrador y muestra su número.
+    /// Crea un aviso en borrador y muestra su número.
     #[command(
         help_template = SUBCOMMAND_TEMPLATE,
         override_usage = "contacto conectate create --title TÍTULO (--text TEXTO | --text-file ARCHIVO) [OPCIONES]"
     )]
     Create(Box<CreateArgs>),
-    /// Lista los contenidos y su estado.
+    /// Lista los avisos y su estado.
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto conectate list")]
     List,
-    /// Muestra un contenido.
+    /// Muestra un aviso.
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto conectate show ID")]
     Show {
         #[arg(value_name = "ID")]
         id: u64,
     },
-    /// Envía el contenido ahora al personal de `conectate.staff` (la prueba), antes de programarlo.
+    /// Envía el aviso ahora al personal de `conectate.staff` (la prueba), antes de programarlo.
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto conectate canary ID")]
     Canary {
         #[arg(value_name = "ID")]
@@ -57,7 +57,7 @@ pub enum ConectateCommand {
         #[arg(long)]
         now: bool,
     },
-    /// Cancela un contenido que todavía no empieza a enviarse.
+    /// Cancela un aviso que todavía no empieza a enviarse.
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto conectate cancel ID")]
     Cancel {
         #[arg(value_name = "ID")]
@@ -199,14 +199,14 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
             let content = contents.create(draft).await?;
             writeln!(
                 out,
-                "Se creó el contenido {} (borrador). Siguiente paso: contacto conectate canary {}",
+                "Se creó el aviso {} (borrador). Siguiente paso: contacto conectate canary {}",
                 content.id, content.id
             )?;
         }
         ConectateCommand::List => {
             let all = contents.list().await?;
             if all.is_empty() {
-                writeln!(out, "Todavía no hay contenidos.")?;
+                writeln!(out, "Todavía no hay avisos.")?;
             }
             for c in all {
                 writeln!(out, "{}", summary(&c, &config))?;
@@ -247,7 +247,7 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
             let round = c.canary.as_ref().map_or(1, |c| c.round);
             writeln!(
                 out,
-                "Prueba {round} del contenido {id} en cola para {} personas del personal. Revisa que se vea bien y luego: contacto conectate schedule {id} --now",
+                "Prueba {round} del aviso {id} en cola para {} personas del personal. Revisa que se vea bien y luego: contacto conectate schedule {id} --now",
                 config.staff.len()
             )?;
         }
@@ -255,11 +255,11 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
             let at = if now { None } else { at.map(|t| parse_time(&t, &config.timezone)).transpose()? };
             let c = contents.schedule(id, at).await?;
             let when = c.scheduled_for.map(|t| local_time(t, &config.timezone)).unwrap_or_default();
-            writeln!(out, "El contenido {id} se enviará el {when} a los suscriptores.")?;
+            writeln!(out, "El aviso {id} se enviará el {when} a los suscriptores.")?;
         }
         ConectateCommand::Cancel { id } => {
             contents.cancel(id).await?;
-            writeln!(out, "Se canceló el contenido {id}; no se enviará.")?;
+            writeln!(out, "Se canceló el aviso {id}; no se enviará.")?;
         }
         ConectateCommand::Report { id, json } => {
             let report = contents.report(id).await?;
@@ -319,7 +319,7 @@ async fn status(store: &SharedStore, config: &ConectateConfig, out: &mut impl Wr
     match conectate::freeze::frozen(store).await? {
         Some(f) => writeln!(
             out,
-            "ENVÍOS DETENIDOS desde el {} (contenido {}). {}\n  Detalle: {}\n  Para reanudar: contacto conectate unfreeze",
+            "ENVÍOS DETENIDOS desde el {} (aviso {}). {}\n  Detalle: {}\n  Para reanudar: contacto conectate unfreeze",
             local_time(f.at, &config.timezone),
             f.content,
             f.explain(),

@@ -49,7 +49,7 @@ fn the_team_drives_a_content_from_the_command_line() {
     let run = |args: &[&str]| contacto(dir.path(), args, &vars).output().unwrap();
     let created =
         ok(run(&["conectate", "create", "--title", "Vacunación", "--text", "Mañana en León.", "--municipio", "león"]));
-    assert!(created.contains("Se creó el contenido 1 (borrador)"), "{created}");
+    assert!(created.contains("Se creó el aviso 1 (borrador)"), "{created}");
     let bad = failed(run(&["conectate", "create", "--title", "x", "--text", "y", "--municipio", "Springfield"]));
     assert!(bad.contains("«Springfield» no es un municipio de Guanajuato"), "{bad}");
     let no_staff = failed(run(&["conectate", "canary", "1"]));
@@ -61,7 +61,7 @@ fn the_team_drives_a_content_from_the_command_line() {
     let show = ok(run(&["conectate", "show", "1"]));
     assert!(show.contains("solo para: León"), "{show}");
     let cancelled = ok(run(&["conectate", "cancel", "1"]));
-    assert!(cancelled.contains("Se canceló el contenido 1"), "{cancelled}");
+    assert!(cancelled.contains("Se canceló el aviso 1"), "{cancelled}");
     let report = ok(run(&["conectate", "report", "1"]));
     assert!(report.contains("Contenido 1 «Vacunación»: cancelado"), "{report}");
     let status = ok(run(&["conectate", "status"]));

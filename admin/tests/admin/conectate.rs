@@ -13,7 +13,7 @@ async fn errors_are_json_in_spanish(kind: StoreKind) {
     let app = spawn(kind).await;
     let (status, body) = app.get("/admin/conectate/contents/77").await;
     assert_eq!((status, body["error"]["codigo"].as_str()), (StatusCode::NOT_FOUND, Some("contenido_no_encontrado")));
-    assert_eq!(body["error"]["mensaje"], "no existe el contenido 77");
+    assert_eq!(body["error"]["mensaje"], "no existe el aviso 77");
     let (status, body) = app.post("/admin/conectate/contents", json!({"title": "Aviso", "text": ""})).await;
     assert_eq!((status, body["error"]["campo"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text")));
     assert!(body["error"]["mensaje"].as_str().unwrap().contains("obligatorio"));

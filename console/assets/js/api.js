@@ -70,7 +70,7 @@ export async function api(path, { method = 'GET', body, raw = false, login = fal
   return raw ? response : response.json();
 }
 
-/** "el contenido 7 está terminado" → "El contenido 7 está terminado." */
+/** "el aviso 7 está terminado" → "El aviso 7 está terminado." */
 function capitalise(text) {
   const sentence = text.charAt(0).toUpperCase() + text.slice(1);
   return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
