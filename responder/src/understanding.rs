@@ -99,7 +99,7 @@ impl<T: Clone> PhraseIndex<T> {
                     continue;
                 }
                 let window = words[start..start + n].join(" ");
-                if window.len().abs_diff(phrase.joined.len()) > allowance {
+                if window.len().abs_diff(phrase.joined.len()) > allowance || !same_start(&window, &phrase.joined) {
                     continue;
                 }
                 if let Some(d) = distance_within(&window, &phrase.joined, allowance)
@@ -126,6 +126,19 @@ fn typo_allowance(len: usize) -> usize {
         5..=7 => 1,
         _ => 2,
     }
+}
+
+/// Whether two words start with the same sound, as a typo leaves them: the same letter, letters
+/// that sound alike in Mexican Spanish (b/v, c/s/z/k, g/j, i/y), or one dropping a silent h
+/// ("ospital"). So "dolor" is not read as "color", nor "colores" as Dolores.
+fn same_start(a: &str, b: &str) -> bool {
+    const ALIKE: [&[u8]; 4] = [b"bv", b"cszk", b"gj", b"iy"];
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (Some(&x), Some(&y)) = (a.first(), b.first()) else { return false };
+    x == y
+        || ALIKE.iter().any(|class| class.contains(&x) && class.contains(&y))
+        || (x == b'h' && a.get(1) == Some(&y))
+        || (y == b'h' && b.get(1) == Some(&x))
 }
 
 /// The optimal-string-alignment distance (insertions, deletions, substitutions and swaps of
@@ -329,6 +342,8 @@ mod tests {
                 rule("síntomas", Target::Topic(Topic::Sintomas)),
                 rule("defunciones", Target::Topic(Topic::Defunciones)),
                 rule("hospitales", Target::Topic(Topic::Hospitales)),
+                rule("vacunas", Target::Topic(Topic::Vacunas)),
+                rule("color", Target::Topic(Topic::Semaforo)),
                 rule("baja", Target::Topic(Topic::ConectateBaja)),
                 rule("no más", Target::Topic(Topic::ConectateBaja)),
             ],
@@ -366,6 +381,11 @@ mod tests {
             ("👍", Intent::Help),
             ("leo", Intent::Help),
             ("hospitales en la calle", topic(Topic::Hospitales, Scope::Estado)),
+            // Typos keep a word's first sound.
+            ("bacunas", topic(Topic::Vacunas, Scope::Estado)),
+            ("ospitales en zelaya", topic(Topic::Hospitales, m(7))),
+            ("dolor de cabeza", Intent::Help),
+            ("colores de casos", topic(Topic::Confirmados, Scope::Estado)),
         ];
         for (text, expected) in cases {
             assert_eq!(u.understand(&t, text, None), expected, "{text:?}");
