@@ -55,7 +55,7 @@ impl Mirror {
         let answers = snapshot.content.answers.len();
         self.current.store(Some(Arc::new(Prepared::new(snapshot))));
         self.loaded.send_replace(Some(version));
-        tracing::info!(%version, answers, "Answering from a new snapshot.");
+        tracing::info!(%version, answers, "Loaded a new snapshot to answer from.");
     }
 
     /// Loads the current snapshot now, unless it is the one in memory (then only the pointer is
