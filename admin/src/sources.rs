@@ -72,7 +72,7 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Sources>, A
         let stale = stale.iter().find(|s| &s.source == name);
         let (health, why) = if let Some(q) = quarantined {
             let why = format!(
-                "datos al {} en cuarentena hasta que alguien los revise y los fuerce: {}",
+                "datos al {} en cuarentena hasta que alguien los revise y los publique a la fuerza: {}",
                 schemas::es_mx::long_date(q.provenance.data_date),
                 q.reasons.join("; ")
             );
@@ -81,10 +81,8 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Sources>, A
             last_run.as_ref().filter(|r| matches!(r.result, RunResult::Failed | RunResult::Rejected))
         {
             let error = run.error.as_deref().unwrap_or("sin detalle");
-            (
-                Health::Failed,
-                Some(format!("la última corrida (#{}) terminó como «{}»: {error}", run.id, run.result.label())),
-            )
+            let ended = if run.result == RunResult::Rejected { "fue rechazada" } else { "falló" };
+            (Health::Failed, Some(format!("la última corrida (#{}) {ended}: {error}", run.id)))
         } else if let Some(s) = stale {
             (Health::Stale, Some(format!("{s}; {}", s.why.describe(name, &ops.timezone))))
         } else {
