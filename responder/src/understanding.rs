@@ -9,7 +9,8 @@
 //!    a greeting's or a menu's, however long ("hola, buenos días, ¿casos?" wants the figures),
 //!    then the longest ("casos sospechosos" before "casos");
 //! 4. when no topic matched exactly, words of five letters or more are matched with typos
-//!    (one edit, two from eight letters: "sintomaz", "irapuatro");
+//!    (one edit, two from eight letters: "sintomaz", "irapuatro") that keep the word's first
+//!    sound ("bacunas" is vacunas, "dolor" is not color);
 //! 5. a municipio alone means its confirmed cases; nothing at all means help.
 //!
 //! [`Understanding::compile`] indexes the table once per snapshot, so matching a message costs
