@@ -84,7 +84,7 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Sources>, A
             let ended = if run.result == RunResult::Rejected { "fue rechazada" } else { "falló" };
             (Health::Failed, Some(format!("la última corrida (#{}) {ended}: {error}", run.id)))
         } else if let Some(s) = stale {
-            (Health::Stale, Some(format!("{s}; {}", s.why.describe(name, &ops.timezone))))
+            (Health::Stale, Some(s.why_short(&ops.timezone)))
         } else {
             (Health::Ok, None)
         };

@@ -123,6 +123,24 @@ impl fmt::Display for Stale {
     }
 }
 
+impl Stale {
+    /// Why, for a place that already names the source (the console's table of sources):
+    /// "datos de hace 2,416 días, se esperan cada 24 h: la fuente publica con retraso …".
+    pub fn why_short(&self, tz: &TimeZone) -> String {
+        let why = self.why.describe(&self.source, tz);
+        match self.age_hours {
+            Some(age) => {
+                format!(
+                    "datos de hace {}, se esperan {}: {why}",
+                    age_words(age),
+                    es_mx::every_hours(self.cadence_hours)
+                )
+            }
+            None => format!("sin respuestas publicadas: {why}"),
+        }
+    }
+}
+
 /// `36 h` or `3 días`.
 fn age_words(hours: i64) -> String {
     if hours < 48 { format!("{hours} h") } else { format!("{} días", es_mx::integer(hours / 24)) }

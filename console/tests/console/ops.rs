@@ -44,6 +44,7 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
             // Periods and ages as people say them, and the reason's run time in words.
             let menu = b.wait_text("tr[data-fuente='menu']", |t| !t.is_empty()).await;
             assert!(menu.contains("cada 90 días"), "menu's cadence of 2,160 hours: {menu}");
+            assert!(menu.contains("datos de hace ") && !menu.contains("menu: 6 respuestas"), "why, without repeating the row: {menu}");
             let stale = b.wait_text("#vencidas tr[data-fuente='covid']", |t| !t.is_empty()).await;
             assert!(stale.contains(" días") && !stale.contains(" horas"), "an age of years in days: {stale}");
             assert!(stale.contains("Casos confirmados, Casos en investigación"), "topics as people name them: {stale}");
