@@ -45,8 +45,10 @@ pub fn validate(settings: Settings, files: &[PathBuf], kind: Option<&str>) -> an
 
 /// The templates a run would use.
 pub fn templates(settings: &Settings) -> anyhow::Result<Renderer> {
-    Renderer::load(&settings.resolve_path(&settings.ingest.templates_dir))
-        .context("no se pudieron cargar las plantillas de las respuestas")
+    Renderer::load(&settings.resolve_path(&settings.ingest.templates_dir)).context(
+        "no se pudieron cargar las plantillas de las respuestas: corre la orden en el directorio de \
+         contacto.toml, o indícalo con --config",
+    )
 }
 
 /// Checks one file as its kind; the lines to print when it does not pass.

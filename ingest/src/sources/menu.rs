@@ -316,6 +316,22 @@ fn short(c: &mut Check, t: &Table, key: &str, required: bool, max: usize, what: 
     Some(text)
 }
 
+/// A target as the file writes it: the topic or the menu's id.
+fn written(target: &Target) -> &str {
+    match target {
+        Target::Topic(topic) => topic.slug(),
+        Target::Menu(menu) => menu.as_str(),
+    }
+}
+
+/// Where a target leads, in a sentence: "al tema «confirmados»", "al menú «cifras»".
+fn leads_to(target: &Target) -> String {
+    match target {
+        Target::Topic(_) => format!("al tema «{}»", written(target)),
+        Target::Menu(_) => format!("al menú «{}»", written(target)),
+    }
+}
+
 /// `tema = "…"` or `menu = "…"` (exactly one), as a target, with its place.
 fn target(c: &mut Check, t: &Table) -> Option<(Target, At)> {
     match (t.entry("tema"), t.entry("menu")) {
@@ -394,7 +410,7 @@ fn read_menu(c: &mut Check, t: &Table) -> Option<(MenuDef, Vec<At>)> {
         if opciones.iter().any(|o| o.numero == numero) {
             c.error(numero_at, "numero", numero, "otra opción de este menú ya tiene este número");
         } else if opciones.iter().any(|o| o.destino == destino) {
-            c.error(at, "tema", destino.reply_id(), "otra opción de este menú ya lleva ahí");
+            c.error(at, "tema", written(&destino), "otra opción de este menú ya lleva ahí");
         } else {
             opciones.push(Opcion { numero, etiqueta, descripcion, destino });
             places.push(at);
@@ -433,8 +449,8 @@ fn read_keywords(c: &mut Check, root: &Table, menus: &BTreeSet<MenuId>) -> Vec<K
             match seen.get(&keyword) {
                 Some((other, line)) if other != destino => {
                     let reason = format!(
-                        "ya lleva a {} en la línea {line}; una frase solo puede llevar a un lugar",
-                        other.reply_id()
+                        "ya lleva {} en la línea {line}; una frase solo puede llevar a un lugar",
+                        leads_to(other)
                     );
                     c.error(at, "frases", &phrase, reason);
                 }

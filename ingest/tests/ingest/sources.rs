@@ -544,12 +544,15 @@ async fn schema_errors_are_reported_at_their_exact_line_and_column() {
     let menu = String::from_utf8(bundled("menu/menu.toml"))
         .unwrap()
         .replace("etiqueta = \"Hospitales habilitados\"", "etiqueta = \"Hospitales habilitados para COVID\"")
-        .replacen("tema = \"vacunas\"\n", "tema = \"vacunass\"\n", 1);
+        .replacen("tema = \"vacunas\"\n", "tema = \"vacunass\"\n", 1)
+        .replace("frases = [\"síntomas\", ", "frases = [\"casos\", \"síntomas\", ");
     site.set("menu", menu.clone());
     let (l1, c1) = place(&menu, "\"Hospitales habilitados para COVID\"");
     let (l2, c2) = place(&menu, "\"vacunass\"");
+    let (l3, c3) = place(&menu, "\"casos\", \"síntomas\"");
+    let (l4, _) = place(&menu, "\"casos\", \"positivos\"");
     let errors = rejected(run(&ingest, "menu").await);
-    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors.len(), 3, "{errors:?}");
     assert_eq!(
         errors[0],
         format!(
@@ -559,6 +562,12 @@ async fn schema_errors_are_reported_at_their_exact_line_and_column() {
     assert!(
         errors[1].starts_with(&format!("menu.toml:{l2}:{c2}: tema: «vacunass» no es un tema conocido")),
         "{errors:?}"
+    );
+    assert_eq!(
+        errors[2],
+        format!(
+            "menu.toml:{l3}:{c3}: frases: ya lleva al tema «confirmados» en la línea {l4}; una frase solo puede llevar a un lugar («casos»)"
+        )
     );
 
     let vacunas =
