@@ -300,19 +300,13 @@ async fn audit(State(ops): State<Ops>, params: Params) -> Result<Json<Audit>, Ap
     let entry = |c: &store::PointerChange| {
         let run = by_version.get(&c.version).copied();
         let by = c.by.or(run.and_then(|r| r.forced_by));
+        let how = by.map(Actor::label).unwrap_or("sin registro de quién");
         let from = c.from.map(|v| format!(" (antes {v})")).unwrap_or_default();
         let description = match (c.reason, run) {
-            (PointerReason::Rollback, _) => format!(
-                "vuelta atrás a la versión {}{from}, {}",
-                c.version,
-                by.map(Actor::label).unwrap_or("sin registro de quién")
-            ),
+            (PointerReason::Rollback, _) => format!("vuelta atrás a la versión {}{from}, {how}", c.version),
             (PointerReason::Publish, Some(r)) if r.forced => format!(
-                "versión {} publicada a la fuerza por la corrida #{} de {}{from}, {}",
-                c.version,
-                r.id,
-                r.source,
-                by.map(Actor::label).unwrap_or("sin registro de quién")
+                "versión {} publicada a la fuerza por la corrida #{} de {}{from}, {how}",
+                c.version, r.id, r.source
             ),
             (PointerReason::Publish, Some(r)) => {
                 format!("versión {} publicada por la corrida #{} de {}{from}", c.version, r.id, r.source)

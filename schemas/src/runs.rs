@@ -113,7 +113,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// How it was done, in Spanish, as the audit trail ops reads says it.
+    /// How it was done, in Spanish, as the audit trail tells ops.
     pub const fn label(self) -> &'static str {
         match self {
             Actor::AdminToken => "con el token de administración",
