@@ -32,7 +32,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     );
     if settings.channels.meta.phone_number_ids.is_empty() && settings.channels.twilio.from.is_none() {
         eprintln!(
-            "Todavía no se contesta ningún número de WhatsApp: define CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS (o los datos de Twilio) como dice «Conectar Meta y Twilio» en el README."
+            "Todavía no se contesta ningún número de WhatsApp: define CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS (o los datos de Twilio) como dice docs/guias/conectar-meta-twilio.md."
         );
     }
     crate::responder::serve(&mut settings, store, metrics, crate::shutdown::signal()).await?;

@@ -1,4 +1,4 @@
-//! Telemetry events as types (STYLE.md §12): each logs exactly once, with the same fields
+//! Telemetry events as types: each logs exactly once, with the same fields
 //! every time, so that log queries do not depend on how a message happened to be worded. The
 //! Prometheus series of a run (`contacto_ingest_runs_total`, its duration) are recorded once per
 //! run by [`Ingest::run`](crate::Ingest::run) from its result.

@@ -113,7 +113,7 @@ pub fn recognise(path: &Path) -> Option<&'static str> {
     if let Some(kind) = by_length.iter().find(|k| normalized.contains(*k)) {
         return Some(kind);
     }
-    // The national file is named for what it is, not for its kind (FORMATS.md §a.1).
+    // The national file is named for what it is, not for its kind (docs/formats.md §a.1).
     if ["datos_abiertos", "covid19mexico"].iter().any(|n| normalized.contains(n)) {
         return Some(sources::covid::KIND);
     }

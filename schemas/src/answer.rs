@@ -1,6 +1,6 @@
 //! What the bot says: a text plus, optionally, a WhatsApp interactive list or reply buttons.
 //!
-//! WhatsApp rejects a message that breaks its limits (PROTOCOLS.md §2), and a rejected reply is
+//! WhatsApp rejects a message that breaks its limits (docs/protocols.md §2), and a rejected reply is
 //! a citizen left without an answer. So the limits are checked when an [`Answer`] is built and
 //! again when one is deserialised: an `Answer` that exists can be sent.
 //!

@@ -1,7 +1,7 @@
 //! The 46 municipios of Guanajuato (INEGI state code 11).
 //!
 //! The catalogue is compiled in from `data/guanajuato_municipios.csv`, a copy of the verified
-//! mapping of FORMATS.md §c: INEGI code, the SSA catalogue name, the CONACYT name (no accents),
+//! mapping of docs/formats.md §c: INEGI code, the SSA catalogue name, the CONACYT name (no accents),
 //! the state portal's short name and the CONACYT population. The codes are not alphabetical
 //! (003 is San Miguel de Allende), so nothing here may sort names to find codes.
 
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(id(14).municipio().name, "Dolores Hidalgo Cuna de la Independencia Nacional");
         assert_eq!(id(37).municipio().short_name, "Silao");
         let total: u32 = c.municipios().iter().map(|m| m.population).sum();
-        assert_eq!(total, 6_228_175, "FORMATS.md §c: CONACYT population total");
+        assert_eq!(total, 6_228_175, "docs/formats.md §c: CONACYT population total");
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl PhoneNumber {
     }
 
     /// The form that is hashed: Mexican mobiles arrive as `521` + 10 digits from WhatsApp and
-    /// sometimes as `52` + 10 digits elsewhere (PROTOCOLS.md §1.9); both are the same person.
+    /// sometimes as `52` + 10 digits elsewhere (docs/protocols.md §1.9); both are the same person.
     fn canonical(&self) -> &str {
         if self.0.len() == 13 && self.0.starts_with("521") { &self.0[3..] } else { &self.0 }
     }

@@ -1,4 +1,4 @@
-//! Each platform error a send can meet, and the action it leads to (PROTOCOLS.md §2.2, §3.3):
+//! Each platform error a send can meet, and the action it leads to (docs/protocols.md §2.2, §3.5):
 //! throttles pause the number and retry; a restricted account freezes every sender until a
 //! person clears it; 131026 marks the citizen unreachable; 131049 means no retry for a day;
 //! 131050 is an opt-out; 131047 and Twilio's 63016 mean the template instead.

@@ -21,7 +21,7 @@
 //! recuperados = 12
 //! ```
 //!
-//! Or the state portal's JSON (`coronavirus.guanajuato.gob.mx/infectados.json`, FORMATS.md
+//! Or the state portal's JSON (`coronavirus.guanajuato.gob.mx/infectados.json`, docs/formats.md
 //! §d.1) as it comes, `{"casos": {…}, "listado": {"León": [{"confirmados": 36}, …], …}}`
 //! (figures in `casos` are strings), or as third-party scrapers store it (`resumen`,
 //! `estados`, `timestamp`). Its data date is `fecha` when present, else the scrape

@@ -1,4 +1,4 @@
-//! Hospitales habilitados: the units of the Red IRAG (FORMATS.md §d.4) that take COVID-19
+//! Hospitales habilitados: the units of the Red IRAG (docs/formats.md §d.4) that take COVID-19
 //! patients, with their occupancy, for the state and for each municipio the list names.
 //!
 //! # File

@@ -1,4 +1,4 @@
-//! The federal semáforo de riesgo epidémico (FORMATS.md §b.1): one colour per state, effective
+//! The federal semáforo de riesgo epidémico (docs/formats.md §b.1): one colour per state, effective
 //! for a period (a week until late 2020, then two weeks), read from an HTML page.
 //!
 //! Two ways to find the colour, both set in the configuration so that a changed page is

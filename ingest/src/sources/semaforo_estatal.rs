@@ -1,4 +1,4 @@
-//! The state's own semáforo (FORMATS.md §b.2: Guanajuato's "Semáforo Estatal de Reactivación",
+//! The state's own semáforo (docs/formats.md §b.2: Guanajuato's "Semáforo Estatal de Reactivación",
 //! weekly, from May 2020 to May 2022): a record a maintainer keeps, since it was published as
 //! press releases and images, with no feed.
 //!

@@ -1,5 +1,5 @@
 //! Vacunación: the stages of the national vaccination policy (who, when, where) and the doses
-//! applied in the state (FORMATS.md §d.3: the vacunacovid.gob.mx map's figure).
+//! applied in the state (docs/formats.md §d.3: the vacunacovid.gob.mx map's figure).
 //!
 //! # File
 //! TOML:

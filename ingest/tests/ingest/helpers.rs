@@ -107,7 +107,7 @@ fn quoted(v: &[u8]) -> Vec<u8> {
     [&b"\""[..], v, b"\""].concat()
 }
 
-/// One CSV per layout of FORMATS.md §a.3, all built from real rows, with the layout's name.
+/// One CSV per layout of docs/formats.md §a.3, all built from real rows, with the layout's name.
 pub fn every_layout() -> Vec<(&'static str, Vec<u8>)> {
     let mut out = vec![("34 columnas, primera publicación", first_release())];
 
@@ -202,7 +202,7 @@ pub fn forty_columns_in_guanajuato() -> Vec<u8> {
 }
 
 /// The figures as counted independently of the code under test: the `csv` crate, columns by
-/// name, the counting rules of FORMATS.md §a.5–a.6 written out again.
+/// name, the counting rules of docs/formats.md §a.5–a.6 written out again.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Recount {
     pub data_date: String,

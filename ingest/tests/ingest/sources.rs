@@ -588,7 +588,7 @@ async fn schema_errors_are_reported_at_their_exact_line_and_column() {
     assert_eq!(s.store.current_version().await.unwrap(), None, "nothing bad was published");
 }
 
-/// The state portal's raw `infectados.json` (FORMATS.md §d.1), made from the scraper's stored
+/// The state portal's raw `infectados.json` (docs/formats.md §d.1), made from the scraper's stored
 /// form: `casos` with string values, `listado` with lists of one-field objects.
 fn raw_portal(with_bad_value: bool) -> String {
     let parsed: serde_json::Value =

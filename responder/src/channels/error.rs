@@ -1,6 +1,6 @@
 //! Why a send failed, and what to do about it: the one classification every sender uses.
 //!
-//! Each platform's error codes (PROTOCOLS.md §2.2 for Meta, §3.3 for Twilio) are mapped to a
+//! Each platform's error codes (docs/protocols.md §2.2 for Meta, §3.5 for Twilio) are mapped to a
 //! variant here by the channel that received them; the variant carries the policy. The outbox
 //! (replies) and the Conéctate sender (broadcasts) both branch on it and nothing else, so a code
 //! is classified once, centrally (the lesson of courier's error taxonomy).

@@ -1,4 +1,4 @@
-//! Meta's WhatsApp Cloud API (PROTOCOLS.md §1–2).
+//! Meta's WhatsApp Cloud API (docs/protocols.md §1–2).
 //!
 //! Inbound: `GET /webhooks/meta` is the subscription handshake; `POST /webhooks/meta` carries
 //! batches of messages, statuses, errors and preference changes, signed with
@@ -648,7 +648,7 @@ impl GraphClient {
     }
 }
 
-/// What the Graph API's error code means for the sender (PROTOCOLS.md §2.2). The code decides;
+/// What the Graph API's error code means for the sender (docs/protocols.md §2.2). The code decides;
 /// the HTTP status only when there is no code.
 pub fn classify(http_status: u16, code: Option<u32>, retry_after: Option<Duration>, reason: &str) -> SendError {
     let reason = reason.to_owned();
@@ -679,7 +679,7 @@ pub fn classify(http_status: u16, code: Option<u32>, retry_after: Option<Duratio
     }
 }
 
-/// The JSON body of a send (PROTOCOLS.md §2): `to` for a phone number, `recipient` for a
+/// The JSON body of a send (docs/protocols.md §2): `to` for a phone number, `recipient` for a
 /// business-scoped user id.
 pub fn request_body(message: &Outbound) -> Value {
     let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual"});

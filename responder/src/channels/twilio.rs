@@ -1,4 +1,4 @@
-//! Twilio's WhatsApp API (PROTOCOLS.md §3).
+//! Twilio's WhatsApp API (docs/protocols.md §3).
 //!
 //! Inbound: one form `POST` per message to `/webhooks/twilio`, signed with
 //! `X-Twilio-Signature` = base64(HMAC-SHA1(auth token, URL + every parameter's name and value,
@@ -104,7 +104,7 @@ fn other_port_form(url: &str) -> Option<String> {
 }
 
 /// The `bodySHA256` parameter of a signed URL: Twilio adds it, with the hex SHA-256 of the
-/// body, to webhooks whose body is JSON rather than a form (PROTOCOLS.md §3.2).
+/// body, to webhooks whose body is JSON rather than a form (docs/protocols.md §3.2).
 fn body_sha256(url: &str) -> Option<String> {
     let (_, query) = url.split_once('?')?;
     form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "bodySHA256").map(|(_, v)| v.into_owned())
@@ -440,7 +440,7 @@ mod tests {
         .to_vec()
     }
 
-    /// Twilio's published vectors (PROTOCOLS.md §3.2).
+    /// Twilio's published vectors (docs/protocols.md §3.2).
     #[test]
     fn twilios_published_signature_vectors() {
         assert_eq!(signature("12345", URL, &params("+14158675310")), "GvWf1cFY/Q7PnoempGyD5oXAezc=");

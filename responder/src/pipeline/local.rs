@@ -1,6 +1,6 @@
 //! Sessions kept in this process, for the embedded store.
 //!
-//! An embedded store serves one process (DESIGN.md: Redis is what several processes share), so
+//! An embedded store serves one process (docs/architecture.md: Redis is what several processes share), so
 //! the last menu shown to each citizen, which need not survive a restart, is kept here instead
 //! of being committed to disk with every menu: a session lost to a restart only means that a
 //! bare number is read against the main menu.

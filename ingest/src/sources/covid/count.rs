@@ -1,4 +1,4 @@
-//! Counting the figures of one state, row by row, with each era's rules (FORMATS.md §a.5–a.6):
+//! Counting the figures of one state, row by row, with each era's rules (docs/formats.md §a.5–a.6):
 //!
 //! | figure | from 2020-10-06 (`CLASIFICACION_FINAL`, `_COVID`) | before (`RESULTADO`) |
 //! |---|---|---|

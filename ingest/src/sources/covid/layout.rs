@@ -1,4 +1,4 @@
-//! The column layouts of the national file (FORMATS.md §a.3), recognised by header names,
+//! The column layouts of the national file (docs/formats.md §a.3), recognised by header names,
 //! never by position, and the check each column's values must pass (§a.4–a.5).
 //!
 //! Header of the 40-column layout (2020-11-28 to mid-2024), as captured from the file of
@@ -162,7 +162,7 @@ const FIRST_RELEASE: &[&str] = &[
     "UCI",
 ];
 
-/// Every layout of FORMATS.md §a.3, oldest first. Columns are compared as sets: quoting and
+/// Every layout of docs/formats.md §a.3, oldest first. Columns are compared as sets: quoting and
 /// order do not matter, names do.
 pub const LAYOUTS: &[Layout] = &[
     Layout { name: "34 columnas (primera publicación, 12 a 15 de abril de 2020)", columns: FIRST_RELEASE },
@@ -600,7 +600,7 @@ fn unknown_layout(file: &str, names: &[String], found: &BTreeSet<&str>) -> Strin
     let missing: Vec<&str> = closest.columns.iter().copied().filter(|c| !found.contains(c)).collect();
     let extra: Vec<&str> = found.iter().copied().filter(|f| !closest.columns.contains(f)).collect();
     let mut message = format!(
-        "{file}: la cabecera no corresponde a ningún formato conocido del archivo nacional (FORMATS.md §a.3); \
+        "{file}: la cabecera no corresponde a ningún formato conocido del archivo nacional (docs/formats.md §a.3 en el repositorio); \
          el más parecido es «{}». Columnas encontradas ({}): {}. Columnas esperadas ({}): {}.",
         closest.name,
         names.len(),

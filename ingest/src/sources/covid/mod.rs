@@ -1,4 +1,4 @@
-//! The national COVID-19 open-data file of the Secretaría de Salud (FORMATS.md §a): one CSV,
+//! The national COVID-19 open-data file of the Secretaría de Salud (docs/formats.md §a): one CSV,
 //! re-issued in full every day inside a ZIP, 15–20 million rows by 2022.
 //!
 //! The file streams through: the ZIP entry is inflated on one thread ([`crate::input`]) while
