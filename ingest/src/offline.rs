@@ -108,7 +108,7 @@ pub fn kind(
 pub fn recognise(path: &Path) -> Option<&'static str> {
     let file_name = path.file_name()?.to_string_lossy().into_owned();
     let mut by_length = KINDS;
-    by_length.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    by_length.sort_by_key(|k| (std::cmp::Reverse(k.len()), *k));
     let normalized = schemas::normalize::normalize(&file_name).replace(' ', "_");
     if let Some(kind) = by_length.iter().find(|k| normalized.contains(*k)) {
         return Some(kind);
@@ -127,18 +127,8 @@ pub fn recognise(path: &Path) -> Option<&'static str> {
             K::recognises(self.0, self.1)
         }
     }
-    // The most specific marks first: a menu file mentions every topic.
-    let by_specificity = [
-        sources::menu::KIND,
-        sources::semaforo::KIND,
-        sources::semaforo_estatal::KIND,
-        sources::vacunas::KIND,
-        sources::hospitales::KIND,
-        sources::programas::KIND,
-        sources::estatal::KIND,
-        sources::sintomas::KIND,
-    ];
-    by_specificity.into_iter().find(|k| sources::visit(k, Recognises(&file_name, &head)) == Some(true))
+    // `KINDS` lists the most specific marks first.
+    KINDS.into_iter().find(|k| sources::visit(k, Recognises(&file_name, &head)) == Some(true))
 }
 
 #[cfg(test)]

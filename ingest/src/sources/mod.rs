@@ -39,17 +39,19 @@ use crate::error::ConfigError;
 use crate::pipeline::RunSource;
 use crate::source::{Source, SourceKind};
 
-/// Every kind, by name.
+/// Every kind, by name, in the order a file's content is tried against them
+/// ([`crate::offline::recognise`]): the most specific marks first, since a menu file mentions
+/// every topic. `covid` is recognised by its file's name only.
 pub const KINDS: [&str; 9] = [
-    covid::KIND,
+    menu::KIND,
     semaforo::KIND,
     semaforo_estatal::KIND,
-    estatal::KIND,
+    vacunas::KIND,
     hospitales::KIND,
     programas::KIND,
+    estatal::KIND,
     sintomas::KIND,
-    vacunas::KIND,
-    menu::KIND,
+    covid::KIND,
 ];
 
 /// Something done with one kind's type, whichever it is.
