@@ -5,14 +5,14 @@
 #   floor     the inflate-only floor: flate2 with zlib-rs, read and discard (ingest/examples/inflate_floor.rs)
 #   contacto  `contacto ingest --once` from the ZIP to published answers (embedded store, fresh each round)
 #   unzip     `unzip -p ZIP > /dev/null`
-#   polars    Polars on the uncompressed CSV (agg_polars.py), when Python has polars
+#   polars    Polars on the uncompressed CSV (bench/agg_polars.py), when Python has polars
 # and prints the median and best wall time, CPU time (user + system) and peak RSS of each, and
 # the wall times as ratios to the floor's (median to median, best to best). Other jobs on the machine slow a command that
 # uses both cores more than one that uses one: the CPU times show what each needs.
 #
-# The synthetic national file comes from the shared generator (the same shape as the real file;
-# 10 M rows ≈ 1.41 GB CSV, ≈ 364 MB `zip -1`), which needs numpy:
-#   python3 -m venv /work/venv-bench && /work/venv-bench/bin/pip install numpy polars duckdb
+# The synthetic national file comes from `bench-tools covid-csv` (the real 40-column layout and
+# value shares; 10 M rows ≈ 1.4 GB of CSV). Polars, for its row, is optional:
+#   python3 -m venv /work/venv-bench && /work/venv-bench/bin/pip install polars
 #   PYTHON=/work/venv-bench/bin/python bench/ingest.sh --rows 10000000 --rounds 5
 # Needs `zip`, `unzip`, `bc` and GNU time (`apt-get install zip unzip bc time`). On a machine shared with
 # other jobs, BENCH_NICE=-10 (root) runs every measured command at that priority, the same for all.
@@ -24,8 +24,7 @@ rows=10000000
 rounds=5
 dir=${BENCH_DIR:-$repo/bench-out/ingest}
 python=${PYTHON:-python3}
-gen=${GEN_COVID:-$repo/../shared/bench/gen_covid.py}
-polars_script=${AGG_POLARS:-$repo/../shared/bench/agg_polars.py}
+polars_script=$repo/bench/agg_polars.py
 while [ $# -gt 0 ]; do
   case $1 in
     --rows) rows=$2; shift 2 ;;
@@ -39,19 +38,18 @@ dir=$(cd "$dir" && pwd)
 csv=$dir/COVID19MEXICO_$rows.csv
 zip=$dir/COVID19MEXICO_$rows.zip
 
+echo "== building"
+cargo build --release --quiet -p contacto -p bench-tools
+cargo build --release --quiet -p ingest --example inflate_floor
 if [ ! -f "$csv" ]; then
-  [ -f "$gen" ] || { echo "generator not found: $gen (set GEN_COVID)" >&2; exit 1; }
   echo "== generating $rows rows"
-  "$python" "$gen" --rows "$rows" --out "$csv"
+  "$repo/target/release/bench-tools" covid-csv "$csv" "$rows"
 fi
 if [ ! -f "$zip" ]; then
   echo "== zip -1"
   (cd "$dir" && zip -1 -q "$(basename "$zip")" "$(basename "$csv")")
 fi
 
-echo "== building"
-cargo build --release --quiet -p contacto
-cargo build --release --quiet -p ingest --example inflate_floor
 contacto=$repo/target/release/contacto
 floor=$repo/target/release/examples/inflate_floor
 have_polars=no

@@ -5,8 +5,8 @@
 //! - `bench-tools verify-parse ADDR APP_SECRET`: the responder's first half alone, to see
 //!   what the rest costs: `POST /webhooks/meta` verified and read by the responder's own Meta
 //!   channel, then a 200, nothing stored, counted or answered;
-//! - `bench-tools redis-get ADDR REDIS_URL`: the reference figures' second row
-//!   (`../shared/bench/README.md`), the webhook a typical team writes: `POST /webhooks/meta`
+//! - `bench-tools redis-get ADDR REDIS_URL`: the reference figures' second row ("axum + serde +
+//!   one Redis GET"), the webhook a typical team writes: `POST /webhooks/meta`
 //!   read with serde, no signature, one Redis `GET resp:<text>` answered as the body;
 //! - `bench-tools graph ADDR`: a fake Graph API that accepts every `POST …/messages` with
 //!   Meta's success body and counts them (`GET /count`), so the script can check that every
@@ -15,7 +15,11 @@
 //!   Meta's wire form, one per line (`signature<TAB>body`), with unique message ids, 100,000
 //!   senders, and texts that route to varied topics and municipios;
 //! - `bench-tools publish SNAPSHOT_JSON`: publishes a snapshot into the store the usual
-//!   `CONTACTO_*` configuration selects (embedded or Redis).
+//!   `CONTACTO_*` configuration selects (embedded or Redis);
+//! - `bench-tools covid-csv FILE ROWS [SEED]`: the synthetic national file for
+//!   `bench/ingest.sh` ([`covid_csv`]).
+
+mod covid_csv;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -68,9 +72,14 @@ fn main() {
         Some("graph") if args.len() == 2 => runtime.block_on(serve(&args[1], graph())),
         Some("requests") if args.len() >= 5 => requests(&args[1], args[2].parse().expect("N"), &args[3], &args[4..]),
         Some("publish") if args.len() == 2 => runtime.block_on(publish(&args[1])),
+        Some("covid-csv") if args.len() == 3 || args.len() == 4 => covid_file(
+            &args[1],
+            args[2].parse().expect("ROWS"),
+            args.get(3).map_or(20_240_611, |s| s.parse().expect("SEED")),
+        ),
         _ => {
             eprintln!(
-                "uso: bench-tools hello DIRECCIÓN | verify-parse DIRECCIÓN SECRETO | redis-get DIRECCIÓN URL_REDIS | graph DIRECCIÓN | requests ARCHIVO N SECRETO ID… | publish SNAPSHOT.json"
+                "uso: bench-tools hello DIRECCIÓN | verify-parse DIRECCIÓN SECRETO | redis-get DIRECCIÓN URL_REDIS | graph DIRECCIÓN | requests ARCHIVO N SECRETO ID… | publish SNAPSHOT.json | covid-csv ARCHIVO FILAS [SEMILLA]"
             );
             std::process::exit(2);
         }
@@ -218,4 +227,16 @@ async fn publish(path: &str) {
     let current = store.current_version().await.expect("read the current version");
     let snapshot = store.publish(&content, current, 5).await.expect("publish");
     println!("published {} ({} answers) on {}", snapshot.version, snapshot.content.answers.len(), store.kind());
+}
+
+/// Writes the synthetic national file to `file` (through `file.part`, so a file that exists is
+/// complete) and says how big it came out.
+fn covid_file(file: &str, rows: u64, seed: u64) {
+    let started = std::time::Instant::now();
+    let part = format!("{file}.part");
+    let mut out = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(&part).expect("create the file"));
+    let bytes = covid_csv::write(&mut out, rows, seed).expect("write the file");
+    drop(out);
+    std::fs::rename(&part, file).expect("rename the finished file");
+    eprintln!("{file}: {rows} rows, {bytes} bytes in {:.1} s", started.elapsed().as_secs_f64());
 }
