@@ -64,8 +64,11 @@ pub struct OpenData {
     timezone: TimeZone,
     masking: Masking,
     max_age: Duration,
-    cache: Arc<Mutex<HashMap<(Date, Date), (Instant, Arc<Figures>)>>>,
+    cache: Arc<Mutex<Cache>>,
 }
+
+/// The figures of each range asked for lately (`desde`, `hasta`), with when they were read.
+type Cache = HashMap<(Date, Date), (Instant, Arc<Figures>)>;
 
 impl OpenData {
     /// The open data of the store, as `settings` (`open_data`, `timezone`) say.

@@ -147,10 +147,10 @@ pub fn render(f: &Figures) -> String {
 /// A request the page cannot answer, saying why.
 pub fn error(message: &str) -> String {
     let mut out = head("Datos abiertos: parámetro no válido");
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<header><h1>No se pueden mostrar esos datos</h1></header><main><p id=\"error\">{}</p>\
-         <p><a href=\"/datos/\">Ver los últimos 90 días</a></p></main></body></html>\n",
+         <p><a href=\"/datos/\">Ver los últimos 90 días</a></p></main></body></html>",
         escape(message)
     );
     out
