@@ -1,5 +1,7 @@
 //! The admin HTTP API of Contacto Ciudadano, served on the internal port (never the webhook
-//! port) under `/admin/`, described by `admin/openapi.yaml`.
+//! port) under `/admin/`, described by `admin/openapi.yaml`; and, apart from it, the
+//! programme's figures as open data ([`open_data`]), which need no token and which the binary
+//! serves on the public port.
 //!
 //! Every route of every module sits behind one bearer token (`admin.token`, compared in
 //! constant time; 401 without it or with a wrong one), one request size limit, and one error
@@ -25,11 +27,14 @@
 //!   with nothing written.
 //! - [`report`]: the programme report (interactions, users, subscribers, contents sent) for any
 //!   date range, as data, JSON, CSV and the text `contacto report` prints.
+//! - [`open_data`]: the same figures, per day, topic and month, with small counts masked, as
+//!   public files and a page at `/datos/` (no token; not part of [`AdminApi`]).
 
 pub mod auth;
 pub mod bot;
 pub mod conectate;
 pub mod error;
+pub mod open_data;
 pub mod report;
 pub mod runs;
 pub mod snapshots;

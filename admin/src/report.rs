@@ -16,6 +16,7 @@
 //! (`GET /admin/report?from=…&to=…`), CSV (`GET /admin/report.csv`) and text (`contacto report
 //! DESDE HASTA`).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use axum::Json;
@@ -26,7 +27,7 @@ use conectate::{ConectateError, Report};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{ToSpan, Unit};
-use schemas::{ConsentOutcome, ConsentSignal, es_mx};
+use schemas::{ConsentOutcome, ConsentSignal, Topic, es_mx};
 use serde::Serialize;
 use store::{Store, StoreError};
 
@@ -165,43 +166,108 @@ fn days_in(from: Date, to: Date) -> Result<i64, ReportError> {
     Ok(days)
 }
 
-/// The report of `from..=to`, days read in `tz`.
-pub async fn programme(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<ProgrammeReport, ReportError> {
+/// One day as the counters and ledgers tell it: what both the programme report and the open
+/// data ([`crate::open_data`]) are made of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountedDay {
+    pub date: Date,
+    /// Answered messages by topic; topics nobody asked about are absent.
+    pub by_topic: BTreeMap<Topic, u64>,
+    pub interactions: u64,
+    /// The day's HyperLogLog, never above `interactions`.
+    pub unique_users: u64,
+    /// Conéctate subscribers at the end of the day.
+    pub subscribers_at_end: u64,
+    /// Contents whose sending finished that day.
+    pub contents: u64,
+    /// Messages the platform accepted for them.
+    pub messages: u64,
+}
+
+/// Every day of a range, and the range's subscribers and contents, read once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counted {
+    pub from: Date,
+    pub to: Date,
+    pub days: Vec<CountedDay>,
+    pub subscribers: Subscribers,
+    pub contents_sent: ContentsSent,
+}
+
+impl Counted {
+    pub fn total_interactions(&self) -> u64 {
+        self.days.iter().map(|d| d.interactions).sum()
+    }
+}
+
+/// Distinct users over `from..=to` as published: the union of the days' HyperLogLogs, which
+/// can overshoot, bounded by the `interactions` it counts (every user counted wrote at least
+/// once). The flag says whether the bound was applied.
+pub async fn unique_users(
+    store: &dyn Store,
+    from: Date,
+    to: Date,
+    interactions: u64,
+) -> Result<(u64, bool), StoreError> {
+    let estimate = store.unique_users(from, to).await?;
+    Ok((estimate.min(interactions), estimate > interactions))
+}
+
+/// The counters, the consent ledger and the contents of `from..=to`, days read in `tz`.
+pub async fn count(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<Counted, ReportError> {
     let count = days_in(from, to)?;
     let recorded = store.interactions(from, to).await?;
     let mut recorded = recorded.into_iter().peekable();
-    let days: Vec<Day> = from
+    let (subscribers, subscribed_at_end) = subscribers(store, from, count as usize, to, tz).await?;
+    let (contents_sent, contents_by_day) = contents_sent(store, from, count as usize, to, tz).await?;
+    let days = from
         .series(1.day())
         .take(count as usize)
-        .map(|date| {
-            let day = recorded.next_if(|d| d.day == Some(date));
-            Day {
+        .enumerate()
+        .map(|(i, date)| {
+            let day = recorded.next_if(|d| d.day == Some(date)).unwrap_or_default();
+            let interactions = day.total();
+            CountedDay {
                 date,
-                interactions: day.as_ref().map_or(0, |d| d.total()),
+                interactions,
                 // A HyperLogLog estimate can exceed the exact count it estimates from; every
                 // user counted wrote at least once, so the day's interactions bound it.
-                unique_users: day.as_ref().map_or(0, |d| d.unique_users.min(d.total())),
+                unique_users: day.unique_users.min(interactions),
+                by_topic: day.by_topic,
+                subscribers_at_end: subscribed_at_end[i],
+                contents: contents_by_day[i].0,
+                messages: contents_by_day[i].1,
             }
         })
         .collect();
-    let total_interactions = days.iter().map(|d| d.interactions).sum::<u64>();
-    let average_per_day = (total_interactions as f64 / count as f64 * 10.0).round() / 10.0;
+    Ok(Counted { from, to, days, subscribers, contents_sent })
+}
+
+/// The report of `from..=to`, days read in `tz`.
+pub async fn programme(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<ProgrammeReport, ReportError> {
+    let counted = count(store, from, to, tz).await?;
+    let total_interactions = counted.total_interactions();
+    let average_per_day = (total_interactions as f64 / counted.days.len() as f64 * 10.0).round() / 10.0;
     Ok(ProgrammeReport {
         from,
         to,
-        days,
+        days: counted
+            .days
+            .iter()
+            .map(|d| Day { date: d.date, interactions: d.interactions, unique_users: d.unique_users })
+            .collect(),
         total_interactions,
         average_per_day,
-        unique_users: store.unique_users(from, to).await?.min(total_interactions),
-        subscribers: subscribers(store, from, to, tz).await?,
-        contents_sent: contents_sent(store, from, to, tz).await?,
+        unique_users: unique_users(store, from, to, total_interactions).await?.0,
+        subscribers: counted.subscribers,
+        contents_sent: counted.contents_sent,
         failed_replies: failed_replies(store, from, to).await?,
     })
 }
 
 /// The failures of every day of the range, added up by reason.
 async fn failed_replies(store: &dyn Store, from: Date, to: Date) -> Result<FailedReplies, StoreError> {
-    let mut by_reason: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut by_reason: BTreeMap<String, u64> = Default::default();
     for day in store.failed_replies(from, to).await? {
         for (reason, n) in day.by_reason {
             *by_reason.entry(reason).or_default() += n;
@@ -215,9 +281,18 @@ async fn failed_replies(store: &dyn Store, from: Date, to: Date) -> Result<Faile
     Ok(FailedReplies { total: by_reason.iter().map(|r| r.count).sum(), by_reason })
 }
 
-/// New, left and subscribed at the end, from the whole consent ledger.
-async fn subscribers(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<Subscribers, StoreError> {
-    let (mut subscribed, mut unsubscribed) = (0u64, 0u64);
+/// New, left and subscribed at the end of the range, and subscribed at the end of each of its
+/// `days` days, from the whole consent ledger.
+async fn subscribers(
+    store: &dyn Store,
+    from: Date,
+    days: usize,
+    to: Date,
+    tz: &TimeZone,
+) -> Result<(Subscribers, Vec<u64>), StoreError> {
+    // Subscriptions minus opt-outs: before the range, then on each of its days.
+    let mut before = 0i64;
+    let mut change = vec![0i64; days];
     let mut out = Subscribers::default();
     let mut after = 0;
     loop {
@@ -230,38 +305,66 @@ async fn subscribers(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> 
                 continue;
             }
             let within = day >= from && record.signal != ConsentSignal::NumberChanged;
-            match record.outcome {
+            let step = match record.outcome {
                 ConsentOutcome::Subscribed => {
-                    subscribed += 1;
                     out.new += u64::from(within);
+                    1
                 }
                 ConsentOutcome::Unsubscribed => {
-                    unsubscribed += 1;
                     out.left += u64::from(within);
+                    -1
                 }
-                ConsentOutcome::AlreadySubscribed | ConsentOutcome::NotSubscribed => {}
+                ConsentOutcome::AlreadySubscribed | ConsentOutcome::NotSubscribed => 0,
+            };
+            match day_index(from, day) {
+                Some(i) => change[i] += step,
+                None => before += step,
             }
         }
     }
-    out.total_at_end = subscribed.saturating_sub(unsubscribed);
-    Ok(out)
+    let at_end: Vec<u64> = change
+        .iter()
+        .scan(before, |running, step| {
+            *running += step;
+            Some((*running).max(0) as u64)
+        })
+        .collect();
+    out.total_at_end = at_end.last().copied().unwrap_or(0);
+    Ok((out, at_end))
 }
 
-/// Contents finished within the range and their messages, from their delivery reports.
-async fn contents_sent(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<ContentsSent, ReportError> {
+/// The position of `day` in a range starting on `from`; `None` before it.
+fn day_index(from: Date, day: Date) -> Option<usize> {
+    let days = from.until((Unit::Day, day)).ok()?.get_days();
+    usize::try_from(days).ok()
+}
+
+/// Contents finished within the range and their messages, from their delivery reports; in
+/// total and for each of its `days` days (contents, messages).
+async fn contents_sent(
+    store: &dyn Store,
+    from: Date,
+    days: usize,
+    to: Date,
+    tz: &TimeZone,
+) -> Result<(ContentsSent, Vec<(u64, u64)>), ReportError> {
     let mut out = ContentsSent::default();
+    let mut by_day = vec![(0, 0); days];
     for content in conectate::contents::read_after(store, 0).await? {
         let Some(finished) = content.finished_at else { continue };
         let day = tz.to_datetime(finished).date();
-        if content.state != conectate::State::Done || day < from || day > to {
+        let Some(i) = day_index(from, day).filter(|_| content.state == conectate::State::Done && day <= to) else {
             continue;
-        }
+        };
         let report = Report::new(&content, &store.report_counts(content.id).await?);
+        let messages = report.recipients.sent_text + report.recipients.sent_template;
         out.contents += 1;
-        out.messages += report.recipients.sent_text + report.recipients.sent_template;
+        out.messages += messages;
         out.delivered += report.messages.delivered_or_read();
+        by_day[i].0 += 1;
+        by_day[i].1 += messages;
     }
-    Ok(out)
+    Ok((out, by_day))
 }
 
 impl ProgrammeReport {

@@ -1,5 +1,6 @@
 //! `contacto responder`: the webhook service and its outbox worker, as a production process
-//! (usually on Redis, beside other replicas), with the admin API and the console on its internal port. It
+//! (usually on Redis, beside other replicas), with the open data (`/datos/`) beside the
+//! webhooks, and the admin API and the console on its internal port. It
 //! refuses to start without the secrets of the channels it serves, naming the variable to set.
 
 use std::future::Future;
@@ -23,7 +24,7 @@ pub async fn responder(mut settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves the webhooks, and health, metrics (from `metrics`), the admin API and the console on
+/// Serves the webhooks and the open data (`/datos/`), and health, metrics (from `metrics`), the admin API and the console on
 /// the internal port, until `shutdown` completes.
 pub async fn serve(
     settings: &mut Settings,
@@ -33,7 +34,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let config = ResponderConfig::from_settings(settings)?;
     let (public, internal) = listeners(settings).await?;
-    let mut responder = Responder::build_with_metrics(config, store.clone(), metrics).await;
+    let open_data = admin::open_data::OpenData::from_settings(settings, store.clone()).router();
+    let mut responder =
+        Responder::build_with_metrics(config, store.clone(), metrics).await.with_public_routes(open_data);
     if let Some(admin) = crate::admin_api::router(settings, store, responder.mirror())? {
         responder = responder.with_internal_routes(admin);
     }

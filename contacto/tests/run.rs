@@ -1,11 +1,13 @@
 //! `contacto run` on a fresh machine: it starts with no Redis and no secrets set, serves its
-//! health endpoint, and stops cleanly on SIGTERM and on ctrl-c (SIGINT).
+//! health endpoint and the open data on the public port, and stops cleanly on SIGTERM and on
+//! ctrl-c (SIGINT).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 struct Running {
     child: Child,
+    public: u16,
     internal: u16,
 }
 
@@ -22,7 +24,7 @@ fn start(dir: &std::path::Path) -> Running {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    Running { child, internal }
+    Running { child, public: web, internal }
 }
 
 async fn wait_healthy(port: u16) -> serde_json::Value {
@@ -59,6 +61,13 @@ async fn run_starts_without_redis_or_secrets_and_stops_cleanly_on_sigterm_and_ct
     let first = start(dir.path());
     let health = wait_healthy(first.internal).await;
     assert_eq!(health["store"], "embedded");
+    // The open data is on the public port, with no token, and not on the internal one.
+    let open = reqwest::get(format!("http://127.0.0.1:{}/datos/reporte.json", first.public)).await.unwrap();
+    assert_eq!(open.status(), reqwest::StatusCode::OK);
+    let open: serde_json::Value = open.json().await.unwrap();
+    assert_eq!(open["dias"].as_array().map(Vec::len), Some(90), "{open}");
+    let internal = reqwest::get(format!("http://127.0.0.1:{}/datos/", first.internal)).await.unwrap();
+    assert_eq!(internal.status(), reqwest::StatusCode::NOT_FOUND);
     let (status, stderr) = stop(first, "-TERM");
     assert!(status.success(), "exit after SIGTERM: {status}\n{stderr}");
     assert!(stderr.contains("Se crearon secretos locales"), "the first start says where it put secrets:\n{stderr}");
@@ -94,7 +103,7 @@ async fn run_ingests_the_bundled_fixture_at_start_up() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let running = Running { child, internal };
+    let running = Running { child, public: web, internal };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let health = wait_healthy(running.internal).await;

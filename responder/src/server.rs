@@ -49,6 +49,9 @@ pub struct Responder {
     background: Arc<watch::Sender<bool>>,
     /// Routes other crates serve on the internal port (the admin API), mounted by the binary.
     internal_routes: Router,
+    /// Routes other crates serve on the public port beside the webhooks (the open data),
+    /// mounted by the binary; the webhooks' limits do not apply to them.
+    public_routes: Router,
 }
 
 struct AppState {
@@ -134,7 +137,14 @@ impl Responder {
             handling: TaskTracker::new(),
             handling_permits: Arc::new(Semaphore::new(config.max_concurrent_requests)),
         });
-        Responder { state, worker, config, background: Arc::new(background), internal_routes: Router::new() }
+        Responder {
+            state,
+            worker,
+            config,
+            background: Arc::new(background),
+            internal_routes: Router::new(),
+            public_routes: Router::new(),
+        }
     }
 
     /// Serves `routes` on the internal port beside `/health` and `/metrics` (the admin API).
@@ -143,7 +153,13 @@ impl Responder {
         self
     }
 
-    /// The internet-facing routes: every channel's webhooks.
+    /// Serves `routes` on the public port beside the webhooks (the open data).
+    pub fn with_public_routes(mut self, routes: Router) -> Responder {
+        self.public_routes = self.public_routes.merge(routes);
+        self
+    }
+
+    /// The internet-facing routes: every channel's webhooks, and the public routes mounted.
     pub fn app(&self) -> Router {
         let mut routes: Vec<(&'static str, MethodRouter)> = Vec::new();
         for channel in self.state.channels.iter() {
@@ -162,6 +178,7 @@ impl Responder {
             .layer(ConcurrencyLimitLayer::new(self.config.max_concurrent_requests))
             .layer(DefaultBodyLimit::disable())
             .layer(RequestBodyLimitLayer::new(self.config.max_body_bytes))
+            .merge(self.public_routes.clone())
     }
 
     /// The internal routes: `/health` and `/metrics`.

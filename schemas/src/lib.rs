@@ -17,12 +17,14 @@
 //!   ([`UserKey`]) that stands for them in every log, key and counter.
 //! - [`keys`]: the cache key layout: one prefix, Redis Cluster hash tags where keys move together.
 //! - [`es_mx`]: es-MX number and date formatting for everything a citizen reads.
+//! - [`html`]: text made safe inside the HTML pages the binary writes.
 //! - [`runs`]: ingest run records ([`IngestRun`]) and who acts by hand ([`Actor`]).
 //! - [`consent`]: Conéctate subscribers and the consent ledger.
 
 pub mod answer;
 pub mod consent;
 pub mod es_mx;
+pub mod html;
 pub mod keys;
 pub mod municipio;
 pub mod normalize;

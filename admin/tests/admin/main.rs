@@ -6,6 +6,7 @@ mod helpers;
 
 mod bot;
 mod conectate;
+mod open_data;
 mod ops;
 mod report;
 

@@ -30,6 +30,8 @@ pub struct App {
     pub settings: Settings,
     /// The internal port: `/admin`, `/console/`.
     pub internal: TestServer,
+    /// The responder's public port: the webhooks and the open data (`/datos/`).
+    pub public: String,
     /// What the Graph API stand-in accepted.
     accepted: Arc<Mutex<Vec<Accepted>>>,
     /// Reports statuses to our Meta webhook, as Meta does.
@@ -123,11 +125,13 @@ pub async fn spawn() -> App {
 
     let responder_config = ResponderConfig::from_settings(&mut settings).unwrap();
     let channels = Channels::from_config(&responder_config, &reqwest::Client::new());
-    let responder = Responder::build(responder_config, store.clone()).await;
+    let open_data = admin::open_data::OpenData::from_settings(&settings, store.clone()).router();
+    let responder = Responder::build(responder_config, store.clone()).await.with_public_routes(open_data);
     let mirror = responder.mirror();
     let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let responder_internal = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let webhook = format!("http://{}/webhooks/meta", public.local_addr().unwrap());
+    let public_url = format!("http://{}", public.local_addr().unwrap());
+    let webhook = format!("{public_url}/webhooks/meta");
     let (responder_stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(responder.serve(public, responder_internal, async {
         let _ = stopped.await;
@@ -146,6 +150,7 @@ pub async fn spawn() -> App {
         store,
         settings,
         internal,
+        public: public_url,
         accepted,
         statuses,
         config,

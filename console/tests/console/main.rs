@@ -6,6 +6,7 @@
 mod app;
 mod browser;
 mod conectate;
+mod datos;
 mod http;
 mod ops;
 mod probar;
