@@ -271,15 +271,21 @@ struct RawButton {
     text: Option<String>,
 }
 
-/// `{"body":"User A changed from … to …","wa_id":"5214779876543","type":"user_changed_number"}`
+/// `{"body":"User A changed from … to …","wa_id":"5214779876543","type":"user_changed_number"}`,
+/// or for a new business-scoped id (Meta's system messages reference, August 2026):
+/// `{"body":"…","user_id":"MX.2…","previous_user_id":"MX.1…","type":"user_changed_user_id"}`.
 #[derive(Deserialize)]
 struct RawSystem {
     #[serde(default, rename = "type")]
     kind: Option<String>,
     #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
     wa_id: Option<String>,
     #[serde(default)]
     user_id: Option<String>,
+    #[serde(default)]
+    previous_user_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -428,9 +434,54 @@ fn address(phone: Option<&str>, user_id: Option<&str>) -> Option<UserAddress> {
         .or_else(|| user_id.and_then(|u| Bsuid::parse(u).ok().map(UserAddress::Bsuid)))
 }
 
+/// A `system` message saying the citizen's identity changed: who changed (the address their
+/// subscription is under) and the change. `None` for other system types.
+///
+/// `user_changed_number` gives the new number in `system.wa_id`. `user_changed_user_id` gives
+/// the new business-scoped id in `system.user_id` and no phone number; the old id is
+/// `system.previous_user_id` (documented since August 2026), else, in earlier captures, the
+/// message's `from_user_id` or the body's "… changed from MX.1… to MX.2…". A subscription is
+/// under the phone number whenever the citizen showed one, so a new business-scoped id moves
+/// only what is under the old id, even when the message also carries the number.
+fn identity_change(m: &RawMessage) -> Option<(UserAddress, Content)> {
+    let system = m.system.as_ref()?;
+    match system.kind.as_deref()? {
+        "user_changed_number" => {
+            let from = address(m.from.as_deref(), m.from_user_id.as_deref().or(system.previous_user_id.as_deref()))?;
+            Some((from, Content::NumberChanged { new: address(system.wa_id.as_deref(), None) }))
+        }
+        "user_changed_user_id" => {
+            let new = system.user_id.as_deref().and_then(|u| Bsuid::parse(u).ok());
+            let in_body = system
+                .body
+                .as_deref()
+                .and_then(|b| b.rsplit_once(" from "))
+                .and_then(|(_, r)| r.split_whitespace().next());
+            let old = [system.previous_user_id.as_deref(), m.from_user_id.as_deref(), in_body]
+                .into_iter()
+                .flatten()
+                .filter_map(|u| Bsuid::parse(u).ok())
+                .find(|old| Some(old) != new.as_ref());
+            match old {
+                Some(old) => {
+                    Some((UserAddress::Bsuid(old), Content::NumberChanged { new: new.map(UserAddress::Bsuid) }))
+                }
+                // Nothing known to move from: the event is kept, and moves nothing.
+                None => {
+                    Some((address(m.from.as_deref(), m.from_user_id.as_deref())?, Content::NumberChanged { new: None }))
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
 fn message_event(number: &str, m: RawMessage) -> InboundEvent {
-    let Some(id) = m.id.filter(|id| !id.is_empty()) else { return unusable("a message without an id") };
-    let Some(from) = address(m.from.as_deref(), m.from_user_id.as_deref()) else {
+    let Some(id) = m.id.clone().filter(|id| !id.is_empty()) else { return unusable("a message without an id") };
+    let change = if m.kind.as_deref() == Some("system") { identity_change(&m) } else { None };
+    let Some(from) =
+        change.as_ref().map(|(from, _)| from.clone()).or_else(|| address(m.from.as_deref(), m.from_user_id.as_deref()))
+    else {
         return unusable("a message without a usable sender");
     };
     if m.group_id.is_some() {
@@ -462,18 +513,12 @@ fn message_event(number: &str, m: RawMessage) -> InboundEvent {
         "reaction" => Content::Reaction,
         "contacts" => Content::Contacts,
         "order" => Content::Order,
-        "system" => {
-            let system = m.system;
-            match system.as_ref().and_then(|s| s.kind.as_deref()) {
-                Some("user_changed_number") => {
-                    Content::NumberChanged { new: address(system.as_ref().and_then(|s| s.wa_id.as_deref()), None) }
-                }
-                Some("user_changed_user_id") if matches!(from, UserAddress::Bsuid(_)) => {
-                    Content::NumberChanged { new: address(None, system.as_ref().and_then(|s| s.user_id.as_deref())) }
-                }
-                other => Content::Unsupported { kind: format!("system/{}", other.unwrap_or("unknown")) },
-            }
-        }
+        "system" => match change {
+            Some((_, content)) => content,
+            None => Content::Unsupported {
+                kind: format!("system/{}", m.system.and_then(|s| s.kind).as_deref().unwrap_or("unknown")),
+            },
+        },
         "unsupported" => Content::Unsupported {
             kind: m
                 .unsupported

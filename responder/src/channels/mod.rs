@@ -132,7 +132,8 @@ pub enum Content {
     Reaction,
     Contacts,
     Order,
-    /// The citizen changed phone number (`system` message); `new` is the new address.
+    /// The citizen changed phone number or business-scoped id (`system` message): the
+    /// message's `from` is the old address, `new` the new one.
     NumberChanged {
         new: Option<UserAddress>,
     },
