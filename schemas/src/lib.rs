@@ -19,6 +19,8 @@
 //! - [`es_mx`]: es-MX number and date formatting for everything a citizen reads.
 //! - [`runs`]: ingest run records ([`IngestRun`]) and who acts by hand ([`Actor`]).
 //! - [`consent`]: Conéctate subscribers and the consent ledger.
+//! - [`template`]: a WhatsApp template's category ([`TemplateCategory`]), which picks Meta's
+//!   send endpoint.
 
 pub mod answer;
 pub mod consent;
@@ -30,6 +32,7 @@ pub mod router;
 pub mod runs;
 pub mod scope;
 pub mod snapshot;
+pub mod template;
 pub mod topic;
 pub mod user;
 
@@ -43,6 +46,7 @@ pub use router::{Keyword, KeywordRule, Menu, MenuEntry, MenuId, RouterTable, Tar
 pub use runs::{Actor, IngestRun, RunFilter, RunResult};
 pub use scope::{AnswerKey, Scope};
 pub use snapshot::{Provenance, RenderedAnswer, Snapshot, SnapshotContent, SnapshotVersion, SourceName};
+pub use template::TemplateCategory;
 pub use topic::Topic;
 pub use user::{Bsuid, PhoneNumber, UserAddress, UserHasher, UserKey};
 

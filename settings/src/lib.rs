@@ -249,6 +249,11 @@ pub struct MetaSettings {
     pub messages_per_second: u32,
     /// Limit on one Graph API call; a call that takes longer is retried later.
     pub graph_timeout_secs: u64,
+    /// Send MARKETING templates (Conéctate outside the 24-hour window) through Meta's Marketing
+    /// Messages API (`/{phone_number_id}/marketing_messages`) instead of `/messages`; templates
+    /// of any other category still go to `/messages`. Turn it on only once the WhatsApp Business
+    /// Account accepted the Marketing Messages API's terms.
+    pub marketing_messages: bool,
 }
 
 impl Default for MetaSettings {
@@ -262,6 +267,7 @@ impl Default for MetaSettings {
             graph_version: "v23.0".into(),
             messages_per_second: 80,
             graph_timeout_secs: 10,
+            marketing_messages: false,
         }
     }
 }
@@ -351,6 +357,12 @@ pub struct ConectateSettings {
     pub default_template: Option<String>,
     /// The language of the templates (Meta's code).
     pub template_language: String,
+    /// The category Meta gave each template (`aviso_conectate = "UTILITY"`): MARKETING,
+    /// UTILITY or AUTHENTICATION. A template not listed, the default one included, counts as
+    /// MARKETING. Meta's `template_category_update` webhook overrides it when the category
+    /// changes; it decides whether a template goes to the Marketing Messages API
+    /// (`channels.meta.marketing_messages`).
+    pub template_categories: BTreeMap<String, schemas::TemplateCategory>,
     /// The Twilio Content API template (`HX…`) sent outside the window when a content names
     /// none; the content's text fills its variable 1.
     pub default_content_sid: Option<String>,
@@ -394,6 +406,7 @@ impl Default for ConectateSettings {
             messaging_limit: MessagingLimit::Limited(250),
             default_template: None,
             template_language: "es_MX".into(),
+            template_categories: BTreeMap::new(),
             default_content_sid: None,
             sender_concurrency: 32,
             reclaim_idle_secs: 60,

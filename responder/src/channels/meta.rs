@@ -6,8 +6,10 @@
 //! `\u00e9` and `/` as `\/`, so re-serialised JSON would not match). Every entry, change and
 //! item is read on its own, so one unusable message never costs the others their answer.
 //!
-//! Outbound: [`GraphClient`] posts to `/{version}/{phone_number_id}/messages` and classifies the
-//! Graph API's error codes into [`SendError`].
+//! Outbound: [`GraphClient`] posts to `/{version}/{phone_number_id}/messages` (a MARKETING
+//! template to `/marketing_messages` when Meta's Marketing Messages API is configured) and
+//! classifies the Graph API's error codes into [`SendError`]. A `template_category_update` keeps
+//! each template's category current; like statuses, it is never answered.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -17,7 +19,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
-use schemas::{Answer, Bsuid, ChannelKind, Interactive, PhoneNumber, UserAddress};
+use schemas::{Answer, Bsuid, ChannelKind, Interactive, PhoneNumber, TemplateCategory, UserAddress};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -28,7 +30,8 @@ use subtle::ConstantTimeEq;
 use super::error::{retry_after_header, scrub};
 use super::{
     Channel, Content, DeliveryState, Hook, InboundEvent, InboundMessage, Outbound, OutboundContent, PlatformError,
-    Preference, PreferenceEvent, Rejection, RouteSpec, SendError, Sent, StatusEvent, ThrottleScope, WebhookRequest,
+    Preference, PreferenceEvent, Rejection, RouteSpec, SendError, Sent, StatusEvent, TemplateCategoryEvent,
+    ThrottleScope, WebhookRequest,
 };
 use crate::config::MetaConfig;
 
@@ -339,6 +342,27 @@ struct RawPreference {
     timestamp: Option<Seconds>,
 }
 
+/// `value` of a `template_category_update` change (Meta's webhook reference): a completed change
+///
+/// ```json
+/// {"message_template_id":12345678,"message_template_name":"aviso_conectate",
+///  "message_template_language":"es_MX","previous_category":"MARKETING","new_category":"UTILITY"}
+/// ```
+///
+/// or, for a change still to come, `correct_category` (the one it will get),
+/// `new_category` (the current one) and `category_update_timestamp`.
+#[derive(Deserialize)]
+struct RawCategoryUpdate {
+    #[serde(default)]
+    message_template_name: Option<String>,
+    #[serde(default)]
+    message_template_language: Option<String>,
+    #[serde(default)]
+    new_category: Option<String>,
+    #[serde(default)]
+    correct_category: Option<String>,
+}
+
 /// Unix seconds, which Meta sends as a string in messages and as a number in preferences.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -385,7 +409,8 @@ pub fn parse_notification(body: &[u8]) -> Result<Vec<InboundEvent>, Rejection> {
         match change.field.as_deref().unwrap_or("messages") {
             "messages" => parse_messages_value(value, &mut events),
             "user_preferences" => parse_preferences_value(value, &mut events),
-            // Template, quality, account and capability updates: nothing for the bot to do.
+            "template_category_update" => events.push(template_category_event(value)),
+            // Template status, quality, account and capability updates: nothing for the bot to do.
             _ => {}
         }
     }
@@ -558,6 +583,22 @@ fn status_event(s: RawStatus) -> InboundEvent {
     })
 }
 
+/// A template's category changed, or will: never a message to anyone.
+fn template_category_event(value: &RawValue) -> InboundEvent {
+    let Ok(raw) = serde_json::from_str::<RawCategoryUpdate>(value.get()) else {
+        return unusable("a template category update that cannot be read");
+    };
+    let impending = raw.correct_category.is_some();
+    let category = if impending { raw.correct_category } else { raw.new_category };
+    match (raw.message_template_name, raw.message_template_language, category.map(|c| c.parse())) {
+        (Some(name), Some(language), Some(Ok(category))) if !name.is_empty() => {
+            InboundEvent::TemplateCategory(TemplateCategoryEvent { name, language, category, impending })
+        }
+        (_, _, Some(Err(e))) => unusable(format!("a template category update: {e}")),
+        _ => unusable("a template category update without a name, language or category"),
+    }
+}
+
 fn parse_preferences_value(value: &RawValue, events: &mut Vec<InboundEvent>) {
     let value: PreferencesValue<'_> = match serde_json::from_str(value.get()) {
         Ok(v) => v,
@@ -608,6 +649,8 @@ pub struct GraphClient {
     version: String,
     token: String,
     timeout: Duration,
+    /// MARKETING templates go to the Marketing Messages API.
+    marketing_messages: bool,
     /// Scrubbed from every error the API returns.
     redact: Vec<String>,
 }
@@ -651,6 +694,7 @@ impl GraphClient {
             version: config.graph_version.clone(),
             token: config.access_token.clone(),
             timeout: config.graph_timeout,
+            marketing_messages: config.marketing_messages,
             redact: secrets(config),
         }
     }
@@ -660,12 +704,25 @@ impl GraphClient {
         format!("{}/{}/{phone_number_id}/messages", self.base_url, self.version)
     }
 
+    /// Where `message` is posted: a MARKETING template to the Marketing Messages API
+    /// (`/{phone_number_id}/marketing_messages`, the same body) when it is configured,
+    /// everything else to `/{phone_number_id}/messages`.
+    pub fn url_for(&self, message: &Outbound) -> String {
+        let marketing =
+            matches!(&message.content, OutboundContent::Template(t) if t.category == TemplateCategory::Marketing);
+        if self.marketing_messages && marketing {
+            format!("{}/{}/{}/marketing_messages", self.base_url, self.version, message.business_number)
+        } else {
+            self.messages_url(&message.business_number)
+        }
+    }
+
     /// Sends one message and classifies any failure.
     pub async fn send(&self, message: &Outbound) -> Result<Sent, SendError> {
         let redact = &self.redact;
         let response = self
             .http
-            .post(self.messages_url(&message.business_number))
+            .post(self.url_for(message))
             .bearer_auth(&self.token)
             .timeout(self.timeout)
             .json(&request_body(message))
