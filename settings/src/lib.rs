@@ -1014,6 +1014,24 @@ mod tests {
     }
 
     #[test]
+    fn template_categories_and_the_marketing_messages_api_are_read_and_checked() {
+        use schemas::TemplateCategory::{Marketing, Utility};
+        let defaults = load("", &[]).unwrap();
+        assert!(!defaults.channels.meta.marketing_messages, "off unless asked for");
+        assert!(defaults.conectate.template_categories.is_empty());
+        let s = load(
+            "[conectate]\ntemplate_categories = { aviso_conectate = \"UTILITY\", promo_vacunas = \"MARKETING\" }\n",
+            &[("CONTACTO_CHANNELS__META__MARKETING_MESSAGES", "true")],
+        )
+        .unwrap();
+        assert!(s.channels.meta.marketing_messages);
+        let categories: Vec<_> = s.conectate.template_categories.into_iter().collect();
+        assert_eq!(categories, vec![("aviso_conectate".to_owned(), Utility), ("promo_vacunas".to_owned(), Marketing)]);
+        let err = load("[conectate]\ntemplate_categories = { aviso_conectate = \"PROMO\" }\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("template_categories"), "{err}");
+    }
+
+    #[test]
     #[allow(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
     fn relative_paths_follow_the_configuration_file() {
         // Inside a jail: other tests change the environment and the working directory.
