@@ -1,10 +1,11 @@
 //! What Conéctate takes from the settings (`[conectate]`, the channels, the time zone), once.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use responder::delivery::DeliveryConfig;
-use schemas::{Bsuid, ChannelKind, PhoneNumber, UserAddress, UserHasher, UserKey};
+use schemas::{Bsuid, ChannelKind, PhoneNumber, TemplateCategory, UserAddress, UserHasher, UserKey};
 use settings::secrets::USER_HASH_KEY;
 use settings::{ConfigError, Settings};
 use store::Rate;
@@ -45,6 +46,8 @@ pub struct ConectateConfig {
     pub require_canary: bool,
     pub default_template: Option<String>,
     pub template_language: String,
+    /// Meta's category of each template, as configured; unlisted ones are MARKETING.
+    pub template_categories: BTreeMap<String, TemplateCategory>,
     pub default_content_sid: Option<String>,
     /// The calendar in which the team reads and writes times.
     pub timezone: TimeZone,
@@ -101,6 +104,7 @@ impl ConectateConfig {
             require_canary: c.require_canary,
             default_template: c.default_template.clone(),
             template_language: c.template_language.clone(),
+            template_categories: c.template_categories.clone(),
             default_content_sid: c.default_content_sid.clone(),
             timezone,
             delivery: DeliveryConfig {

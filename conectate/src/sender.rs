@@ -36,12 +36,12 @@ use metrics::{BroadcastOutcome, Metrics, SendKind, SendResult};
 use responder::channels::{
     Channel, Channels, Outbound, OutboundContent, SendError, Template, ThrottleScope, rate_bucket,
 };
-use responder::conectate::{SERVICE_WINDOW, Subscriptions, window_left};
+use responder::conectate::{SERVICE_WINDOW, Subscriptions, stored_category, window_left};
 use responder::delivery::{
     Delivery, ENGAGEMENT_LIMITED, OUTCOME_RANK, Outcome as Settled, Recipient, SETTLED, engagement_flag, flag_end,
     flag_until, message_step, unreachable_flag,
 };
-use schemas::ChannelKind;
+use schemas::{ChannelKind, TemplateCategory};
 use store::{EntryId, KvOp, KvReply, QueueEntry, QueueName, Rate, ReportUpdate, SharedStore, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -476,7 +476,44 @@ impl Inner {
             }
             jobs.push(Job { entry, delivery, content, recipient, channel, template });
         }
+        self.categorise(&mut jobs).await?;
         self.within_messaging_limit(jobs, settles).await
+    }
+
+    /// The latest category of each Meta template about to go, which picks its endpoint: as
+    /// Meta last reported it (`template_category_update`, kept by the responder), else as
+    /// configured. One read for the batch.
+    async fn categorise(&self, jobs: &mut [Job]) -> Result<(), StoreError> {
+        let on_meta = |j: &&mut Job| j.recipient.channel == ChannelKind::Meta;
+        let mut wanted: Vec<(String, String)> = jobs
+            .iter_mut()
+            .filter(on_meta)
+            .filter_map(|j| j.template.as_ref().map(|t| (t.name.clone(), t.language.clone())))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let keys = self.store.keys();
+        let reads: Vec<KvOp> = wanted.iter().map(|(n, l)| KvOp::Get { key: keys.template_category(n, l) }).collect();
+        let replies = self.store.batch(&reads).await?;
+        let latest: HashMap<(String, String), TemplateCategory> = wanted
+            .into_iter()
+            .zip(replies)
+            .filter_map(|(template, reply)| match reply {
+                KvReply::Value(v) => stored_category(v.as_deref()).map(|c| (template, c)),
+                _ => None,
+            })
+            .collect();
+        for job in jobs.iter_mut().filter(on_meta) {
+            if let Some(t) = job.template.as_mut()
+                && let Some(category) = latest.get(&(t.name.clone(), t.language.clone()))
+            {
+                t.category = *category;
+            }
+        }
+        Ok(())
     }
 
     /// Templates go to citizens outside the window: business-initiated, they count for the
@@ -512,6 +549,7 @@ impl Inner {
     /// content's text.
     fn template(&self, content: &Content, channel: ChannelKind) -> Option<Template> {
         let c = &self.config;
+        let category = |name: &str| c.template_categories.get(name).copied().unwrap_or(TemplateCategory::Marketing);
         let text = || {
             // Meta refuses line breaks and long runs of spaces in a parameter.
             let flat = content.draft.message_text().split_whitespace().collect::<Vec<_>>().join(" ");
@@ -523,11 +561,13 @@ impl Inner {
                     name: t.name.clone(),
                     language: t.language.clone(),
                     parameters: t.parameters.clone(),
+                    category: category(&t.name),
                 }),
                 None => c.default_template.as_ref().map(|name| Template {
                     name: name.clone(),
                     language: c.template_language.clone(),
                     parameters: vec![text()],
+                    category: category(name),
                 }),
             },
             ChannelKind::Twilio => match &content.draft.twilio {
@@ -535,11 +575,13 @@ impl Inner {
                     name: t.content_sid.clone(),
                     language: String::new(),
                     parameters: t.variables.clone(),
+                    category: category(&t.content_sid),
                 }),
                 None => c.default_content_sid.as_ref().map(|sid| Template {
                     name: sid.clone(),
                     language: String::new(),
                     parameters: vec![text()],
+                    category: category(sid),
                 }),
             },
         }

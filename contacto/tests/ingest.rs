@@ -427,3 +427,53 @@ fn preview_a_message_shows_what_the_bot_makes_of_it_before_a_new_keyword_is_publ
     let (_, out, _) = output(dir.path(), &["preview", "--mensaje", "tapabocas"], &[]);
     assert!(out.contains("ningún tema reconocido"), "nothing was published: {out}");
 }
+
+/// Replies are billed per message (since July 2025), so every answer leaves as one message
+/// wherever the platform allows it: on Meta one Graph API request (a text of up to 4,096
+/// characters, or a list or buttons carrying the text as their body); on Twilio one inline
+/// `<Message>` unless the text passes 1,600 characters, Twilio's limit, past which it is split.
+/// Over every answer and menu the bundled fixtures publish, and how often Twilio splits one.
+#[tokio::test]
+async fn every_bundled_answer_is_one_message_and_only_those_past_1600_characters_split_on_twilio() {
+    use responder::channels::twilio::{MESSAGE_MAX, twiml};
+    use responder::channels::{Outbound, OutboundContent, meta};
+    use schemas::{PhoneNumber, UserAddress};
+
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    let keys = schemas::KeyLayout::new("contacto").unwrap();
+    let config = store::StoreConfig::Embedded { data_dir: dir.path().join("data"), keys };
+    let snapshot = store::open(&config).await.unwrap().current_snapshot().await.unwrap().expect("a snapshot");
+    let content = &snapshot.content;
+    let answers: Vec<&schemas::Answer> =
+        content.answers.values().map(|r| &r.answer).chain(content.router.menus.values().map(|m| &m.answer)).collect();
+    let municipios: std::collections::BTreeSet<_> = content.answers.keys().map(|k| k.scope).collect();
+    assert_eq!(municipios.len(), 47, "answers for the state and each of the 46 municipios");
+    assert!(!content.router.menus.is_empty());
+    let (mut split, mut longest) = (0, 0);
+    for answer in &answers {
+        let body = answer.body();
+        let to = UserAddress::Phone(PhoneNumber::parse("5214771234567").unwrap());
+        let outbound = Outbound {
+            business_number: "1".into(),
+            to,
+            content: OutboundContent::Answer((*answer).clone()),
+            tag: None,
+        };
+        let request = meta::request_body(&outbound);
+        let sent = request["text"]["body"].as_str().or_else(|| request["interactive"]["body"]["text"].as_str());
+        assert_eq!(sent, Some(body), "one Graph API message carries the whole text");
+        let chars = body.chars().count();
+        let parts = twiml([body]).matches("<Message>").count();
+        assert_eq!(parts > 1, chars > MESSAGE_MAX, "{chars} characters went as {parts} Twilio messages:\n{body}");
+        if parts > 1 {
+            eprintln!("split on Twilio into {parts} messages ({chars} characters): {:?}", body.lines().next());
+            split += 1;
+        }
+        longest = longest.max(chars);
+    }
+    eprintln!(
+        "{} answers and menus; {split} would be split on Twilio (over {MESSAGE_MAX} characters); the longest has {longest}",
+        answers.len()
+    );
+}

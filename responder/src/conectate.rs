@@ -13,17 +13,20 @@
 //! ([`window_opened`], read back with [`window_left`]): inside it the Conéctate sender may send
 //! free-form contents, outside it only an approved template. And a send that fails with 131050
 //! (the citizen stopped marketing messages) is an opt-out ([`Subscriptions::opt_out_after_failure`]).
+//!
+//! And Meta's latest category of each template ([`template_category_changed`], read back with
+//! [`stored_category`]), which decides whether the sender uses the Marketing Messages API.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 use schemas::{
-    ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, KeyLayout, Scope, Topic, UserAddress, UserHasher,
-    UserKey,
+    ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, KeyLayout, Scope, TemplateCategory, Topic,
+    UserAddress, UserHasher, UserKey,
 };
 use store::{KvOp, SharedStore, StoreError};
 
-use crate::channels::{InboundMessage, rate_bucket};
+use crate::channels::{InboundMessage, TemplateCategoryEvent, rate_bucket};
 use crate::replies::Reply;
 
 /// WhatsApp's customer service window: each message from a citizen opens it (or starts it
@@ -50,6 +53,28 @@ pub fn window_left(stored: Option<&[u8]>, now: Timestamp) -> Option<Duration> {
     let age = now.duration_since(Timestamp::from_second(seconds).ok()?);
     let age = if age.is_negative() { Duration::ZERO } else { age.unsigned_abs() };
     SERVICE_WINDOW.checked_sub(age).filter(|d| !d.is_zero())
+}
+
+/// Meta changed a template's category: the write that keeps it, read by every sender before a
+/// template send ([`stored_category`]). A change still to come is only logged: Meta asks to
+/// route on a category once it changed, never on the one announced.
+pub fn template_category_changed(keys: &KeyLayout, update: &TemplateCategoryEvent) -> Option<KvOp> {
+    let TemplateCategoryEvent { name, language, category, impending } = update;
+    if *impending {
+        tracing::info!(template = %name, %language, %category, "Meta will change a template's category.");
+        return None;
+    }
+    tracing::info!(template = %name, %language, %category, "Meta changed a template's category.");
+    Some(KvOp::Put {
+        key: keys.template_category(name, language),
+        value: category.as_str().as_bytes().to_vec(),
+        ttl: None,
+    })
+}
+
+/// A template's category as [`template_category_changed`] stored it.
+pub fn stored_category(stored: Option<&[u8]>) -> Option<TemplateCategory> {
+    std::str::from_utf8(stored?).ok()?.parse().ok()
 }
 
 /// Applies consent changes.

@@ -33,6 +33,8 @@ pub struct MetaConfig {
     pub graph_version: String,
     pub messages_per_second: u32,
     pub graph_timeout: Duration,
+    /// MARKETING templates go to `/marketing_messages` (Meta's Marketing Messages API).
+    pub marketing_messages: bool,
 }
 
 impl fmt::Debug for MetaConfig {
@@ -42,6 +44,7 @@ impl fmt::Debug for MetaConfig {
             .field("graph_base_url", &self.graph_base_url)
             .field("graph_version", &self.graph_version)
             .field("messages_per_second", &self.messages_per_second)
+            .field("marketing_messages", &self.marketing_messages)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +170,7 @@ impl ResponderConfig {
                     graph_version: m.graph_version.clone(),
                     messages_per_second: m.messages_per_second,
                     graph_timeout: Duration::from_secs(m.graph_timeout_secs),
+                    marketing_messages: m.marketing_messages,
                 })
             }
             _ => None,

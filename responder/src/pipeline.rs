@@ -197,6 +197,7 @@ impl Pipeline {
         let kind = channel.kind();
         let mut work = Vec::new();
         let mut statuses = Vec::new();
+        let mut categories = Vec::new();
         for event in events {
             match event {
                 InboundEvent::Message(message) => {
@@ -223,6 +224,9 @@ impl Pipeline {
                     }
                 }
                 InboundEvent::Status(status) => statuses.push(status),
+                InboundEvent::TemplateCategory(update) => {
+                    categories.extend(conectate::template_category_changed(&self.keys, &update));
+                }
                 InboundEvent::PlatformError(error) => {
                     self.metrics.event(Event::PlatformError);
                     tracing::warn!(channel = kind.as_str(), code = error.code, title = %error.title, "The platform reported an error.");
@@ -235,6 +239,9 @@ impl Pipeline {
         }
         if !statuses.is_empty() {
             self.delivery.record(&statuses).await?;
+        }
+        if !categories.is_empty() {
+            self.kv.run(categories).await?;
         }
         if work.is_empty() {
             return Ok(Vec::new());

@@ -206,6 +206,11 @@ impl KeyLayout {
     pub fn service_window(&self, bucket: &str, user: &UserKey) -> Key {
         self.plain(format_args!("window:{bucket}:{user}"))
     }
+    /// The latest category of a Meta template (`name`, `language`), as the
+    /// `template_category_update` webhook last reported it; read before each template send.
+    pub fn template_category(&self, name: &str, language: &str) -> Key {
+        self.plain(format_args!("template-category:{name}:{language}"))
+    }
     /// Conéctate contents, one field per content id.
     pub fn contents(&self) -> Key {
         self.tagged("contents", format_args!("items"))

@@ -20,6 +20,8 @@
 //! - [`html`]: text made safe inside the HTML pages the binary writes.
 //! - [`runs`]: ingest run records ([`IngestRun`]) and who acts by hand ([`Actor`]).
 //! - [`consent`]: Conéctate subscribers and the consent ledger.
+//! - [`template`]: a WhatsApp template's category ([`TemplateCategory`]), which picks Meta's
+//!   send endpoint.
 
 pub mod answer;
 pub mod consent;
@@ -32,6 +34,7 @@ pub mod router;
 pub mod runs;
 pub mod scope;
 pub mod snapshot;
+pub mod template;
 pub mod topic;
 pub mod user;
 
@@ -45,6 +48,7 @@ pub use router::{Keyword, KeywordRule, Menu, MenuEntry, MenuId, RouterTable, Tar
 pub use runs::{Actor, IngestRun, RunFilter, RunResult};
 pub use scope::{AnswerKey, Scope};
 pub use snapshot::{Provenance, RenderedAnswer, Snapshot, SnapshotContent, SnapshotVersion, SourceName};
+pub use template::TemplateCategory;
 pub use topic::Topic;
 pub use user::{Bsuid, PhoneNumber, UserAddress, UserHasher, UserKey};
 

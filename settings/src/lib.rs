@@ -251,6 +251,11 @@ pub struct MetaSettings {
     pub messages_per_second: u32,
     /// Limit on one Graph API call; a call that takes longer is retried later.
     pub graph_timeout_secs: u64,
+    /// Send MARKETING templates (Conéctate outside the 24-hour window) through Meta's Marketing
+    /// Messages API (`/{phone_number_id}/marketing_messages`) instead of `/messages`; templates
+    /// of any other category still go to `/messages`. Turn it on only once the WhatsApp Business
+    /// Account accepted the Marketing Messages API's terms.
+    pub marketing_messages: bool,
 }
 
 impl Default for MetaSettings {
@@ -264,6 +269,7 @@ impl Default for MetaSettings {
             graph_version: "v23.0".into(),
             messages_per_second: 80,
             graph_timeout_secs: 10,
+            marketing_messages: false,
         }
     }
 }
@@ -353,6 +359,12 @@ pub struct ConectateSettings {
     pub default_template: Option<String>,
     /// The language of the templates (Meta's code).
     pub template_language: String,
+    /// The category Meta gave each template (`aviso_conectate = "UTILITY"`): MARKETING,
+    /// UTILITY or AUTHENTICATION. A template not listed, the default one included, counts as
+    /// MARKETING. Meta's `template_category_update` webhook overrides it when the category
+    /// changes; it decides whether a template goes to the Marketing Messages API
+    /// (`channels.meta.marketing_messages`).
+    pub template_categories: BTreeMap<String, schemas::TemplateCategory>,
     /// The Twilio Content API template (`HX…`) sent outside the window when a content names
     /// none; the content's text fills its variable 1.
     pub default_content_sid: Option<String>,
@@ -396,6 +408,7 @@ impl Default for ConectateSettings {
             messaging_limit: MessagingLimit::Limited(250),
             default_template: None,
             template_language: "es_MX".into(),
+            template_categories: BTreeMap::new(),
             default_content_sid: None,
             sender_concurrency: 32,
             reclaim_idle_secs: 60,
@@ -1024,6 +1037,24 @@ mod tests {
         let s = load("", &[("CONTACTO_CONECTATE__MESSAGING_LIMIT", "10,000")]).unwrap();
         assert_eq!(s.conectate.messaging_limit, MessagingLimit::Limited(10_000));
         assert_eq!(load("", &[]).unwrap().conectate.messaging_limit.users(), 250);
+    }
+
+    #[test]
+    fn template_categories_and_the_marketing_messages_api_are_read_and_checked() {
+        use schemas::TemplateCategory::{Marketing, Utility};
+        let defaults = load("", &[]).unwrap();
+        assert!(!defaults.channels.meta.marketing_messages, "off unless asked for");
+        assert!(defaults.conectate.template_categories.is_empty());
+        let s = load(
+            "[conectate]\ntemplate_categories = { aviso_conectate = \"UTILITY\", promo_vacunas = \"MARKETING\" }\n",
+            &[("CONTACTO_CHANNELS__META__MARKETING_MESSAGES", "true")],
+        )
+        .unwrap();
+        assert!(s.channels.meta.marketing_messages);
+        let categories: Vec<_> = s.conectate.template_categories.into_iter().collect();
+        assert_eq!(categories, vec![("aviso_conectate".to_owned(), Utility), ("promo_vacunas".to_owned(), Marketing)]);
+        let err = load("[conectate]\ntemplate_categories = { aviso_conectate = \"PROMO\" }\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("template_categories"), "{err}");
     }
 
     #[test]

@@ -106,6 +106,7 @@ fn verify_parse(app_secret: &str) -> Router {
         graph_version: "v23.0".into(),
         messages_per_second: 80,
         graph_timeout: std::time::Duration::from_secs(1),
+        marketing_messages: false,
     };
     let meta = Arc::new(Meta::new(config, Default::default()));
     Router::new().route(

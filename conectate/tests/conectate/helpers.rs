@@ -39,6 +39,10 @@ pub struct Options {
     pub retry_base_ms: u64,
     /// The stand-in reports a `sent` status for every message it accepts, as Meta does.
     pub statuses: bool,
+    /// MARKETING templates go through Meta's Marketing Messages API.
+    pub marketing_messages: bool,
+    /// Meta's category of each template, as configured.
+    pub template_categories: BTreeMap<String, schemas::TemplateCategory>,
 }
 
 impl Default for Options {
@@ -53,6 +57,8 @@ impl Default for Options {
             in_doubt_secs: 4,
             retry_base_ms: 50,
             statuses: true,
+            marketing_messages: false,
+            template_categories: BTreeMap::new(),
         }
     }
 }
@@ -82,11 +88,13 @@ pub use testkit::fixture_snapshot;
 pub fn settings(graph_url: &str, twilio_url: &str, options: &Options) -> Settings {
     let mut s = testkit::channel_settings(graph_url, twilio_url);
     s.channels.meta.messages_per_second = options.messages_per_second;
+    s.channels.meta.marketing_messages = options.marketing_messages;
     let c = &mut s.conectate;
     c.staff = options.staff.clone();
     c.require_canary = false;
     c.default_template = Some(TEMPLATE.into());
     c.default_content_sid = Some(CONTENT_SID.into());
+    c.template_categories = options.template_categories.clone();
     c.unpaced = options.unpaced;
     c.sender_concurrency = options.concurrency;
     c.messaging_limit = options.messaging_limit;

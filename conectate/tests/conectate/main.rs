@@ -9,5 +9,6 @@ mod contents;
 mod errors;
 mod export;
 mod failover;
+mod marketing;
 mod senders;
 mod statuses;

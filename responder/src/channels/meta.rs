@@ -6,8 +6,10 @@
 //! `\u00e9` and `/` as `\/`, so re-serialised JSON would not match). Every entry, change and
 //! item is read on its own, so one unusable message never costs the others their answer.
 //!
-//! Outbound: [`GraphClient`] posts to `/{version}/{phone_number_id}/messages` and classifies the
-//! Graph API's error codes into [`SendError`].
+//! Outbound: [`GraphClient`] posts to `/{version}/{phone_number_id}/messages` (a MARKETING
+//! template to `/marketing_messages` when Meta's Marketing Messages API is configured) and
+//! classifies the Graph API's error codes into [`SendError`]. A `template_category_update` keeps
+//! each template's category current; like statuses, it is never answered.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -17,7 +19,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
-use schemas::{Answer, Bsuid, ChannelKind, Interactive, PhoneNumber, UserAddress};
+use schemas::{Answer, Bsuid, ChannelKind, Interactive, PhoneNumber, TemplateCategory, UserAddress};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -28,7 +30,8 @@ use subtle::ConstantTimeEq;
 use super::error::{retry_after_header, scrub};
 use super::{
     Channel, Content, DeliveryState, Hook, InboundEvent, InboundMessage, Outbound, OutboundContent, PlatformError,
-    Preference, PreferenceEvent, Rejection, RouteSpec, SendError, Sent, StatusEvent, ThrottleScope, WebhookRequest,
+    Preference, PreferenceEvent, Rejection, RouteSpec, SendError, Sent, StatusEvent, TemplateCategoryEvent,
+    ThrottleScope, WebhookRequest,
 };
 use crate::config::MetaConfig;
 
@@ -271,15 +274,21 @@ struct RawButton {
     text: Option<String>,
 }
 
-/// `{"body":"User A changed from … to …","wa_id":"5214779876543","type":"user_changed_number"}`
+/// `{"body":"User A changed from … to …","wa_id":"5214779876543","type":"user_changed_number"}`,
+/// or for a new business-scoped id (Meta's system messages reference, August 2026):
+/// `{"body":"…","user_id":"MX.2…","previous_user_id":"MX.1…","type":"user_changed_user_id"}`.
 #[derive(Deserialize)]
 struct RawSystem {
     #[serde(default, rename = "type")]
     kind: Option<String>,
     #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
     wa_id: Option<String>,
     #[serde(default)]
     user_id: Option<String>,
+    #[serde(default)]
+    previous_user_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -333,6 +342,27 @@ struct RawPreference {
     timestamp: Option<Seconds>,
 }
 
+/// `value` of a `template_category_update` change (Meta's webhook reference): a completed change
+///
+/// ```json
+/// {"message_template_id":12345678,"message_template_name":"aviso_conectate",
+///  "message_template_language":"es_MX","previous_category":"MARKETING","new_category":"UTILITY"}
+/// ```
+///
+/// or, for a change still to come, `correct_category` (the one it will get),
+/// `new_category` (the current one) and `category_update_timestamp`.
+#[derive(Deserialize)]
+struct RawCategoryUpdate {
+    #[serde(default)]
+    message_template_name: Option<String>,
+    #[serde(default)]
+    message_template_language: Option<String>,
+    #[serde(default)]
+    new_category: Option<String>,
+    #[serde(default)]
+    correct_category: Option<String>,
+}
+
 /// Unix seconds, which Meta sends as a string in messages and as a number in preferences.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -379,7 +409,8 @@ pub fn parse_notification(body: &[u8]) -> Result<Vec<InboundEvent>, Rejection> {
         match change.field.as_deref().unwrap_or("messages") {
             "messages" => parse_messages_value(value, &mut events),
             "user_preferences" => parse_preferences_value(value, &mut events),
-            // Template, quality, account and capability updates: nothing for the bot to do.
+            "template_category_update" => events.push(template_category_event(value)),
+            // Template status, quality, account and capability updates: nothing for the bot to do.
             _ => {}
         }
     }
@@ -428,9 +459,54 @@ fn address(phone: Option<&str>, user_id: Option<&str>) -> Option<UserAddress> {
         .or_else(|| user_id.and_then(|u| Bsuid::parse(u).ok().map(UserAddress::Bsuid)))
 }
 
+/// A `system` message saying the citizen's identity changed: who changed (the address their
+/// subscription is under) and the change. `None` for other system types.
+///
+/// `user_changed_number` gives the new number in `system.wa_id`. `user_changed_user_id` gives
+/// the new business-scoped id in `system.user_id` and no phone number; the old id is
+/// `system.previous_user_id` (documented since August 2026), else, in earlier captures, the
+/// message's `from_user_id` or the body's "… changed from MX.1… to MX.2…". A subscription is
+/// under the phone number whenever the citizen showed one, so a new business-scoped id moves
+/// only what is under the old id, even when the message also carries the number.
+fn identity_change(m: &RawMessage) -> Option<(UserAddress, Content)> {
+    let system = m.system.as_ref()?;
+    match system.kind.as_deref()? {
+        "user_changed_number" => {
+            let from = address(m.from.as_deref(), m.from_user_id.as_deref().or(system.previous_user_id.as_deref()))?;
+            Some((from, Content::NumberChanged { new: address(system.wa_id.as_deref(), None) }))
+        }
+        "user_changed_user_id" => {
+            let new = system.user_id.as_deref().and_then(|u| Bsuid::parse(u).ok());
+            let in_body = system
+                .body
+                .as_deref()
+                .and_then(|b| b.rsplit_once(" from "))
+                .and_then(|(_, r)| r.split_whitespace().next());
+            let old = [system.previous_user_id.as_deref(), m.from_user_id.as_deref(), in_body]
+                .into_iter()
+                .flatten()
+                .filter_map(|u| Bsuid::parse(u).ok())
+                .find(|old| Some(old) != new.as_ref());
+            match old {
+                Some(old) => {
+                    Some((UserAddress::Bsuid(old), Content::NumberChanged { new: new.map(UserAddress::Bsuid) }))
+                }
+                // Nothing known to move from: the event is kept, and moves nothing.
+                None => {
+                    Some((address(m.from.as_deref(), m.from_user_id.as_deref())?, Content::NumberChanged { new: None }))
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
 fn message_event(number: &str, m: RawMessage) -> InboundEvent {
-    let Some(id) = m.id.filter(|id| !id.is_empty()) else { return unusable("a message without an id") };
-    let Some(from) = address(m.from.as_deref(), m.from_user_id.as_deref()) else {
+    let Some(id) = m.id.clone().filter(|id| !id.is_empty()) else { return unusable("a message without an id") };
+    let change = if m.kind.as_deref() == Some("system") { identity_change(&m) } else { None };
+    let Some(from) =
+        change.as_ref().map(|(from, _)| from.clone()).or_else(|| address(m.from.as_deref(), m.from_user_id.as_deref()))
+    else {
         return unusable("a message without a usable sender");
     };
     if m.group_id.is_some() {
@@ -462,18 +538,12 @@ fn message_event(number: &str, m: RawMessage) -> InboundEvent {
         "reaction" => Content::Reaction,
         "contacts" => Content::Contacts,
         "order" => Content::Order,
-        "system" => {
-            let system = m.system;
-            match system.as_ref().and_then(|s| s.kind.as_deref()) {
-                Some("user_changed_number") => {
-                    Content::NumberChanged { new: address(system.as_ref().and_then(|s| s.wa_id.as_deref()), None) }
-                }
-                Some("user_changed_user_id") if matches!(from, UserAddress::Bsuid(_)) => {
-                    Content::NumberChanged { new: address(None, system.as_ref().and_then(|s| s.user_id.as_deref())) }
-                }
-                other => Content::Unsupported { kind: format!("system/{}", other.unwrap_or("unknown")) },
-            }
-        }
+        "system" => match change {
+            Some((_, content)) => content,
+            None => Content::Unsupported {
+                kind: format!("system/{}", m.system.and_then(|s| s.kind).as_deref().unwrap_or("unknown")),
+            },
+        },
         "unsupported" => Content::Unsupported {
             kind: m
                 .unsupported
@@ -511,6 +581,22 @@ fn status_event(s: RawStatus) -> InboundEvent {
         errors: s.errors.iter().filter_map(|e| e.code).collect(),
         tag: s.biz_opaque_callback_data,
     })
+}
+
+/// A template's category changed, or will: never a message to anyone.
+fn template_category_event(value: &RawValue) -> InboundEvent {
+    let Ok(raw) = serde_json::from_str::<RawCategoryUpdate>(value.get()) else {
+        return unusable("a template category update that cannot be read");
+    };
+    let impending = raw.correct_category.is_some();
+    let category = if impending { raw.correct_category } else { raw.new_category };
+    match (raw.message_template_name, raw.message_template_language, category.map(|c| c.parse())) {
+        (Some(name), Some(language), Some(Ok(category))) if !name.is_empty() => {
+            InboundEvent::TemplateCategory(TemplateCategoryEvent { name, language, category, impending })
+        }
+        (_, _, Some(Err(e))) => unusable(format!("a template category update: {e}")),
+        _ => unusable("a template category update without a name, language or category"),
+    }
 }
 
 fn parse_preferences_value(value: &RawValue, events: &mut Vec<InboundEvent>) {
@@ -563,6 +649,8 @@ pub struct GraphClient {
     version: String,
     token: String,
     timeout: Duration,
+    /// MARKETING templates go to the Marketing Messages API.
+    marketing_messages: bool,
     /// Scrubbed from every error the API returns.
     redact: Vec<String>,
 }
@@ -606,6 +694,7 @@ impl GraphClient {
             version: config.graph_version.clone(),
             token: config.access_token.clone(),
             timeout: config.graph_timeout,
+            marketing_messages: config.marketing_messages,
             redact: secrets(config),
         }
     }
@@ -615,12 +704,25 @@ impl GraphClient {
         format!("{}/{}/{phone_number_id}/messages", self.base_url, self.version)
     }
 
+    /// Where `message` is posted: a MARKETING template to the Marketing Messages API
+    /// (`/{phone_number_id}/marketing_messages`, the same body) when it is configured,
+    /// everything else to `/{phone_number_id}/messages`.
+    pub fn url_for(&self, message: &Outbound) -> String {
+        let marketing =
+            matches!(&message.content, OutboundContent::Template(t) if t.category == TemplateCategory::Marketing);
+        if self.marketing_messages && marketing {
+            format!("{}/{}/{}/marketing_messages", self.base_url, self.version, message.business_number)
+        } else {
+            self.messages_url(&message.business_number)
+        }
+    }
+
     /// Sends one message and classifies any failure.
     pub async fn send(&self, message: &Outbound) -> Result<Sent, SendError> {
         let redact = &self.redact;
         let response = self
             .http
-            .post(self.messages_url(&message.business_number))
+            .post(self.url_for(message))
             .bearer_auth(&self.token)
             .timeout(self.timeout)
             .json(&request_body(message))

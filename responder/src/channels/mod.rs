@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use jiff::Timestamp;
-use schemas::{Answer, ChannelKind, UserAddress};
+use schemas::{Answer, ChannelKind, TemplateCategory, UserAddress};
 use serde::{Deserialize, Serialize};
 use store::Rate;
 
@@ -82,6 +82,8 @@ pub enum InboundEvent {
     Preference(PreferenceEvent),
     /// An error the platform reports about the number or the app (`value.errors`).
     PlatformError(PlatformError),
+    /// Meta changed (or will change) a template's category (`template_category_update`).
+    TemplateCategory(TemplateCategoryEvent),
     /// A part of a post we cannot use (no sender, no id, a group message): logged without
     /// any number and skipped, while the rest of the post is handled.
     Unusable {
@@ -132,7 +134,8 @@ pub enum Content {
     Reaction,
     Contacts,
     Order,
-    /// The citizen changed phone number (`system` message); `new` is the new address.
+    /// The citizen changed phone number or business-scoped id (`system` message): the
+    /// message's `from` is the old address, `new` the new one.
     NumberChanged {
         new: Option<UserAddress>,
     },
@@ -205,6 +208,18 @@ pub enum Preference {
     Resume,
 }
 
+/// A template's category changed on Meta, or is about to: only a completed change (`impending`
+/// false) moves where the template is sent (Meta's "Route template messages by category").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateCategoryEvent {
+    pub name: String,
+    pub language: String,
+    /// The category from now on; for an impending change, the one Meta will set.
+    pub category: TemplateCategory,
+    /// A notice of a change still to come (`correct_category`), not a change.
+    pub impending: bool,
+}
+
 /// An error the platform reports outside any message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlatformError {
@@ -246,6 +261,9 @@ pub struct Template {
     pub language: String,
     /// The body's `{{1}}`, `{{2}}`, … in order.
     pub parameters: Vec<String>,
+    /// Meta's latest category of the template: with the Marketing Messages API configured, a
+    /// MARKETING one goes there. Twilio ignores it.
+    pub category: TemplateCategory,
 }
 
 /// A send the platform accepted (accepted is not delivered: statuses tell the rest).

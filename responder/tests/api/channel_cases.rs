@@ -131,6 +131,7 @@ fn meta_channel() -> Meta {
             graph_version: "v23.0".into(),
             messages_per_second: 80,
             graph_timeout: std::time::Duration::from_secs(1),
+            marketing_messages: false,
         },
         reqwest::Client::new(),
     )

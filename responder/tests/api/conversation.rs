@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use jiff::civil::date;
-use schemas::{AnswerKey, ConsentAction, ConsentOutcome, ConsentSignal, MunicipioId, Scope, SnapshotContent, Topic};
+use schemas::{
+    AnswerKey, Bsuid, ConsentAction, ConsentOutcome, ConsentSignal, MunicipioId, Scope, SnapshotContent, Topic,
+    UserAddress, UserKey,
+};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -184,6 +187,81 @@ async fn conectate_changes_are_applied_and_confirmed_once(kind: StoreKind) {
     assert!(ledger.iter().all(|r| r.consent_text_version == "2021-01"));
 }
 
+/// A citizen known only by a business-scoped id (their number hidden).
+fn bsuid_user(app: &TestApp, id: &str) -> UserKey {
+    app.hasher.key(&UserAddress::Bsuid(Bsuid::parse(id).unwrap()))
+}
+
+async fn a_new_business_scoped_id_moves_the_subscription_and_sends_nothing(kind: StoreKind) {
+    let app = spawn_app(kind).await;
+    let f = fixture_snapshot();
+    let (first, second, third) = ("MX.5550001112223334", "MX.5550001112229999", "MX.5550001112227777");
+    let alta = meta_value(
+        "messages",
+        json!({"contacts": [{"profile": {"name": "Usuaria"}, "user_id": first}],
+               "messages": [{"from_user_id": first, "id": "wamid.BSALTA", "timestamp": "1590602400", "type": "text",
+                             "text": {"body": "ALTA León"}}]}),
+    );
+    assert_eq!(app.post_meta(&alta).await.status(), 200);
+    app.drain_outbox().await;
+    assert_eq!(sent_texts(&app), vec![answer(&f, "conectate_alta/estado")]);
+    let phone = "5214771239021";
+    assert_eq!(say(&app, phone, "ALTA").await, vec![answer(&f, "conectate_alta/estado")]);
+    let sends = app.graph.requests().len();
+
+    // As documented (August 2026): no number, no contacts, the old id in `previous_user_id`.
+    let documented = meta_value(
+        "messages",
+        json!({"messages": [{"id": "wamid.BSSYS1", "timestamp": "1590602500", "type": "system",
+               "system": {"body": format!("User Usuaria changed from {first} to {second}"), "user_id": second,
+                          "previous_user_id": first, "type": "user_changed_user_id"}}]}),
+    );
+    assert_eq!(app.post_meta(&documented).await.status(), 200);
+    assert!(app.store.subscriber(&bsuid_user(&app, first)).await.unwrap().is_none(), "the old id is gone");
+    let moved = app.store.subscriber(&bsuid_user(&app, second)).await.unwrap().expect("the new id is subscribed");
+    assert_eq!(moved.address, UserAddress::Bsuid(Bsuid::parse(second).unwrap()), "broadcasts go to the new id");
+    assert_eq!(moved.municipio, Some(MunicipioId::try_from(20).unwrap()), "the municipio moves with it");
+
+    // As earlier captures show it: the old id only as the sender (`from_user_id`).
+    let captured = meta_value(
+        "messages",
+        json!({"messages": [{"from_user_id": second, "id": "wamid.BSSYS2", "timestamp": "1590602600", "type": "system",
+               "system": {"body": "User Usuaria changed their user ID", "user_id": third, "type": "user_changed_user_id"}}]}),
+    );
+    assert_eq!(app.post_meta(&captured).await.status(), 200);
+    assert!(app.store.subscriber(&bsuid_user(&app, second)).await.unwrap().is_none());
+    assert!(app.store.subscriber(&bsuid_user(&app, third)).await.unwrap().is_some());
+
+    // A citizen who shows their number is subscribed under it: a new id leaves that alone.
+    let with_number = meta_value(
+        "messages",
+        json!({"messages": [{"from": phone, "id": "wamid.BSSYS3", "timestamp": "1590602700", "type": "system",
+               "system": {"body": "User changed their user ID", "wa_id": phone, "user_id": "MX.5550001112221111",
+                          "previous_user_id": "MX.5550001112220000", "type": "user_changed_user_id"}}]}),
+    );
+    assert_eq!(app.post_meta(&with_number).await.status(), 200);
+    assert!(app.store.subscriber(&app.user(phone)).await.unwrap().is_some());
+    assert!(app.store.subscriber(&bsuid_user(&app, "MX.5550001112221111")).await.unwrap().is_none());
+
+    app.drain_outbox().await;
+    assert_eq!(app.graph.requests().len(), sends, "a platform signal is never answered");
+    assert_eq!(app.store.subscriber_count().await.unwrap(), 2);
+    let ledger = app.store.consent_records(0, 100).await.unwrap();
+    let moves: Vec<(ConsentAction, ConsentOutcome)> =
+        ledger.iter().filter(|r| r.signal == ConsentSignal::NumberChanged).map(|r| (r.action, r.outcome)).collect();
+    use ConsentAction::*;
+    use ConsentOutcome::*;
+    assert_eq!(
+        moves,
+        vec![
+            (Unsubscribe, Unsubscribed),
+            (Subscribe, Subscribed),
+            (Unsubscribe, Unsubscribed),
+            (Subscribe, Subscribed)
+        ]
+    );
+}
+
 async fn the_flood_limit_answers_once_then_stays_quiet(kind: StoreKind) {
     let app = spawn_app_with(kind, TestOptions { flood_per_minute: 3, ..TestOptions::default() }).await;
     let f = fixture_snapshot();
@@ -247,6 +325,7 @@ testkit::on_both_stores!(
     sentences_typos_and_municipios_are_understood,
     until_a_snapshot_exists_the_service_says_it_is_getting_ready,
     conectate_changes_are_applied_and_confirmed_once,
+    a_new_business_scoped_id_moves_the_subscription_and_sends_nothing,
     the_flood_limit_answers_once_then_stays_quiet,
     interactions_and_unique_users_are_counted_by_local_day,
 );

@@ -23,6 +23,7 @@ fn template() -> OutboundContent {
         name: "aviso_conectate".into(),
         language: "es_MX".into(),
         parameters: vec!["27 de mayo de 2020".into(), "https://guanajuato.gob.mx/coronavirus/".into()],
+        category: schemas::TemplateCategory::Marketing,
     })
 }
 
@@ -38,6 +39,7 @@ async fn the_graph_client_sends_templates_texts_and_bsuid_recipients() {
         graph_version: "v23.0".into(),
         messages_per_second: 80,
         graph_timeout: std::time::Duration::from_secs(2),
+        marketing_messages: false,
     };
     let client = GraphClient::new(&config, reqwest::Client::new());
     let cases = [
