@@ -144,16 +144,28 @@ async fn a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_c
     assert_eq!(contents.len(), 1, "one draft however often the colour flaps");
     assert!(contents[0].draft.text.starts_with("*Cambia el semáforo federal de riesgo epidémico*: pasa de amarillo a *naranja*"));
 
-    // Scheduled like any content, it goes through the sender to every subscriber.
+    // Scheduled like any content, it goes through the sender to every subscriber: as the text
+    // to whoever wrote today, as the default template (its text on one line) to the others.
+    app.write(&phone(0), "hola").await;
     let scheduled = app.contents.schedule(id, None).await.unwrap();
     assert_eq!(scheduled.state, State::Scheduled);
     let report = app.drain(&app.sender("s1"), id, Duration::from_secs(30)).await;
-    assert_eq!((report.planned, report.recipients.sent_template), (Some(3), 3));
+    assert_eq!((report.planned, report.recipients.sent_text, report.recipients.sent_template), (Some(3), 1, 2));
     let by_recipient = app.sends_by_recipient();
     assert_eq!(by_recipient.len(), 3);
     assert!(by_recipient.values().all(|n| *n == 1));
-    for send in app.sends() {
-        assert_eq!(send["template"]["components"][0]["parameters"][0]["text"], contents[0].draft.text.as_str());
+    let text = contents[0].draft.text.as_str();
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let broadcast = format!("cc1:{id}:");
+    let sends = app.sends();
+    let of_the_draft: Vec<_> =
+        sends.iter().filter(|s| s["biz_opaque_callback_data"].as_str().is_some_and(|t| t.starts_with(&broadcast))).collect();
+    assert_eq!(of_the_draft.len(), 3);
+    for send in of_the_draft {
+        match send["type"].as_str() {
+            Some("text") => assert_eq!(send["text"]["body"], text),
+            _ => assert_eq!(send["template"]["components"][0]["parameters"][0]["text"], one_line.as_str()),
+        }
     }
 }
 
