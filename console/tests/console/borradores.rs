@@ -23,7 +23,7 @@ async fn a_draft_prepared_from_the_data_shows_why_it_exists_and_is_edited_then_d
 
             b.click("[data-aviso='1'] a").await;
             b.wait_contains("#titulo-aviso .insignia", "Borrador").await;
-            let why = b.wait_contains("#motivo-borrador", "Preparado por el sistema.").await;
+            let why = b.wait_contains("#motivo-borrador", "Por qué existe este borrador. Lo preparó el sistema").await;
             assert!(why.contains("al publicar la corrida #"), "{why}");
             assert!(why.contains("de «semaforo»") && why.contains("pasó de amarillo a naranja"), "{why}");
             b.wait_contains(".vista-previa", "pasa de amarillo a *naranja* a partir del 26 de abril de 2021.").await;

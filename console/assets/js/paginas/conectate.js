@@ -259,7 +259,7 @@ function fillDetail(section, content, sender, messages, refresh) {
   replace(section,
     h('h2', { id: 'titulo-aviso' }, `Aviso #${content.id}: ${content.title} `, badge(content.state)),
     content.origin ? h('div', { class: 'aviso info', id: 'motivo-borrador' },
-      h('p', {}, h('strong', {}, 'Preparado por el sistema. '), content.origin.reason),
+      h('p', {}, h('strong', {}, 'Por qué existe este borrador. '), content.origin.reason),
       h('p', {}, 'Revísalo y edítalo antes de enviarlo; si ya no hace falta, descártalo.')) : null,
     h('div', { class: 'vista-previa' },
       h('p', { class: 'texto' }, content.text),
