@@ -67,13 +67,13 @@ impl DraftSink for SystemDrafts {
         let (draft, origin) = (draft(proposal), origin(proposal));
         draft.validate()?;
         contents::update(&*self.store, id, |c| {
-                if !c.is_untouched_system_draft() {
-                    return Err(ConectateError::WrongState {
-                        id,
-                        state: c.state,
-                        what: "el equipo ya lo tomó; el sistema no lo reescribe",
-                    });
-                }
+            if !c.is_untouched_system_draft() {
+                return Err(ConectateError::WrongState {
+                    id,
+                    state: c.state,
+                    what: "el equipo ya lo tomó; el sistema no lo reescribe",
+                });
+            }
             c.draft = draft.clone();
             c.origin = Some(origin.clone());
             Ok(())

@@ -32,8 +32,9 @@ pub async fn ingest(settings: Settings, mode: Mode) -> anyhow::Result<ExitCode> 
     let metrics = Arc::new(metrics::Metrics::new());
     // A publish that changes what citizens care about prepares a Conéctate draft.
     let drafts = Arc::new(conectate::SystemDrafts::new(store.clone()));
-    let ingest =
-        Arc::new(Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()).with_draft_sink(drafts));
+    let ingest = Arc::new(
+        Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()).with_draft_sink(drafts),
+    );
     if ingest.source_names().is_empty() {
         anyhow::bail!("no hay fuentes configuradas: agrega una tabla [sources.NOMBRE] a la configuración");
     }
@@ -158,11 +159,16 @@ fn report(name: &str, result: Result<RunReport, RunError>) -> anyhow::Result<boo
         println!("  {warning}");
     }
     for draft in drafts {
-        println!("  {}", match draft {
-            Prepared::Created(id) => format!("borrador de Conéctate #{id} preparado: revísalo con `contacto conectate show {id}`"),
-            Prepared::Updated(id) => format!("borrador de Conéctate #{id} actualizado con el último cambio del día"),
-            Prepared::Kept(id) => format!("el aviso #{id} de hoy ya lo tomó el equipo; no se preparó otro"),
-        });
+        println!(
+            "  {}",
+            match draft {
+                Prepared::Created(id) =>
+                    format!("borrador de Conéctate #{id} preparado: revísalo con `contacto conectate show {id}`"),
+                Prepared::Updated(id) =>
+                    format!("borrador de Conéctate #{id} actualizado con el último cambio del día"),
+                Prepared::Kept(id) => format!("el aviso #{id} de hoy ya lo tomó el equipo; no se preparó otro"),
+            }
+        );
     }
     Ok(matches!(run.result, RunResult::Published | RunResult::Unchanged))
 }

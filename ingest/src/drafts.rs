@@ -184,7 +184,11 @@ impl Drafts {
     }
 
     /// Prepares the drafts of a finished run (none without a sink, or when nothing applies).
-    pub async fn prepare(&self, templates_dir: &std::path::Path, report: &RunReport) -> Vec<Result<Prepared, DraftError>> {
+    pub async fn prepare(
+        &self,
+        templates_dir: &std::path::Path,
+        report: &RunReport,
+    ) -> Vec<Result<Prepared, DraftError>> {
         let Some(sink) = &self.sink else { return Vec::new() };
         let run = &report.run;
         let wanted: Vec<&Change> = report.changed.changes.iter().filter(|c| self.applies(&run.source, c)).collect();
@@ -236,7 +240,9 @@ impl Drafts {
             Change { from: from.clone(), ..change.clone() }.summary()
         );
         if reverted {
-            reason.push_str(" El cambio se revirtió el mismo día: quizá ya no haga falta enviarlo; si es así, descártalo.");
+            reason.push_str(
+                " El cambio se revirtió el mismo día: quizá ya no haga falta enviarlo; si es así, descártalo.",
+            );
         } else if pending.is_some() {
             reason.push_str(" Se actualizó con el último cambio del día.");
         }
@@ -340,7 +346,10 @@ mod tests {
              Fuente: Gobierno del Estado de Guanajuato. Datos al 5 de junio de 2020."
         );
         let undone = drafts().render(&renderer, &colour("naranja", "rojo"), Some("rojo"), true, day, FUENTE).unwrap();
-        assert!(undone.starts_with("*El semáforo estatal* sigue en *rojo*: hoy cambió y volvió a su color."), "{undone}");
+        assert!(
+            undone.starts_with("*El semáforo estatal* sigue en *rojo*: hoy cambió y volvió a su color."),
+            "{undone}"
+        );
 
         let stage = Change {
             trigger: DraftTrigger::EtapaVacunacion,
@@ -373,7 +382,11 @@ mod tests {
             error.to_string(),
             "plantilla borrador_conectate.j2: el texto no dice la fecha de los datos («5 de junio de 2020»); inclúyela con {{ fecha_datos }}"
         );
-        std::fs::write(dir.path().join("borrador_conectate.j2"), "{{ fecha_datos }} {{ fuente }} {% for i in range(5000) %}x{% endfor %}").unwrap();
+        std::fs::write(
+            dir.path().join("borrador_conectate.j2"),
+            "{{ fecha_datos }} {{ fuente }} {% for i in range(5000) %}x{% endfor %}",
+        )
+        .unwrap();
         let renderer = Renderer::load(dir.path()).unwrap();
         let error = drafts().render(&renderer, &colour("rojo", "naranja"), None, false, day, FUENTE).unwrap_err();
         assert!(error.to_string().starts_with("plantilla borrador_conectate.j2: "), "{error}");

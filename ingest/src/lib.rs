@@ -170,7 +170,9 @@ impl Ingest {
             match prepared {
                 Ok(prepared) => report.drafts.push(prepared),
                 // The answers are out; a draft the team misses is worth an error, not a failed run.
-                Err(error) => tracing::error!(source = %source.name(), error = %error, "Could not prepare a Conéctate draft."),
+                Err(error) => {
+                    tracing::error!(source = %source.name(), error = %error, "Could not prepare a Conéctate draft.")
+                }
             }
         }
         Ok(report)

@@ -97,8 +97,11 @@ impl Renderer {
     pub fn render(&self, key: AnswerKey, common: &Common, values: Value) -> Result<Answer, RenderError> {
         let template = Self::template_name(&key);
         let values = context! { alcance => scope_value(key.scope), ..values };
-        self.render_text(&template, common.data_date, &common.attribution, values)
-            .map_err(|message| RenderError { template: template.clone(), key, message })
+        self.render_text(&template, common.data_date, &common.attribution, values).map_err(|message| RenderError {
+            template: template.clone(),
+            key,
+            message,
+        })
     }
 
     /// Renders `template` with `fecha_datos` (es-MX) and `fuente` added to `values`, and checks
@@ -111,8 +114,10 @@ impl Renderer {
         attribution: &str,
         values: Value,
     ) -> Result<Answer, String> {
-        let tmpl =
-            self.env.get_template(template).map_err(|_| format!("no existe la plantilla {template} en {}", self.dir))?;
+        let tmpl = self
+            .env
+            .get_template(template)
+            .map_err(|_| format!("no existe la plantilla {template} en {}", self.dir))?;
         let fecha_datos = es_mx::long_date(data_date);
         let ctx = context! { fecha_datos => fecha_datos.clone(), fuente => attribution, ..values };
         let text = tmpl.render(ctx).map_err(|e| describe(&e))?;

@@ -813,10 +813,18 @@ impl Settings {
         let c = &self.conectate;
         if let Some(unknown) = c.drafts.changes.iter().find(|name| DraftTrigger::parse(name).is_none()) {
             let known = DraftTrigger::ALL.map(DraftTrigger::name).join(", ");
-            return Err(field("conectate.drafts.changes", format!("«{unknown}» no es un cambio conocido; los cambios son {known}")));
+            return Err(field(
+                "conectate.drafts.changes",
+                format!("«{unknown}» no es un cambio conocido; los cambios son {known}"),
+            ));
         }
-        if let Some(unknown) = c.drafts.sources.iter().find(|name| !self.sources.keys().any(|s| s.as_str() == name.as_str())) {
-            return Err(field("conectate.drafts.sources", format!("no hay una fuente «{unknown}» configurada en [sources]")));
+        if let Some(unknown) =
+            c.drafts.sources.iter().find(|name| !self.sources.keys().any(|s| s.as_str() == name.as_str()))
+        {
+            return Err(field(
+                "conectate.drafts.sources",
+                format!("no hay una fuente «{unknown}» configurada en [sources]"),
+            ));
         }
         if c.drafts.template.trim().is_empty() {
             return Err(field("conectate.drafts.template", "no puede estar vacío"));
@@ -967,6 +975,21 @@ mod tests {
         assert!(err.ends_with("(en la variable CONTACTO_RESPONDER__FLOOD_PER_MINUTE)"), "{err}");
         let err = load("[store]\nbackend = \"x\"\n", &[]).unwrap_err().to_string();
         assert!(err.contains("opción desconocida `backend`; las opciones son `redis_url`"), "{err}");
+    }
+
+    #[test]
+    fn draft_rules_default_to_every_change_and_name_a_wrong_one() {
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.conectate.drafts.triggers(), DraftTrigger::ALL);
+        let s = load("", &[("CONTACTO_CONECTATE__DRAFTS__CHANGES", "semaforo, forzado")]).unwrap();
+        assert_eq!(s.conectate.drafts.triggers(), [DraftTrigger::Semaforo, DraftTrigger::Forzado]);
+        let err = load("[conectate.drafts]\nchanges = [\"semaforo\", \"tema\"]\n", &[]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "configuración inválida en `conectate.drafts.changes`: «tema» no es un cambio conocido; los cambios son semaforo, etapa_vacunacion, forzado"
+        );
+        let err = load("[conectate.drafts]\nsources = [\"semaforo\"]\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("`conectate.drafts.sources`: no hay una fuente «semaforo» configurada"), "{err}");
     }
 
     #[test]

@@ -79,8 +79,7 @@ async fn run(ingest: &Ingest) -> RunReport {
 
 const ABRIL: &str = "del 12 al 25 de abril de 2021";
 const MAYO: &str = "del 26 de abril al 9 de mayo de 2021";
-const FUENTE: &str =
-    "Fuente: Secretaría de Salud federal, semáforo de riesgo epidémico. Datos al 26 de abril de 2021.";
+const FUENTE: &str = "Fuente: Secretaría de Salud federal, semáforo de riesgo epidémico. Datos al 26 de abril de 2021.";
 
 async fn a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_content(kind: StoreKind) {
     let app = spawn_app(kind, Options::default()).await;
@@ -110,7 +109,10 @@ async fn a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_c
              Consulta qué actividades se permiten y sigue cuidándote: escribe *semáforo* para ver el detalle.\n\n{FUENTE}"
         )
     );
-    assert_eq!(draft.draft.title, "Borrador automático: el semáforo federal de riesgo epidémico pasó de amarillo a naranja");
+    assert_eq!(
+        draft.draft.title,
+        "Borrador automático: el semáforo federal de riesgo epidémico pasó de amarillo a naranja"
+    );
     let origin = draft.origin.as_ref().expect("marked as prepared by the system");
     let version = changed.run.version.unwrap();
     assert_eq!(
@@ -133,7 +135,9 @@ async fn a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_c
     assert_eq!(run(&ingest).await.drafts, [Prepared::Updated(id)]);
     let reverted = app.contents.get(id).await.unwrap();
     assert!(
-        reverted.draft.text.starts_with("*El semáforo federal de riesgo epidémico* sigue en *amarillo*: hoy cambió y volvió a su color."),
+        reverted.draft.text.starts_with(
+            "*El semáforo federal de riesgo epidémico* sigue en *amarillo*: hoy cambió y volvió a su color."
+        ),
         "{}",
         reverted.draft.text
     );
@@ -142,7 +146,12 @@ async fn a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_c
     assert_eq!(run(&ingest).await.drafts, [Prepared::Updated(id)]);
     let contents = app.contents.list().await.unwrap();
     assert_eq!(contents.len(), 1, "one draft however often the colour flaps");
-    assert!(contents[0].draft.text.starts_with("*Cambia el semáforo federal de riesgo epidémico*: pasa de amarillo a *naranja*"));
+    assert!(
+        contents[0]
+            .draft
+            .text
+            .starts_with("*Cambia el semáforo federal de riesgo epidémico*: pasa de amarillo a *naranja*")
+    );
 
     // Scheduled like any content, it goes through the sender to every subscriber: as the text
     // to whoever wrote today, as the default template (its text on one line) to the others.
@@ -158,8 +167,10 @@ async fn a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_c
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let broadcast = format!("cc1:{id}:");
     let sends = app.sends();
-    let of_the_draft: Vec<_> =
-        sends.iter().filter(|s| s["biz_opaque_callback_data"].as_str().is_some_and(|t| t.starts_with(&broadcast))).collect();
+    let of_the_draft: Vec<_> = sends
+        .iter()
+        .filter(|s| s["biz_opaque_callback_data"].as_str().is_some_and(|t| t.starts_with(&broadcast)))
+        .collect();
     assert_eq!(of_the_draft.len(), 3);
     for send in of_the_draft {
         match send["type"].as_str() {
