@@ -3,10 +3,11 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /contents`, `POST /contents` | list; create a draft |
-//! | `GET /contents/{id}` | one content |
+//! | `GET /contents/{id}` | one content (with its `origin` when the system prepared it) |
+//! | `POST /contents/{id}/edit` | replaces its fields, before it is scheduled |
 //! | `POST /contents/{id}/canary` | send it to the staff list |
 //! | `POST /contents/{id}/schedule` | `{"at": "2021-05-27 10:00"}`, or `{}` for now |
-//! | `POST /contents/{id}/cancel` | only before sending starts |
+//! | `POST /contents/{id}/cancel` | only before sending starts (a draft's discard) |
 //! | `GET /contents/{id}/report` | the delivery report |
 //! | `GET /consent-ledger.csv` | the consent ledger; `?addresses=true` adds the addresses |
 //! | `GET /status`, `POST /unfreeze` | the sender's state (frozen, messaging limit, queue); clear a freeze |
@@ -36,6 +37,7 @@ pub fn routes(contents: Contents, store: SharedStore) -> Routes {
         .get("/conectate/contents", list)
         .post("/conectate/contents", create)
         .get("/conectate/contents/{id}", show)
+        .post("/conectate/contents/{id}/edit", edit)
         .post("/conectate/contents/{id}/canary", canary)
         .post("/conectate/contents/{id}/schedule", schedule)
         .post("/conectate/contents/{id}/cancel", cancel)
@@ -58,6 +60,10 @@ async fn create(State(api): State<Api>, Json(draft): Json<Draft>) -> Answer<(Sta
 
 async fn show(State(api): State<Api>, Path(id): Path<u64>) -> Answer<axum::Json<Content>> {
     Ok(axum::Json(api.contents.get(id).await?))
+}
+
+async fn edit(State(api): State<Api>, Path(id): Path<u64>, Json(draft): Json<Draft>) -> Answer<axum::Json<Content>> {
+    Ok(axum::Json(api.contents.edit(id, draft).await?))
 }
 
 async fn canary(State(api): State<Api>, Path(id): Path<u64>) -> Answer<(StatusCode, axum::Json<Content>)> {

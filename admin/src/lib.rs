@@ -114,7 +114,9 @@ pub struct Ops {
 impl Ops {
     /// The ops context of a process configured by `settings`.
     pub fn from_settings(settings: &Settings, store: SharedStore) -> Result<Ops, ingest::ConfigError> {
-        let ingest = Arc::new(Ingest::from_settings(settings, store.clone())?);
+        // A forced publish may prepare a Conéctate draft, as it does from the command line.
+        let drafts = Arc::new(::conectate::SystemDrafts::new(store.clone()));
+        let ingest = Arc::new(Ingest::from_settings(settings, store.clone())?.with_draft_sink(drafts));
         Ok(Ops {
             store,
             ingest,

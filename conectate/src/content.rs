@@ -7,12 +7,17 @@
 //!                └──────── cancel ──────────┴──► cancelled   (only before sending starts)
 //! ```
 //!
+//! A draft (or a content whose canary went out) can be edited; an edit after a canary takes it
+//! back to a draft, since the staff saw another text. Cancelling a draft discards it.
+//! A content ingest prepared from the data carries its [`Origin`]: why it exists and which
+//! publish caused it.
+//!
 //! Scheduling needs the canary first unless `conectate.require_canary` is off. The rules are
 //! methods here, on the record; [`crate::Contents`] applies them with compare-and-set, so a
 //! sender starting a content and an operator cancelling it never both win.
 
 use jiff::Timestamp;
-use schemas::MunicipioId;
+use schemas::{MunicipioId, SnapshotVersion};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConectateError;
@@ -93,6 +98,25 @@ pub struct Draft {
     pub municipios: Vec<MunicipioId>,
 }
 
+/// Why the system prepared a content from the data (`ingest::drafts`), as the team sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// One system draft per key: the change, source, subject, target and day.
+    pub key: String,
+    /// Why it exists, in Spanish.
+    pub reason: String,
+    /// The source whose publish caused it.
+    pub source: String,
+    /// The ingest run that published.
+    pub run: u64,
+    /// The snapshot version that run published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<SnapshotVersion>,
+    /// The value before the day's first change, for the day's later updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
 /// The canary rounds a content had.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Canary {
@@ -122,6 +146,12 @@ pub struct Content {
     pub finished_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<Timestamp>,
+    /// Set when the system prepared it from the data; none for what the team wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// When the team last edited it (the system no longer rewrites a draft the team edited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
     /// The stored revision it was read at (compare-and-set); not part of the record.
     #[serde(skip)]
     pub revision: u64,
@@ -268,8 +298,28 @@ impl Content {
             deliveries: None,
             finished_at: None,
             cancelled_at: None,
+            origin: None,
+            edited_at: None,
             revision: 0,
         }
+    }
+
+    /// Replaces what the team wrote, only before it is scheduled; after a canary it becomes a
+    /// draft again, so the next canary shows the staff the new text.
+    pub fn edit(&mut self, draft: Draft, now: Timestamp) -> Result<(), ConectateError> {
+        if !matches!(self.state, State::Draft | State::Canary) {
+            return Err(self.refuse("solo se edita antes de programarlo"));
+        }
+        draft.validate()?;
+        self.draft = draft;
+        self.state = State::Draft;
+        self.edited_at = Some(now);
+        Ok(())
+    }
+
+    /// Whether the system may still rewrite it: a draft it prepared that nobody touched.
+    pub fn is_untouched_system_draft(&self) -> bool {
+        self.origin.is_some() && self.state == State::Draft && self.edited_at.is_none()
     }
 
     fn refuse(&self, what: &'static str) -> ConectateError {
@@ -407,6 +457,29 @@ mod tests {
         d.cancel(now).unwrap();
         assert_eq!(d.state, State::Cancelled);
         assert!(d.start_canary(1, now).is_err());
+    }
+
+    #[test]
+    fn an_edit_is_checked_and_takes_a_canaried_content_back_to_a_draft() {
+        let now = Timestamp::now();
+        let mut c = Content::new(1, draft(), now);
+        c.origin = Some(Origin {
+            key: "semaforo/semaforo/color/estado/2021-04-12".into(),
+            reason: "Lo preparó el sistema".into(),
+            source: "semaforo".into(),
+            run: 3,
+            version: None,
+            from: Some("amarillo".into()),
+        });
+        assert!(c.is_untouched_system_draft());
+        c.start_canary(1, now).unwrap();
+        assert!(!c.is_untouched_system_draft(), "the team sent its canary");
+        assert!(c.edit(Draft { text: " ".into(), ..draft() }, now).is_err(), "an empty text");
+        c.edit(Draft { text: "Nuevo texto.".into(), ..draft() }, now).unwrap();
+        assert_eq!((c.state, c.draft.text.as_str(), c.edited_at), (State::Draft, "Nuevo texto.", Some(now)));
+        assert!(!c.is_untouched_system_draft(), "the team edited it");
+        c.schedule(now, false, now).unwrap();
+        assert!(matches!(c.edit(draft(), now), Err(ConectateError::WrongState { .. })), "scheduled");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What the communications team does with contents, the same through `contacto conectate`
-//! and the admin API: create, list, show, canary, schedule, cancel, and the delivery report.
+//! and the admin API: create, list, show, edit, canary, schedule, cancel (a draft's discard),
+//! and the delivery report.
 //!
 //! Every change reads the content, applies one lifecycle step ([`Content`]'s methods) and
 //! writes it back only if nobody changed it meanwhile (compare-and-set), re-reading a few times
@@ -14,7 +15,7 @@ use schemas::ChannelKind;
 use store::{ContentStore, QueueName, SharedStore};
 
 use crate::config::ConectateConfig;
-use crate::content::{Content, Draft, State};
+use crate::content::{Content, Draft, Origin, State};
 use crate::error::ConectateError;
 use crate::report::Report;
 
@@ -38,19 +39,11 @@ impl Contents {
 
     /// Stores a new draft.
     pub async fn create(&self, draft: Draft) -> Result<Content, ConectateError> {
-        draft.validate()?;
-        let id = self.store.next_content_id().await?;
-        let mut content = Content::new(id, draft, Timestamp::now());
-        content.revision =
-            self.store.put_content_record(id, 0, &content.encode()).await?.ok_or(ConectateError::Conflict(id))?;
-        tracing::info!(content = id, "Conéctate content created.");
-        Ok(content)
+        insert(&*self.store, draft, None).await
     }
 
     pub async fn get(&self, id: u64) -> Result<Content, ConectateError> {
-        let stored = self.store.content_record(id).await?.ok_or(ConectateError::NotFound(id))?;
-        Content::decode(&stored.record, stored.revision)
-            .map_err(|e| ConectateError::Corrupt(format!("aviso {id}: {e}")))
+        get(&*self.store, id).await
     }
 
     /// Contents with ids above `after`, in id order (all of them with 0).
@@ -68,15 +61,15 @@ impl Contents {
         id: u64,
         step: impl Fn(&mut Content) -> Result<T, ConectateError>,
     ) -> Result<(Content, T), ConectateError> {
-        for _ in 0..ATTEMPTS {
-            let mut content = self.get(id).await?;
-            let out = step(&mut content)?;
-            if let Some(revision) = self.store.put_content_record(id, content.revision, &content.encode()).await? {
-                content.revision = revision;
-                return Ok((content, out));
-            }
-        }
-        Err(ConectateError::Conflict(id))
+        update(&*self.store, id, step).await
+    }
+
+    /// Replaces the content's title, text, link, image, templates and municipios (before it
+    /// is scheduled).
+    pub async fn edit(&self, id: u64, draft: Draft) -> Result<Content, ConectateError> {
+        let (content, ()) = self.update(id, |c| c.edit(draft.clone(), Timestamp::now())).await?;
+        tracing::info!(content = id, "Conéctate content edited.");
+        Ok(content)
     }
 
     /// Sends the content to the staff list now (a new round each time), before scheduling.
@@ -183,4 +176,43 @@ pub async fn read_after(store: &dyn ContentStore, after: u64) -> Result<Vec<Cont
             );
         }
     }
+}
+
+/// Stores a new draft, prepared by the system when `origin` says why. Contents are kept by the
+/// store alone, so the system drafts need none of the rest of the configuration.
+pub(crate) async fn insert(
+    store: &dyn ContentStore,
+    draft: Draft,
+    origin: Option<Origin>,
+) -> Result<Content, ConectateError> {
+    draft.validate()?;
+    let id = store.next_content_id().await?;
+    let mut content = Content::new(id, draft, Timestamp::now());
+    content.origin = origin;
+    content.revision = store.put_content_record(id, 0, &content.encode()).await?.ok_or(ConectateError::Conflict(id))?;
+    tracing::info!(content = id, "Conéctate content created.");
+    Ok(content)
+}
+
+pub(crate) async fn get(store: &dyn ContentStore, id: u64) -> Result<Content, ConectateError> {
+    let stored = store.content_record(id).await?.ok_or(ConectateError::NotFound(id))?;
+    Content::decode(&stored.record, stored.revision).map_err(|e| ConectateError::Corrupt(format!("aviso {id}: {e}")))
+}
+
+/// Applies `step` to the stored content and writes it back with compare-and-set, reading it
+/// again when another writer got there first.
+pub(crate) async fn update<T>(
+    store: &dyn ContentStore,
+    id: u64,
+    step: impl Fn(&mut Content) -> Result<T, ConectateError>,
+) -> Result<(Content, T), ConectateError> {
+    for _ in 0..ATTEMPTS {
+        let mut content = get(store, id).await?;
+        let out = step(&mut content)?;
+        if let Some(revision) = store.put_content_record(id, content.revision, &content.encode()).await? {
+            content.revision = revision;
+            return Ok((content, out));
+        }
+    }
+    Err(ConectateError::Conflict(id))
 }

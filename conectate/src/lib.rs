@@ -10,10 +10,13 @@
 //! are handled by the responder (`responder::conectate`, `responder::delivery`).
 //!
 //! # Layout
-//! - [`content`]: a content, what the team writes ([`Draft`]) and its lifecycle ([`State`]).
-//! - [`contents`]: [`Contents`], what the team does (create, list, canary, schedule, cancel,
-//!   report), the same from the CLI and the admin API; [`contents::read_after`] reads the
+//! - [`content`]: a content, what the team writes ([`Draft`]), its lifecycle ([`State`]) and,
+//!   for a draft the system prepared, its [`content::Origin`].
+//! - [`contents`]: [`Contents`], what the team does (create, list, edit, canary, schedule,
+//!   cancel, report), the same from the CLI and the admin API; [`contents::read_after`] reads the
 //!   contents without the rest of the configuration (the programme report).
+//! - [`system_drafts`]: [`SystemDrafts`], the contents ingest prepares from the data
+//!   (`ingest::drafts`), marked with their [`content::Origin`].
 //! - [`broadcast`]: due contents started, fanned out into the broadcast queue, finished.
 //! - [`sender`]: [`Sender`], the worker that sends deliveries: [`Sender::try_send_one`] and
 //!   [`Sender::run`].
@@ -31,6 +34,7 @@ pub mod freeze;
 pub mod ledger;
 pub mod report;
 pub mod sender;
+pub mod system_drafts;
 
 pub use config::ConectateConfig;
 pub use content::{Content, Draft, State};
@@ -38,3 +42,4 @@ pub use contents::Contents;
 pub use error::ConectateError;
 pub use report::Report;
 pub use sender::{Outcome, Sender};
+pub use system_drafts::SystemDrafts;

@@ -36,6 +36,25 @@ pub enum ConectateCommand {
         #[arg(value_name = "ID")]
         id: u64,
     },
+    /// Cambia el título o el texto de un aviso antes de programarlo (también un borrador que
+    /// preparó el sistema); después de una prueba vuelve a borrador.
+    #[command(
+        help_template = SUBCOMMAND_TEMPLATE,
+        override_usage = "contacto conectate edit ID [--title TÍTULO] [--text TEXTO | --text-file ARCHIVO]"
+    )]
+    Edit {
+        #[arg(value_name = "ID")]
+        id: u64,
+        /// El nuevo título (no se envía).
+        #[arg(long, value_name = "TÍTULO")]
+        title: Option<String>,
+        /// El nuevo mensaje.
+        #[arg(long, value_name = "TEXTO", conflicts_with = "text_file")]
+        text: Option<String>,
+        /// El nuevo mensaje, leído de un archivo.
+        #[arg(long, value_name = "ARCHIVO")]
+        text_file: Option<PathBuf>,
+    },
     /// Envía el aviso ahora al personal de `conectate.staff` (la prueba), antes de programarlo.
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto conectate canary ID")]
     Canary {
@@ -57,7 +76,7 @@ pub enum ConectateCommand {
         #[arg(long)]
         now: bool,
     },
-    /// Cancela un aviso que todavía no empieza a enviarse.
+    /// Cancela un aviso que todavía no empieza a enviarse (a un borrador, lo descarta).
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto conectate cancel ID")]
     Cancel {
         #[arg(value_name = "ID")]
@@ -168,13 +187,7 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
                 variables,
                 municipios,
             } = *args;
-            let text = match (text, text_file) {
-                (Some(t), _) => t,
-                (None, Some(path)) => {
-                    std::fs::read_to_string(&path).with_context(|| format!("no se pudo leer {}", path.display()))?
-                }
-                (None, None) => bail!("falta el texto: --text o --text-file"),
-            };
+            let Some(text) = text_given(text, text_file)? else { bail!("falta el texto: --text o --text-file") };
             let municipios = municipios
                 .iter()
                 .map(|m| {
@@ -215,6 +228,9 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
         ConectateCommand::Show { id } => {
             let c = contents.get(id).await?;
             writeln!(out, "{}", summary(&c, &config))?;
+            if let Some(origin) = &c.origin {
+                writeln!(out, "{}", origin.reason)?;
+            }
             writeln!(out, "\n{}", c.draft.message_text())?;
             if let Some(image) = &c.draft.image_url {
                 writeln!(out, "imagen: {image}")?;
@@ -241,6 +257,21 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
                 let names: Vec<&str> = c.draft.municipios.iter().map(|m| m.municipio().name.as_str()).collect();
                 writeln!(out, "solo para: {}", names.join(", "))?;
             }
+        }
+        ConectateCommand::Edit { id, title, text, text_file } => {
+            let text = text_given(text, text_file)?;
+            if title.is_none() && text.is_none() {
+                bail!("no hay nada que cambiar: usa --title, --text o --text-file");
+            }
+            let mut draft = contents.get(id).await?.draft;
+            if let Some(title) = title {
+                draft.title = title;
+            }
+            if let Some(text) = text {
+                draft.text = text;
+            }
+            let c = contents.edit(id, draft).await?;
+            writeln!(out, "Se editó el aviso {id}. Siguiente paso: contacto conectate canary {}", c.id)?;
         }
         ConectateCommand::Canary { id } => {
             let c = contents.canary(id).await?;
@@ -308,11 +339,24 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
     Ok(ExitCode::SUCCESS)
 }
 
-/// One line per content: id, state, title, when, and how many subscribers.
+/// The text given as `--text` or `--text-file`, if either.
+fn text_given(text: Option<String>, file: Option<PathBuf>) -> anyhow::Result<Option<String>> {
+    Ok(match (text, file) {
+        (Some(t), _) => Some(t),
+        (None, Some(path)) => {
+            Some(std::fs::read_to_string(&path).with_context(|| format!("no se pudo leer {}", path.display()))?)
+        }
+        (None, None) => None,
+    })
+}
+
+/// One line per content: id, state, title, when, how many subscribers, and whether the system
+/// prepared it.
 fn summary(c: &Content, config: &ConectateConfig) -> String {
     let when = c.scheduled_for.map(|t| local_time(t, &config.timezone)).unwrap_or_else(|| "sin programar".into());
     let to = c.deliveries.map(|n| format!(", {} suscriptores", es_mx::integer(n as i64))).unwrap_or_default();
-    format!("{:>4}  {:<15} «{}»  {when}{to}", c.id, c.state.spanish(), c.draft.title)
+    let by = if c.origin.is_some() { "  (preparado por el sistema)" } else { "" };
+    format!("{:>4}  {:<15} «{}»  {when}{to}{by}", c.id, c.state.spanish(), c.draft.title)
 }
 
 async fn status(store: &SharedStore, config: &ConectateConfig, out: &mut impl Write) -> anyhow::Result<()> {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use ingest::{Ingest, Phase, Progress, RunError, RunMode, RunReport, Scheduler, SharedProgress};
+use ingest::{Ingest, Phase, Prepared, Progress, RunError, RunMode, RunReport, Scheduler, SharedProgress};
 use schemas::{Actor, RunResult, es_mx};
 use settings::Settings;
 
@@ -30,7 +30,11 @@ pub enum Mode {
 pub async fn ingest(settings: Settings, mode: Mode) -> anyhow::Result<ExitCode> {
     let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
     let metrics = Arc::new(metrics::Metrics::new());
-    let ingest = Arc::new(Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()));
+    // A publish that changes what citizens care about prepares a Conéctate draft.
+    let drafts = Arc::new(conectate::SystemDrafts::new(store.clone()));
+    let ingest = Arc::new(
+        Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()).with_draft_sink(drafts),
+    );
     if ingest.source_names().is_empty() {
         anyhow::bail!("no hay fuentes configuradas: agrega una tabla [sources.NOMBRE] a la configuración");
     }
@@ -126,8 +130,8 @@ fn status(phase: Phase, rows: u64, elapsed: Duration) -> String {
 
 /// Prints how a run ended; `false` when it needs someone's attention.
 fn report(name: &str, result: Result<RunReport, RunError>) -> anyhow::Result<bool> {
-    let run = match result {
-        Ok(report) => report.run,
+    let (run, drafts) = match result {
+        Ok(report) => (report.run, report.drafts),
         Err(RunError::NotRun(why)) => {
             eprintln!("{name}: {why}");
             return Ok(false);
@@ -153,6 +157,18 @@ fn report(name: &str, result: Result<RunReport, RunError>) -> anyhow::Result<boo
     }
     for warning in &run.warnings {
         println!("  {warning}");
+    }
+    for draft in drafts {
+        println!(
+            "  {}",
+            match draft {
+                Prepared::Created(id) =>
+                    format!("borrador de Conéctate #{id} preparado: revísalo con `contacto conectate show {id}`"),
+                Prepared::Updated(id) =>
+                    format!("borrador de Conéctate #{id} actualizado con el último cambio del día"),
+                Prepared::Kept(id) => format!("el aviso #{id} de hoy ya lo tomó el equipo; no se preparó otro"),
+            }
+        );
     }
     Ok(matches!(run.result, RunResult::Published | RunResult::Unchanged))
 }

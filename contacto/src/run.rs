@@ -19,8 +19,11 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let metrics = std::sync::Arc::new(metrics::Metrics::new());
     // Ingest of the configured sources (the bundled fixtures out of the box): once now, so
     // answers exist from the start, then on each source's schedule.
-    let ingest =
-        std::sync::Arc::new(ingest::Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()));
+    // A publish that changes what citizens care about prepares a Conéctate draft.
+    let drafts = std::sync::Arc::new(conectate::SystemDrafts::new(store.clone()));
+    let ingest = std::sync::Arc::new(
+        ingest::Ingest::from_settings(&settings, store.clone())?.with_metrics(metrics.clone()).with_draft_sink(drafts),
+    );
     let scheduler = ingest::Scheduler::start(ingest, ingest::scheduler::timezone(&settings), true).await?;
     // The Conéctate sender, then the responder with the admin API; the sender stops last so
     // a batch in hand is finished.

@@ -29,6 +29,8 @@
 //! - [`publish`]: one source's answers into a new snapshot, retried on conflict.
 //! - [`state`]: per-source state in the store: validators, last good and quarantined
 //!   datasets, the run lease.
+//! - [`drafts`]: Conéctate drafts prepared when a publish changes what citizens care about
+//!   (a semáforo's colour, a vaccination stage, a forced publish), handed to a [`DraftSink`].
 //! - [`events`]: telemetry events as types; [`progress`]: counters a progress bar reads.
 //! - [`offline`]: a file checked and rendered without a store (`contacto validate`,
 //!   `contacto preview --from`); [`staleness`]: answers older than their source's cadence,
@@ -53,6 +55,7 @@
 //! with it. A kind reports bad values as located [`ValidationError`]s: within its error budget
 //! as warnings, beyond it as [`SourceError::Rejected`].
 
+pub mod drafts;
 pub mod error;
 pub mod events;
 pub mod fetch;
@@ -76,6 +79,7 @@ use schemas::SourceName;
 use settings::Settings;
 use store::SharedStore;
 
+pub use drafts::{Change, DraftSink, Drafts, Prepared};
 pub use error::{ConfigError, FetchError, RenderError, SourceError, ValidationError};
 pub use pipeline::{Context, NotRun, RunMode, RunReport, RunSource};
 pub use progress::{Phase, Progress, SharedProgress};
@@ -91,6 +95,8 @@ pub struct Ingest {
     running: BTreeMap<SourceName, tokio::sync::Mutex<()>>,
     /// Runs by source and result, for `/metrics`.
     metrics: Arc<Metrics>,
+    /// The Conéctate drafts a publish's changes prepare.
+    drafts: Drafts,
 }
 
 impl Ingest {
@@ -108,12 +114,25 @@ impl Ingest {
             settings.store.keep_versions,
             settings.ingest.publish_attempts,
         );
-        Ok(Ingest::new(ctx, sources))
+        Ok(Ingest::new(ctx, sources).with_drafts(Drafts::from_settings(settings)))
     }
 
     pub fn new(ctx: Arc<Context>, sources: BTreeMap<SourceName, Arc<dyn RunSource>>) -> Ingest {
         let running = sources.keys().map(|n| (n.clone(), tokio::sync::Mutex::new(()))).collect();
-        Ingest { ctx, sources, running, metrics: Arc::new(Metrics::new()) }
+        let drafts = Drafts::new(&settings::DraftSettings::default(), jiff::tz::TimeZone::UTC);
+        Ingest { ctx, sources, running, metrics: Arc::new(Metrics::new()), drafts }
+    }
+
+    /// Prepares Conéctate drafts by these rules (without a sink, none are prepared).
+    pub fn with_drafts(mut self, drafts: Drafts) -> Ingest {
+        self.drafts = drafts;
+        self
+    }
+
+    /// Hands the drafts to `sink` (Conéctate's contents).
+    pub fn with_draft_sink(mut self, sink: Arc<dyn DraftSink>) -> Ingest {
+        self.drafts = self.drafts.with_sink(sink);
+        self
     }
 
     /// Records into `metrics` (shared with the other parts of the process).
@@ -145,8 +164,17 @@ impl Ingest {
             return Err(RunError::NotRun(NotRun::Busy(source.name().clone())));
         };
         let started = std::time::Instant::now();
-        let report = source.run(&self.ctx, mode, progress).await?;
+        let mut report = source.run(&self.ctx, mode, progress).await?;
         self.metrics.ingest_run(source.name(), report.run.result, started.elapsed());
+        for prepared in self.drafts.prepare(&self.ctx.templates_dir, &report).await {
+            match prepared {
+                Ok(prepared) => report.drafts.push(prepared),
+                // The answers are out; a draft the team misses is worth an error, not a failed run.
+                Err(error) => {
+                    tracing::error!(source = %source.name(), error = %error, "Could not prepare a Conéctate draft.")
+                }
+            }
+        }
         Ok(report)
     }
 }

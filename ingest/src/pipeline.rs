@@ -12,6 +12,7 @@ use jiff::civil::Date;
 use schemas::{Actor, IngestRun, Provenance, RunResult, SnapshotVersion, SourceName, es_mx};
 use store::SharedStore;
 
+use crate::drafts::{Change, Changed, Prepared};
 use crate::error::SourceError;
 use crate::events::{
     DatasetParsed, DatasetQuarantined, DatasetRejected, Events, RenderFailed, RunSkipped, SnapshotPublished,
@@ -51,6 +52,10 @@ pub enum RunMode {
 pub struct RunReport {
     pub run: IngestRun,
     pub events: Events,
+    /// What the publish changed that citizens care about (nothing unless it published).
+    pub changed: Changed,
+    /// The Conéctate drafts those changes prepared ([`crate::Ingest::run`] fills them in).
+    pub drafts: Vec<Prepared>,
 }
 
 /// Why a run did not happen.
@@ -85,6 +90,8 @@ struct Outcome {
     version: Option<SnapshotVersion>,
     drift: bool,
     warnings: Vec<String>,
+    /// What the publish changed (kept only when it published).
+    changes: Vec<Change>,
 }
 
 impl Outcome {
@@ -98,6 +105,7 @@ impl Outcome {
             version: None,
             drift: false,
             warnings: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -150,6 +158,11 @@ impl<K: SourceKind> RunSource for Source<K> {
         };
         renew.abort();
         progress.set_phase(Phase::Done);
+        let changed = Changed {
+            attribution: self.kind.attribution().to_owned(),
+            data_date: outcome.data_date,
+            changes: if outcome.result == RunResult::Published { outcome.changes } else { Vec::new() },
+        };
         let mut run = IngestRun {
             id: 0,
             source: self.name.clone(),
@@ -182,7 +195,7 @@ impl<K: SourceKind> RunSource for Source<K> {
             elapsed_ms = (run.finished_at - run.started_at).as_millis(),
             "Run recorded."
         );
-        Ok(RunReport { run, events })
+        Ok(RunReport { run, events, changed, drafts: Vec::new() })
     }
 }
 
@@ -318,10 +331,22 @@ impl<K: SourceKind> Source<K> {
             Ok(None) => return Outcome::failed(format!("{} ya no tiene datos en cuarentena", self.name)),
             Err(e) => return Outcome::failed(e),
         };
+        let reasons = stored.reasons.join("; ");
+        let forced = Change {
+            trigger: settings::DraftTrigger::Forzado,
+            subject: "datos".into(),
+            what: format!("los datos de «{}»", self.name),
+            from: None,
+            to: "se publicaron a pesar de la revisión automática".into(),
+            since: None,
+            detail: Some(reasons.clone()),
+            municipios: Vec::new(),
+        };
         let outcome = Outcome {
             rows: stored.provenance.rows,
             data_date: Some(stored.provenance.data_date),
-            error: Some(format!("publicado a la fuerza a pesar de: {}", stored.reasons.join("; "))),
+            error: Some(format!("publicado a la fuerza a pesar de: {reasons}")),
+            changes: vec![forced],
             ..Outcome::new(RunResult::Published)
         };
         let stored = Stored { reasons: Vec::new(), ..stored };
@@ -347,6 +372,10 @@ impl<K: SourceKind> Source<K> {
         let replaced = match state.replace_last_good(stored).await {
             Ok(replaced) => replaced,
             Err(e) => return failed(outcome, format!("no se pudo guardar el conjunto de datos: {e}")),
+        };
+        let changes = match replaced.dataset::<K::Dataset>() {
+            Some(previous) => self.kind.changes(&previous, &stored.dataset),
+            None => Vec::new(),
         };
         let render = |companions| {
             let common = Common {
@@ -388,7 +417,9 @@ impl<K: SourceKind> Source<K> {
             // The answers are out; only the baseline of the next checks is missing.
             tracing::error!(source = %self.name, error = %e, "Published, but could not save the source state.");
         }
-        Outcome { version: Some(version), result: RunResult::Published, ..outcome }
+        let mut outcome = Outcome { version: Some(version), result: RunResult::Published, ..outcome };
+        outcome.changes.extend(changes);
+        outcome
     }
 }
 

@@ -96,32 +96,41 @@ impl Renderer {
     /// the common variables, and checks what every answer must say and fit.
     pub fn render(&self, key: AnswerKey, common: &Common, values: Value) -> Result<Answer, RenderError> {
         let template = Self::template_name(&key);
-        let fail = |message: String| RenderError { template: template.clone(), key, message };
+        let values = context! { alcance => scope_value(key.scope), ..values };
+        self.render_text(&template, common.data_date, &common.attribution, values).map_err(|message| RenderError {
+            template: template.clone(),
+            key,
+            message,
+        })
+    }
+
+    /// Renders `template` with `fecha_datos` (es-MX) and `fuente` added to `values`, and checks
+    /// that the text states both and fits WhatsApp's limits: what answers and the drafts of
+    /// Conéctate ([`crate::drafts`]) both owe citizens. The error is the reason, in Spanish.
+    pub fn render_text(
+        &self,
+        template: &str,
+        data_date: Date,
+        attribution: &str,
+        values: Value,
+    ) -> Result<Answer, String> {
         let tmpl = self
             .env
-            .get_template(&template)
-            .map_err(|_| fail(format!("no existe la plantilla {template} en {}", self.dir)))?;
-        let fecha_datos = es_mx::long_date(common.data_date);
-        let ctx = context! {
-            fecha_datos => fecha_datos.clone(),
-            fuente => common.attribution.clone(),
-            alcance => scope_value(key.scope),
-            ..values
-        };
-        let text = tmpl.render(ctx).map_err(|e| fail(describe(&e)))?;
+            .get_template(template)
+            .map_err(|_| format!("no existe la plantilla {template} en {}", self.dir))?;
+        let fecha_datos = es_mx::long_date(data_date);
+        let ctx = context! { fecha_datos => fecha_datos.clone(), fuente => attribution, ..values };
+        let text = tmpl.render(ctx).map_err(|e| describe(&e))?;
         let text = text.trim();
         if !text.contains(&fecha_datos) {
-            return Err(fail(format!(
-                "la respuesta no dice la fecha de los datos («{fecha_datos}»); inclúyela con {{{{ fecha_datos }}}}"
-            )));
+            return Err(format!(
+                "el texto no dice la fecha de los datos («{fecha_datos}»); inclúyela con {{{{ fecha_datos }}}}"
+            ));
         }
-        if !text.contains(&common.attribution) {
-            return Err(fail(format!(
-                "la respuesta no dice su fuente («{}»); inclúyela con {{{{ fuente }}}}",
-                common.attribution
-            )));
+        if !text.contains(attribution) {
+            return Err(format!("el texto no dice su fuente («{attribution}»); inclúyela con {{{{ fuente }}}}"));
         }
-        Answer::text(text).map_err(|e| fail(e.to_string()))
+        Answer::text(text).map_err(|e| e.to_string())
     }
 }
 

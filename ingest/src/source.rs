@@ -83,6 +83,13 @@ pub trait SourceKind: Sized + Send + Sync + 'static {
         Ok(None)
     }
 
+    /// What citizens care about that changed from `previous` (the last good dataset) to `new`,
+    /// once `new` is published: the changes that may make a Conéctate draft ([`crate::drafts`]).
+    /// The pipeline fills nothing in; a kind without such changes keeps the default.
+    fn changes(&self, _previous: &Self::Dataset, _new: &Self::Dataset) -> Vec<crate::drafts::Change> {
+        Vec::new()
+    }
+
     /// Other sources whose last good datasets this kind's answers also show (the semáforo
     /// answer shows the federal colour and the state's own); they reach [`Self::render`] in
     /// [`Common::companions`].

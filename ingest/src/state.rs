@@ -41,6 +41,14 @@ pub struct SourceState<'a> {
 #[must_use = "restore it if the publish fails"]
 pub struct Replaced(Option<Vec<u8>>);
 
+impl Replaced {
+    /// The dataset it held, if it still reads as `D`.
+    pub fn dataset<D: DeserializeOwned>(&self) -> Option<D> {
+        let bytes = self.0.as_deref()?;
+        serde_json::from_slice::<Stored<D>>(bytes).ok().map(|s| s.dataset)
+    }
+}
+
 impl<'a> SourceState<'a> {
     pub fn new(store: &'a dyn Store, name: &'a SourceName) -> Self {
         SourceState { store, name }

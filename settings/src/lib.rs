@@ -396,6 +396,8 @@ pub struct ConectateSettings {
     /// Only for tests and benchmarks against a local stand-in of the platform (127.0.0.1):
     /// sends without the rate governor. Refused with any other platform address.
     pub unpaced: bool,
+    /// The drafts ingest prepares when a publish changes something citizens care about.
+    pub drafts: DraftSettings,
 }
 
 impl Default for ConectateSettings {
@@ -421,7 +423,81 @@ impl Default for ConectateSettings {
             keep_days: 30,
             unreachable_days: 30,
             unpaced: false,
+            drafts: DraftSettings::default(),
         }
+    }
+}
+
+/// `[conectate.drafts]`: when a publish changes something citizens care about, ingest prepares
+/// a Conéctate draft (never sends it) for the communications team to review, edit, canary and
+/// schedule, or discard. One draft per change, source, target and day: the colour flapping
+/// within a day updates the pending draft instead of adding another.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DraftSettings {
+    /// Prepare drafts at all.
+    pub enabled: bool,
+    /// Which changes make a draft, from [`DraftTrigger::ALL`]: `semaforo` (the colour of a
+    /// semáforo, federal or state), `etapa_vacunacion` (a vaccination stage that was not
+    /// published before), `forzado` (a quarantined dataset a maintainer published anyway). In
+    /// the environment a comma-separated list.
+    #[serde(deserialize_with = "string_list")]
+    pub changes: Vec<String>,
+    /// Only changes of these sources (their names in `[sources.NAME]`); empty: every source.
+    /// In the environment a comma-separated list.
+    #[serde(deserialize_with = "string_list")]
+    pub sources: Vec<String>,
+    /// The template of a draft's text, in `ingest.templates_dir`: maintainers edit it without
+    /// recompiling, like the answers' templates.
+    pub template: String,
+}
+
+impl Default for DraftSettings {
+    fn default() -> Self {
+        DraftSettings {
+            enabled: true,
+            changes: DraftTrigger::ALL.iter().map(|t| t.name().to_owned()).collect(),
+            sources: Vec::new(),
+            template: "borrador_conectate.j2".into(),
+        }
+    }
+}
+
+impl DraftSettings {
+    /// The configured changes, as triggers (checked by [`Settings::validate`]).
+    pub fn triggers(&self) -> Vec<DraftTrigger> {
+        self.changes.iter().filter_map(|c| DraftTrigger::parse(c)).collect()
+    }
+}
+
+/// A kind of change that can make a Conéctate draft (`conectate.drafts.changes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DraftTrigger {
+    /// A semáforo's colour, federal or state.
+    Semaforo,
+    /// A vaccination stage published for the first time.
+    EtapaVacunacion,
+    /// A quarantined dataset a maintainer published anyway (`contacto ingest --force`).
+    Forzado,
+}
+
+impl DraftTrigger {
+    /// Every trigger: the default of `conectate.drafts.changes`. A topic added to the catalogue
+    /// is not one yet: topics are still a closed list in the code, so none is ever added by a
+    /// publish.
+    pub const ALL: [DraftTrigger; 3] = [DraftTrigger::Semaforo, DraftTrigger::EtapaVacunacion, DraftTrigger::Forzado];
+
+    /// Its name in the configuration (and in a draft's dedupe key).
+    pub fn name(self) -> &'static str {
+        match self {
+            DraftTrigger::Semaforo => "semaforo",
+            DraftTrigger::EtapaVacunacion => "etapa_vacunacion",
+            DraftTrigger::Forzado => "forzado",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<DraftTrigger> {
+        DraftTrigger::ALL.into_iter().find(|t| t.name() == name.trim())
     }
 }
 
@@ -774,6 +850,24 @@ impl Settings {
 
     fn validate_conectate(&self) -> Result<(), ConfigError> {
         let c = &self.conectate;
+        if let Some(unknown) = c.drafts.changes.iter().find(|name| DraftTrigger::parse(name).is_none()) {
+            let known = DraftTrigger::ALL.map(DraftTrigger::name).join(", ");
+            return Err(field(
+                "conectate.drafts.changes",
+                format!("«{unknown}» no es un cambio conocido; los cambios son {known}"),
+            ));
+        }
+        if let Some(unknown) =
+            c.drafts.sources.iter().find(|name| !self.sources.keys().any(|s| s.as_str() == name.as_str()))
+        {
+            return Err(field(
+                "conectate.drafts.sources",
+                format!("no hay una fuente «{unknown}» configurada en [sources]"),
+            ));
+        }
+        if c.drafts.template.trim().is_empty() {
+            return Err(field("conectate.drafts.template", "no puede estar vacío"));
+        }
         if c.consent_text_version.trim().is_empty() {
             return Err(field("conectate.consent_text_version", "no puede estar vacío"));
         }
@@ -920,6 +1014,21 @@ mod tests {
         assert!(err.ends_with("(en la variable CONTACTO_RESPONDER__FLOOD_PER_MINUTE)"), "{err}");
         let err = load("[store]\nbackend = \"x\"\n", &[]).unwrap_err().to_string();
         assert!(err.contains("opción desconocida `backend`; las opciones son `redis_url`"), "{err}");
+    }
+
+    #[test]
+    fn draft_rules_default_to_every_change_and_name_a_wrong_one() {
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.conectate.drafts.triggers(), DraftTrigger::ALL);
+        let s = load("", &[("CONTACTO_CONECTATE__DRAFTS__CHANGES", "semaforo, forzado")]).unwrap();
+        assert_eq!(s.conectate.drafts.triggers(), [DraftTrigger::Semaforo, DraftTrigger::Forzado]);
+        let err = load("[conectate.drafts]\nchanges = [\"semaforo\", \"tema\"]\n", &[]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "configuración inválida en `conectate.drafts.changes`: «tema» no es un cambio conocido; los cambios son semaforo, etapa_vacunacion, forzado"
+        );
+        let err = load("[conectate.drafts]\nsources = [\"semaforo\"]\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("`conectate.drafts.sources`: no hay una fuente «semaforo» configurada"), "{err}");
     }
 
     #[test]

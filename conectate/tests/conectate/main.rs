@@ -6,6 +6,7 @@ mod helpers;
 
 mod broadcast;
 mod contents;
+mod drafts;
 mod errors;
 mod export;
 mod failover;

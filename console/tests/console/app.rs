@@ -76,6 +76,10 @@ fn settings(graph_url: &str, data: &std::path::Path) -> Settings {
     let hospitals = data.join("hospitales_2020-09-24.csv");
     std::fs::copy(repo().join("fixtures/hospitales/hospitales_2020-09-24.csv"), &hospitals).unwrap();
     s.sources.get_mut("hospitales").expect("a hospitales source").url = format!("file://{}", hospitals.display());
+    // So is the semáforo page, to see its colour change.
+    let semaforo = data.join("semaforo.html");
+    std::fs::copy(repo().join("fixtures/semaforo/semaforo.html"), &semaforo).unwrap();
+    s.sources.get_mut("semaforo").expect("a semaforo source").url = format!("file://{}", semaforo.display());
     s.validate().expect("test settings are valid");
     s
 }
@@ -190,6 +194,17 @@ impl App {
         let full = std::fs::read_to_string(&path).unwrap();
         let kept: String = full.lines().take(units + 1).map(|l| format!("{l}\n")).collect();
         std::fs::write(path, kept).unwrap();
+    }
+
+    /// The semáforo page gives Guanajuato `color` (CONACYT's English name) for `periodo`
+    /// instead of the bundled yellow for 12–25 April 2021, as the next run reads it.
+    pub fn set_semaforo(&self, color: &str, periodo: &str) {
+        let path = self._data.path().join("semaforo.html");
+        let page = std::fs::read_to_string(repo().join("fixtures/semaforo/semaforo.html")).unwrap();
+        let page = page
+            .replace("NColors['11']='yellow'", &format!("NColors['11']='{color}'"))
+            .replace("del 12 al 25 de abril de 2021", periodo);
+        std::fs::write(path, page).unwrap();
     }
 
     /// Records `n` interactions of distinct citizens on `day` (as the responder counts them).

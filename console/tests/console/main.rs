@@ -4,6 +4,7 @@
 //! `target/console-screenshots/`.
 
 mod app;
+mod borradores;
 mod browser;
 mod conectate;
 mod datos;

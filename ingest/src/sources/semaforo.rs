@@ -36,8 +36,11 @@ use scraper::{Html, Selector};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use settings::DraftTrigger;
+
 use super::maintainer;
 use super::semaforo_estatal::EstatalRecord;
+use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -286,6 +289,10 @@ impl SourceKind for Semaforo {
         Vec::new()
     }
 
+    fn changes(&self, previous: &SemaforoDataset, new: &SemaforoDataset) -> Vec<Change> {
+        color_change("el semáforo federal de riesgo epidémico", previous.color, new.color, new.desde)
+    }
+
     fn render(
         &self,
         dataset: &SemaforoDataset,
@@ -315,6 +322,24 @@ pub fn periodo(desde: Date, hasta: Date) -> String {
     } else {
         format!("del {} al {end}", desde.day())
     }
+}
+
+/// A semáforo's colour that changed, for a Conéctate draft to the whole state (a semáforo has
+/// one colour for the state).
+pub fn color_change(what: &str, previous: Color, new: Color, since: Option<Date>) -> Vec<Change> {
+    if previous == new {
+        return Vec::new();
+    }
+    vec![Change {
+        trigger: DraftTrigger::Semaforo,
+        subject: "color".into(),
+        what: what.to_owned(),
+        from: Some(previous.nombre().to_owned()),
+        to: new.nombre().to_owned(),
+        since,
+        detail: None,
+        municipios: Vec::new(),
+    }]
 }
 
 /// The semáforo answer: the federal colour and the state's own, each with its period and

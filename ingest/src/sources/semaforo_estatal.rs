@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Table, Text};
 use super::semaforo::{self, COLORS, Color, SemaforoDataset};
+use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -164,6 +165,10 @@ impl SourceKind for SemaforoEstatal {
 
     fn implausibilities(&self, _last_good: &EstatalRecord, _new: &EstatalRecord) -> Vec<String> {
         Vec::new()
+    }
+
+    fn changes(&self, previous: &EstatalRecord, new: &EstatalRecord) -> Vec<Change> {
+        semaforo::color_change("el semáforo estatal", previous.color, new.color, Some(new.vigente_desde))
     }
 
     fn render(

@@ -23,8 +23,10 @@ use jiff::civil::Date;
 use minijinja::value::Value as J;
 use schemas::{Answer, AnswerKey, SourceName, Topic, es_mx};
 use serde::{Deserialize, Serialize};
+use settings::DraftTrigger;
 
 use super::maintainer::{self, Check, Table, Text};
+use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -146,6 +148,28 @@ impl SourceKind for Vacunas {
     fn implausibilities(&self, last_good: &VacunasDataset, new: &VacunasDataset) -> Vec<String> {
         let (before, now) = (last_good.dosis_aplicadas, new.dosis_aplicadas);
         maintainer::cumulative("las dosis aplicadas", before, now, self.config.max_jump_percent).into_iter().collect()
+    }
+
+    /// Each stage whose number was not published before opens.
+    fn changes(&self, previous: &VacunasDataset, new: &VacunasDataset) -> Vec<Change> {
+        let known: Vec<u64> = previous.etapas.iter().map(|e| e.numero).collect();
+        new.etapas
+            .iter()
+            .filter(|e| !known.contains(&e.numero))
+            .map(|e| Change {
+                trigger: DraftTrigger::EtapaVacunacion,
+                subject: format!("etapa-{}", e.numero),
+                what: format!("la etapa {} de la vacunación", e.numero),
+                from: None,
+                to: e.quienes.clone(),
+                since: None,
+                detail: Some(match &e.donde {
+                    Some(donde) => format!("Periodo: {}. Dónde: {donde}.", e.periodo),
+                    None => format!("Periodo: {}.", e.periodo),
+                }),
+                municipios: Vec::new(),
+            })
+            .collect()
     }
 
     fn render(

@@ -1,5 +1,6 @@
 // Conéctate for the communications team: the sender's state (and lifting a freeze), writing
-// a content, its canary to the staff list, scheduling it (now or at a date and time),
+// a content, the drafts the system prepared from the data (with why they exist), editing a
+// draft or discarding it, its canary to the staff list, scheduling it (now or at a date and time),
 // cancelling it before it starts, and its delivery report, refreshed every two seconds while
 // the page is open so it can be watched as it sends.
 
@@ -53,7 +54,9 @@ export async function render(main, { rest }) {
     update(status, sender, () => fillStatus(status, sender, messages, refresh));
     update(list, contents, () => fillList(list, contents, id));
     if (id) {
-      const stateChanged = state.content?.state !== content.state || state.content?.canary?.round !== content.canary?.round;
+      // Rebuilt when its state, canary round or text changed (an edit, or the system's update of its draft).
+      const stateChanged = state.content?.state !== content.state || state.content?.canary?.round !== content.canary?.round
+        || state.content?.text !== content.text || state.content?.origin?.reason !== content.origin?.reason;
       state.content = content;
       state.report = report;
       if (stateChanged || !detail.firstChild) fillDetail(detail, content, sender, messages, refresh);
@@ -128,7 +131,8 @@ function badge(state) {
 function fillList(section, contents, selected) {
   const rows = [...contents].reverse().map((c) => h('tr', { 'data-aviso': c.id, class: c.id === selected ? 'actual' : null },
     h('td', {}, `#${c.id}`),
-    h('th', { scope: 'row' }, h('a', { href: `#/conectate/${c.id}` }, c.title)),
+    h('th', { scope: 'row' }, h('a', { href: `#/conectate/${c.id}` }, c.title),
+      c.origin ? h('span', { class: 'insignia sistema', title: c.origin.reason }, 'Del sistema') : null),
     h('td', {}, badge(c.state)),
     h('td', {}, dateTimeOf(c.created_at)),
     h('td', {}, dateTimeOf(c.scheduled_for)),
@@ -233,7 +237,16 @@ function fillDetail(section, content, sender, messages, refresh) {
     }, content.canary ? 'Enviar otra prueba al personal' : 'Enviar prueba al personal'));
   }
   if (open) actions.append(scheduleForm(content, audience, act));
-  if (open) {
+  if (content.origin && content.state === 'draft') {
+    actions.append(h('button', {
+      type: 'button', id: 'descartar-borrador', class: 'peligro',
+      onclick: () => act({
+        title: `¿Descartar el borrador «${content.title}»?`,
+        text: 'No se enviará a nadie y queda en la lista como cancelado.',
+        action: 'Sí, descartarlo',
+      }, 'cancel', {}, 'El borrador se descartó.'),
+    }, 'Descartar el borrador'));
+  } else if (open) {
     actions.append(h('button', {
       type: 'button', id: 'cancelar-aviso', class: 'peligro',
       onclick: () => act({
@@ -245,6 +258,9 @@ function fillDetail(section, content, sender, messages, refresh) {
   }
   replace(section,
     h('h2', { id: 'titulo-aviso' }, `Aviso #${content.id}: ${content.title} `, badge(content.state)),
+    content.origin ? h('div', { class: 'aviso info', id: 'motivo-borrador' },
+      h('p', {}, h('strong', {}, 'Por qué existe este borrador. '), content.origin.reason),
+      h('p', {}, 'Revísalo y edítalo antes de enviarlo; si ya no hace falta, descártalo.')) : null,
     h('div', { class: 'vista-previa' },
       h('p', { class: 'texto' }, content.text),
       content.link ? h('p', {}, 'Enlace: ', h('span', { class: 'url' }, content.link)) : null,
@@ -252,8 +268,31 @@ function fillDetail(section, content, sender, messages, refresh) {
       h('p', { class: 'ayuda' }, `Para ${audience}.`,
         content.scheduled_for ? ` Programado para el ${dateTimeOf(content.scheduled_for)}.` : '',
         content.template ? ` Plantilla: ${content.template.name}.` : '')),
+    ['draft', 'canary'].includes(content.state) ? editForm(content, act) : null,
     actions,
     h('div', { id: 'reporte-entrega' }));
+}
+
+/** Edits the title and text of a draft (or a content whose canary went out: it becomes a draft). */
+function editForm(content, act) {
+  const title = h('input', { id: 'editar-titulo', name: 'title', required: true, maxlength: 120, value: content.title });
+  const text = h('textarea', { id: 'editar-texto', name: 'text', required: true, rows: 8, maxlength: 4096 });
+  text.value = content.text;
+  const form = h('form', { id: 'editar-aviso', class: 'formulario', novalidate: true },
+    h('div', { class: 'campo' }, h('label', { for: 'editar-titulo' }, 'Título (solo para el equipo)'), title),
+    h('div', { class: 'campo' }, h('label', { for: 'editar-texto' }, 'Texto del mensaje'), text),
+    content.state === 'canary' ? h('p', { class: 'ayuda' }, 'Al guardar vuelve a borrador: envía otra prueba al personal antes de programarlo.') : null,
+    h('button', { type: 'submit', id: 'guardar-cambios' }, 'Guardar cambios'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const draft = { title: title.value.trim(), text: text.value };
+    for (const name of ['link', 'image_url', 'template', 'twilio']) {
+      if (content[name]) draft[name] = content[name];
+    }
+    if (content.municipios?.length) draft.municipios = content.municipios;
+    act(null, 'edit', draft, 'Se guardaron los cambios.');
+  });
+  return h('details', { class: 'redactar', id: 'editar' }, h('summary', {}, 'Editar el texto'), form);
 }
 
 function scheduleForm(content, audience, act) {

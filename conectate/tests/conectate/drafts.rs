@@ -1,0 +1,199 @@
+//! Drafts prepared from the data, end to end: the federal semáforo page served over HTTP on
+//! 127.0.0.1 changes colour, a real ingest run publishes it and prepares exactly one draft
+//! (its text from `templates/borrador_conectate.j2`, for the whole state, with why it exists);
+//! the same page again prepares nothing; the colour flapping back and forth the same day
+//! rewrites that one draft; a draft the team edited is left alone; scheduling the draft sends
+//! it through the sender to every subscriber, like any content.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use conectate::{State, SystemDrafts};
+use ingest::{Ingest, Prepared, Progress, RunMode, RunReport};
+use schemas::RunResult;
+use settings::Settings;
+
+use crate::helpers::*;
+
+testkit::on_both_stores!(
+    a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_content,
+    a_draft_the_team_edited_is_not_rewritten_by_the_next_change,
+);
+
+/// The semáforo page, served over HTTP, with the colour and period the test sets.
+struct Page {
+    html: Arc<Mutex<String>>,
+    url: String,
+    _server: testkit::TestServer,
+}
+
+/// The bundled CONACYT page with Guanajuato (11) in `color` for `periodo`.
+fn semaforo_page(color: &str, periodo: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/semaforo/semaforo.html");
+    let page = std::fs::read_to_string(path).unwrap();
+    assert!(page.contains("NColors['11']='yellow'") && page.contains("del 12 al 25 de abril de 2021"));
+    page.replace("NColors['11']='yellow'", &format!("NColors['11']='{color}'"))
+        .replace("del 12 al 25 de abril de 2021", periodo)
+}
+
+impl Page {
+    async fn start(html: String) -> Page {
+        let html = Arc::new(Mutex::new(html));
+        let served = html.clone();
+        let router = axum::Router::new().route(
+            "/semaforo.php",
+            axum::routing::get(move || {
+                let page = served.lock().unwrap().clone();
+                async move { axum::response::Html(page) }
+            }),
+        );
+        let server = testkit::serve(router).await;
+        Page { html, url: server.url("/semaforo.php"), _server: server }
+    }
+
+    fn set(&self, html: String) {
+        *self.html.lock().unwrap() = html;
+    }
+}
+
+/// An ingest of the page as the `semaforo` source, with the repository's templates and the
+/// default draft rules, handing its drafts to Conéctate's contents.
+fn ingest(app: &TestApp, page: &Page) -> (Ingest, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut settings = Settings { config_dir: repo, ..Settings::default() };
+    settings.store.data_dir = data.path().to_owned();
+    let mut source = testkit::source_settings("semaforo", &page.url);
+    source.options.insert("periodo_selector".into(), "#vigencia".into());
+    settings.sources.insert("semaforo".parse().unwrap(), source);
+    settings.validate().unwrap();
+    let ingest = Ingest::from_settings(&settings, app.store.clone())
+        .unwrap()
+        .with_draft_sink(Arc::new(SystemDrafts::new(app.store.clone())));
+    (ingest, data)
+}
+
+async fn run(ingest: &Ingest) -> RunReport {
+    ingest.run("semaforo", RunMode::Normal, Progress::shared()).await.unwrap()
+}
+
+const ABRIL: &str = "del 12 al 25 de abril de 2021";
+const MAYO: &str = "del 26 de abril al 9 de mayo de 2021";
+const FUENTE: &str = "Fuente: Secretaría de Salud federal, semáforo de riesgo epidémico. Datos al 26 de abril de 2021.";
+
+async fn a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_content(kind: StoreKind) {
+    let app = spawn_app(kind, Options::default()).await;
+    app.subscribe(3).await;
+    let page = Page::start(semaforo_page("yellow", ABRIL)).await;
+    let (ingest, _data) = ingest(&app, &page);
+
+    // The first publish has nothing to compare with.
+    let first = run(&ingest).await;
+    assert_eq!((first.run.result, first.drafts.as_slice()), (RunResult::Published, &[][..]));
+    assert!(app.contents.list().await.unwrap().is_empty());
+
+    // Orange from the 26th: one draft, for the whole state, saying what changed and why it exists.
+    page.set(semaforo_page("orange", MAYO));
+    let changed = run(&ingest).await;
+    assert_eq!(changed.run.result, RunResult::Published);
+    let [Prepared::Created(id)] = changed.drafts[..] else { panic!("one draft: {:?}", changed.drafts) };
+    let contents = app.contents.list().await.unwrap();
+    assert_eq!(contents.len(), 1);
+    let draft = &contents[0];
+    assert_eq!((draft.id, draft.state), (id, State::Draft));
+    assert!(draft.draft.municipios.is_empty(), "the semáforo is the whole state's");
+    assert_eq!(
+        draft.draft.text,
+        format!(
+            "*Cambia el semáforo federal de riesgo epidémico*: pasa de amarillo a *naranja* a partir del 26 de abril de 2021.\n\
+             Consulta qué actividades se permiten y sigue cuidándote: escribe *semáforo* para ver el detalle.\n\n{FUENTE}"
+        )
+    );
+    assert_eq!(
+        draft.draft.title,
+        "Borrador automático: el semáforo federal de riesgo epidémico pasó de amarillo a naranja"
+    );
+    let origin = draft.origin.as_ref().expect("marked as prepared by the system");
+    let version = changed.run.version.unwrap();
+    assert_eq!(
+        origin.reason,
+        format!(
+            "Lo preparó el sistema al publicar la corrida #{} de «semaforo» ({version}, datos al 26 de abril de 2021): \
+             el semáforo federal de riesgo epidémico pasó de amarillo a naranja.",
+            changed.run.id
+        )
+    );
+    assert_eq!((origin.source.as_str(), origin.run, origin.version), ("semaforo", changed.run.id, Some(version)));
+
+    // The same page again: nothing published, nothing prepared.
+    let again = run(&ingest).await;
+    assert_eq!((again.run.result, again.drafts.as_slice()), (RunResult::Unchanged, &[][..]));
+    assert_eq!(app.contents.list().await.unwrap().len(), 1);
+
+    // Back to yellow and to orange again the same day: still that one draft, always true.
+    page.set(semaforo_page("yellow", MAYO));
+    assert_eq!(run(&ingest).await.drafts, [Prepared::Updated(id)]);
+    let reverted = app.contents.get(id).await.unwrap();
+    assert!(
+        reverted.draft.text.starts_with(
+            "*El semáforo federal de riesgo epidémico* sigue en *amarillo*: hoy cambió y volvió a su color."
+        ),
+        "{}",
+        reverted.draft.text
+    );
+    assert!(reverted.origin.unwrap().reason.contains("El cambio se revirtió el mismo día"));
+    page.set(semaforo_page("orange", MAYO));
+    assert_eq!(run(&ingest).await.drafts, [Prepared::Updated(id)]);
+    let contents = app.contents.list().await.unwrap();
+    assert_eq!(contents.len(), 1, "one draft however often the colour flaps");
+    assert!(
+        contents[0]
+            .draft
+            .text
+            .starts_with("*Cambia el semáforo federal de riesgo epidémico*: pasa de amarillo a *naranja*")
+    );
+
+    // Scheduled like any content, it goes through the sender to every subscriber: as the text
+    // to whoever wrote today, as the default template (its text on one line) to the others.
+    app.write(&phone(0), "hola").await;
+    let scheduled = app.contents.schedule(id, None).await.unwrap();
+    assert_eq!(scheduled.state, State::Scheduled);
+    let report = app.drain(&app.sender("s1"), id, Duration::from_secs(30)).await;
+    assert_eq!((report.planned, report.recipients.sent_text, report.recipients.sent_template), (Some(3), 1, 2));
+    let by_recipient = app.sends_by_recipient();
+    assert_eq!(by_recipient.len(), 3);
+    assert!(by_recipient.values().all(|n| *n == 1));
+    let text = contents[0].draft.text.as_str();
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let broadcast = format!("cc1:{id}:");
+    let sends = app.sends();
+    let of_the_draft: Vec<_> = sends
+        .iter()
+        .filter(|s| s["biz_opaque_callback_data"].as_str().is_some_and(|t| t.starts_with(&broadcast)))
+        .collect();
+    assert_eq!(of_the_draft.len(), 3);
+    for send in of_the_draft {
+        match send["type"].as_str() {
+            Some("text") => assert_eq!(send["text"]["body"], text),
+            _ => assert_eq!(send["template"]["components"][0]["parameters"][0]["text"], one_line.as_str()),
+        }
+    }
+}
+
+async fn a_draft_the_team_edited_is_not_rewritten_by_the_next_change(kind: StoreKind) {
+    let app = spawn_app(kind, Options::default()).await;
+    let page = Page::start(semaforo_page("yellow", ABRIL)).await;
+    let (ingest, _data) = ingest(&app, &page);
+    run(&ingest).await;
+    page.set(semaforo_page("red", MAYO));
+    let [Prepared::Created(id)] = run(&ingest).await.drafts[..] else { panic!("one draft") };
+    let mut edited = app.contents.get(id).await.unwrap().draft;
+    edited.text = "El semáforo pasa a rojo: quédate en casa.".into();
+    app.contents.edit(id, edited).await.unwrap();
+
+    page.set(semaforo_page("orange", MAYO));
+    assert_eq!(run(&ingest).await.drafts, [Prepared::Kept(id)], "the team already took it up");
+    let contents = app.contents.list().await.unwrap();
+    assert_eq!(contents.len(), 1);
+    assert_eq!(contents[0].draft.text, "El semáforo pasa a rojo: quédate en casa.");
+}
