@@ -88,6 +88,14 @@ impl Trial {
             (_, Some(ConsentAction::Subscribe)) => "Conéctate: alta (en la prueba no se suscribe a nadie)".into(),
             (_, Some(ConsentAction::Unsubscribe)) => "Conéctate: baja (en la prueba no se da de baja a nadie)".into(),
             (Intent::Help, None) => "ningún tema reconocido (se responde con la ayuda)".into(),
+            (Intent::Ask { readings }, None) => format!(
+                "dudoso: se pregunta «¿Te refieres a…?» con {} (con un número o un toque en la lista se contesta)",
+                readings
+                    .iter()
+                    .map(|k| format!("«{}»", crate::asking::reading_label(k)))
+                    .collect::<Vec<_>>()
+                    .join(" o ")
+            ),
             (Intent::Show { target: Target::Menu(menu), .. }, None) => menu_name(menu),
             (Intent::Show { target: Target::Topic(topic), scope }, None) => match scope {
                 Scope::Estado => topic.label().to_owned(),
