@@ -174,6 +174,20 @@ mod tests {
     }
 
     #[test]
+    fn a_message_that_reads_two_ways_is_explained_as_a_question_and_a_number_answers_it() {
+        let p = prepared();
+        let asked = answer(Some(&p), &text("muertes y recuperados en Celaya"), None);
+        assert_eq!(
+            asked.understood_as(),
+            "dudoso: se pregunta «¿Te refieres a…?» con «Defunciones en Celaya» o «Casos recuperados» (con un \
+             número o un toque en la lista se contesta)"
+        );
+        assert!(asked.answer.as_ref().unwrap().body().starts_with("¿Te refieres a…?"));
+        let first = answer(Some(&p), &text("1"), asked.menu.as_ref());
+        assert_eq!(first.understood_as(), "Defunciones en Celaya");
+    }
+
+    #[test]
     fn without_a_snapshot_the_citizen_reads_the_getting_ready_text() {
         let trial = answer(None, &text("hola"), None);
         assert_eq!(trial.answer.as_ref().unwrap().body(), crate::replies::NOT_READY_TEXT);
