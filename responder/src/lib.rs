@@ -11,8 +11,11 @@
 //! - [`channels`]: the [`Channel`](channels::Channel) trait and one module per platform
 //!   ([`channels::meta`], [`channels::twilio`]): routes, signatures, wire types, sends, and
 //!   [`SendError`](channels::SendError), the one classification of send failures.
-//! - [`understanding`]: from a citizen's words to a topic and a scope (menus, keywords,
-//!   municipios, typos).
+//! - [`understanding`]: from a citizen's words to a topic and a scope (menus, keywords on
+//!   their stems, the most specific first, municipios and the short forms in place names,
+//!   negated opt-ins, typos).
+//! - [`asking`]: «¿Te refieres a…?», the question for a message that reads two or three ways,
+//!   and how a number or a tap answers it.
 //! - [`mirror`]: the in-process copy of the current snapshot, swapped on announcements.
 //! - [`replies`]: replies by reference ([`Reply`](replies::Reply)) and outbox entries.
 //! - [`pipeline`]: what happens to a verified webhook: dedupe, flood limit, session, routing,
@@ -28,6 +31,7 @@
 //! - [`server`]: the service over two listeners and a shutdown future; [`config`]: what it
 //!   takes from the settings.
 
+pub mod asking;
 pub mod batcher;
 pub mod channels;
 pub mod conectate;

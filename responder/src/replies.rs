@@ -33,6 +33,9 @@ pub enum Reply {
     Answer { key: AnswerKey },
     /// A menu of the router table.
     Menu { menu: MenuId },
+    /// «¿Te refieres a…?» with the readings of a message that reads two or three ways
+    /// ([`crate::asking`]).
+    Ask { readings: Vec<AnswerKey> },
     /// The help answer, for what we did not understand (and media, locations…).
     Help,
     /// There is no snapshot yet.
@@ -50,7 +53,7 @@ impl Reply {
     pub fn counted_topic(&self) -> Option<Topic> {
         match self {
             Reply::Answer { key } => Some(key.topic),
-            Reply::Menu { .. } => Some(Topic::Menu),
+            Reply::Menu { .. } | Reply::Ask { .. } => Some(Topic::Menu),
             Reply::Help | Reply::NotReady => Some(Topic::Ayuda),
             Reply::Flood => None,
         }
@@ -63,6 +66,10 @@ impl Reply {
             return Cow::Owned(FLOOD.clone());
         }
         let Some(p) = prepared else { return Cow::Owned(NOT_READY.clone()) };
+        if let Reply::Ask { readings } = self {
+            // Assembled from the topics' labels and the municipio's name: nothing to render.
+            return Cow::Owned(crate::asking::question(readings));
+        }
         let snapshot = &p.snapshot;
         let router = &snapshot.content.router;
         let found = match self {
@@ -93,6 +100,10 @@ impl Asked {
     pub fn of(intent: Intent) -> Asked {
         match intent {
             Intent::Help => Asked::Reply { reply: Reply::Help, shows: None },
+            Intent::Ask { readings } => {
+                let shows = Some(crate::asking::menu_id(&readings));
+                Asked::Reply { reply: Reply::Ask { readings }, shows }
+            }
             Intent::Show { target: Target::Menu(menu), .. } => {
                 Asked::Reply { reply: Reply::Menu { menu: menu.clone() }, shows: Some(menu) }
             }

@@ -88,6 +88,14 @@ impl Trial {
             (_, Some(ConsentAction::Subscribe)) => "Conéctate: alta (en la prueba no se suscribe a nadie)".into(),
             (_, Some(ConsentAction::Unsubscribe)) => "Conéctate: baja (en la prueba no se da de baja a nadie)".into(),
             (Intent::Help, None) => "ningún tema reconocido (se responde con la ayuda)".into(),
+            (Intent::Ask { readings }, None) => format!(
+                "dudoso: se pregunta «¿Te refieres a…?» con {} (con un número o un toque en la lista se contesta)",
+                readings
+                    .iter()
+                    .map(|k| format!("«{}»", crate::asking::reading_label(k)))
+                    .collect::<Vec<_>>()
+                    .join(" o ")
+            ),
             (Intent::Show { target: Target::Menu(menu), .. }, None) => menu_name(menu),
             (Intent::Show { target: Target::Topic(topic), scope }, None) => match scope {
                 Scope::Estado => topic.label().to_owned(),
@@ -163,6 +171,20 @@ mod tests {
         assert_eq!(tapped.understood_as(), "el menú «cifras»");
         let reaction = answer(Some(&p), &Content::Reaction, None);
         assert_eq!((reaction.answer.is_none(), reaction.understood_as().as_str()), (true, "nada que responder"));
+    }
+
+    #[test]
+    fn a_message_that_reads_two_ways_is_explained_as_a_question_and_a_number_answers_it() {
+        let p = prepared();
+        let asked = answer(Some(&p), &text("muertes y recuperados en Celaya"), None);
+        assert_eq!(
+            asked.understood_as(),
+            "dudoso: se pregunta «¿Te refieres a…?» con «Defunciones en Celaya» o «Casos recuperados» (con un \
+             número o un toque en la lista se contesta)"
+        );
+        assert!(asked.answer.as_ref().unwrap().body().starts_with("¿Te refieres a…?"));
+        let first = answer(Some(&p), &text("1"), asked.menu.as_ref());
+        assert_eq!(first.understood_as(), "Defunciones en Celaya");
     }
 
     #[test]

@@ -2,25 +2,39 @@
 //!
 //! The text is normalised ([`schemas::normalize`]: case, accents, punctuation, emoji, every
 //! kind of space) and then, in order:
-//! 1. a bare number ("2", "dos") picks an entry of the last menu shown (the main menu if none);
+//! 1. a bare number ("2", "dos") picks an entry of the last menu shown (the main menu if none),
+//!    or a reading of the last question asked ([`crate::asking`]);
 //! 2. the municipio is found anywhere in the sentence (catalogue names and aliases plus the
-//!    table's own, longest first), so "casos en León" is confirmados for León;
-//! 3. a keyword or phrase of the table found in the rest decides the topic: a topic's before
-//!    a greeting's or a menu's, however long ("hola, buenos días, ¿casos?" wants the figures),
-//!    then the longest ("casos sospechosos" before "casos");
-//! 4. when no topic matched exactly, words of five letters or more are matched with typos
+//!    table's own, longest first), with the short forms of the words inside place names
+//!    ("Sn", "Sta", "Dr", "Cd": [`words::place_word`]) read in full, so "casos en Sn Luis de
+//!    la Paz" is confirmados for San Luis de la Paz;
+//! 3. keywords and phrases of the table are found in the rest on their Spanish stems
+//!    ([`words::stem`]: "vacunarme" finds "vacunas", "contagiados" finds "contagios"); a
+//!    Conéctate keyword of one word only as written ("alta" is not "alto"), and an opt-in with
+//!    a negation shortly before it («no quiero recibir avisos») is read as the opt-out, never
+//!    as a subscription;
+//! 4. the most specific reading wins: a topic's before a Conéctate word alone or «ayuda»,
+//!    those before a greeting's or a menu's; then a phrase with a word of its own topic before
+//!    one made only of words several topics share («casos» alone is confirmados, «casos de
+//!    muertes» is defunciones); then the longest. When two topics both have words of their
+//!    own («muertes y recuperados»), the bot asks which ([`Intent::Ask`]);
+//! 5. when no topic matched exactly, words of five letters or more are matched with typos
 //!    (one edit, two from eight letters: "sintomaz", "irapuatro") that keep the word's first
-//!    sound ("bacunas" is vacunas, "dolor" is not color);
-//! 5. a municipio alone means its confirmed cases; nothing at all means help.
+//!    sound ("bacunas" is vacunas, "dolor" is not color); never an opt-in;
+//! 6. a municipio alone means its confirmed cases; nothing at all means help.
 //!
-//! [`Understanding::compile`] indexes the table once per snapshot, so matching a message costs
-//! a few hash lookups and no allocation beyond the normalised text.
+//! [`Understanding::compile`] indexes the table once per snapshot (stems included), so matching
+//! a message costs a few hash lookups, a stem per word and small vectors of its words.
 
-use std::collections::HashMap;
+mod words;
+
+use std::cmp::Reverse;
+use std::collections::{HashMap, HashSet};
 
 use schemas::normalize::normalize;
-use schemas::{MenuId, MunicipioId, RouterTable, Scope, Target, Topic, catalogue};
+use schemas::{AnswerKey, MenuId, MunicipioId, RouterTable, Scope, Target, Topic, catalogue};
 
+use crate::asking;
 use crate::channels::Content;
 
 /// What the citizen asked for.
@@ -28,6 +42,8 @@ use crate::channels::Content;
 pub enum Intent {
     /// A topic (for a scope) or a menu.
     Show { target: Target, scope: Scope },
+    /// Two or three topics read alike: ask which one was meant.
+    Ask { readings: Vec<AnswerKey> },
     /// Nothing we understood: the help answer.
     Help,
 }
@@ -41,46 +57,58 @@ impl Intent {
 /// A phrase of one or more words and what it leads to.
 #[derive(Clone, Debug)]
 struct Phrase<T> {
+    /// What a message's words are compared with: stems for keywords, words for places.
+    keys: Vec<String>,
+    /// The words as written, for phrases matched only as written.
     words: Vec<String>,
+    /// Matched only as written, not by stem.
+    as_written: bool,
+    /// Matched with typos too.
+    fuzzy: bool,
     /// The phrase as one string, for typo matching.
     joined: String,
     value: T,
 }
 
-/// Phrases indexed by their first word, longest first within each list.
+/// Phrases indexed by their first key, longest first within each list.
 #[derive(Clone, Debug)]
 struct PhraseIndex<T> {
-    by_first_word: HashMap<String, Vec<Phrase<T>>>,
+    by_first_key: HashMap<String, Vec<Phrase<T>>>,
     all: Vec<Phrase<T>>,
 }
 
 impl<T: Clone> PhraseIndex<T> {
-    fn new(entries: impl IntoIterator<Item = (String, T)>) -> Self {
-        let mut by_first_word: HashMap<String, Vec<Phrase<T>>> = HashMap::new();
+    fn new(phrases: impl IntoIterator<Item = Phrase<T>>) -> Self {
+        let mut by_first_key: HashMap<String, Vec<Phrase<T>>> = HashMap::new();
         let mut all = Vec::new();
-        for (text, value) in entries {
-            let words: Vec<String> = text.split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect();
-            let Some(first) = words.first().cloned() else { continue };
-            let phrase = Phrase { joined: words.join(" "), words, value };
+        for phrase in phrases {
+            let Some(first) = phrase.keys.first().cloned() else { continue };
             all.push(phrase.clone());
-            by_first_word.entry(first).or_default().push(phrase);
+            by_first_key.entry(first).or_default().push(phrase);
         }
-        for list in by_first_word.values_mut() {
+        for list in by_first_key.values_mut() {
             // Stable: among phrases of one length, the table's order decides.
-            list.sort_by_key(|p| std::cmp::Reverse(p.words.len()));
+            list.sort_by_key(|p| Reverse(p.keys.len()));
         }
-        PhraseIndex { by_first_word, all }
+        PhraseIndex { by_first_key, all }
     }
 
     /// Every exact occurrence: (start, word count, value), skipping `excluded` positions.
-    fn find<'a>(&'a self, words: &'a [&str], excluded: &'a [bool]) -> impl Iterator<Item = (usize, usize, &'a T)> + 'a {
-        (0..words.len()).filter(|&i| !excluded[i]).flat_map(move |i| {
-            self.by_first_word.get(words[i]).into_iter().flatten().filter_map(move |p| {
-                let end = i + p.words.len();
-                let fits = end <= words.len()
+    /// `keys` are what the phrases' keys are compared with, `words` the words as written.
+    fn find<'a>(
+        &'a self,
+        keys: &'a [&str],
+        words: &'a [&str],
+        excluded: &'a [bool],
+    ) -> impl Iterator<Item = (usize, usize, &'a T)> + 'a {
+        (0..keys.len()).filter(|&i| !excluded[i]).flat_map(move |i| {
+            self.by_first_key.get(keys[i]).into_iter().flatten().filter_map(move |p| {
+                let end = i + p.keys.len();
+                let fits = end <= keys.len()
                     && (i..end).all(|j| !excluded[j])
-                    && p.words.iter().zip(&words[i..end]).all(|(a, b)| a == b);
-                fits.then_some((i, p.words.len(), &p.value))
+                    && p.keys.iter().zip(&keys[i..end]).all(|(a, b)| a == b)
+                    && (!p.as_written || p.words.iter().zip(&words[i..end]).all(|(a, b)| a == b));
+                fits.then_some((i, p.keys.len(), &p.value))
             })
         })
     }
@@ -91,7 +119,7 @@ impl<T: Clone> PhraseIndex<T> {
         let mut best: Option<(usize, usize, usize, &T)> = None; // (distance, start, len, value)
         for phrase in &self.all {
             let allowance = typo_allowance(phrase.joined.len());
-            if allowance == 0 || phrase.joined.len() < min_len {
+            if !phrase.fuzzy || allowance == 0 || phrase.joined.len() < min_len {
                 continue;
             }
             let n = phrase.words.len();
@@ -104,7 +132,7 @@ impl<T: Clone> PhraseIndex<T> {
                     continue;
                 }
                 if let Some(d) = distance_within(&window, &phrase.joined, allowance)
-                    && best.is_none_or(|(bd, _, bn, _)| (d, std::cmp::Reverse(n)) < (bd, std::cmp::Reverse(bn)))
+                    && best.is_none_or(|(bd, _, bn, _)| (d, Reverse(n)) < (bd, Reverse(bn)))
                 {
                     best = Some((d, start, n, &phrase.value));
                 }
@@ -173,10 +201,43 @@ fn distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
     (d <= max).then_some(d)
 }
 
+/// How strongly a keyword's target claims a message, weakest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Strength {
+    /// A greeting or a menu's word.
+    Menu,
+    /// «ayuda», or a Conéctate word alone ("alta", "baja").
+    Weak,
+    /// A topic, or a Conéctate phrase of several words.
+    Topic,
+}
+
+/// A keyword of the table, as indexed.
+#[derive(Clone, Debug)]
+struct Meaning {
+    target: Target,
+    strength: Strength,
+    /// Has a word no other target's keywords have ("muertes"), unlike "casos".
+    specific: bool,
+}
+
+/// A keyword found in a message.
+struct Found {
+    start: usize,
+    len: usize,
+    target: Target,
+    strength: Strength,
+    specific: bool,
+}
+
+fn is_consent(target: &Target) -> bool {
+    matches!(target, Target::Topic(t) if crate::conectate::action_of(*t).is_some())
+}
+
 /// The router table of one snapshot, indexed for matching.
 #[derive(Clone, Debug)]
 pub struct Understanding {
-    keywords: PhraseIndex<Target>,
+    keywords: PhraseIndex<Meaning>,
     municipios: PhraseIndex<MunicipioId>,
 }
 
@@ -196,22 +257,71 @@ pub fn menu_number(text: &str) -> Option<u8> {
     u8::try_from(number + 1).ok()
 }
 
+fn split_words(text: &str) -> Vec<String> {
+    text.split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect()
+}
+
 impl Understanding {
     pub fn compile(table: &RouterTable) -> Understanding {
-        let keywords =
-            PhraseIndex::new(table.keywords.iter().map(|k| (k.phrase.as_str().to_owned(), k.target.clone())));
+        let stemmed = |words: &[String]| -> Vec<String> { words.iter().map(|w| words::stem(w).into_owned()).collect() };
+        // A stem is shared when keywords of two targets or more have it ("casos").
+        let mut targets_of: HashMap<String, HashSet<&Target>> = HashMap::new();
+        for rule in &table.keywords {
+            for key in stemmed(&split_words(rule.phrase.as_str())) {
+                targets_of.entry(key).or_default().insert(&rule.target);
+            }
+        }
+        let keywords = PhraseIndex::new(table.keywords.iter().map(|rule| {
+            let words = split_words(rule.phrase.as_str());
+            let keys = stemmed(&words);
+            let consent = is_consent(&rule.target);
+            let strength = match &rule.target {
+                Target::Menu(_) | Target::Topic(Topic::Menu) => Strength::Menu,
+                Target::Topic(Topic::Ayuda) => Strength::Weak,
+                _ if consent && words.len() == 1 => Strength::Weak,
+                _ => Strength::Topic,
+            };
+            let specific = keys.iter().any(|k| targets_of.get(k).is_some_and(|t| t.len() == 1));
+            let opt_in = matches!(rule.target, Target::Topic(Topic::ConectateAlta));
+            Phrase {
+                joined: words.join(" "),
+                as_written: consent && words.len() == 1,
+                fuzzy: !opt_in,
+                keys,
+                words,
+                value: Meaning { target: rule.target.clone(), strength, specific },
+            }
+        }));
+        let place = |alias: &str| -> Vec<String> {
+            alias.split(' ').filter(|w| !w.is_empty()).map(|w| words::place_word(w).to_owned()).collect()
+        };
         let aliases = table
             .municipio_aliases
             .iter()
-            .map(|(alias, id)| (alias.as_str().to_owned(), *id))
-            .chain(catalogue().aliases_longest_first().iter().cloned());
+            .map(|(alias, id)| (place(alias.as_str()), *id))
+            .chain(catalogue().aliases_longest_first().iter().map(|(alias, id)| (place(alias), *id)))
+            .map(|(words, id)| Phrase {
+                joined: words.join(" "),
+                keys: words.clone(),
+                words,
+                as_written: false,
+                fuzzy: true,
+                value: id,
+            });
         Understanding { keywords, municipios: PhraseIndex::new(aliases) }
     }
 
-    /// What a typed text asks for. `last_menu` is the menu shown last to this citizen, used
-    /// only for a bare number.
+    /// What a typed text asks for. `last_menu` is the menu (or question) shown last to this
+    /// citizen, used only for a bare number.
     pub fn understand(&self, table: &RouterTable, text: &str, last_menu: Option<&MenuId>) -> Intent {
         if let Some(number) = menu_number(text) {
+            if let Some(readings) = last_menu.and_then(asking::readings_of) {
+                return match readings.get(usize::from(number).wrapping_sub(1)) {
+                    Some(key) => Intent::topic(key.topic, key.scope),
+                    // A number the question does not have: ask again.
+                    None => Intent::Ask { readings },
+                };
+            }
             let principal = MenuId::principal();
             let menu_id = last_menu.unwrap_or(&principal);
             let Some(menu) = table.menu(menu_id).or_else(|| table.main_menu()) else { return Intent::Help };
@@ -226,50 +336,92 @@ impl Understanding {
         if words.is_empty() {
             return Intent::Help;
         }
+        let places: Vec<&str> = words.iter().map(|w| words::place_word(w)).collect();
         let mut excluded = vec![false; words.len()];
         let exclude = |excluded: &mut Vec<bool>, start: usize, len: usize| {
             excluded[start..start + len].iter_mut().for_each(|e| *e = true);
         };
-        // Exact matches first: the longest municipio name, then a topic's keyword before a
-        // greeting's or a menu's, however long ("hola, buenos días, ¿casos en Acámbaro?" wants
-        // the figures), the longest among them; typos only where no exact topic was found.
+        // Exact matches first: the longest municipio name, then the keywords (see the module
+        // documentation for which wins); typos only where no exact topic was found.
         let mut municipio = self
             .municipios
-            .find(&words, &excluded)
-            .max_by_key(|&(start, len, _)| (len, std::cmp::Reverse(start)))
+            .find(&places, &places, &excluded)
+            .max_by_key(|&(start, len, _)| (len, Reverse(start)))
             .map(|(start, len, id)| (start, len, *id));
         if let Some((start, len, _)) = municipio {
             exclude(&mut excluded, start, len);
         }
-        let mut keyword = self
+        let stems: Vec<std::borrow::Cow<'_, str>> = words.iter().map(|w| words::stem(w)).collect();
+        let stems: Vec<&str> = stems.iter().map(|s| s.as_ref()).collect();
+        let mut found: Vec<Found> = self
             .keywords
-            .find(&words, &excluded)
-            .max_by_key(|&(start, len, target)| (matches!(target, Target::Topic(_)), len, std::cmp::Reverse(start)))
-            .map(|(start, len, target)| (start, len, target.clone()));
-        if let Some((start, len, _)) = keyword {
-            exclude(&mut excluded, start, len);
+            .find(&stems, &words, &excluded)
+            .map(|(start, len, m)| {
+                // «no quiero recibir avisos» asks not to be subscribed: the opt-out, never an
+                // opt-in.
+                let opt_in = matches!(m.target, Target::Topic(Topic::ConectateAlta));
+                let target = if opt_in && words::negated(&words, start) {
+                    Target::Topic(Topic::ConectateBaja)
+                } else {
+                    m.target.clone()
+                };
+                Found { start, len, target, strength: m.strength, specific: m.specific }
+            })
+            .collect();
+        if found.iter().any(|f| f.target == Target::Topic(Topic::ConectateBaja)) {
+            // An opt-out beside an opt-in: a wrong subscription is worse than a wrong opt-out.
+            found.retain(|f| f.target != Target::Topic(Topic::ConectateAlta));
         }
+        found.sort_by_key(|f| Reverse((f.strength, f.specific, f.len, Reverse(f.start))));
+        // The readings that do not overlap, strongest first.
+        let mut chosen: Vec<&Found> = Vec::new();
+        for f in &found {
+            if (f.start..f.start + f.len).all(|j| !excluded[j]) {
+                exclude(&mut excluded, f.start, f.len);
+                chosen.push(f);
+            }
+        }
+        let mut keyword = chosen.first().map(|f| (f.target.clone(), f.strength));
         if municipio.is_none() {
-            municipio = self.municipios.find_fuzzy(&words, &excluded, MUNICIPIO_TYPO_MIN).map(|(s, l, id)| (s, l, *id));
+            municipio =
+                self.municipios.find_fuzzy(&places, &excluded, MUNICIPIO_TYPO_MIN).map(|(s, l, id)| (s, l, *id));
             if let Some((start, len, _)) = municipio {
                 exclude(&mut excluded, start, len);
             }
         }
-        if !matches!(keyword, Some((_, _, Target::Topic(_)))) {
+        let scope = municipio.map_or(Scope::Estado, |(_, _, id)| Scope::Municipio(id));
+        if !matches!(keyword, Some((_, Strength::Topic))) {
             // A topic with a typo beats a greeting spelt right ("hola, sintomaz").
             let fuzzy = self.keywords.find_fuzzy(&words, &excluded, KEYWORD_TYPO_MIN);
-            if keyword.is_none() || matches!(fuzzy, Some((_, _, Target::Topic(_)))) {
-                keyword = fuzzy.map(|(s, l, t)| (s, l, t.clone())).or(keyword);
+            if let Some((_, _, m)) = fuzzy
+                && (keyword.is_none() || m.strength == Strength::Topic)
+            {
+                keyword = Some((m.target.clone(), m.strength));
             }
+        } else if let Some(readings) = Self::close_readings(&chosen, scope) {
+            return Intent::Ask { readings };
         }
-        let scope = municipio.map_or(Scope::Estado, |(_, _, id)| Scope::Municipio(id));
-        let keyword = keyword.map(|(_, _, target)| target);
-        match (keyword, municipio) {
+        match (keyword.map(|(target, _)| target), municipio) {
             (Some(Target::Topic(topic)), _) => Intent::topic(topic, scope),
             (Some(Target::Menu(menu)), _) => Intent::Show { target: Target::Menu(menu), scope: Scope::Estado },
             (None, Some(_)) => Intent::topic(Topic::Confirmados, scope),
             (None, None) => Intent::Help,
         }
+    }
+
+    /// Two or three topics that each have words of their own in the message («muertes y
+    /// recuperados en Celaya»): the readings to ask about, with the place where the topic has
+    /// figures by municipio.
+    fn close_readings(chosen: &[&Found], scope: Scope) -> Option<Vec<AnswerKey>> {
+        let mut readings: Vec<AnswerKey> = Vec::new();
+        for f in chosen.iter().filter(|f| f.strength == Strength::Topic && f.specific) {
+            let Target::Topic(topic) = f.target else { continue };
+            let scope = if topic.is_municipal() || is_consent(&f.target) { scope } else { Scope::Estado };
+            if readings.len() < asking::READINGS_MAX && !readings.iter().any(|k| k.topic == topic) {
+                readings.push(AnswerKey::new(topic, scope));
+            }
+        }
+        (readings.len() > 1).then_some(readings)
     }
 
     /// What a message asks for, whatever its kind: typed text, a tap on one of our rows or
@@ -298,16 +450,19 @@ impl Understanding {
     }
 
     /// What a button payload or an interactive reply id asks for: one of our ids
-    /// (`t:confirmados`, `m:cifras`), else a keyword of the table ("BAJA"), else help.
+    /// (`t:confirmados`, `m:cifras`, a question's `t:defunciones@007`), else a keyword of the
+    /// table ("BAJA"), else help.
     pub fn understand_payload(&self, payload: &str) -> Intent {
-        if let Some(target) = Target::from_reply_id(payload.trim()) {
-            return Intent::Show { target, scope: Scope::Estado };
+        if let Some((target, scope)) = asking::from_reply_id(payload.trim()) {
+            return Intent::Show { target, scope };
         }
         let normalized = normalize(payload);
         let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+        let stems: Vec<std::borrow::Cow<'_, str>> = words.iter().map(|w| words::stem(w)).collect();
+        let stems: Vec<&str> = stems.iter().map(|s| s.as_ref()).collect();
         let excluded = vec![false; words.len()];
-        match self.keywords.find(&words, &excluded).find(|&(start, len, _)| start == 0 && len == words.len()) {
-            Some((_, _, target)) => Intent::Show { target: target.clone(), scope: Scope::Estado },
+        match self.keywords.find(&stems, &words, &excluded).find(|&(start, len, _)| start == 0 && len == words.len()) {
+            Some((_, _, m)) => Intent::Show { target: m.target.clone(), scope: Scope::Estado },
             None => Intent::Help,
         }
     }
@@ -347,6 +502,13 @@ mod tests {
                 rule("color", Target::Topic(Topic::Semaforo)),
                 rule("baja", Target::Topic(Topic::ConectateBaja)),
                 rule("no más", Target::Topic(Topic::ConectateBaja)),
+                rule("contagios", Target::Topic(Topic::Confirmados)),
+                rule("muertes", Target::Topic(Topic::Defunciones)),
+                rule("recuperados", Target::Topic(Topic::Recuperados)),
+                rule("contagio comunitario", Target::Topic(Topic::TransmisionComunitaria)),
+                rule("alta", Target::Topic(Topic::ConectateAlta)),
+                rule("suscribir", Target::Topic(Topic::ConectateAlta)),
+                rule("recibir avisos", Target::Topic(Topic::ConectateAlta)),
             ],
             municipio_aliases: [(Keyword::parse("SMA").unwrap(), MunicipioId::try_from(3).unwrap())].into(),
         }
@@ -386,7 +548,8 @@ mod tests {
             ("bacunas", topic(Topic::Vacunas, Scope::Estado)),
             ("ospitales en zelaya", topic(Topic::Hospitales, m(7))),
             ("dolor de cabeza", Intent::Help),
-            ("colores de casos", topic(Topic::Confirmados, Scope::Estado)),
+            // «colores» is a form of «color», never Dolores.
+            ("colores de casos", topic(Topic::Semaforo, Scope::Estado)),
         ];
         for (text, expected) in cases {
             assert_eq!(u.understand(&t, text, None), expected, "{text:?}");
@@ -416,6 +579,99 @@ mod tests {
         assert_eq!(u.understand_payload("m:cifras"), show(Target::Menu("cifras".parse().unwrap())));
         assert_eq!(u.understand_payload("BAJA"), show(Target::Topic(Topic::ConectateBaja)));
         assert_eq!(u.understand_payload("quiero la baja"), Intent::Help, "a payload must be the whole keyword");
+    }
+
+    #[test]
+    fn a_keyword_listed_once_finds_its_other_forms() {
+        let t = table();
+        let u = Understanding::compile(&t);
+        let topic = |topic, scope| Intent::Show { target: Target::Topic(topic), scope };
+        let cases = [
+            ("¿cuándo me toca vacunarme?", topic(Topic::Vacunas, Scope::Estado)),
+            ("ya empezó la vacunación en León", topic(Topic::Vacunas, m(20))),
+            ("una defunción en celaya", topic(Topic::Defunciones, m(7))),
+            ("cuantos recuperados y recuperadas", topic(Topic::Recuperados, Scope::Estado)),
+            ("hay mucho contagio en Irapuato", topic(Topic::Confirmados, m(17))),
+            ("el hospital de Salamanca", topic(Topic::Hospitales, m(27))),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(u.understand(&t, text, None), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_most_specific_keyword_wins_over_words_topics_share() {
+        let t = table();
+        let u = Understanding::compile(&t);
+        let topic = |topic, scope| Intent::Show { target: Target::Topic(topic), scope };
+        let cases = [
+            ("casos", topic(Topic::Confirmados, Scope::Estado)),
+            ("casos de muertes en Celaya", topic(Topic::Defunciones, m(7))),
+            ("casos recuperados", topic(Topic::Recuperados, Scope::Estado)),
+            ("contagios en León", topic(Topic::Confirmados, m(20))),
+            ("contagios comunitarios en León", topic(Topic::TransmisionComunitaria, m(20))),
+            ("hola, casos sospechosos", topic(Topic::Sospechosos, Scope::Estado)),
+            ("hola, ayuda con las vacunas", topic(Topic::Vacunas, Scope::Estado)),
+            ("nivel alto de casos", topic(Topic::Confirmados, Scope::Estado)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(u.understand(&t, text, None), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn short_forms_inside_place_names_are_read_in_full_for_every_municipio() {
+        let t = table();
+        let u = Understanding::compile(&t);
+        let cases = [
+            ("casos en Sn Luis de la Paz", m(33)),
+            ("muertes Sn. José Iturbide", m(32)),
+            ("casos Sta. Catarina", m(34)),
+            ("casos en Dr Mora", m(13)),
+            ("casos en Cd. Manuel Doblado", m(8)),
+            ("casos Cd de Gto", m(15)),
+            ("casos en Celaya, Gto.", m(7)),
+        ];
+        for (text, scope) in cases {
+            let Intent::Show { scope: found, .. } = u.understand(&t, text, None) else { panic!("{text:?}") };
+            assert_eq!(found, scope, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_opt_in_is_never_read_from_a_negation_a_typo_or_another_word() {
+        let t = table();
+        let u = Understanding::compile(&t);
+        let topic = |topic| Intent::Show { target: Target::Topic(topic), scope: Scope::Estado };
+        assert_eq!(u.understand(&t, "Alta", None), topic(Topic::ConectateAlta));
+        assert_eq!(u.understand(&t, "quiero recibir avisos", None), topic(Topic::ConectateAlta));
+        for text in ["no quiero recibir avisos", "no me quiero suscribir", "yo nunca pedí recibir avisos"] {
+            assert_eq!(u.understand(&t, text, None), topic(Topic::ConectateBaja), "{text:?}");
+        }
+        for text in ["no me suscribas", "suscribanme no", "alto", "subir", "quiero avisos ya no más"] {
+            let intent = u.understand(&t, text, None);
+            assert_ne!(intent, topic(Topic::ConectateAlta), "{text:?} must not subscribe");
+        }
+    }
+
+    #[test]
+    fn two_topics_with_words_of_their_own_are_asked_about_and_a_number_answers() {
+        let t = table();
+        let u = Understanding::compile(&t);
+        let asked = u.understand(&t, "muertes y recuperados en Celaya", None);
+        let readings =
+            vec![AnswerKey::new(Topic::Defunciones, m(7)), AnswerKey::new(Topic::Recuperados, Scope::Estado)];
+        assert_eq!(asked, Intent::Ask { readings: readings.clone() });
+        let question = asking::menu_id(&readings);
+        let show = |topic, scope| Intent::Show { target: Target::Topic(topic), scope };
+        assert_eq!(u.understand(&t, "1", Some(&question)), show(Topic::Defunciones, m(7)));
+        assert_eq!(u.understand(&t, "dos", Some(&question)), show(Topic::Recuperados, Scope::Estado));
+        assert_eq!(u.understand(&t, "3", Some(&question)), Intent::Ask { readings }, "a number it lacks asks again");
+        assert_eq!(u.understand_payload("t:defunciones@007"), show(Topic::Defunciones, m(7)), "a row tapped");
+        // One topic's words twice, or a shared word beside a topic's own, are not doubts.
+        assert_eq!(u.understand(&t, "muertes y defunciones", None), show(Topic::Defunciones, Scope::Estado));
+        assert_eq!(u.understand(&t, "casos y muertes", None), show(Topic::Defunciones, Scope::Estado));
+        assert_eq!(u.understand(&t, "qwerty", None), Intent::Help, "nothing recognisable keeps the help text");
     }
 
     #[test]

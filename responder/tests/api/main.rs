@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod asking;
 mod channel_cases;
 mod conversation;
 mod dedupe;

@@ -1,0 +1,91 @@
+//! The words of a message as the matcher compares them: Spanish stems, so that a keyword listed
+//! once finds its other forms; the short forms of the common words inside place names, for
+//! every municipio at once; and the words that negate what follows them.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+static SPANISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Spanish));
+
+/// The Snowball Spanish stem of a normalised word: "vacunas", "vacunacion" and "vacunarme"
+/// are all "vacun"; "defuncion" and "defunciones" are "defuncion". Forms whose stem differs
+/// ("murio" beside "muertes") must be listed themselves.
+pub fn stem(word: &str) -> Cow<'_, str> {
+    // Snowball's nouns in "-ación", "-ución" carry the accent that normalising took away.
+    if let Some(base) = word.strip_suffix("cion") {
+        return Cow::Owned(SPANISH.stem(&format!("{base}ción")).into_owned());
+    }
+    SPANISH.stem(word)
+}
+
+/// How citizens shorten the common words of place names ("Sn Luis de la Paz", "Sta. Catarina",
+/// "Dr. Mora", "Cd. Manuel Doblado", "Dolores Hgo."), as rules for the whole catalogue rather
+/// than aliases of each municipio. Applied to both sides of a municipio match.
+const PLACE_ABBREVIATIONS: [(&str, &str); 12] = [
+    ("sn", "san"),
+    ("sta", "santa"),
+    ("sto", "santo"),
+    ("stgo", "santiago"),
+    ("gral", "general"),
+    ("dr", "doctor"),
+    ("cd", "ciudad"),
+    ("gto", "guanajuato"),
+    ("hgo", "hidalgo"),
+    ("fco", "francisco"),
+    ("gde", "grande"),
+    ("pto", "puerto"),
+];
+
+/// The word as it would be written in full inside a place name ("sn" → "san").
+pub fn place_word(word: &str) -> &str {
+    PLACE_ABBREVIATIONS.iter().find(|(short, _)| *short == word).map_or(word, |(_, full)| full)
+}
+
+/// Words that turn a request around: «*no* quiero recibir avisos», «*nunca* me suscribí».
+const NEGATIONS: [&str; 5] = ["no", "ni", "nunca", "jamas", "tampoco"];
+
+/// How many words before a phrase a negation still reaches it («no *me quiero* suscribir»).
+const NEGATION_REACH: usize = 3;
+
+/// Whether a negation comes shortly before the phrase that starts at `start`.
+pub fn negated(words: &[&str], start: usize) -> bool {
+    words[start.saturating_sub(NEGATION_REACH)..start].iter().any(|w| NEGATIONS.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_of_a_word_share_its_stem() {
+        let same = [
+            ("defuncion", "defunciones"),
+            ("recuperado", "recuperados"),
+            ("recuperado", "recuperacion"),
+            ("contagio", "contagios"),
+            ("contagio", "contagiados"),
+            ("vacuna", "vacunas"),
+            ("vacuna", "vacunacion"),
+            ("vacuna", "vacunarme"),
+            ("hospital", "hospitales"),
+            ("sintomas", "sintoma"),
+        ];
+        for (a, b) in same {
+            assert_eq!(stem(a), stem(b), "{a} / {b}");
+        }
+        assert_ne!(stem("muertes"), stem("murio"), "irregular forms are listed on their own");
+    }
+
+    #[test]
+    fn place_abbreviations_and_negations() {
+        let words: Vec<&str> = "sn luis dr mora cd leon".split(' ').map(place_word).collect();
+        assert_eq!(words, ["san", "luis", "doctor", "mora", "ciudad", "leon"]);
+        let words = ["no", "me", "quiero", "suscribir"];
+        assert!(negated(&words, 3));
+        assert!(!negated(&words, 0));
+        assert!(!negated(&["quiero", "recibir", "avisos"], 1));
+        assert!(!negated(&["no", "gracias", "ya", "entendi", "quiero", "avisos"], 4), "too far away");
+    }
+}
