@@ -1,7 +1,10 @@
 //! What happens to the events of one verified webhook: never twice, never lost.
 //!
 //! 1. Statuses go to [`DeliveryStatuses`]; platform errors and unusable parts are logged
-//!    without numbers; messages to numbers we do not serve and reactions are skipped.
+//!    without numbers; messages to numbers we do not serve and reactions are skipped. Platform
+//!    signals (statuses, errors, preference changes, number changes and other `system`
+//!    notices) never make a message to the citizen: what changes consent is ledgered and the
+//!    signal marked, unanswered.
 //! 2. Only when the text is a bare menu number: the last menu shown (one batched round trip on
 //!    Redis, shared with concurrent webhooks by a [`Batcher`]; in memory on the embedded store,
 //!    which serves one process, see the `local` module).
@@ -96,6 +99,11 @@ impl Work {
         match self {
             Work::Message { user, .. } | Work::Preference { user, .. } => *user,
         }
+    }
+
+    /// Whether the citizen wrote it, rather than the platform signalling something about them.
+    fn written(&self) -> bool {
+        matches!(self, Work::Message { message, .. } if !message.content.is_platform_notice())
     }
 
     /// The id that makes it one unit of work for the dedupe; preference changes have none, so
@@ -338,7 +346,7 @@ impl Pipeline {
         let minute = now.as_second().div_euclid(60);
         let window = |i: usize| {
             // A citizen's messages count in their flood window; platform signals do not.
-            matches!(work[i], Work::Message { .. }).then(|| Window {
+            work[i].written().then(|| Window {
                 name: format!("{}:{minute}", work[i].user()),
                 limit: u64::from(self.limits.flood_per_minute),
                 ttl: Duration::from_secs(61),
@@ -514,7 +522,10 @@ impl Pipeline {
             let applied = match std::mem::replace(&mut decisions[i], Decision::Nothing) {
                 Decision::Consent(change) => self.subscriptions.apply(change).await.map(|outcome| {
                     self.metrics.event(Event::ConsentChange);
-                    decisions[i] = Decision::Reply { reply: conectate::confirmation(outcome), session: None };
+                    // A platform preference is no message: it is ledgered and marked, unanswered.
+                    if work[i].written() {
+                        decisions[i] = Decision::Reply { reply: conectate::confirmation(outcome), session: None };
+                    }
                 }),
                 Decision::MoveSubscription(new) => {
                     self.subscriptions.move_subscription(&self.hasher, work[i].user(), &new, now).await.map(|moved| {
@@ -567,8 +578,10 @@ impl Pipeline {
     fn windows_opened(&self, work: &[Work], now: Timestamp) -> Vec<KvOp> {
         work.iter()
             .filter_map(|item| match item {
-                Work::Message { message, user } => conectate::window_opened(&self.keys, message, *user, now),
-                Work::Preference { .. } => None,
+                Work::Message { message, user } if item.written() => {
+                    conectate::window_opened(&self.keys, message, *user, now)
+                }
+                _ => None,
             })
             .collect()
     }
@@ -664,6 +677,9 @@ impl Pipeline {
                 Decision::Consent(change) => {
                     let outcome = self.subscriptions.apply(change).await?;
                     self.metrics.event(Event::ConsentChange);
+                    if !item.written() {
+                        continue;
+                    }
                     (conectate::confirmation(outcome), None)
                 }
                 Decision::MoveSubscription(new) => {

@@ -471,7 +471,7 @@ fn message_event(number: &str, m: RawMessage) -> InboundEvent {
                 Some("user_changed_user_id") if matches!(from, UserAddress::Bsuid(_)) => {
                     Content::NumberChanged { new: address(None, system.as_ref().and_then(|s| s.user_id.as_deref())) }
                 }
-                other => Content::Unsupported { kind: format!("system/{}", other.unwrap_or("unknown")) },
+                other => Content::System { kind: other.unwrap_or("unknown").to_owned() },
             }
         }
         "unsupported" => Content::Unsupported {

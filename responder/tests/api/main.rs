@@ -11,3 +11,4 @@ mod outbox;
 mod privacy;
 mod senders;
 mod server;
+mod signals;
