@@ -7,6 +7,7 @@ mod channel_cases;
 mod conversation;
 mod dedupe;
 mod failover;
+mod order;
 mod outbox;
 mod privacy;
 mod senders;
