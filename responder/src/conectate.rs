@@ -1,5 +1,7 @@
 //! Conéctate subscriptions as the responder sees them: the signals that change consent and the
-//! answer that confirms each change once.
+//! answer that confirms, once, each change a citizen wrote for. A platform's signal (Meta's
+//! `user_preferences`, a number change) is ledgered like any change and answered with nothing:
+//! the citizen wrote no message.
 //!
 //! Signals: the ALTA/BAJA keywords and their variants (keyword rules of the router table whose
 //! target is `conectate_alta` or `conectate_baja`), a template's quick-reply payload or

@@ -24,7 +24,8 @@
 //! - [`delivery`]: delivery statuses, and the delivery reports of Conéctate contents they feed.
 //! - [`trial`]: «Probar el bot», the console's trial of a message: the webhook's decision,
 //!   with nothing written.
-//! - [`outbox`]: the worker that sends replies, paced by the shared rate governor.
+//! - [`outbox`]: the worker that sends replies, paced by the shared rate governor, each
+//!   citizen's one at a time in the order written.
 //! - [`counting`]: interactions and unique users per day, batched off the hot path.
 //! - Metrics are recorded into the process's [`metrics::Metrics`] and served on the internal
 //!   port's `/metrics` with the store's gauges ([`metrics::scrape`]).

@@ -10,6 +10,11 @@
 //! for the programme report) and dropped, as is a reply that could not leave within the 24-hour
 //! window.
 //!
+//! A citizen's replies leave one at a time, in the order written: each is in its citizen's
+//! line ([`store::Line`]), so the store hands out the next only once the previous is settled
+//! (sent, or failed for good); a retry keeps its turn. Replies to different citizens go
+//! concurrently, paced by the governor.
+//!
 //! [`OutboxWorker::try_send_one`] is one step, so tests drain the outbox deterministically;
 //! [`OutboxWorker::run`] is the loop a service runs, with many sends in flight.
 
@@ -345,9 +350,10 @@ impl Inner {
         Settled { id, outcome: Outcome::Retry { after }, again: Some((reply.encode(), at)), failure: None }
     }
 
-    /// Puts retries back for later and counts the failures (by day and reason, for the
-    /// programme report), then acknowledges every settled entry: a crash in between sends an
-    /// entry again rather than losing it. What is done is struck off `settled`, which is empty
+    /// Counts the failures (by day and reason, for the programme report), puts retries back
+    /// for later (each in one step with its acknowledgement) and acknowledges the other settled
+    /// entries, which hands each citizen's turn to their next reply: a crash in between sends
+    /// an entry again rather than losing it. What is done is struck off `settled`, which is empty
     /// on success; after a failure, calling again goes on from there.
     async fn settle(&self, settled: &mut Vec<Settled>) -> Result<(), StoreError> {
         if settled.is_empty() {
@@ -360,11 +366,11 @@ impl Inner {
             self.store.record_failed_replies(&failures).await?;
             settled.iter_mut().for_each(|s| s.failure = None);
         }
-        for s in settled.iter_mut() {
-            if let Some((payload, at)) = &s.again {
-                self.store.enqueue_at(QueueName::Outbox, payload, *at).await?;
-                s.again = None;
-            }
+        // A retry keeps its place in its citizen's line, so the next reply waits for it.
+        while let Some(at) = settled.iter().position(|s| s.again.is_some()) {
+            let (payload, due) = settled[at].again.as_ref().expect("a retry");
+            self.store.retry(QueueName::Outbox, &settled[at].id, payload, *due).await?;
+            settled.swap_remove(at);
         }
         let ids: Vec<EntryId> = settled.iter().map(|s| s.id.clone()).collect();
         self.store.ack(QueueName::Outbox, &ids).await?;

@@ -1,12 +1,19 @@
 //! What happens to the events of one verified webhook: never twice, never lost.
 //!
 //! 1. Statuses go to [`DeliveryStatuses`]; platform errors and unusable parts are logged
-//!    without numbers; messages to numbers we do not serve and reactions are skipped.
+//!    without numbers; messages to numbers we do not serve and reactions are skipped. Platform
+//!    signals (statuses, errors, preference changes, number changes and other `system`
+//!    notices) never make a message to the citizen: what changes consent is ledgered and the
+//!    signal marked, unanswered.
 //! 2. Only when the text is a bare menu number: the last menu shown (one batched round trip on
 //!    Redis, shared with concurrent webhooks by a [`Batcher`]; in memory on the embedded store,
 //!    which serves one process, see the `local` module).
 //! 3. The answer is decided in memory from the mirrored snapshot.
-//! 4. Every reply goes to the outbox with [`QueueStore::enqueue_once`](store::QueueStore):
+//! 4. A citizen's messages in one post are handled in the order written (a bare number after
+//!    a menu in the same post reads that menu), and every reply goes to the outbox in the
+//!    citizen's line ([`Line`], keyed by the `UserKey`): the outbox hands out a citizen's next
+//!    reply only once the previous one is settled, whichever worker or replica sends it.
+//!    Replies go with [`QueueStore::enqueue_once`](store::QueueStore):
 //!    the citizen's flood window is counted, and the reply and the mark that its message was
 //!    answered are written, in one atomic step (one script per batch of webhooks on Redis, one
 //!    transaction on the embedded store). So a message is answered once however often, or
@@ -31,7 +38,7 @@ use metrics::{Event, Metrics};
 use schemas::{
     Answer, ConsentChange, ConsentSignal, KeyLayout, MenuId, UserAddress, UserHasher, UserKey, normalize::normalize,
 };
-use store::{KvOp, KvReply, Mark, OnceOp, QueueName, SharedStore, StoreError, Window};
+use store::{KvOp, KvReply, Line, Mark, OnceOp, QueueName, SharedStore, StoreError, Window};
 
 use self::local::Sessions;
 use crate::batcher::Batcher;
@@ -66,6 +73,9 @@ pub struct Limits {
     pub dedupe_ttl: Duration,
     /// How long a message stays leased to the request applying its consent change.
     pub lease: Duration,
+    /// How long a reply holds its citizen's turn in the outbox once claimed ([`Line`]): the
+    /// citizen's next reply waits at most this long for a worker that died sending it.
+    pub turn_lease: Duration,
 }
 
 /// Everything the handling of a webhook uses.
@@ -96,6 +106,19 @@ impl Work {
         match self {
             Work::Message { user, .. } | Work::Preference { user, .. } => *user,
         }
+    }
+
+    /// When the citizen (or the platform) sent it, per the platform.
+    fn sent_at(&self) -> Option<Timestamp> {
+        match self {
+            Work::Message { message, .. } => message.sent_at,
+            Work::Preference { event, .. } => event.at,
+        }
+    }
+
+    /// Whether the citizen wrote it, rather than the platform signalling something about them.
+    fn written(&self) -> bool {
+        matches!(self, Work::Message { message, .. } if !message.content.is_platform_notice())
     }
 
     /// The id that makes it one unit of work for the dedupe; preference changes have none, so
@@ -246,6 +269,9 @@ impl Pipeline {
         if work.is_empty() {
             return Ok(Vec::new());
         }
+        // A citizen's messages are handled, and answered, in the order written: by the
+        // platform's timestamp, and in the order of the post where they tie (a stable sort).
+        work.sort_by_key(Work::sent_at);
         self.handle_work(channel, work).await
     }
 
@@ -255,7 +281,17 @@ impl Pipeline {
         let prepared = self.mirror.current();
         let limit = u64::from(self.limits.flood_per_minute);
         let mut decisions = Vec::with_capacity(work.len());
+        // The menus this batch shows, so a bare number after a menu in the same post reads it.
+        let mut shown: Vec<(UserKey, MenuId)> = Vec::new();
         for (item, recalled) in work.iter().zip(&recalled) {
+            let last_menu = match item {
+                Work::Message { message: InboundMessage { content: Content::Text { body }, .. }, user }
+                    if menu_number(body).is_some() =>
+                {
+                    shown.iter().rev().find(|(u, _)| u == user).map(|(_, menu)| menu).or(recalled.last_menu.as_ref())
+                }
+                _ => recalled.last_menu.as_ref(),
+            };
             let decision = match recalled.flood.filter(|n| *n > limit) {
                 // Answered before: the inline reply is sent again as it was.
                 _ if recalled.answered.is_some() => Decision::Skip,
@@ -268,8 +304,11 @@ impl Pipeline {
                         Decision::Nothing
                     }
                 }
-                None => self.decide(item, prepared.as_deref(), recalled.last_menu.as_ref(), channel, now),
+                None => self.decide(item, prepared.as_deref(), last_menu, channel, now),
             };
+            if let Decision::Reply { session: Some(menu), .. } = &decision {
+                shown.push((item.user(), menu.clone()));
+            }
             decisions.push(decision);
         }
         let answers = if channel.replies_inline() {
@@ -345,7 +384,7 @@ impl Pipeline {
         let minute = now.as_second().div_euclid(60);
         let window = |i: usize| {
             // A citizen's messages count in their flood window; platform signals do not.
-            matches!(work[i], Work::Message { .. }).then(|| Window {
+            work[i].written().then(|| Window {
                 name: format!("{}:{minute}", work[i].user()),
                 limit: u64::from(self.limits.flood_per_minute),
                 ttl: Duration::from_secs(61),
@@ -363,6 +402,7 @@ impl Pipeline {
                 Decision::Skip | Decision::Consent(_) | Decision::MoveSubscription(_) => continue,
             };
             ops.push(OnceOp::Enqueue {
+                line: payload.as_ref().map(|_| self.line_of(&work[i])),
                 id: ids[i].clone(),
                 payload,
                 ttl: self.limits.dedupe_ttl,
@@ -442,6 +482,7 @@ impl Pipeline {
                 ttl: self.limits.dedupe_ttl,
                 leased: false,
                 window: None,
+                line: Some(self.line_of(&work[i])),
             })
             .collect();
         for mark in self.once.run(ops).await? {
@@ -450,6 +491,12 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// The line of the replies to `item`'s citizen: they leave one at a time, in the order
+    /// they were stored.
+    fn line_of(&self, item: &Work) -> Line {
+        Line { name: item.user().to_string(), lease: self.limits.turn_lease }
     }
 
     /// The outbox entry of a reply to `item`.
@@ -521,7 +568,10 @@ impl Pipeline {
             let applied = match std::mem::replace(&mut decisions[i], Decision::Nothing) {
                 Decision::Consent(change) => self.subscriptions.apply(change).await.map(|outcome| {
                     self.metrics.event(Event::ConsentChange);
-                    decisions[i] = Decision::Reply { reply: conectate::confirmation(outcome), session: None };
+                    // A platform preference is no message: it is ledgered and marked, unanswered.
+                    if work[i].written() {
+                        decisions[i] = Decision::Reply { reply: conectate::confirmation(outcome), session: None };
+                    }
                 }),
                 Decision::MoveSubscription(new) => {
                     self.subscriptions.move_subscription(&self.hasher, work[i].user(), &new, now).await.map(|moved| {
@@ -574,8 +624,10 @@ impl Pipeline {
     fn windows_opened(&self, work: &[Work], now: Timestamp) -> Vec<KvOp> {
         work.iter()
             .filter_map(|item| match item {
-                Work::Message { message, user } => conectate::window_opened(&self.keys, message, *user, now),
-                Work::Preference { .. } => None,
+                Work::Message { message, user } if item.written() => {
+                    conectate::window_opened(&self.keys, message, *user, now)
+                }
+                _ => None,
             })
             .collect()
     }
@@ -583,11 +635,7 @@ impl Pipeline {
     /// Counts an answered message.
     fn count(&self, item: &Work, reply: &Reply, now: Timestamp) {
         if let Some(topic) = reply.counted_topic() {
-            let sent_at = match item {
-                Work::Message { message, .. } => message.sent_at,
-                Work::Preference { event, .. } => event.at,
-            };
-            self.counting.interaction(sent_at.unwrap_or(now), topic, item.user());
+            self.counting.interaction(item.sent_at().unwrap_or(now), topic, item.user());
         }
     }
 
@@ -671,6 +719,9 @@ impl Pipeline {
                 Decision::Consent(change) => {
                     let outcome = self.subscriptions.apply(change).await?;
                     self.metrics.event(Event::ConsentChange);
+                    if !item.written() {
+                        continue;
+                    }
                     (conectate::confirmation(outcome), None)
                 }
                 Decision::MoveSubscription(new) => {

@@ -114,6 +114,9 @@ impl Responder {
                 session_ttl: config.session_ttl,
                 dedupe_ttl: config.dedupe_ttl,
                 lease: config.request_timeout * 3,
+                // Longer than a dead worker's replies take to be re-claimed, so a re-claimed
+                // reply still holds its citizen's turn and goes first.
+                turn_lease: config.outbox.reclaim_idle * 2,
             },
         );
         let consumer = format!("responder-{}-{:08x}", std::process::id(), rand::random::<u32>());

@@ -426,7 +426,7 @@ impl Understanding {
 
     /// What a message asks for, whatever its kind: typed text, a tap on one of our rows or
     /// buttons, a template's quick reply; media, locations and the like get help. `None` for
-    /// what asks the bot nothing (a reaction, a number change).
+    /// what asks the bot nothing (a reaction, a number change, another platform notice).
     pub fn understand_content(
         &self,
         table: &RouterTable,
@@ -445,7 +445,7 @@ impl Understanding {
             | Content::Contacts
             | Content::Order
             | Content::Unsupported { .. } => Intent::Help,
-            Content::Reaction | Content::NumberChanged { .. } => return None,
+            Content::Reaction | Content::NumberChanged { .. } | Content::System { .. } => return None,
         })
     }
 

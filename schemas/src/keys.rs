@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `{P:snap}` | `seq`, `current`, `v:N`, `versions`, `history` | publish and rollback flip the pointer atomically |
 //! | `{P:stats}` | `interactions:DAY`, `users:DAY` | a report counts unique users over many days in one PFCOUNT |
-//! | `{P:q:NAME}` | `stream`, `delayed`, `once:ID`, `window:NAME` | due delayed entries move into the stream atomically; an entry, the mark that it was added once and its sender's flood window are written together |
+//! | `{P:q:NAME}` | `stream`, `delayed`, `once:ID`, `window:NAME`, `line:USER`, `parked:USER`, `parked` | due delayed entries move into the stream atomically; an entry, the mark that it was added once and its sender's flood window are written together; a claim hands out an entry and takes its citizen's turn (line) in one step |
 //! | `{P:subs}` | `sub:USER`, `active`, `ledger`, `ledger-seq` | a consent change updates the list and the ledger atomically |
 //! | `{P:contents}` | `items`, `seq` | a content's record changes by compare-and-set |
 //! | `{P:report:ID}` | `items`, `counts` | a status moves its message's state and the content's counts atomically |
@@ -182,6 +182,12 @@ impl KeyLayout {
     /// address).
     pub fn queue_window(&self, queue: QueueName, name: &str) -> Key {
         self.tagged(&format!("q:{queue}"), format_args!("window:{name}"))
+    }
+    /// How many entries of `queue` wait for their line's turn. The turns and the parked
+    /// entries themselves (`line:LINE`, `parked:LINE`, LINE a [`UserKey`]) sit beside the
+    /// stream in the same hash slot; the store's scripts name them from the stream's key.
+    pub fn queue_parked(&self, queue: QueueName) -> Key {
+        self.tagged(&format!("q:{queue}"), format_args!("parked"))
     }
     /// The consumer group every worker of a queue joins.
     pub fn queue_group(&self, queue: QueueName) -> String {

@@ -14,7 +14,8 @@
 //!   [`KvStore::batch`] runs many of them in one round trip.
 //! - [`QueueStore`]: durable queues with one consumer group each (the outbox, the broadcast
 //!   queue): add, add once per unit of work ([`QueueStore::enqueue_once`]), delay, claim, ack,
-//!   re-claim the entries of a consumer that died.
+//!   retry in place, re-claim the entries of a consumer that died; entries in a [`Line`] (one
+//!   citizen's replies) leave one at a time, in the order added.
 //! - [`SubscriberStore`]: Conéctate subscribers and the consent ledger.
 //! - [`RunLog`]: the ingest run log.
 //! - [`RateStore`]: the rate governor every process on one store shares (GCRA buckets), so
@@ -271,7 +272,7 @@ pub struct QueueEntry {
 /// How much work a queue holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueDepth {
-    /// Added and not yet claimed.
+    /// Added and not yet claimed, or waiting for their line's turn.
     pub ready: u64,
     /// Claimed and not yet acknowledged.
     pub pending: u64,
@@ -293,7 +294,15 @@ pub enum OnceOp {
     /// `leased`, the caller holds the lease on `id` ([`OnceOp::Lease`]), which does not stop it.
     /// Otherwise, with a `window`, the offer counts in it first, and beyond its limit `id` is
     /// marked done without its entry ([`Mark::OverLimit`]).
-    Enqueue { id: String, payload: Option<Vec<u8>>, ttl: Duration, leased: bool, window: Option<Window> },
+    /// With a `line`, the entry waits its turn in it ([`Line`]).
+    Enqueue {
+        id: String,
+        payload: Option<Vec<u8>>,
+        ttl: Duration,
+        leased: bool,
+        window: Option<Window>,
+        line: Option<Line>,
+    },
     /// Unless `id` is marked, marks it in flight for `ttl`: for work that must be done
     /// elsewhere before its entry is known (a consent change). With a `window`, the offer
     /// counts in it first, and beyond its limit nothing is leased nor marked
@@ -313,6 +322,22 @@ pub struct Window {
     pub name: String,
     pub limit: u64,
     pub ttl: Duration,
+}
+
+/// A line of entries that leave one at a time, in the order they were added (one citizen's
+/// replies: a second answer must not overtake the first). A claim hands out an entry of a line
+/// only while no other entry of the line is out: the one handed out holds the line's turn until
+/// it is acknowledged, or until it comes back by [`QueueStore::retry`], which keeps the turn
+/// for it; the others wait, parked in the store, and the acknowledgement hands the turn to
+/// the next. Adding an entry only records its line with it: the turn is taken in the claim's
+/// own atomic step. The turn is a lease: held for `lease` from its claim (or past a retry's
+/// time), so a worker that died holding it delays its line at most that long; an entry
+/// re-claimed from a dead worker while it still holds the turn goes on in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// Names the line (a [`UserKey`](schemas::UserKey), never an address).
+    pub name: String,
+    pub lease: Duration,
 }
 
 /// What an id was marked with when its [`OnceOp`] ran.
@@ -355,8 +380,14 @@ pub trait QueueStore: Send + Sync {
     /// An entry goes to exactly one live consumer; it stays pending until acknowledged.
     async fn claim(&self, queue: QueueName, consumer: &str, max: usize, wait: Duration) -> Result<Vec<QueueEntry>>;
 
-    /// Done with these entries: they are removed.
+    /// Done with these entries: they are removed, and the turn of each one's [`Line`] goes to
+    /// the line's next entry.
     async fn ack(&self, queue: QueueName, ids: &[EntryId]) -> Result<()>;
+
+    /// Done with this claim of entry `id` for now: it is removed and `payload` comes back in
+    /// its place at `at`, keeping its place in its [`Line`] (it holds the line's turn until
+    /// `at` plus the line's lease), in one atomic step.
+    async fn retry(&self, queue: QueueName, id: &EntryId, payload: &[u8], at: Timestamp) -> Result<()>;
 
     /// Takes over entries pending for longer than `min_idle` (their consumer died or hangs).
     async fn reclaim(

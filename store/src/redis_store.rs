@@ -15,12 +15,13 @@
 //! | counters | HINCRBY per day × topic, PFADD / PFCOUNT per day |
 //! | KV with TTL | SET NX PX, SET PX, INCR + PEXPIRE NX; a batch is one pipeline |
 //! | rate governor | one GCRA script per call on the bucket's key, timed by the server's clock |
-//! | queues | a stream and a consumer group per queue: XADD, XREADGROUP, XACK + XDEL, XAUTOCLAIM; a sorted set of delayed entries moved in by a script; once-marks beside the stream, checked and written with their entries by one script per batch |
+//! | queues | a stream and a consumer group per queue: XADD, XREADGROUP, XACK + XDEL, XAUTOCLAIM; a sorted set of delayed entries moved in by a script; once-marks beside the stream, checked and written with their entries by one script per batch; lines (turns and parked entries beside the stream) taken and passed on by the claim, ack, retry and re-claim scripts (`lines`) |
 //! | subscribers | one key per subscriber, a lexicographic set for paging, the ledger as a stream; one script per consent change |
 //! | run log | a capped list |
 
 mod conectate;
 mod connection;
+mod lines;
 
 pub use connection::RedisTarget;
 
@@ -81,28 +82,26 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'c', ARGV[3])
 return 1
 ";
 
-const PROMOTE_DUE: &str = r"
--- KEYS: delayed, stream; ARGV: now in ms. Members are 16 hex digits, ':', then the payload.
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 256)
-for _, m in ipairs(due) do
-  redis.call('XADD', KEYS[2], '*', 'p', string.sub(m, 18))
-  redis.call('ZREM', KEYS[1], m)
-end
-return #due
-";
-
 const ENQUEUE_ONCE: &str = r"
 -- KEYS[1]: the queue's stream; then two per operation: its once-mark and its window (the mark
 -- again when it has none).
--- ARGV: five per operation: kind (e: enqueue, E: enqueue under our lease, m and M: the same
+-- ARGV: seven per operation: kind (e: enqueue, E: enqueue under our lease, m and M: the same
 -- without a payload, l: lease, r: release), ttl (ms), payload, window limit ('' for none),
--- window ttl (ms).
+-- window ttl (ms), line ('' for none) and its lease (ms): an entry of a line carries them in
+-- its fields `g` and `l` (see the `lines` module).
 -- Answers per operation: 0 unmarked, 1 leased, 2 done, or -n: the window's nth offer, over its
 -- limit.
+local function add(a)
+  if ARGV[a + 6] == '' then
+    redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3])
+  else
+    redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3], 'g', ARGV[a + 6], 'l', ARGV[a + 7])
+  end
+end
 local found = {}
 for i = 1, (#KEYS - 1) / 2 do
   local mark, window = KEYS[2 * i], KEYS[2 * i + 1]
-  local a = 5 * (i - 1)
+  local a = 7 * (i - 1)
   local kind, ttl = ARGV[a + 1], ARGV[a + 2]
   if kind == 'e' or kind == 'm' then
     -- Marked done now if it was not marked at all; otherwise left as it was.
@@ -114,7 +113,7 @@ for i = 1, (#KEYS - 1) / 2 do
         if n == 1 then redis.call('PEXPIRE', window, ARGV[a + 5]) end
         if n > tonumber(ARGV[a + 4]) then found[i] = -n end
       end
-      if found[i] == 0 and kind == 'e' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3]) end
+      if found[i] == 0 and kind == 'e' then add(a) end
     end
   else
     local was = redis.call('GET', mark)
@@ -131,7 +130,7 @@ for i = 1, (#KEYS - 1) / 2 do
       end
       if found[i] == 0 then redis.call('SET', mark, 'l', 'PX', ttl) end
     elseif m < 2 then
-      if kind == 'E' then redis.call('XADD', KEYS[1], '*', 'p', ARGV[a + 3]) end
+      if kind == 'E' then add(a) end
       redis.call('SET', mark, 'd', 'PX', ttl)
     end
   end
@@ -193,7 +192,7 @@ struct Scripts {
     rate: Script,
     publish: Script,
     rollback: Script,
-    promote_due: Script,
+    lines: lines::LineScripts,
     apply_consent: Script,
     enqueue_once: Script,
 }
@@ -248,7 +247,7 @@ impl RedisStore {
                 rate: Script::new(RATE),
                 publish: Script::new(PUBLISH),
                 rollback: Script::new(ROLLBACK),
-                promote_due: Script::new(PROMOTE_DUE),
+                lines: lines::LineScripts::new(),
                 apply_consent: Script::new(APPLY_CONSENT),
                 enqueue_once: Script::new(ENQUEUE_ONCE),
             }),
@@ -835,8 +834,8 @@ impl QueueStore for RedisStore {
         invocation.key(self.keys.queue_stream(queue).as_str());
         let mut added = false;
         for op in ops {
-            let (id, kind, ttl, payload, window) = match op {
-                OnceOp::Enqueue { id, payload, ttl, leased, window } => {
+            let (id, kind, ttl, payload, window, line) = match op {
+                OnceOp::Enqueue { id, payload, ttl, leased, window, line } => {
                     added |= payload.is_some();
                     let kind = match (payload.is_some(), leased) {
                         (true, false) => "e",
@@ -845,10 +844,10 @@ impl QueueStore for RedisStore {
                         (false, true) => "M",
                     };
                     let window = window.as_ref().filter(|_| !leased);
-                    (id, kind, *ttl, payload.as_deref().unwrap_or_default(), window)
+                    (id, kind, *ttl, payload.as_deref().unwrap_or_default(), window, line.as_ref())
                 }
-                OnceOp::Lease { id, ttl, window } => (id, "l", *ttl, &[][..], window.as_ref()),
-                OnceOp::Release { id } => (id, "r", Duration::ZERO, &[][..], None),
+                OnceOp::Lease { id, ttl, window } => (id, "l", *ttl, &[][..], window.as_ref(), None),
+                OnceOp::Release { id } => (id, "r", Duration::ZERO, &[][..], None, None),
             };
             let mark = self.keys.queue_once(queue, id);
             invocation.key(mark.as_str()).arg(kind).arg(millis(ttl)).arg(payload);
@@ -857,6 +856,10 @@ impl QueueStore for RedisStore {
                     invocation.key(self.keys.queue_window(queue, &w.name).as_str()).arg(w.limit).arg(millis(w.ttl))
                 }
                 None => invocation.key(mark.as_str()).arg("").arg(0),
+            };
+            match line {
+                Some(line) => invocation.arg(line.name.as_str()).arg(millis(line.lease).max(1)),
+                None => invocation.arg("").arg(0),
             };
         }
         let found: Vec<i64> = invocation.invoke_async(&mut self.con()).await?;
@@ -893,24 +896,20 @@ impl QueueStore for RedisStore {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let mut con = self.con();
-            let _: i64 = self
+            // Due delayed entries move in, and the new entries are read, in one script: an
+            // entry of a line takes its turn in the step that hands it out.
+            let reply: redis::RedisResult<Vec<Vec<u8>>> = self
                 .scripts
-                .promote_due
-                .key(self.keys.queue_delayed(queue).as_str())
+                .lines
+                .claim
                 .key(stream.as_str())
-                .arg(Timestamp::now().as_millisecond())
-                .invoke_async(&mut con)
-                .await?;
-            let reply: redis::RedisResult<Value> = redis::cmd("XREADGROUP")
-                .arg("GROUP")
+                .key(self.keys.queue_delayed(queue).as_str())
+                .key(self.keys.queue_parked(queue).as_str())
                 .arg(self.keys.queue_group(queue))
                 .arg(consumer)
-                .arg("COUNT")
                 .arg(max)
-                .arg("STREAMS")
-                .arg(stream.as_str())
-                .arg(">")
-                .query_async(&mut con)
+                .arg(Timestamp::now().as_millisecond())
+                .invoke_async(&mut con)
                 .await;
             let reply = match reply {
                 Ok(v) => v,
@@ -919,20 +918,11 @@ impl QueueStore for RedisStore {
                 }
                 Err(e) => return Err(e.into()),
             };
-            // RESP2: [[stream, [[id, [field, value]], …]]]; nil when nothing is there.
-            let mut claimed = Vec::new();
-            if let Value::Array(streams) = reply {
-                for s in streams {
-                    if let Value::Array(mut parts) = s
-                        && let Some(entries) = parts.pop()
-                    {
-                        claimed.extend(stream_entries(entries).into_iter().map(|(id, payload)| QueueEntry {
-                            id: EntryId(id),
-                            payload,
-                            deliveries: 1,
-                        }));
-                    }
-                }
+            let mut claimed = Vec::with_capacity(reply.len() / 2);
+            let mut parts = reply.into_iter();
+            while let (Some(id), Some(payload)) = (parts.next(), parts.next()) {
+                let id = String::from_utf8(id).map_err(|e| StoreError::corrupt("a stream entry id", e))?;
+                claimed.push(QueueEntry { id: EntryId(id), payload, deliveries: 1 });
             }
             let now = tokio::time::Instant::now();
             if !claimed.is_empty() || now >= deadline {
@@ -949,21 +939,37 @@ impl QueueStore for RedisStore {
         if ids.is_empty() {
             return Ok(());
         }
-        let stream = self.keys.queue_stream(queue);
-        let ids: Vec<&str> = ids.iter().map(|i| i.0.as_str()).collect();
-        redis::pipe()
-            .atomic()
-            .cmd("XACK")
-            .arg(stream.as_str())
+        let mut invocation = self.scripts.lines.ack.prepare_invoke();
+        invocation
+            .key(self.keys.queue_stream(queue).as_str())
+            .key(self.keys.queue_parked(queue).as_str())
+            .arg(self.keys.queue_group(queue));
+        for id in ids {
+            invocation.arg(id.0.as_str());
+        }
+        let passed: u64 = invocation.invoke_async(&mut self.con()).await?;
+        if passed > 0 {
+            self.queue_ready[queue_index(queue)].notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn retry(&self, queue: QueueName, id: &EntryId, payload: &[u8], at: Timestamp) -> Result<()> {
+        let () = self
+            .scripts
+            .lines
+            .retry
+            .key(self.keys.queue_stream(queue).as_str())
+            .key(self.keys.queue_delayed(queue).as_str())
             .arg(self.keys.queue_group(queue))
-            .arg(&ids)
-            .ignore()
-            .cmd("XDEL")
-            .arg(stream.as_str())
-            .arg(&ids)
-            .ignore()
-            .query_async::<()>(&mut self.con())
-            .await?;
+            .arg(id.0.as_str())
+            .arg(payload)
+            .arg(at.as_millisecond())
+            .arg(Timestamp::now().as_millisecond())
+            .arg(format!("{:016x}", rand::random::<u64>()))
+            .invoke_async::<i64>(&mut self.con())
+            .await
+            .map(drop)?;
         Ok(())
     }
 
@@ -1009,6 +1015,21 @@ impl QueueStore for RedisStore {
         if !vanished.is_empty() {
             self.ack(queue, &vanished).await?;
         }
+        if taken.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Each entry of a line takes its turn again, or waits for it.
+        let mut invocation = self.scripts.lines.admit.prepare_invoke();
+        invocation
+            .key(self.keys.queue_stream(queue).as_str())
+            .key(self.keys.queue_parked(queue).as_str())
+            .arg(self.keys.queue_group(queue));
+        for (id, _) in &taken {
+            invocation.arg(id.as_str());
+        }
+        let admitted: Vec<i64> = invocation.invoke_async(&mut self.con()).await?;
+        let mut admitted = admitted.into_iter();
+        taken.retain(|_| admitted.next() != Some(0));
         let ids: Vec<String> = taken.iter().map(|(id, _)| id.clone()).collect();
         let counts = self.deliveries(queue, consumer, &ids).await?;
         Ok(taken
@@ -1023,7 +1044,7 @@ impl QueueStore for RedisStore {
     async fn depth(&self, queue: QueueName) -> Result<QueueDepth> {
         self.ensure_group(queue).await?;
         let stream = self.keys.queue_stream(queue);
-        let (len, pending, delayed): (u64, Value, u64) = redis::pipe()
+        let (len, pending, delayed, parked): (u64, Value, u64, Option<u64>) = redis::pipe()
             .cmd("XLEN")
             .arg(stream.as_str())
             .cmd("XPENDING")
@@ -1031,6 +1052,8 @@ impl QueueStore for RedisStore {
             .arg(self.keys.queue_group(queue))
             .cmd("ZCARD")
             .arg(self.keys.queue_delayed(queue).as_str())
+            .cmd("GET")
+            .arg(self.keys.queue_parked(queue).as_str())
             .query_async(&mut self.con())
             .await?;
         let pending = match pending {
@@ -1041,7 +1064,7 @@ impl QueueStore for RedisStore {
             _ => None,
         }
         .unwrap_or(0);
-        Ok(QueueDepth { ready: len.saturating_sub(pending), pending, delayed })
+        Ok(QueueDepth { ready: len.saturating_sub(pending) + parked.unwrap_or(0), pending, delayed })
     }
 }
 

@@ -540,9 +540,7 @@ fn message_event(number: &str, m: RawMessage) -> InboundEvent {
         "order" => Content::Order,
         "system" => match change {
             Some((_, content)) => content,
-            None => Content::Unsupported {
-                kind: format!("system/{}", m.system.and_then(|s| s.kind).as_deref().unwrap_or("unknown")),
-            },
+            None => Content::System { kind: m.system.and_then(|s| s.kind).unwrap_or_else(|| "unknown".to_owned()) },
         },
         "unsupported" => Content::Unsupported {
             kind: m

@@ -139,10 +139,24 @@ pub enum Content {
     NumberChanged {
         new: Option<UserAddress>,
     },
+    /// A notice the platform puts in the chat that the citizen did not write and that asks
+    /// for nothing (a `system` message of a kind we do not act on): never answered.
+    System {
+        kind: String,
+    },
     /// Any type we do not handle (`unsupported`, `unknown`, polls, Flows replies…).
     Unsupported {
         kind: String,
     },
+}
+
+impl Content {
+    /// Whether the platform, not the citizen, wrote it (a number change, another `system`
+    /// notice): it is never answered, and it neither opens the 24-hour window nor counts in
+    /// the flood limit.
+    pub fn is_platform_notice(&self) -> bool {
+        matches!(self, Content::NumberChanged { .. } | Content::System { .. })
+    }
 }
 
 /// The delivery state of one of our messages, in the order it can only move forward.

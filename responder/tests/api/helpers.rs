@@ -344,6 +344,21 @@ impl TestApp {
     }
 }
 
+/// The text (or list body) of a Graph API send.
+pub fn text_of(body: &serde_json::Value) -> String {
+    body["text"]["body"].as_str().or_else(|| body["interactive"]["body"]["text"].as_str()).unwrap().to_owned()
+}
+
+/// A Meta webhook of any field (`messages`, `user_preferences`…) for our business number, in
+/// wire form.
+pub fn meta_value(field: &str, value: serde_json::Value) -> Vec<u8> {
+    let mut value = value;
+    value["messaging_product"] = serde_json::json!("whatsapp");
+    value["metadata"] = serde_json::json!({"display_phone_number": "15550783881", "phone_number_id": PNID});
+    wire_form(&serde_json::json!({"object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": field, "value": value}]}]}))
+}
+
 /// Posts a Meta `body`, signed, to `url`.
 pub async fn post_signed(http: &reqwest::Client, url: String, body: Vec<u8>) -> reqwest::StatusCode {
     let signature = meta::signature(APP_SECRET, &body);

@@ -5,7 +5,8 @@
 //! Every write goes through one group-commit writer (`writer`) so a burst of webhooks costs one
 //! fsync per batch, not one per message. Reads use redb's MVCC read transactions, so a reader
 //! never sees a half-written snapshot. The queues' once-marks are a log on disk and an index in
-//! memory (`once`), so marking a message costs no random B-tree write.
+//! memory (`once`), so marking a message costs no random B-tree write. Lines of entries (one
+//! citizen's replies, in order) are kept by claims and acknowledgements (`lines`).
 //!
 //! The database is opened in redb's multi-writer mode, so `contacto ingest --once` or
 //! `contacto rollback` can run beside `contacto run` on the same directory; the running
@@ -13,6 +14,7 @@
 
 mod conectate;
 mod hll;
+mod lines;
 mod once;
 mod writer;
 
@@ -36,6 +38,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};
 
 use self::hll::Hll;
+use self::lines::{Place, Q_DELAYED_LINED, Q_LINED};
 use self::once::{Marks, ONCE_LOG};
 use self::writer::Writer;
 use crate::{
@@ -165,6 +168,7 @@ impl EmbeddedStore {
         tx.open_table(LEDGER)?;
         tx.open_table(RUNS)?;
         tx.open_table(ONCE_LOG)?;
+        lines::create_tables(&tx)?;
         tx.commit()?;
         let db = Arc::new(db);
         let current = read_meta(&db.begin_read()?, "snapshot_current")?.map(SnapshotVersion);
@@ -701,11 +705,23 @@ impl QueueStore for EmbeddedStore {
             .writer
             .write(move |tx| {
                 let (found, added) = marks.apply(tx, queue, &ops)?;
-                let payloads = added.iter().filter_map(|&i| match &ops[i] {
-                    OnceOp::Enqueue { payload: Some(p), .. } => Some(p.as_slice()),
-                    _ => None,
-                });
-                append_entries(tx, queue, payloads)?;
+                let entries: Vec<(&[u8], Option<&crate::Line>)> = added
+                    .iter()
+                    .filter_map(|&i| match &ops[i] {
+                        OnceOp::Enqueue { payload: Some(p), line, .. } => Some((p.as_slice(), line.as_ref())),
+                        _ => None,
+                    })
+                    .collect();
+                let ids = append_entries(tx, queue, entries.iter().map(|(p, _)| *p))?;
+                // An entry of a line is known by the sequence number it is added under.
+                let mut lined = tx.open_table(Q_LINED)?;
+                for (id, (_, line)) in ids.iter().zip(&entries) {
+                    if let Some(line) = line {
+                        let seq = entry_seq(id)?;
+                        let place = Place { line: line.name.clone(), lease_ms: millis(line.lease), token: seq };
+                        lined.insert((queue.as_str(), seq), place.encode().as_slice())?;
+                    }
+                }
                 Ok((found, !added.is_empty()))
             })
             .await?;
@@ -754,13 +770,37 @@ impl QueueStore for EmbeddedStore {
 
     async fn ack(&self, queue: QueueName, ids: &[EntryId]) -> Result<()> {
         let seqs: Vec<u64> = ids.iter().filter_map(|id| id.0.parse().ok()).collect();
+        let passed = self
+            .writer
+            .write(move |tx| {
+                let now = now_ms();
+                let mut passed = false;
+                for seq in &seqs {
+                    if let Some(place) = remove_entry(tx, queue, *seq)? {
+                        passed |= lines::pass_turn(tx, queue, &place, now)?.is_some();
+                    }
+                }
+                Ok(passed)
+            })
+            .await?;
+        if passed {
+            self.queue_ready[queue_index(queue)].notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn retry(&self, queue: QueueName, id: &EntryId, payload: &[u8], at: Timestamp) -> Result<()> {
+        let (seq, payload) = (entry_seq(id)?, payload.to_vec());
+        let due = u64::try_from(at.as_millisecond()).unwrap_or(0);
         self.writer
             .write(move |tx| {
-                let mut entries = tx.open_table(Q_ENTRIES)?;
-                let mut pending = tx.open_table(Q_PENDING)?;
-                for seq in &seqs {
-                    entries.remove((queue.as_str(), *seq))?;
-                    pending.remove((queue.as_str(), *seq))?;
+                let now = now_ms();
+                let place = remove_entry(tx, queue, seq)?;
+                let again = meta_next(tx, &format!("queue_seq:{queue}"))?;
+                tx.open_table(Q_DELAYED)?.insert((queue.as_str(), due, again), payload.as_slice())?;
+                if let Some(place) = place {
+                    lines::hold_turn(tx, queue, &place, due, now)?;
+                    tx.open_table(Q_DELAYED_LINED)?.insert((queue.as_str(), due, again), place.encode().as_slice())?;
                 }
                 Ok(())
             })
@@ -802,7 +842,19 @@ impl QueueStore for EmbeddedStore {
                     pending.insert((queue.as_str(), seq), encode(&taken).as_slice())?;
                     out.push(QueueEntry { id: EntryId(seq.to_string()), payload, deliveries: taken.deliveries });
                 }
-                Ok(out)
+                drop((entries, pending));
+                // Each entry of a line takes its turn again, or waits for it.
+                let mut admitted = Vec::with_capacity(out.len());
+                for entry in out {
+                    let seq = entry_seq(&entry.id)?;
+                    if let Some(place) = place_of(tx, queue, seq)?
+                        && !lines::admit(tx, queue, seq, &place, &entry.payload, now)?
+                    {
+                        continue;
+                    }
+                    admitted.push(entry);
+                }
+                Ok(admitted)
             })
             .await
     }
@@ -815,11 +867,36 @@ impl QueueStore for EmbeddedStore {
         let pending = rx.open_table(Q_PENDING)?;
         let delayed = rx.open_table(Q_DELAYED)?;
         Ok(QueueDepth {
-            ready: entries.range((q, cursor + 1)..=(q, u64::MAX))?.count() as u64,
+            ready: entries.range((q, cursor + 1)..=(q, u64::MAX))?.count() as u64 + lines::parked(&rx, queue)?,
             pending: pending.range((q, 0)..=(q, u64::MAX))?.count() as u64,
             delayed: delayed.range((q, 0, 0)..=(q, u64::MAX, u64::MAX))?.count() as u64,
         })
     }
+}
+
+/// The sequence number of an embedded entry id.
+fn entry_seq(id: &EntryId) -> Result<u64> {
+    id.0.parse().map_err(|e| StoreError::corrupt(format!("queue entry id {}", id.0), e))
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 4)
+}
+
+/// The place in its line of the entry `seq`, if it has one.
+fn place_of(tx: &WriteTransaction, queue: QueueName, seq: u64) -> Result<Option<Place>> {
+    let lined = tx.open_table(Q_LINED)?;
+    let place = lined.get((queue.as_str(), seq))?.map(|v| Place::decode(v.value())).transpose()?;
+    Ok(place)
+}
+
+/// Removes the entry `seq` (claimed or not) and answers its place in its line, if it had one.
+fn remove_entry(tx: &WriteTransaction, queue: QueueName, seq: u64) -> Result<Option<Place>> {
+    tx.open_table(Q_ENTRIES)?.remove((queue.as_str(), seq))?;
+    tx.open_table(Q_PENDING)?.remove((queue.as_str(), seq))?;
+    let removed =
+        tx.open_table(Q_LINED)?.remove((queue.as_str(), seq))?.map(|v| Place::decode(v.value())).transpose()?;
+    Ok(removed)
 }
 
 /// Adds entries at the end of `queue`, in order, and answers their ids.
@@ -870,29 +947,42 @@ fn claim_ready(tx: &WriteTransaction, queue: QueueName, consumer: &str, max: usi
             .map(|r| r.map(|(k, v)| ((k.value().1, k.value().2), v.value().to_vec())))
             .collect::<std::result::Result<_, _>>()?;
         let mut entries = tx.open_table(Q_ENTRIES)?;
+        let mut delayed_lined = tx.open_table(Q_DELAYED_LINED)?;
+        let mut lined = tx.open_table(Q_LINED)?;
         for ((due_ms, seq), payload) in due {
             delayed.remove((q, due_ms, seq))?;
             // A delayed entry takes a fresh sequence number so it lands behind the cursor.
             let fresh = meta_next(tx, &format!("queue_seq:{queue}"))?;
             entries.insert((q, fresh), payload.as_slice())?;
+            if let Some(place) = delayed_lined.remove((q, due_ms, seq))? {
+                lined.insert((q, fresh), place.value())?;
+            }
         }
     }
     let cursor_name = format!("queue_cursor:{queue}");
-    let cursor = meta_get(tx, &cursor_name)?.unwrap_or(0);
-    let entries = tx.open_table(Q_ENTRIES)?;
-    let mut pending = tx.open_table(Q_PENDING)?;
+    let mut cursor = meta_get(tx, &cursor_name)?.unwrap_or(0);
     let mut out = Vec::new();
-    let mut last = cursor;
-    for row in entries.range((q, cursor + 1)..=(q, u64::MAX))?.take(max) {
-        let (k, v) = row?;
-        let seq = k.value().1;
-        let claim = Claim { consumer: consumer.to_owned(), claimed_ms: now, deliveries: 1 };
-        pending.insert((q, seq), encode(&claim).as_slice())?;
-        out.push(QueueEntry { id: EntryId(seq.to_string()), payload: v.value().to_vec(), deliveries: 1 });
-        last = seq;
-    }
-    if last != cursor {
-        meta_set(tx, &cursor_name, last)?;
+    // Entries parked for their line's turn do not count: look further until `max` are out.
+    while out.len() < max {
+        let rows: Vec<(u64, Vec<u8>)> = tx
+            .open_table(Q_ENTRIES)?
+            .range((q, cursor + 1)..=(q, u64::MAX))?
+            .take(max - out.len())
+            .map(|r| r.map(|(k, v)| (k.value().1, v.value().to_vec())))
+            .collect::<std::result::Result<_, _>>()?;
+        let Some(&(last, _)) = rows.last() else { break };
+        for (seq, payload) in rows {
+            if let Some(place) = place_of(tx, queue, seq)?
+                && !lines::admit(tx, queue, seq, &place, &payload, now)?
+            {
+                continue;
+            }
+            let claim = Claim { consumer: consumer.to_owned(), claimed_ms: now, deliveries: 1 };
+            tx.open_table(Q_PENDING)?.insert((q, seq), encode(&claim).as_slice())?;
+            out.push(QueueEntry { id: EntryId(seq.to_string()), payload, deliveries: 1 });
+        }
+        cursor = last;
+        meta_set(tx, &cursor_name, cursor)?;
     }
     Ok(out)
 }
@@ -1091,6 +1181,7 @@ mod tests {
             ttl,
             leased: false,
             window: None,
+            line: None,
         };
         let put = |i: usize, ttl| KvOp::Put { key: store.keys.flag(&format!("f{i}")), value: vec![1], ttl: Some(ttl) };
         let marks: Vec<OnceOp> =

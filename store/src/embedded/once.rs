@@ -293,6 +293,7 @@ mod tests {
             ttl: Duration::from_secs(60),
             leased: false,
             window: None,
+            line: None,
         }
     }
 
