@@ -9,7 +9,7 @@ use schemas::{
     AnswerKey, Bsuid, ConsentAction, ConsentOutcome, ConsentSignal, MunicipioId, Scope, SnapshotContent, Topic,
     UserAddress, UserKey,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
