@@ -11,7 +11,8 @@
 //!   `admin::report`, which the admin API serves too).
 //! - [`validate`]: maintainers' files checked offline, every error with its line and column.
 //! - [`responder`]: `contacto responder`, the webhook service on its own (production, Redis),
-//!   with the admin API on its internal port ([`admin_api`]).
+//!   with the open data beside the webhooks (`admin::open_data`) and the admin API on its
+//!   internal port ([`admin_api`]).
 //! - [`console`]: `contacto console`, the web console and the admin API as their own process
 //!   (the console is also on the internal port of `run` and `responder`, see [`admin_api`]).
 //! - [`sender`]: `contacto sender`, the Conéctate sender on its own; [`conectate`]: `contacto

@@ -29,8 +29,9 @@
 //! - [`counting`]: interactions and unique users per day, batched off the hot path.
 //! - Metrics are recorded into the process's [`metrics::Metrics`] and served on the internal
 //!   port's `/metrics` with the store's gauges ([`metrics::scrape`]).
-//! - [`server`]: the service over two listeners and a shutdown future; [`config`]: what it
-//!   takes from the settings.
+//! - [`server`]: the service over two listeners and a shutdown future, with the routes other
+//!   crates add to either port (the open data on the public one, the admin API and the
+//!   console on the internal one); [`config`]: what it takes from the settings.
 
 pub mod asking;
 pub mod batcher;
