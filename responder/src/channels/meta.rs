@@ -502,11 +502,15 @@ fn identity_change(m: &RawMessage) -> Option<(UserAddress, Content)> {
 }
 
 fn message_event(number: &str, m: RawMessage) -> InboundEvent {
-    let Some(id) = m.id.clone().filter(|id| !id.is_empty()) else { return unusable("a message without an id") };
-    let change = if m.kind.as_deref() == Some("system") { identity_change(&m) } else { None };
-    let Some(from) =
-        change.as_ref().map(|(from, _)| from.clone()).or_else(|| address(m.from.as_deref(), m.from_user_id.as_deref()))
-    else {
+    let (from, change) = if m.kind.as_deref() == Some("system")
+        && let Some((from, content)) = identity_change(&m)
+    {
+        (Some(from), Some(content))
+    } else {
+        (None, None)
+    };
+    let Some(id) = m.id.filter(|id| !id.is_empty()) else { return unusable("a message without an id") };
+    let Some(from) = from.or_else(|| address(m.from.as_deref(), m.from_user_id.as_deref())) else {
         return unusable("a message without a usable sender");
     };
     if m.group_id.is_some() {
@@ -539,7 +543,7 @@ fn message_event(number: &str, m: RawMessage) -> InboundEvent {
         "contacts" => Content::Contacts,
         "order" => Content::Order,
         "system" => match change {
-            Some((_, content)) => content,
+            Some(content) => content,
             None => Content::System { kind: m.system.and_then(|s| s.kind).unwrap_or_else(|| "unknown".to_owned()) },
         },
         "unsupported" => Content::Unsupported {
@@ -907,6 +911,36 @@ mod tests {
         let throttled = classify(429, None, Some(Duration::from_secs(7)), "");
         assert_eq!(throttled.retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(classify(400, Some(131049), None, "").retry_after(), Some(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn a_template_category_update_is_read_as_a_made_or_an_announced_change() {
+        let events = |value: &str| {
+            let body = format!(
+                r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","time":1765000000,"changes":[{{"field":"template_category_update","value":{value}}}]}}]}}"#
+            );
+            parse_notification(body.as_bytes()).unwrap()
+        };
+        let made = events(
+            r#"{"message_template_id":1234567,"message_template_name":"aviso_conectate","message_template_language":"es_MX","previous_category":"MARKETING","new_category":"UTILITY"}"#,
+        );
+        let expected = |category, impending| {
+            vec![InboundEvent::TemplateCategory(TemplateCategoryEvent {
+                name: "aviso_conectate".into(),
+                language: "es_MX".into(),
+                category,
+                impending,
+            })]
+        };
+        assert_eq!(made, expected(TemplateCategory::Utility, false));
+        let announced = events(
+            r#"{"message_template_id":1234567,"message_template_name":"aviso_conectate","message_template_language":"es_MX","correct_category":"UTILITY","new_category":"MARKETING","category_update_timestamp":1765086400}"#,
+        );
+        assert_eq!(announced, expected(TemplateCategory::Utility, true));
+        let unknown = events(
+            r#"{"message_template_name":"aviso_conectate","message_template_language":"es_MX","new_category":"PROMO"}"#,
+        );
+        assert!(matches!(&unknown[..], [InboundEvent::Unusable { reason }] if reason.contains("PROMO")), "{unknown:?}");
     }
 
     #[test]
