@@ -228,10 +228,12 @@ async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_an
         let phrase = Keyword::parse(phrase).unwrap();
         router.keywords.iter().find(|k| k.phrase == phrase).map(|k| k.target.clone())
     };
-    for alta in ["alta", "suscribir", "suscribirme", "unirme", "Conéctate"] {
+    for alta in ["alta", "suscribir", "suscribirme", "unirme", "recibir avisos"] {
         assert_eq!(target(alta), Some(Target::Topic(Topic::ConectateAlta)), "{alta}");
     }
-    for baja in ["baja", "cancelar", "stop", "salir", "no más"] {
+    // The name alone opens the Conéctate menu: a subscription needs a request.
+    assert_eq!(target("Conéctate"), Some(Target::Menu("conectate".parse().unwrap())));
+    for baja in ["baja", "cancelar", "stop", "salirme", "no más"] {
         assert_eq!(target(baja), Some(Target::Topic(Topic::ConectateBaja)), "{baja}");
     }
     assert_eq!(target("síntomas"), Some(Target::Topic(Topic::Sintomas)));
