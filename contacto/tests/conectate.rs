@@ -60,6 +60,12 @@ fn the_team_drives_a_content_from_the_command_line() {
     assert!(list.contains("borrador") && list.contains("«Vacunación»"), "{list}");
     let show = ok(run(&["conectate", "show", "1"]));
     assert!(show.contains("solo para: León"), "{show}");
+    let edited = ok(run(&["conectate", "edit", "1", "--text", "El jueves en León."]));
+    assert!(edited.contains("Se editó el aviso 1"), "{edited}");
+    let show = ok(run(&["conectate", "show", "1"]));
+    assert!(show.contains("El jueves en León.") && show.contains("solo para: León"), "{show}");
+    let nothing = failed(run(&["conectate", "edit", "1"]));
+    assert!(nothing.contains("no hay nada que cambiar"), "{nothing}");
     let cancelled = ok(run(&["conectate", "cancel", "1"]));
     assert!(cancelled.contains("Se canceló el aviso 1"), "{cancelled}");
     let report = ok(run(&["conectate", "report", "1"]));

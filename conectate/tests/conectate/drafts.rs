@@ -18,6 +18,7 @@ use crate::helpers::*;
 testkit::on_both_stores!(
     a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_content,
     a_draft_the_team_edited_is_not_rewritten_by_the_next_change,
+    data_forced_out_of_quarantine_prepares_a_draft_that_says_why,
 );
 
 /// The semáforo page, served over HTTP, with the colour and period the test sets.
@@ -196,4 +197,32 @@ async fn a_draft_the_team_edited_is_not_rewritten_by_the_next_change(kind: Store
     let contents = app.contents.list().await.unwrap();
     assert_eq!(contents.len(), 1);
     assert_eq!(contents[0].draft.text, "El semáforo pasa a rojo: quédate en casa.");
+}
+
+async fn data_forced_out_of_quarantine_prepares_a_draft_that_says_why(kind: StoreKind) {
+    let app = spawn_app(kind, Options::default()).await;
+    let page = Page::start(semaforo_page("yellow", MAYO)).await;
+    let (ingest, _data) = ingest(&app, &page);
+    run(&ingest).await;
+    // The page goes back to April's period: quarantined, nothing prepared until it is forced.
+    page.set(semaforo_page("yellow", ABRIL));
+    let quarantined = run(&ingest).await;
+    assert_eq!((quarantined.run.result, quarantined.drafts.as_slice()), (RunResult::Quarantined, &[][..]));
+    let forced = ingest.run("semaforo", RunMode::Force(schemas::Actor::CommandLine), Progress::shared()).await.unwrap();
+    assert_eq!(forced.run.result, RunResult::Published);
+    let [Prepared::Created(id)] = forced.drafts[..] else { panic!("one draft: {:?}", forced.drafts) };
+    let draft = app.contents.get(id).await.unwrap();
+    assert_eq!(
+        draft.draft.text,
+        "*Actualizamos los datos de «semaforo»*. Revisamos el cambio: la fecha de los datos retrocede: \
+         12 de abril de 2021 después de 26 de abril de 2021.\n\n\
+         Fuente: Secretaría de Salud federal, semáforo de riesgo epidémico. Datos al 12 de abril de 2021."
+    );
+    assert!(
+        draft
+            .origin
+            .unwrap()
+            .reason
+            .contains("los datos de «semaforo»: se publicaron a pesar de la revisión automática")
+    );
 }
