@@ -21,6 +21,7 @@
 
 mod conectate;
 mod connection;
+mod unmatched;
 
 pub use connection::RedisTarget;
 

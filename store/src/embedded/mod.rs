@@ -14,6 +14,7 @@
 mod conectate;
 mod hll;
 mod once;
+mod unmatched;
 mod writer;
 
 use std::collections::{BTreeMap, btree_map};
