@@ -29,8 +29,8 @@ const NAME_WORDS: usize = 5;
 
 /// Words that end a name: conjunctions, prepositions and the verbs that start the question.
 const ENDS_A_NAME: &[&str] = &[
-    "a", "al", "busco", "con", "e", "en", "es", "me", "mi", "necesito", "no", "o", "para", "por", "pregunto", "que",
-    "queria", "quiero", "quisiera", "se", "si", "su", "tengo", "y",
+    "a", "al", "busco", "como", "con", "cual", "cuando", "donde", "e", "en", "es", "hay", "me", "mi", "necesito", "no",
+    "o", "para", "por", "pregunto", "puedo", "que", "queria", "quiero", "quisiera", "se", "si", "su", "tengo", "y",
 ];
 
 /// After «soy» or «habla», words that show no name follows («soy de León», «soy el papá»).

@@ -12,3 +12,4 @@ mod outbox;
 mod privacy;
 mod senders;
 mod server;
+mod sin_entender;
