@@ -33,7 +33,7 @@ struct Row {
 impl Row {
     fn decode(phrase: &str, bytes: &[u8]) -> Result<Row> {
         let corrupt = || StoreError::corrupt(format!("unmatched {phrase}"), "not first, last and marks");
-        if bytes.len() < 16 || (bytes.len() - 16) % 4 != 0 {
+        if bytes.len() < 16 || !(bytes.len() - 16).is_multiple_of(4) {
             return Err(corrupt());
         }
         let u64_at = |i: usize| u64::from_be_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
