@@ -156,6 +156,13 @@ pub enum Command {
         csv: bool,
     },
 
+    /// Lo que escribieron los ciudadanos y el bot no entendió (se contestó con la ayuda), para
+    /// añadir palabras clave: solo lo que escribieron al menos `responder.unmatched_min_citizens`
+    /// ciudadanos distintos, con números, teléfonos, correos, enlaces y nombres ocultos, y los
+    /// temas más cercanos a cada frase.
+    #[command(name = "sin-entender", help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto sin-entender")]
+    SinEntender,
+
     /// Atiende los webhooks de WhatsApp (Meta y Twilio) y envía las respuestas pendientes.
     /// Servicio de producción: no arranca sin sus secretos (CONTACTO_…).
     #[command(help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto responder [OPCIONES]")]
@@ -224,6 +231,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs { source, stale: true, .. } => crate::runs::stale(settings, source).await,
         Command::Rollback { version } => crate::rollback::rollback(settings, version).await,
         Command::Report { from, to, csv } => crate::report::report(settings, &from, &to, csv).await,
+        Command::SinEntender => crate::sin_entender::sin_entender(settings).await,
         Command::Responder => crate::responder::responder(settings).await,
         Command::Console => crate::console::console(settings).await,
         Command::Sender => crate::sender::sender(settings).await,

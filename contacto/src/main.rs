@@ -9,6 +9,8 @@
 //!   directory are published), the run log and stale answers, going back to an older snapshot.
 //! - [`report`]: `contacto report DESDE HASTA [--csv]`, the programme report (computed by
 //!   `admin::report`, which the admin API serves too).
+//! - [`sin_entender`]: `contacto sin-entender`, the phrases citizens wrote that the bot did not
+//!   understand (masked, above a minimum of distinct citizens) and the topics closest to each.
 //! - [`validate`]: maintainers' files checked offline, every error with its line and column.
 //! - [`responder`]: `contacto responder`, the webhook service on its own (production, Redis),
 //!   with the open data beside the webhooks (`admin::open_data`) and the admin API on its
@@ -38,6 +40,7 @@ mod runs;
 mod scrape;
 mod sender;
 mod shutdown;
+mod sin_entender;
 mod telemetry;
 mod validate;
 

@@ -103,6 +103,8 @@ pub struct ResponderConfig {
     pub dedupe_ttl: Duration,
     pub snapshot_poll: Duration,
     pub counters_flush: Duration,
+    /// How long a phrase not understood is kept after it was last written («Sin entender»).
+    pub unmatched_keep: Duration,
     /// The calendar whose days the counters use.
     pub timezone: TimeZone,
     pub outbox: OutboxConfig,
@@ -209,6 +211,7 @@ impl ResponderConfig {
             dedupe_ttl: Duration::from_secs(r.dedupe_ttl_hours * 3600),
             snapshot_poll: Duration::from_secs(r.snapshot_poll_secs),
             counters_flush: Duration::from_millis(r.counters_flush_ms),
+            unmatched_keep: r.unmatched_keep(),
             timezone: timezone.clone(),
             outbox: OutboxConfig {
                 concurrency: r.outbox_concurrency,

@@ -1,18 +1,23 @@
-//! Counting, off the hot path: interactions by day and topic, unique users by day, and the
-//! inbound messages that use up a business number's throughput.
+//! Counting, off the hot path: interactions by day and topic, unique users by day, the
+//! inbound messages that use up a business number's throughput, and the messages the bot did
+//! not understand («Sin entender»).
 //!
 //! A request only pushes onto an in-process queue; a task writes everything gathered every
-//! `counters_flush` in one [`CounterStore::record_interactions`](store::CounterStore) call and
-//! one rate charge per business number. Only [`UserKey`]s are counted, never an address. If
-//! the store is down the counts wait (up to a bound) and go with the next flush.
+//! `counters_flush` in one [`CounterStore::record_interactions`](store::CounterStore) call,
+//! one [`UnmatchedStore::record_unmatched`](store::UnmatchedStore) call and one rate charge
+//! per business number. Only [`UserKey`]s are counted, never an address. A message not
+//! understood is masked ([`schemas::masking`]) by this task, before it is kept anywhere but
+//! the queue, and dropped if nothing but placeholders is left. If the store is down the counts
+//! wait (up to a bound) and go with the next flush.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use schemas::masking::masked_phrase;
 use schemas::{Topic, UserKey};
-use store::{Interaction, Rate, SharedStore};
+use store::{Interaction, Rate, SharedStore, UnmatchedMessage};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Counts kept while the store is unreachable; beyond this the oldest are dropped (and said).
@@ -21,6 +26,7 @@ const MAX_PENDING: usize = 200_000;
 enum Event {
     Interaction { at: Timestamp, topic: Topic, user: UserKey },
     Inbound { bucket: String, rate: Rate, messages: u32 },
+    Unmatched { at: Timestamp, text: String, user: UserKey },
     Flush(oneshot::Sender<()>),
 }
 
@@ -32,9 +38,17 @@ pub struct Counting {
 
 impl Counting {
     /// Starts the flushing task; it flushes a last time and ends when `stop` fires.
-    pub fn start(store: SharedStore, timezone: TimeZone, every: Duration, stop: watch::Receiver<bool>) -> Counting {
+    /// Phrases not understood are kept `unmatched_keep` after they were last written.
+    pub fn start(
+        store: SharedStore,
+        timezone: TimeZone,
+        every: Duration,
+        unmatched_keep: Duration,
+        stop: watch::Receiver<bool>,
+    ) -> Counting {
         let (events, rx) = mpsc::unbounded_channel();
-        tokio::spawn(flush_loop(store, timezone, every, rx, stop));
+        let target = Target { store, timezone, every, unmatched_keep };
+        tokio::spawn(flush_loop(target, rx, stop));
         Counting { events }
     }
 
@@ -48,6 +62,11 @@ impl Counting {
         let _ = self.events.send(Event::Inbound { bucket, rate, messages });
     }
 
+    /// A typed message that ended in the help answer: its text, masked by the flushing task.
+    pub fn unmatched(&self, at: Timestamp, text: String, user: UserKey) {
+        let _ = self.events.send(Event::Unmatched { at, text, user });
+    }
+
     /// Writes everything counted so far, now.
     pub async fn flush(&self) {
         let (done, rx) = oneshot::channel();
@@ -57,19 +76,35 @@ impl Counting {
     }
 }
 
+/// Where and how counts are written.
+struct Target {
+    store: SharedStore,
+    timezone: TimeZone,
+    every: Duration,
+    unmatched_keep: Duration,
+}
+
 #[derive(Default)]
 struct Pending {
     interactions: Vec<Interaction>,
     inbound: HashMap<String, (Rate, u32)>,
+    unmatched: Vec<UnmatchedMessage>,
 }
 
-async fn flush_loop(
-    store: SharedStore,
-    timezone: TimeZone,
-    every: Duration,
-    mut rx: mpsc::UnboundedReceiver<Event>,
-    mut stop: watch::Receiver<bool>,
-) {
+impl Pending {
+    /// Keeps the masked phrase of a message not understood, if anything is left of it.
+    fn unmatched(&mut self, at: Timestamp, text: &str, user: UserKey) {
+        let Some(phrase) = masked_phrase(text) else { return };
+        self.unmatched.push(UnmatchedMessage { phrase, user, at });
+        if self.unmatched.len() > MAX_PENDING {
+            let over = self.unmatched.len() - MAX_PENDING;
+            self.unmatched.drain(..over);
+        }
+    }
+}
+
+async fn flush_loop(target: Target, mut rx: mpsc::UnboundedReceiver<Event>, mut stop: watch::Receiver<bool>) {
+    let (timezone, every) = (target.timezone.clone(), target.every);
     let mut pending = Pending::default();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -89,36 +124,50 @@ async fn flush_loop(
                     let entry = pending.inbound.entry(bucket).or_insert((rate, 0));
                     entry.1 = entry.1.saturating_add(messages);
                 }
+                Some(Event::Unmatched { at, text, user }) => pending.unmatched(at, &text, user),
                 Some(Event::Flush(done)) => {
-                    flush(&store, &mut pending, every).await;
+                    flush(&target, &mut pending).await;
                     let _ = done.send(());
                 }
                 None => {
-                    flush(&store, &mut pending, every).await;
+                    flush(&target, &mut pending).await;
                     return;
                 }
             },
-            _ = tick.tick() => flush(&store, &mut pending, every).await,
+            _ = tick.tick() => flush(&target, &mut pending).await,
             _ = stop.changed() => {
                 while let Ok(event) = rx.try_recv() {
-                    if let Event::Interaction { at, topic, user } = event {
-                        pending.interactions.push(Interaction { day: timezone.to_datetime(at).date(), topic, user });
+                    match event {
+                        Event::Interaction { at, topic, user } => {
+                            pending.interactions.push(Interaction { day: timezone.to_datetime(at).date(), topic, user });
+                        }
+                        Event::Unmatched { at, text, user } => pending.unmatched(at, &text, user),
+                        Event::Inbound { .. } | Event::Flush(_) => {}
                     }
                 }
-                flush(&store, &mut pending, every).await;
+                flush(&target, &mut pending).await;
                 return;
             }
         }
     }
 }
 
-/// Writes what is pending; inbound messages are charged as spread over the last `window`.
-async fn flush(store: &SharedStore, pending: &mut Pending, window: Duration) {
+/// Writes what is pending; inbound messages are charged as spread over the last flush period.
+async fn flush(target: &Target, pending: &mut Pending) {
+    let store = &target.store;
     for (bucket, (rate, messages)) in pending.inbound.drain() {
         let key = store.keys().rate(&bucket);
-        if let Err(error) = store.charge_permits(&key, rate, messages, window).await {
+        if let Err(error) = store.charge_permits(&key, rate, messages, target.every).await {
             // Only the pacing of replies is affected, for a moment.
             tracing::warn!(%error, "Charging inbound messages to the rate governor failed.");
+        }
+    }
+    if !pending.unmatched.is_empty() {
+        match store.record_unmatched(&pending.unmatched, Timestamp::now(), target.unmatched_keep).await {
+            Ok(()) => pending.unmatched.clear(),
+            Err(error) => {
+                tracing::warn!(%error, pending = pending.unmatched.len(), "Writing the phrases not understood failed; keeping them for the next flush.")
+            }
         }
     }
     if pending.interactions.is_empty() {

@@ -94,7 +94,8 @@ impl Responder {
         }
         let (background, stop) = watch::channel(false);
         tokio::spawn(mirror.clone().follow(store.clone(), config.snapshot_poll, stop.clone()));
-        let counting = Counting::start(store.clone(), config.timezone.clone(), config.counters_flush, stop);
+        let counting =
+            Counting::start(store.clone(), config.timezone.clone(), config.counters_flush, config.unmatched_keep, stop);
         tokio::spawn(follow_answering_version(mirror.loaded(), metrics.clone()));
         let pipeline = Pipeline::new(
             store.clone(),

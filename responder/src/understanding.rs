@@ -23,9 +23,12 @@
 //!    sound ("bacunas" is vacunas, "dolor" is not color); never an opt-in;
 //! 6. a municipio alone means its confirmed cases; nothing at all means help.
 //!
+//! [`closest`] suggests the topics nearest to a phrase not understood, for «Sin entender».
+//!
 //! [`Understanding::compile`] indexes the table once per snapshot (stems included), so matching
 //! a message costs a few hash lookups, a stem per word and small vectors of its words.
 
+mod closest;
 mod words;
 
 use std::cmp::Reverse;
@@ -473,7 +476,7 @@ mod tests {
     use super::*;
     use schemas::{Answer, Keyword, KeywordRule, Menu, MenuEntry};
 
-    fn table() -> RouterTable {
+    pub(super) fn table() -> RouterTable {
         let menu = |id: &str, entries: Vec<(u8, Target)>| {
             let id: MenuId = id.parse().unwrap();
             let entries = entries

@@ -13,6 +13,7 @@
 //! | `{P:contents}` | `items`, `seq` | a content's record changes by compare-and-set |
 //! | `{P:report:ID}` | `items`, `counts` | a status moves its message's state and the content's counts atomically |
 //! | `{P:runs}` | `log`, `seq` | a run's id and its record are written together |
+//! | `{P:unmatched}` | `phrases`, `first`, `citizens` | a phrase not understood, when it was first seen and its citizens' marks are kept, expired and evicted together |
 //!
 //! Single-key data (sessions, message dedupe, flood windows, rate buckets, flags, source state)
 //! has no tag so a Cluster spreads it. User-related keys hold only a [`UserKey`], never an address: the only
@@ -138,6 +139,20 @@ impl KeyLayout {
     /// Hash of the replies that failed for good on one day, one field per reason.
     pub fn failed_replies(&self, day: Date) -> Key {
         self.tagged("stats", format_args!("failed_replies:{day}"))
+    }
+
+    // Phrases not understood («Sin entender»): masked text only, never a user key.
+    /// Sorted set of masked phrases, scored by when each was last seen (ms).
+    pub fn unmatched_phrases(&self) -> Key {
+        self.tagged("unmatched", format_args!("phrases"))
+    }
+    /// Hash: masked phrase → when it was first seen (ms).
+    pub fn unmatched_first(&self) -> Key {
+        self.tagged("unmatched", format_args!("first"))
+    }
+    /// Hash: masked phrase → the marks of the citizens who wrote it (salted by the phrase).
+    pub fn unmatched_citizens(&self) -> Key {
+        self.tagged("unmatched", format_args!("citizens"))
     }
 
     // Per-user state with a TTL.

@@ -13,6 +13,8 @@
 //! - [`snapshot`]: [`Provenance`] of each source and the published [`Snapshot`].
 //! - [`router`]: the router table (menus, keywords, aliases) published inside each snapshot.
 //! - [`normalize`]: the one text normalisation used on both sides of every match.
+//! - [`masking`]: what may be kept of a message the bot did not understand: normalised, with
+//!   numbers, e-mail addresses, links and names replaced by placeholders.
 //! - [`user`]: user addresses (phone number or business-scoped id) and the keyed hash
 //!   ([`UserKey`]) that stands for them in every log, key and counter.
 //! - [`keys`]: the cache key layout: one prefix, Redis Cluster hash tags where keys move together.
@@ -28,6 +30,7 @@ pub mod consent;
 pub mod es_mx;
 pub mod html;
 pub mod keys;
+pub mod masking;
 pub mod municipio;
 pub mod normalize;
 pub mod router;

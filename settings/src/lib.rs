@@ -196,6 +196,19 @@ pub struct ResponderSettings {
     /// A reply still unsent this long after the citizen wrote is dropped and recorded: outside
     /// WhatsApp's 24-hour customer service window only templates may be sent.
     pub reply_max_age_hours: u64,
+    /// «Sin entender»: a phrase the bot did not understand (kept masked, never with who wrote
+    /// it) is forgotten this many days after it was last written.
+    pub unmatched_days: u64,
+    /// «Sin entender»: a phrase is shown to maintainers only once at least this many distinct
+    /// citizens wrote it, so no single citizen's words are ever shown.
+    pub unmatched_min_citizens: u64,
+}
+
+impl ResponderSettings {
+    /// How long a phrase not understood is kept after it was last written.
+    pub fn unmatched_keep(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.unmatched_days.saturating_mul(86_400))
+    }
 }
 
 impl Default for ResponderSettings {
@@ -216,6 +229,8 @@ impl Default for ResponderSettings {
             outbox_retry_max_secs: 300,
             outbox_reclaim_idle_secs: 60,
             reply_max_age_hours: 24,
+            unmatched_days: 30,
+            unmatched_min_citizens: 5,
         }
     }
 }
@@ -772,12 +787,19 @@ impl Settings {
             ("responder.outbox_reclaim_idle_secs", r.outbox_reclaim_idle_secs),
             ("responder.session_ttl_secs", r.session_ttl_secs),
             ("responder.dedupe_ttl_hours", r.dedupe_ttl_hours),
+            ("responder.unmatched_days", r.unmatched_days),
             ("channels.meta.graph_timeout_secs", self.channels.meta.graph_timeout_secs),
             ("channels.twilio.timeout_secs", self.channels.twilio.timeout_secs),
         ] {
             if value == 0 {
                 return Err(field(name, "debe ser mayor que 0"));
             }
+        }
+        if r.unmatched_min_citizens < 2 {
+            return Err(field(
+                "responder.unmatched_min_citizens",
+                "debe ser de al menos 2: una frase de un solo ciudadano no se muestra",
+            ));
         }
         if r.outbox_concurrency == 0 {
             return Err(field("responder.outbox_concurrency", "debe ser mayor que 0"));

@@ -22,6 +22,8 @@
 //!   replies and broadcasts together stay under a business number's messages per second.
 //! - [`conectate`]: Conéctate's contents ([`ContentStore`]), delivery reports ([`ReportStore`])
 //!   and the messaging-limit window ([`ReachStore`]).
+//! - [`unmatched`]: «Sin entender», the masked phrases the bot did not understand with a count
+//!   of distinct citizens that holds no user key ([`UnmatchedStore`]).
 //! - [`Store`]: all of the above; [`open`] picks the implementation from [`StoreConfig`].
 //! - [`error`]: [`StoreError`], which says whether retrying can help.
 
@@ -29,6 +31,7 @@ pub mod conectate;
 pub mod embedded;
 pub mod error;
 pub mod redis_store;
+pub mod unmatched;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +49,7 @@ use schemas::{
     Actor, ConsentChange, ConsentOutcome, ConsentRecord, IngestRun, Key, KeyLayout, RunFilter, Snapshot,
     SnapshotContent, SnapshotVersion, Subscriber, Topic, UserKey,
 };
+pub use unmatched::{UnmatchedMessage, UnmatchedPhrase, UnmatchedStore};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -547,6 +551,7 @@ pub trait Store:
     + ContentStore
     + ReportStore
     + ReachStore
+    + UnmatchedStore
 {
     /// The key layout (and prefix) this store writes under.
     fn keys(&self) -> &KeyLayout;

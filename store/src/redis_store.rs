@@ -22,6 +22,7 @@
 mod conectate;
 mod connection;
 mod lines;
+mod unmatched;
 
 pub use connection::RedisTarget;
 

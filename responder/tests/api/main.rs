@@ -14,3 +14,4 @@ mod privacy;
 mod senders;
 mod server;
 mod signals;
+mod sin_entender;

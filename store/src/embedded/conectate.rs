@@ -32,7 +32,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// Opens a table for reading; `None` while no write has created it.
-fn read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+pub(super) fn read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     rx: &ReadTransaction,
     table: TableDefinition<K, V>,
 ) -> Result<Option<redb::ReadOnlyTable<K, V>>> {

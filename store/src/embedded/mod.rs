@@ -16,6 +16,7 @@ mod conectate;
 mod hll;
 mod lines;
 mod once;
+mod unmatched;
 mod writer;
 
 use std::collections::{BTreeMap, btree_map};

@@ -1,0 +1,95 @@
+//! `contacto sin-entender`: the phrases citizens wrote that the bot did not understand, masked
+//! and only those at least `responder.unmatched_min_citizens` distinct citizens wrote, with the
+//! topics whose keywords come closest, so a maintainer knows which keyword to add where.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use responder::understanding::Understanding;
+use schemas::{Topic, es_mx};
+use settings::Settings;
+use store::UnmatchedPhrase;
+
+/// Topics suggested per phrase.
+const SUGGESTIONS: usize = 3;
+
+pub async fn sin_entender(settings: Settings) -> anyhow::Result<ExitCode> {
+    let timezone = TimeZone::get(&settings.timezone)
+        .with_context(|| format!("timezone: «{}» no es una zona horaria", settings.timezone))?;
+    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let r = &settings.responder;
+    let phrases = store.unmatched(r.unmatched_min_citizens, Timestamp::now(), r.unmatched_keep()).await?;
+    let understanding = store.current_snapshot().await?.map(|s| Understanding::compile(&s.content.router));
+    print!("{}", render(&phrases, understanding.as_ref(), r.unmatched_min_citizens, r.unmatched_days, &timezone));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The listing, in Spanish.
+fn render(
+    phrases: &[UnmatchedPhrase],
+    understanding: Option<&Understanding>,
+    min_citizens: u64,
+    days: u64,
+    timezone: &TimeZone,
+) -> String {
+    let mut out = format!(
+        "Mensajes sin entender de los últimos {} días que escribieron al menos {} ciudadanos distintos \
+         (números, teléfonos, correos, enlaces y nombres ocultos):\n",
+        es_mx::integer(days as i64),
+        es_mx::integer(min_citizens as i64)
+    );
+    if phrases.is_empty() {
+        out.push_str("\nNinguno por ahora.\n");
+        return out;
+    }
+    let when = |t: Timestamp| es_mx::date_time(timezone.to_datetime(t));
+    for p in phrases {
+        let closest = match understanding {
+            Some(u) => topics(&u.closest_topics(&p.phrase, SUGGESTIONS)),
+            None => "sin respuestas publicadas todavía".to_owned(),
+        };
+        out.push_str(&format!(
+            "\n«{}»\n  ciudadanos: {}\n  primera vez: {}\n  última vez: {}\n  temas más cercanos: {}\n",
+            p.phrase,
+            es_mx::integer(p.citizens as i64),
+            when(p.first_seen),
+            when(p.last_seen),
+            closest
+        ));
+    }
+    out
+}
+
+/// «vacunas, hospitales», or «ninguno».
+fn topics(topics: &[Topic]) -> String {
+    if topics.is_empty() {
+        return "ninguno".to_owned();
+    }
+    topics.iter().map(|t| t.slug()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listing_reads_in_spanish_with_es_mx_figures_and_dates() {
+        let at: Timestamp = "2020-05-27T16:05:00Z".parse().unwrap();
+        let phrase = UnmatchedPhrase {
+            phrase: "donde me vacunan mi cel #".into(),
+            citizens: 1_248,
+            first_seen: at,
+            last_seen: at,
+        };
+        let tz = TimeZone::get("America/Mexico_City").unwrap();
+        let text = render(&[phrase], None, 5, 30, &tz);
+        assert!(text.contains("«donde me vacunan mi cel #»\n  ciudadanos: 1,248\n"), "{text}");
+        assert!(text.contains("primera vez: 27 de mayo de 2020 a las 11:05"), "{text}");
+        assert!(text.contains("al menos 5 ciudadanos distintos"), "{text}");
+        assert!(render(&[], None, 5, 30, &tz).contains("Ninguno por ahora."));
+        assert_eq!(topics(&[]), "ninguno");
+        assert_eq!(topics(&[Topic::Vacunas, Topic::Hospitales]), "vacunas, hospitales");
+    }
+}
