@@ -12,13 +12,24 @@ static SPANISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::
 /// The Snowball Spanish stem of a normalised word: "vacunas", "vacunacion" and "vacunarme"
 /// are all "vacun"; "defuncion" and "defunciones" are "defuncion". Forms whose stem differs
 /// ("murio" beside "muertes") must be listed themselves.
+///
+/// A stem shorter than [`SHORT_STEM`] letters says too little: Snowball cuts both "casa" and
+/// "casos" to "cas", and «me quedo en casa» is not a question about cases. Such a word is
+/// compared by its singular instead ("casos" and "caso" alike, "casa" apart).
 pub fn stem(word: &str) -> Cow<'_, str> {
     // Snowball's nouns in "-ación", "-ución" carry the accent that normalising took away.
     if let Some(base) = word.strip_suffix("cion") {
         return Cow::Owned(SPANISH.stem(&format!("{base}ción")).into_owned());
     }
-    SPANISH.stem(word)
+    let stem = SPANISH.stem(word);
+    if stem.chars().count() < SHORT_STEM {
+        return Cow::Borrowed(word.strip_suffix('s').filter(|w| !w.is_empty()).unwrap_or(word));
+    }
+    stem
 }
+
+/// The fewest letters a stem needs to stand for a word's forms (see [`stem`]).
+const SHORT_STEM: usize = 4;
 
 /// How citizens shorten the common words of place names ("Sn Luis de la Paz", "Sta. Catarina",
 /// "Dr. Mora", "Cd. Manuel Doblado", "Dolores Hgo."), as rules for the whole catalogue rather
@@ -57,6 +68,13 @@ pub fn negated(words: &[&str], start: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_stem_compares_singulars_so_casa_is_not_casos() {
+        assert_eq!(stem("casos"), stem("caso"));
+        assert_ne!(stem("casa"), stem("casos"));
+        assert_eq!(stem("vacunas"), stem("vacunacion"));
+    }
 
     #[test]
     fn forms_of_a_word_share_its_stem() {
