@@ -7,7 +7,7 @@ use std::path::Path;
 
 #[test]
 fn every_corpus_file_of_every_target_passes_its_entry_function() {
-    let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
+    let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let mut failures = Vec::new();
     for (target, entry) in fuzz_entries::TARGETS {
         let dir = corpora.join(target);
@@ -29,7 +29,7 @@ fn every_corpus_file_of_every_target_passes_its_entry_function() {
 
 #[test]
 fn every_target_has_its_cargo_fuzz_binary() {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
     let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).expect("fuzz/Cargo.toml");
     for (target, _) in fuzz_entries::TARGETS {
         assert!(manifest.contains(&format!("name = \"{target}\"")), "{target}: no [[bin]] in fuzz/Cargo.toml");

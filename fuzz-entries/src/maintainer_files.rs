@@ -27,7 +27,7 @@ pub const FORMATS: &[(&str, &str)] = &[
 ];
 
 static RENDERER: LazyLock<Renderer> = LazyLock::new(|| {
-    Renderer::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")).expect("the bundled templates")
+    Renderer::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")).expect("the bundled templates")
 });
 
 /// Each format's kind with its default options.
