@@ -17,49 +17,15 @@ use std::io::Write;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
-/// The column names, in the file's order.
-const HEADER: [&str; 40] = [
-    "FECHA_ACTUALIZACION",
-    "ID_REGISTRO",
-    "ORIGEN",
-    "SECTOR",
-    "ENTIDAD_UM",
-    "SEXO",
-    "ENTIDAD_NAC",
-    "ENTIDAD_RES",
-    "MUNICIPIO_RES",
-    "TIPO_PACIENTE",
-    "FECHA_INGRESO",
-    "FECHA_SINTOMAS",
-    "FECHA_DEF",
-    "INTUBADO",
-    "NEUMONIA",
-    "EDAD",
-    "NACIONALIDAD",
-    "EMBARAZO",
-    "HABLA_LENGUA_INDIG",
-    "INDIGENA",
-    "DIABETES",
-    "EPOC",
-    "ASMA",
-    "INMUSUPR",
-    "HIPERTENSION",
-    "OTRA_COM",
-    "CARDIOVASCULAR",
-    "OBESIDAD",
-    "RENAL_CRONICA",
-    "TABAQUISMO",
-    "OTRO_CASO",
-    "TOMA_MUESTRA_LAB",
-    "RESULTADO_LAB",
-    "TOMA_MUESTRA_ANTIGENO",
-    "RESULTADO_ANTIGENO",
-    "CLASIFICACION_FINAL",
-    "MIGRANTE",
-    "PAIS_NACIONALIDAD",
-    "PAIS_ORIGEN",
-    "UCI",
-];
+/// The layout the generator writes: the 40 columns published from 28 November 2020 to mid-2024,
+/// taken from ingest's own table of layouts so the two never disagree.
+fn header() -> &'static [&'static str] {
+    ingest::sources::covid::layout::LAYOUTS
+        .iter()
+        .map(|l| l.columns)
+        .find(|c| c.len() == 40)
+        .expect("ingest knows the 40-column layout")
+}
 
 /// For states 01–32: the approximate share of records and the number of municipios (INEGI).
 const STATES: [(f64, u16); 32] = [
@@ -213,7 +179,7 @@ pub fn write(out: &mut impl Write, rows: u64, seed: u64) -> std::io::Result<u64>
 
     let mut rng = Rng(seed);
     let mut out = CountingWriter { inner: out, bytes: 0 };
-    let quoted: Vec<String> = HEADER.iter().map(|h| format!("\"{h}\"")).collect();
+    let quoted: Vec<String> = header().iter().map(|h| format!("\"{h}\"")).collect();
     writeln!(out, "{}", quoted.join(","))?;
     for row in 0..rows {
         let res = states.draw(&mut rng) as u16 + 1;
