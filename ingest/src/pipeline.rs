@@ -373,7 +373,8 @@ impl<K: SourceKind> Source<K> {
             Ok(replaced) => replaced,
             Err(e) => return failed(outcome, format!("no se pudo guardar el conjunto de datos: {e}")),
         };
-        let changes = match replaced.dataset::<K::Dataset>() {
+        let previous = if K::REPORTS_CHANGES { replaced.dataset::<K::Dataset>() } else { None };
+        let changes = match previous {
             Some(previous) => self.kind.changes(&previous, &stored.dataset),
             None => Vec::new(),
         };

@@ -83,6 +83,10 @@ pub trait SourceKind: Sized + Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Whether [`Self::changes`] can report anything: only then does a publish decode the
+    /// previous dataset to compare, so the national file's runs pay nothing for drafts.
+    const REPORTS_CHANGES: bool = false;
+
     /// What citizens care about that changed from `previous` (the last good dataset) to `new`,
     /// once `new` is published: the changes that may make a Conéctate draft ([`crate::drafts`]).
     /// The pipeline fills nothing in; a kind without such changes keeps the default.

@@ -289,6 +289,8 @@ impl SourceKind for Semaforo {
         Vec::new()
     }
 
+    const REPORTS_CHANGES: bool = true;
+
     fn changes(&self, previous: &SemaforoDataset, new: &SemaforoDataset) -> Vec<Change> {
         color_change("el semáforo federal de riesgo epidémico", previous.color, new.color, new.desde)
     }

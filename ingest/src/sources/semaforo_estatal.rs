@@ -167,6 +167,8 @@ impl SourceKind for SemaforoEstatal {
         Vec::new()
     }
 
+    const REPORTS_CHANGES: bool = true;
+
     fn changes(&self, previous: &EstatalRecord, new: &EstatalRecord) -> Vec<Change> {
         semaforo::color_change("el semáforo estatal", previous.color, new.color, Some(new.vigente_desde))
     }

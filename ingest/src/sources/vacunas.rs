@@ -150,6 +150,8 @@ impl SourceKind for Vacunas {
         maintainer::cumulative("las dosis aplicadas", before, now, self.config.max_jump_percent).into_iter().collect()
     }
 
+    const REPORTS_CHANGES: bool = true;
+
     /// Each stage whose number was not published before opens.
     fn changes(&self, previous: &VacunasDataset, new: &VacunasDataset) -> Vec<Change> {
         let known: Vec<u64> = previous.etapas.iter().map(|e| e.numero).collect();
