@@ -196,7 +196,10 @@ pub fn recognise(file: &str, header: &[u8]) -> Result<Columns, SourceError> {
     if found.len() != names.len() {
         let mut seen = BTreeSet::new();
         let repeated: Vec<&str> = names.iter().map(String::as_str).filter(|n| !seen.insert(*n)).collect();
-        return Err(SourceError::Drift(format!("{file}: la cabecera repite columnas: {}", repeated.join(", "))));
+        return Err(SourceError::Drift(format!(
+            "{file}: la cabecera repite columnas: {}; el archivo cambió de formato y hay que revisarlo antes de publicarlo (docs/formats.md §a.3)",
+            repeated.join(", ")
+        )));
     }
     let Some(layout) = layouts()
         .iter()
@@ -255,6 +258,9 @@ fn unknown_layout(file: &str, names: &[String], found: &BTreeSet<&str>) -> Strin
     if !extra.is_empty() {
         message.push_str(&format!(" Sobran: {}.", extra.join(", ")));
     }
+    message.push_str(
+        " Si es un formato nuevo de la Secretaría de Salud, hay que agregarlo a ingest/data/national_layouts.toml.",
+    );
     message
 }
 
