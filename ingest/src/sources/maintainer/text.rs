@@ -25,13 +25,13 @@ impl Text {
     pub fn read(body: &Body) -> Result<Text, SourceError> {
         if body.len > MAX_FILE_BYTES {
             return Err(SourceError::Drift(format!(
-                "{}: pesa {} bytes; un archivo de mantenimiento no pasa de {} (¿es el archivo correcto?)",
+                "{}: pesa {} bytes y un archivo de mantenimiento no pasa de {}; revisa que la URL de la fuente apunte al archivo correcto",
                 body.name,
                 es_mx::integer(body.len as i64),
                 es_mx::integer(MAX_FILE_BYTES as i64)
             )));
         }
-        let bytes = std::fs::read(body.path()).map_err(|e| SourceError::Io(format!("{}: {e}", body.name)))?;
+        let bytes = body.bytes()?;
         let checksum = body.checksum.clone().unwrap_or_else(|| hex::encode(Sha256::digest(&bytes)));
         let (text, warnings) = decode(&body.name, &bytes);
         Ok(Text { file: body.name.clone(), text, checksum, warnings })
