@@ -491,7 +491,7 @@ impl RateOp {
 /// The generic cell rate algorithm on one bucket, in microseconds. `tat` is the bucket's
 /// theoretical arrival time of the next permit; a permit conforms while it stays within one
 /// burst of `now`. Returns the new `tat` and what was granted. The Redis store runs the same
-/// steps in Lua (`RATE` in [`redis_store`]).
+/// steps in Lua (`redis_store/scripts/rate.lua`).
 pub(crate) fn gcra(tat: u64, now: u64, rate: Rate, op: RateOp) -> (u64, Permits) {
     let interval = rate.interval_us();
     let limit = now + u64::from(rate.burst.max(1)) * interval;
