@@ -581,6 +581,21 @@ pub async fn open(config: &StoreConfig) -> Result<SharedStore> {
     })
 }
 
+/// The ledger line for a consent change: the user's key, never the address. Shared by both
+/// stores (Redis fills in the seq and outcome in its script).
+pub(crate) fn ledger_record(seq: u64, change: &ConsentChange, outcome: ConsentOutcome) -> ConsentRecord {
+    ConsentRecord {
+        seq,
+        user: change.user,
+        channel: change.channel,
+        action: change.action,
+        signal: change.signal.clone(),
+        at: change.at,
+        consent_text_version: change.consent_text_version.clone(),
+        outcome,
+    }
+}
+
 /// Whether a run passes a filter; shared by both stores so they filter alike.
 pub(crate) fn run_matches(filter: &RunFilter, run: &IngestRun) -> bool {
     filter.source.as_ref().is_none_or(|s| *s == run.source) && filter.result.is_none_or(|r| r == run.result)

@@ -23,7 +23,7 @@ impl SubscriberStore for RedisStore {
             municipio: change.municipio,
         };
         // The seq and outcome are filled in by the script; the record carries placeholders.
-        let record = crate::embedded::ledger_record(0, change, ConsentOutcome::NotSubscribed);
+        let record = crate::ledger_record(0, change, ConsentOutcome::NotSubscribed);
         let action = match change.action {
             ConsentAction::Subscribe => "subscribe",
             ConsentAction::Unsubscribe => "unsubscribe",
