@@ -3,7 +3,7 @@
 //! Everything the system keeps goes through the traits below, so `contacto run` works on one
 //! machine with the [embedded] store (redb files in the data directory) and several
 //! processes share one [Redis](redis_store) (a server or a Redis Cluster) with no other
-//! coordination. Both pass the same conformance suite (`tests/conformance.rs`); its Redis runs
+//! coordination. Both pass the same conformance suite (`tests/conformance/`); its Redis runs
 //! talk to a real `redis-server` and to a real three-node Redis Cluster.
 //!
 //! # Layout
