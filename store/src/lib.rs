@@ -117,7 +117,7 @@ pub trait SnapshotStore: Send + Sync {
                 return Ok(Some(snapshot));
             }
         }
-        Err(StoreError::Unavailable("the current snapshot kept moving while being read".into()))
+        Err(StoreError::unavailable("la versión actual cambió una y otra vez mientras se leía"))
     }
 
     /// Kept versions, newest first.

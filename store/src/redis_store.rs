@@ -94,7 +94,8 @@ fn queue_index(queue: QueueName) -> usize {
 impl RedisStore {
     /// Connects to `url` (one server, or a cluster: see [`RedisTarget`]) and checks it answers.
     pub async fn connect(url: &str, keys: KeyLayout) -> Result<Self> {
-        let target = RedisTarget::parse(url).map_err(|e| StoreError::Backend(format!("invalid Redis URL: {e}")))?;
+        let target =
+            RedisTarget::parse(url).map_err(|e| StoreError::backend(format!("la URL de Redis no es válida: {e}")))?;
         let mut con = Connection::open(&target).await?;
         let current: Option<u64> = con.get(keys.snapshot_current().as_str()).await?;
         Ok(RedisStore {

@@ -120,13 +120,12 @@ impl EmbeddedStore {
     /// Opens (or creates) the store in `data_dir`.
     pub fn open(data_dir: &Path, keys: KeyLayout) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Backend(format!("cannot create the data directory {}: {e}", data_dir.display()))
+            StoreError::backend_from(format!("no se pudo crear el directorio de datos {}", data_dir.display()), e)
         })?;
         let path = data_dir.join("contacto.redb");
-        let db = Database::builder()
-            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
-            .create(&path)
-            .map_err(|e| StoreError::Backend(format!("cannot open the embedded store {}: {e}", path.display())))?;
+        let db = Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).map_err(|e| {
+            StoreError::backend_from(format!("no se pudo abrir el almacén integrado {}", path.display()), e)
+        })?;
         let tx = db.begin_write()?;
         tx.open_table(kv::KV)?;
         tx.open_table(kv::KV_EXPIRY)?;

@@ -126,7 +126,7 @@ impl ReachStore for RedisStore {
         }
         let reply: Value = invocation.invoke_async(&mut self.con()).await?;
         let Value::Array(parts) = reply else {
-            return Err(StoreError::Backend("the reach script answered something else than a list".into()));
+            return Err(StoreError::backend("el script del límite de mensajes no respondió una lista"));
         };
         let admitted = match parts.first() {
             Some(Value::Array(flags)) => flags.iter().map(|f| int(f) == 1).collect(),

@@ -91,8 +91,8 @@ impl KvStore for RedisStore {
             async move {
                 let replies: Vec<Value> = pipe.query_async(&mut con).await?;
                 if replies.len() != positions.len() {
-                    return Err(StoreError::Backend(format!(
-                        "a batch of {} got {} replies",
+                    return Err(StoreError::backend(format!(
+                        "un lote de {} operaciones recibió {} respuestas",
                         positions.len(),
                         replies.len()
                     )));

@@ -149,7 +149,11 @@ impl QueueStore for RedisStore {
         }
         let found: Vec<i64> = invocation.invoke_async(&mut self.con()).await?;
         if found.len() != ops.len() {
-            return Err(StoreError::Backend(format!("{} once-operations got {} answers", ops.len(), found.len())));
+            return Err(StoreError::backend(format!(
+                "{} operaciones únicas recibieron {} respuestas",
+                ops.len(),
+                found.len()
+            )));
         }
         if added {
             self.queue_ready[queue_index(queue)].notify_waiters();
@@ -199,7 +203,10 @@ impl QueueStore for RedisStore {
             let reply = match reply {
                 Ok(v) => v,
                 Err(e) if self.forget_group(queue, &e) => {
-                    return Err(StoreError::Unavailable(format!("the {queue} stream lost its consumer group: {e}")));
+                    return Err(StoreError::unavailable_from(
+                        format!("la cola {queue} perdió su grupo de consumidores"),
+                        e,
+                    ));
                 }
                 Err(e) => return Err(e.into()),
             };
