@@ -88,11 +88,27 @@ impl StoreError {
 /// connection); any other is the server refusing the command, which a retry will not change.
 impl From<redis::RedisError> for StoreError {
     fn from(e: redis::RedisError) -> Self {
-        let what = "Redis".to_owned();
-        if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
-            StoreError::Unavailable { what, cause: Some(Box::new(e)) }
+        // What failed, in a word ops can act on; Redis's own words stay in the source.
+        let unavailable = if e.is_connection_refusal() {
+            Some("Redis rechazó la conexión")
+        } else if e.is_timeout() {
+            Some("Redis no contestó a tiempo")
+        } else if e.is_connection_dropped() {
+            Some("se cortó la conexión con Redis")
+        } else if e.is_io_error() {
+            Some("falló la red hacia Redis")
         } else {
-            StoreError::Backend { what, cause: Some(Box::new(e)) }
+            None
+        };
+        match unavailable {
+            Some(what) => StoreError::unavailable_from(what, e),
+            None => {
+                let what = match e.code() {
+                    Some(code) => format!("Redis rechazó la orden ({code})"),
+                    None => "Redis rechazó la orden".to_owned(),
+                };
+                StoreError::backend_from(what, e)
+            }
         }
     }
 }
@@ -128,7 +144,8 @@ mod tests {
         assert!(error.is_retryable(), "{error}");
         let cause = error.source().expect("the Redis error is kept");
         assert!(cause.downcast_ref::<redis::RedisError>().is_some_and(|e| e.is_connection_refusal()), "{cause}");
-        assert!(error.to_string().contains("se puede reintentar"), "{error}");
+        let message = error.to_string();
+        assert!(message.contains("Redis rechazó la conexión") && message.contains("se puede reintentar"), "{message}");
     }
 
     #[test]

@@ -581,6 +581,19 @@ pub async fn open(config: &StoreConfig) -> Result<SharedStore> {
     })
 }
 
+/// The subscriber a subscribing consent change makes. Shared by both stores.
+pub(crate) fn subscriber_of(change: &ConsentChange) -> Subscriber {
+    Subscriber {
+        user: change.user,
+        address: change.address.clone(),
+        channel: change.channel,
+        business_number: change.business_number.clone(),
+        since: change.at,
+        consent_text_version: change.consent_text_version.clone(),
+        municipio: change.municipio,
+    }
+}
+
 /// The ledger line for a consent change: the user's key, never the address. Shared by both
 /// stores (Redis fills in the seq and outcome in its script).
 pub(crate) fn ledger_record(seq: u64, change: &ConsentChange, outcome: ConsentOutcome) -> ConsentRecord {

@@ -7,7 +7,7 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use schemas::{ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, Subscriber, UserKey};
 
 use super::{EmbeddedStore, decode, encode, meta_next};
-use crate::{Result, SubscriberStore, ledger_record};
+use crate::{Result, SubscriberStore, ledger_record, subscriber_of};
 
 pub(super) const SUBSCRIBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscribers");
 pub(super) const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("consent_ledger");
@@ -24,15 +24,7 @@ impl SubscriberStore for EmbeddedStore {
                 let outcome = match (change.action, exists) {
                     (ConsentAction::Subscribe, true) => ConsentOutcome::AlreadySubscribed,
                     (ConsentAction::Subscribe, false) => {
-                        let subscriber = Subscriber {
-                            user: change.user,
-                            address: change.address.clone(),
-                            channel: change.channel,
-                            business_number: change.business_number.clone(),
-                            since: change.at,
-                            consent_text_version: change.consent_text_version.clone(),
-                            municipio: change.municipio,
-                        };
+                        let subscriber = subscriber_of(&change);
                         subscribers.insert(user.as_str(), encode(&subscriber).as_slice())?;
                         ConsentOutcome::Subscribed
                     }

@@ -13,15 +13,7 @@ use crate::{Result, StoreError, SubscriberStore};
 #[async_trait]
 impl SubscriberStore for RedisStore {
     async fn apply_consent(&self, change: &ConsentChange) -> Result<ConsentOutcome> {
-        let subscriber = Subscriber {
-            user: change.user,
-            address: change.address.clone(),
-            channel: change.channel,
-            business_number: change.business_number.clone(),
-            since: change.at,
-            consent_text_version: change.consent_text_version.clone(),
-            municipio: change.municipio,
-        };
+        let subscriber = crate::subscriber_of(change);
         // The seq and outcome are filled in by the script; the record carries placeholders.
         let record = crate::ledger_record(0, change, ConsentOutcome::NotSubscribed);
         let action = match change.action {
