@@ -22,7 +22,9 @@ pub enum ConectateError {
     NoStaff,
     #[error("no hay un número desde el cual enviar: define channels.meta.phone_number_ids o channels.twilio.from")]
     NoChannel,
-    #[error("el almacén no respondió: {0}")]
+    /// The store failed the step: it did not answer, another writer got there first, a record
+    /// could not be read… The store's error, kept as the source, says which and what to do.
+    #[error("no se pudo completar la operación con el aviso en el almacén")]
     Store(#[from] StoreError),
     #[error("un registro guardado no se puede leer: {0}")]
     Corrupt(String),
@@ -36,5 +38,27 @@ impl ConectateError {
             ConectateError::Conflict(_) => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    /// A conflict is not reported as a store that did not answer, and the store's own error
+    /// (which says what happened) is kept as the source.
+    #[test]
+    fn a_store_conflict_is_not_reported_as_a_store_that_did_not_answer() {
+        let conflict = StoreError::Conflict { expected: None, found: Some(schemas::SnapshotVersion(3)) };
+        let error = ConectateError::from(conflict);
+        assert!(!error.to_string().contains("no respondió"), "{error}");
+        let source = error.source().expect("the store error is kept");
+        assert!(matches!(source.downcast_ref::<StoreError>(), Some(StoreError::Conflict { .. })), "{source}");
+        assert!(error.is_retryable());
+
+        let down = ConectateError::from(StoreError::unavailable("Redis"));
+        assert!(down.source().is_some_and(|s| s.to_string().contains("no respondió")), "{down}");
     }
 }

@@ -72,7 +72,7 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
             return Ok(Vec::new());
         }
         let (reply, rx) = oneshot::channel();
-        let stopped = || Arc::new(StoreError::Unavailable("the store batcher has stopped".into()));
+        let stopped = || Arc::new(StoreError::unavailable("el agrupador de operaciones del almacén se detuvo"));
         self.jobs.send((ops, reply)).map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
@@ -88,7 +88,7 @@ fn deliver<O>(result: Result<Vec<O>, StoreError>, waiters: Vec<(usize, Reply<O>)
                 let _ = reply.send(if mine.len() == n {
                     Ok(mine)
                 } else {
-                    Err(Arc::new(StoreError::Backend("a batch returned fewer replies than operations".into())))
+                    Err(Arc::new(StoreError::backend("un lote recibió menos respuestas que operaciones")))
                 });
             }
         }
@@ -128,7 +128,7 @@ mod tests {
             assert_eq!(call.await.unwrap(), vec![i * 10, (i + 1000) * 10]);
         }
         assert!(batches.load(Ordering::SeqCst) < 50, "some calls must have shared a batch");
-        let failing = Batcher::<u32, u32>::start(1, |_| async { Err(StoreError::Unavailable("down".into())) });
+        let failing = Batcher::<u32, u32>::start(1, |_| async { Err(StoreError::unavailable("caído")) });
         assert!(failing.run(vec![1]).await.is_err());
     }
 }

@@ -1,16 +1,35 @@
 //! Store errors, each knowing whether retrying can help.
+//!
+//! Each message says once what failed and what to do; the error underneath (Redis's, redb's,
+//! the file system's) is kept as the [`source`](std::error::Error::source), so a report that
+//! follows the chain shows it without the message repeating it.
 
 use schemas::SnapshotVersion;
+
+/// The error under a store error: Redis's, redb's, an I/O error.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The messages are in Spanish: they reach ops in run records, the console and the commands.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The backend could not be reached or timed out; retrying later can succeed.
-    #[error("el almacén no responde: {0}")]
-    Unavailable(String),
+    /// The backend could not be reached, timed out or stopped; retrying later can succeed.
+    #[error(
+        "el almacén no respondió ({what}); se puede reintentar: si sigue así, revise que esté en marcha y alcanzable"
+    )]
+    Unavailable {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The backend answered with an error that retrying will not fix.
-    #[error("el almacén respondió con un error: {0}")]
-    Backend(String),
+    #[error(
+        "el almacén respondió con un error ({what}); reintentar no lo arregla: revise su configuración y su registro"
+    )]
+    Backend {
+        what: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// A stored record could not be decoded.
     #[error("el registro guardado en {key} no se puede leer: {reason}")]
     Corrupt { key: String, reason: String },
@@ -37,7 +56,27 @@ fn version_name(version: &Option<SnapshotVersion>) -> String {
 impl StoreError {
     /// Whether the same call may succeed later without anything else changing.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::Conflict { .. })
+        matches!(self, StoreError::Unavailable { .. } | StoreError::Conflict { .. })
+    }
+
+    /// The store did not answer (`what` says which part, in Spanish), with nothing underneath.
+    pub fn unavailable(what: impl Into<String>) -> Self {
+        StoreError::Unavailable { what: what.into(), cause: None }
+    }
+
+    /// The store answered something retrying will not fix (`what` says what, in Spanish).
+    pub fn backend(what: impl Into<String>) -> Self {
+        StoreError::Backend { what: what.into(), cause: None }
+    }
+
+    /// [`StoreError::Unavailable`] with the error that caused it.
+    pub(crate) fn unavailable_from(what: impl Into<String>, cause: impl Into<Cause>) -> Self {
+        StoreError::Unavailable { what: what.into(), cause: Some(cause.into()) }
+    }
+
+    /// [`StoreError::Backend`] with the error that caused it.
+    pub(crate) fn backend_from(what: impl Into<String>, cause: impl Into<Cause>) -> Self {
+        StoreError::Backend { what: what.into(), cause: Some(cause.into()) }
     }
 
     pub(crate) fn corrupt(key: impl Into<String>, reason: impl std::fmt::Display) -> Self {
@@ -45,12 +84,31 @@ impl StoreError {
     }
 }
 
+/// A Redis error is retryable when the connection failed (I/O, a timeout, a dropped or refused
+/// connection); any other is the server refusing the command, which a retry will not change.
 impl From<redis::RedisError> for StoreError {
     fn from(e: redis::RedisError) -> Self {
-        if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
-            StoreError::Unavailable(e.to_string())
+        // What failed, in a word ops can act on; Redis's own words stay in the source.
+        let unavailable = if e.is_connection_refusal() {
+            Some("Redis rechazó la conexión")
+        } else if e.is_timeout() {
+            Some("Redis no contestó a tiempo")
+        } else if e.is_connection_dropped() {
+            Some("se cortó la conexión con Redis")
+        } else if e.is_io_error() {
+            Some("falló la red hacia Redis")
         } else {
-            StoreError::Backend(e.to_string())
+            None
+        };
+        match unavailable {
+            Some(what) => StoreError::unavailable_from(what, e),
+            None => {
+                let what = match e.code() {
+                    Some(code) => format!("Redis rechazó la orden ({code})"),
+                    None => "Redis rechazó la orden".to_owned(),
+                };
+                StoreError::backend_from(what, e)
+            }
         }
     }
 }
@@ -59,7 +117,7 @@ macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Backend(format!("embedded store: {e}"))
+                StoreError::backend_from("el almacén integrado (redb)", e)
             }
         }
     )*};
@@ -72,3 +130,38 @@ from_redb!(
     redb::CommitError,
     redb::SetDurabilityError
 );
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    #[test]
+    fn a_refused_redis_connection_is_retryable_and_keeps_its_cause() {
+        let refused = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let error = StoreError::from(refused);
+        assert!(error.is_retryable(), "{error}");
+        let cause = error.source().expect("the Redis error is kept");
+        assert!(cause.downcast_ref::<redis::RedisError>().is_some_and(|e| e.is_connection_refusal()), "{cause}");
+        let message = error.to_string();
+        assert!(message.contains("Redis rechazó la conexión") && message.contains("se puede reintentar"), "{message}");
+    }
+
+    #[test]
+    fn a_command_redis_refuses_is_not_retryable_and_keeps_its_cause() {
+        let refused = redis::RedisError::from((redis::ErrorKind::Client, "WRONGTYPE", "not a hash".to_owned()));
+        let error = StoreError::from(refused);
+        assert!(!error.is_retryable(), "{error}");
+        assert!(error.source().is_some_and(|c| c.to_string().contains("not a hash")));
+        assert!(!error.to_string().contains("not a hash"), "the message says it once, in its source: {error}");
+    }
+
+    #[test]
+    fn a_redb_error_keeps_its_cause() {
+        let error = StoreError::from(redb::StorageError::Io(std::io::Error::other("disco lleno")));
+        assert!(!error.is_retryable());
+        assert!(error.to_string().contains("almacén integrado"), "{error}");
+        assert!(error.source().is_some_and(|c| c.to_string().contains("disco lleno")));
+    }
+}

@@ -3,7 +3,7 @@
 //! Everything the system keeps goes through the traits below, so `contacto run` works on one
 //! machine with the [embedded] store (redb files in the data directory) and several
 //! processes share one [Redis](redis_store) (a server or a Redis Cluster) with no other
-//! coordination. Both pass the same conformance suite (`tests/conformance.rs`); its Redis runs
+//! coordination. Both pass the same conformance suite (`tests/conformance/`); its Redis runs
 //! talk to a real `redis-server` and to a real three-node Redis Cluster.
 //!
 //! # Layout
@@ -117,7 +117,7 @@ pub trait SnapshotStore: Send + Sync {
                 return Ok(Some(snapshot));
             }
         }
-        Err(StoreError::Unavailable("the current snapshot kept moving while being read".into()))
+        Err(StoreError::unavailable("la versión actual cambió una y otra vez mientras se leía"))
     }
 
     /// Kept versions, newest first.
@@ -491,7 +491,7 @@ impl RateOp {
 /// The generic cell rate algorithm on one bucket, in microseconds. `tat` is the bucket's
 /// theoretical arrival time of the next permit; a permit conforms while it stays within one
 /// burst of `now`. Returns the new `tat` and what was granted. The Redis store runs the same
-/// steps in Lua (`RATE` in [`redis_store`]).
+/// steps in Lua (`redis_store/scripts/rate.lua`).
 pub(crate) fn gcra(tat: u64, now: u64, rate: Rate, op: RateOp) -> (u64, Permits) {
     let interval = rate.interval_us();
     let limit = now + u64::from(rate.burst.max(1)) * interval;
@@ -579,6 +579,34 @@ pub async fn open(config: &StoreConfig) -> Result<SharedStore> {
         StoreConfig::Embedded { data_dir, keys } => Arc::new(embedded::EmbeddedStore::open(data_dir, keys.clone())?),
         StoreConfig::Redis { url, keys } => Arc::new(redis_store::RedisStore::connect(url, keys.clone()).await?),
     })
+}
+
+/// The subscriber a subscribing consent change makes. Shared by both stores.
+pub(crate) fn subscriber_of(change: &ConsentChange) -> Subscriber {
+    Subscriber {
+        user: change.user,
+        address: change.address.clone(),
+        channel: change.channel,
+        business_number: change.business_number.clone(),
+        since: change.at,
+        consent_text_version: change.consent_text_version.clone(),
+        municipio: change.municipio,
+    }
+}
+
+/// The ledger line for a consent change: the user's key, never the address. Shared by both
+/// stores (Redis fills in the seq and outcome in its script).
+pub(crate) fn ledger_record(seq: u64, change: &ConsentChange, outcome: ConsentOutcome) -> ConsentRecord {
+    ConsentRecord {
+        seq,
+        user: change.user,
+        channel: change.channel,
+        action: change.action,
+        signal: change.signal.clone(),
+        at: change.at,
+        consent_text_version: change.consent_text_version.clone(),
+        outcome,
+    }
 }
 
 /// Whether a run passes a filter; shared by both stores so they filter alike.

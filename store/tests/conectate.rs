@@ -1,5 +1,5 @@
 //! The conformance suite of Conéctate's store capabilities (contents, delivery reports, the
-//! messaging-limit window), run against both stores and the Redis Cluster like `conformance.rs`.
+//! messaging-limit window), run against both stores and the Redis Cluster like `conformance/`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, TableError, WriteTransaction};
 use schemas::UserKey;
 
-use super::{EmbeddedStore, meta_next, now_ms};
+use super::{EmbeddedStore, meta_next, millis, now_ms};
 use crate::{ContentStore, Reach, ReachStore, ReportStore, ReportUpdate, Result, Revised, StoreError};
 
 /// id → revision (8 bytes, big-endian) followed by the record.
@@ -26,10 +26,6 @@ const REPORT_TOUCHED: TableDefinition<u64, (u64, u64)> = TableDefinition::new("c
 const REACHED: TableDefinition<&str, u64> = TableDefinition::new("conectate_reached");
 /// (ms, user): the same, in time order, to let the oldest out of the window.
 const REACHED_BY_TIME: TableDefinition<(u64, &str), ()> = TableDefinition::new("conectate_reached_by_time");
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 4)
-}
 
 /// Opens a table for reading; `None` while no write has created it.
 pub(super) fn read_table<K: redb::Key + 'static, V: redb::Value + 'static>(

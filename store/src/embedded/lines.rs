@@ -9,12 +9,12 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::append_entries;
+use super::queues::append_entries;
 use crate::{EntryId, QueueName, Result, StoreError};
 
-/// (queue, seq) → [`Place`], for the entries of a line in [`super::Q_ENTRIES`].
+/// (queue, seq) → [`Place`], for the entries of a line in `queue_entries`.
 pub(super) const Q_LINED: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_lined");
-/// (queue, due ms, seq) → [`Place`], for the entries of a line in [`super::Q_DELAYED`].
+/// (queue, due ms, seq) → [`Place`], for the entries of a line in `queue_delayed`.
 pub(super) const Q_DELAYED_LINED: TableDefinition<(&str, u64, u64), &[u8]> =
     TableDefinition::new("queue_delayed_lined");
 /// (queue, line, token) → 8 bytes of big-endian lease (ms) and the payload: entries waiting
@@ -97,8 +97,8 @@ pub(super) fn admit(
             let mut parked = place.lease_ms.to_be_bytes().to_vec();
             parked.extend_from_slice(payload);
             tx.open_table(Q_PARKED)?.insert((queue, place.line.as_str(), place.token), parked.as_slice())?;
-            tx.open_table(super::Q_ENTRIES)?.remove((queue, seq))?;
-            tx.open_table(super::Q_PENDING)?.remove((queue, seq))?;
+            tx.open_table(super::queues::Q_ENTRIES)?.remove((queue, seq))?;
+            tx.open_table(super::queues::Q_PENDING)?.remove((queue, seq))?;
             tx.open_table(Q_LINED)?.remove((queue, seq))?;
             Ok(false)
         }

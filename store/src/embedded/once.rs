@@ -326,7 +326,7 @@ mod tests {
             },
             async {
                 later(30).await;
-                writer.write(|_| Err::<(), _>(StoreError::Backend("refused".into()))).await
+                writer.write(|_| Err::<(), _>(StoreError::backend("refused"))).await
             },
             async {
                 later(40).await;

@@ -75,8 +75,8 @@ impl Writer {
         let op: Op = Box::new(move |tx| op(tx).map(|r| Box::new(r) as Box<dyn Any + Send>));
         self.jobs
             .send(Job { op, reply })
-            .map_err(|_| StoreError::Unavailable("the embedded store's writer has stopped".into()))?;
-        let result = rx.await.map_err(|_| StoreError::Unavailable("the embedded store's writer has stopped".into()))?;
+            .map_err(|_| StoreError::unavailable("el escritor del almacén integrado se detuvo"))?;
+        let result = rx.await.map_err(|_| StoreError::unavailable("el escritor del almacén integrado se detuvo"))?;
         result.map(|any| *any.downcast::<R>().expect("a write returns the type its caller asked for"))
     }
 }

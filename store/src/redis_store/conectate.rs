@@ -17,82 +17,11 @@ use schemas::UserKey;
 use super::{RedisStore, millis};
 use crate::{ContentStore, Reach, ReachStore, ReportStore, ReportUpdate, Result, Revised, StoreError};
 
-static PUT_CONTENT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
--- KEYS: contents hash; ARGV: id, expected revision, record
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local rev = 0
-if cur then rev = tonumber(string.match(cur, '^(%d+)|')) end
-if rev ~= tonumber(ARGV[2]) then return -1 end
-redis.call('HSET', KEYS[1], ARGV[1], (rev + 1) .. '|' .. ARGV[3])
-return rev + 1
-",
-    )
-});
+static PUT_CONTENT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/put_content.lua")));
 
-static ADVANCE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
--- KEYS: items, counts of one content; ARGV: keep (ms), then item, rank, label for each update
-local out = {}
-for i = 2, #ARGV, 3 do
-  local item, rank, label = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  local cur = redis.call('HGET', KEYS[1], item)
-  local moved = 1
-  if cur then
-    local sep = string.find(cur, '|', 1, true)
-    if tonumber(string.sub(cur, 1, sep - 1)) >= rank then
-      moved = 0
-    else
-      local previous = string.sub(cur, sep + 1)
-      if redis.call('HINCRBY', KEYS[2], previous, -1) <= 0 then redis.call('HDEL', KEYS[2], previous) end
-    end
-  end
-  if moved == 1 then
-    redis.call('HSET', KEYS[1], item, rank .. '|' .. label)
-    redis.call('HINCRBY', KEYS[2], label, 1)
-  end
-  out[#out + 1] = moved
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return out
-",
-    )
-});
+static ADVANCE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/advance_report.lua")));
 
-static REACH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
--- KEYS: the reached set; ARGV: window (ms), limit, then the users
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - window))
-local n = redis.call('ZCARD', KEYS[1])
-local out, refused = {}, false
-for i = 3, #ARGV do
-  local ok = 0
-  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
-    ok = 1
-  elseif n < limit then
-    ok = 1
-    n = n + 1
-  end
-  if ok == 1 then redis.call('ZADD', KEYS[1], now, ARGV[i]) else refused = true end
-  out[#out + 1] = ok
-end
-local next_in = -1
-if refused then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  next_in = math.max(tonumber(oldest[2] or now) + window - now, 1)
-end
-if n > 0 then redis.call('PEXPIRE', KEYS[1], window + 60000) end
-return {out, next_in, n}
-",
-    )
-});
+static REACH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/reach.lua")));
 
 fn revised(id: u64, stored: &[u8]) -> Result<Revised> {
     let corrupt = || StoreError::corrupt(format!("content {id}"), "no revision before the record");
@@ -197,7 +126,7 @@ impl ReachStore for RedisStore {
         }
         let reply: Value = invocation.invoke_async(&mut self.con()).await?;
         let Value::Array(parts) = reply else {
-            return Err(StoreError::Backend("the reach script answered something else than a list".into()));
+            return Err(StoreError::backend("el script del límite de mensajes no respondió una lista"));
         };
         let admitted = match parts.first() {
             Some(Value::Array(flags)) => flags.iter().map(|f| int(f) == 1).collect(),

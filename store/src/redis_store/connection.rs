@@ -103,7 +103,7 @@ pub(super) enum Connection {
 impl Connection {
     /// Connects to `target` (to every primary of a cluster).
     pub(super) async fn open(target: &RedisTarget) -> Result<Connection> {
-        let invalid = |e: redis::RedisError| StoreError::Backend(format!("invalid Redis URL: {e}"));
+        let invalid = |e: redis::RedisError| StoreError::backend_from("la URL de Redis no es válida", e);
         Ok(match target {
             RedisTarget::Node(url) => {
                 let client = redis::Client::open(url.as_str()).map_err(invalid)?;
@@ -177,7 +177,7 @@ impl Announcements {
             .iter()
             .map(|url| redis::Client::open(url.as_str()))
             .collect::<redis::RedisResult<_>>()
-            .map_err(|e| StoreError::Backend(format!("invalid Redis URL: {e}")))?;
+            .map_err(|e| StoreError::backend_from("la URL de Redis no es válida", e))?;
         Ok(Announcements { clients, next: 0 })
     }
 
