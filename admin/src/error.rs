@@ -60,14 +60,24 @@ impl ApiError {
         }
     }
 
-    /// The store did not answer: 503, logged once with its cause.
+    /// A store error as the answer its kind calls for, logged once with its whole chain: a
+    /// store that did not answer is a 503 (try again), a simultaneous change a 409, anything
+    /// retrying cannot fix a 500. The store's own message already says what failed and what to
+    /// do, so it is the answer's message; the causes under it (Redis's or redb's words) stay in
+    /// the log.
     pub fn store(error: StoreError) -> ApiError {
-        tracing::warn!(%error, "An admin request failed on the store.");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "almacen_no_disponible",
-            "el almacén no respondió; vuelve a intentarlo en un momento",
-        )
+        let chain = ingest::error::with_causes(&error);
+        tracing::warn!(error = %chain, "An admin request failed on the store.");
+        let (status, code) = match &error {
+            StoreError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "almacen_no_disponible"),
+            StoreError::Conflict { .. } => (StatusCode::CONFLICT, "cambio_simultaneo"),
+            StoreError::NoSuchVersion(_) => (StatusCode::NOT_FOUND, "version_no_guardada"),
+            StoreError::NothingToRollBack => (StatusCode::CONFLICT, "sin_version_anterior"),
+            StoreError::Backend { .. } | StoreError::Corrupt { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "error_interno")
+            }
+        };
+        ApiError::new(status, code, error.to_string())
     }
 }
 
@@ -206,5 +216,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 other => ApiError::new(other.status(), "cuerpo_invalido", "no se pudo leer el cuerpo de la petición"),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_error_answers_what_its_kind_calls_for_and_never_calls_a_conflict_silence() {
+        let conflict = ApiError::store(StoreError::Conflict { expected: None, found: None });
+        assert_eq!((conflict.status, conflict.code), (StatusCode::CONFLICT, "cambio_simultaneo"));
+        assert!(!conflict.message.contains("no respondió"), "{}", conflict.message);
+
+        let down = ApiError::store(StoreError::unavailable("Redis rechazó la conexión"));
+        assert_eq!((down.status, down.code), (StatusCode::SERVICE_UNAVAILABLE, "almacen_no_disponible"));
+        assert!(down.message.contains("Redis rechazó la conexión"), "{}", down.message);
+
+        let refused = ApiError::store(StoreError::backend("Redis rechazó la orden (NOSCRIPT)"));
+        assert_eq!((refused.status, refused.code), (StatusCode::INTERNAL_SERVER_ERROR, "error_interno"));
+        assert!(refused.message.contains("reintentar no lo arregla"), "{}", refused.message);
     }
 }

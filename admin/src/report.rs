@@ -127,7 +127,8 @@ pub enum ReportError {
     /// The range is not usable; `field` is `from` or `to`.
     #[error("{message}")]
     Range { field: &'static str, message: String },
-    #[error("no se pudo leer el almacén: {0}")]
+    /// The store's message already says what failed and what to do.
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
     Conectate(#[from] ConectateError),

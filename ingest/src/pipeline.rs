@@ -65,7 +65,8 @@ pub enum NotRun {
     Busy(SourceName),
     #[error("{0} no tiene datos en cuarentena que forzar")]
     NothingQuarantined(SourceName),
-    #[error("no se pudo consultar el almacén: {0}")]
+    /// The store's message already says what failed and what to do.
+    #[error(transparent)]
     Store(#[from] store::StoreError),
 }
 
