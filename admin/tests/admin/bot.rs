@@ -6,10 +6,10 @@ use reqwest::StatusCode;
 use schemas::{MenuId, Scope, Snapshot, Topic, catalogue};
 use serde_json::{Value, json};
 
-use crate::helpers::{App, spawn};
+use crate::helpers::{TestApp, spawn_app};
 use testkit::StoreKind;
 
-async fn tried(app: &App, request: Value) -> Value {
+async fn tried(app: &TestApp, request: Value) -> Value {
     let (status, body) = app.post("/admin/bot/try", request.clone()).await;
     assert_eq!(status, StatusCode::OK, "{request}: {body}");
     body
@@ -21,7 +21,7 @@ fn published(snapshot: &Snapshot, topic: Topic, scope: Scope) -> Value {
 }
 
 async fn trying_the_bot(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let before = tried(&app, json!({"text": "hola"})).await;
     assert_eq!(before["version"], Value::Null);
     assert_eq!(before["answer"]["text"], responder::replies::NOT_READY_TEXT, "what citizens read before ingest");

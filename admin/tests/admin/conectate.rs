@@ -6,11 +6,11 @@ use reqwest::StatusCode;
 use schemas::{PhoneNumber, UserAddress};
 use serde_json::json;
 
-use crate::helpers::spawn;
+use crate::helpers::spawn_app;
 use testkit::StoreKind;
 
 async fn errors_are_json_in_spanish(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let (status, body) = app.get("/admin/conectate/contents/77").await;
     assert_eq!((status, body["error"]["codigo"].as_str()), (StatusCode::NOT_FOUND, Some("contenido_no_encontrado")));
     assert_eq!(body["error"]["mensaje"], "no existe el aviso 77");
@@ -40,7 +40,7 @@ async fn errors_are_json_in_spanish(kind: StoreKind) {
 }
 
 async fn create_canary_schedule_and_report_through_http(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     for i in 0..4 {
         app.subscribe(&format!("52147712{i:05}")).await;
     }
@@ -62,7 +62,7 @@ async fn create_canary_schedule_and_report_through_http(kind: StoreKind) {
 }
 
 async fn the_ledger_export_adds_addresses_only_when_asked(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     app.subscribe("5214771200001").await;
     let hashed = app.request(reqwest::Method::GET, "/admin/conectate/consent-ledger.csv").send().await.unwrap();
     assert_eq!(hashed.headers()["content-type"], "text/csv; charset=utf-8");

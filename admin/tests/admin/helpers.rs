@@ -20,7 +20,7 @@ use testkit::{RecordingServer, StoreKind, TestServer, TestStore};
 pub use testkit::{ADMIN_TOKEN as TOKEN, PNID};
 pub const STAFF: &str = "5214779990001";
 
-pub struct App {
+pub struct TestApp {
     pub api: TestServer,
     pub http: reqwest::Client,
     pub graph: RecordingServer,
@@ -42,7 +42,7 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
 
-pub async fn spawn(kind: StoreKind) -> App {
+pub async fn spawn_app(kind: StoreKind) -> TestApp {
     let test_store = kind.open().await;
     let store = test_store.store.clone();
     let (graph, graph_server) = RecordingServer::start(testkit::graph_ok()).await;
@@ -78,7 +78,7 @@ pub async fn spawn(kind: StoreKind) -> App {
     let channels = Channels::from_config(&ResponderConfig::from_settings(&mut s).unwrap(), &reqwest::Client::new());
     let ops = Ops::from_settings(&s, store.clone()).unwrap();
     let router = full_api(&s, &store, &config).router();
-    App {
+    TestApp {
         api: testkit::serve(router).await,
         http: reqwest::Client::new(),
         graph,
@@ -133,7 +133,7 @@ pub fn covid_file(date: jiff::civil::Date, drop: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
-impl App {
+impl TestApp {
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http.request(method, self.api.url(path)).bearer_auth(TOKEN)
     }

@@ -15,13 +15,13 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use helpers::{TOKEN, spawn};
+use helpers::{TOKEN, spawn_app};
 use testkit::StoreKind;
 
 /// Every route the router serves (its own list), plus an unknown one, answers 401 without the
 /// token or with a wrong one, and nothing happens.
 async fn every_route_needs_the_token(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let api = helpers::full_api(&app.settings, &app.store, &app.config);
     let mut paths: Vec<(String, String)> = api
         .endpoints()
@@ -83,7 +83,7 @@ fn described_routes() -> BTreeSet<(String, String)> {
 /// `openapi.yaml` describes every route the router serves, and no other.
 #[tokio::test]
 async fn the_openapi_file_describes_exactly_the_routes_served() {
-    let app = spawn(StoreKind::Embedded).await;
+    let app = spawn_app(StoreKind::Embedded).await;
     let api = helpers::full_api(&app.settings, &app.store, &app.config);
     let served: BTreeSet<(String, String)> =
         api.endpoints().iter().map(|e| (e.method.to_owned(), format!("/admin{}", e.path))).collect();

@@ -14,16 +14,16 @@ use serde_json::Value;
 use store::Interaction;
 use testkit::{StoreKind, TestServer};
 
-use crate::helpers::{App, spawn};
+use crate::helpers::{TestApp, spawn_app};
 
 /// The open data of `app`'s store as `settings.open_data` says, on a server of its own.
-async fn open_data(app: &App) -> TestServer {
+async fn open_data(app: &TestApp) -> TestServer {
     testkit::serve(OpenData::from_settings(&app.settings, app.store.clone()).router()).await
 }
 
 /// `n` interactions on `day` about `topic`, from citizens `first..first + n`, through the
 /// store API the responder counts with.
-async fn record(app: &App, day: Date, topic: Topic, first: usize, n: usize) {
+async fn record(app: &TestApp, day: Date, topic: Topic, first: usize, n: usize) {
     let batch: Vec<Interaction> = (first..first + n)
         .map(|i| Interaction {
             day,
@@ -63,7 +63,7 @@ fn csv_rows(csv: &str) -> BTreeMap<(String, String, String, String), String> {
 }
 
 async fn the_files_equal_the_admin_report(kind: StoreKind) {
-    let mut app = spawn(kind).await;
+    let mut app = spawn_app(kind).await;
     app.settings.open_data.publish_small_counts = true;
     let data = open_data(&app).await;
     let today = today();
@@ -154,7 +154,7 @@ async fn the_files_equal_the_admin_report(kind: StoreKind) {
 }
 
 async fn small_counts_are_masked_unless_the_setting_allows_them(kind: StoreKind) {
-    let mut app = spawn(kind).await;
+    let mut app = spawn_app(kind).await;
     let (quiet, busy, lonely) = (date(2020, 5, 27), date(2020, 5, 28), date(2020, 5, 29));
     record(&app, quiet, Topic::Confirmados, 0, 3).await;
     record(&app, quiet, Topic::Menu, 100, 12).await;
@@ -209,7 +209,7 @@ async fn small_counts_are_masked_unless_the_setting_allows_them(kind: StoreKind)
 }
 
 async fn bad_parameters_get_a_400_in_spanish(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let data = open_data(&app).await;
     for (query, field, says) in [
         ("desde=2020-3-23", "desde", "AAAA-MM-DD"),
@@ -243,7 +243,7 @@ async fn bad_parameters_get_a_400_in_spanish(kind: StoreKind) {
 }
 
 async fn the_files_are_cacheable_and_default_to_the_last_90_days(kind: StoreKind) {
-    let mut app = spawn(kind).await;
+    let mut app = spawn_app(kind).await;
     let today = today();
     record(&app, today, Topic::Confirmados, 0, 8).await;
     let data = open_data(&app).await;

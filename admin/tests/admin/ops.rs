@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{App, covid_file, spawn, yesterday};
+use crate::helpers::{TestApp, covid_file, spawn_app, yesterday};
 use testkit::StoreKind;
 
 fn rows<'a>(body: &'a Value, field: &str) -> &'a Vec<Value> {
@@ -18,7 +18,7 @@ fn source<'a>(sources: &'a Value, name: &str) -> &'a Value {
 }
 
 /// A 400 naming the parameter, in Spanish.
-async fn bad_parameter(app: &App, path: &str, field: &str, says: &str) {
+async fn bad_parameter(app: &TestApp, path: &str, field: &str, says: &str) {
     let (status, body) = app.get(path).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
     let message = body["error"]["mensaje"].as_str().unwrap();
@@ -26,7 +26,7 @@ async fn bad_parameter(app: &App, path: &str, field: &str, says: &str) {
 }
 
 async fn runs_sources_and_stale_answers(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     // Before anything ran: both sources are stale, never run.
     let (status, sources) = app.get("/admin/sources").await;
     assert_eq!(status, StatusCode::OK, "{sources}");
@@ -94,7 +94,7 @@ async fn runs_sources_and_stale_answers(kind: StoreKind) {
 }
 
 async fn force_diff_rollback_and_audit(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let first = app.run("covid").await;
     let v1 = first.version.unwrap().0;
     let (status, body) = app.post("/admin/sources/covid/force", json!({})).await;

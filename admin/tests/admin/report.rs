@@ -11,7 +11,7 @@ use schemas::{ConsentAction, PhoneNumber, Topic, UserAddress, UserKey};
 use serde_json::Value;
 use store::Interaction;
 
-use crate::helpers::{App, spawn};
+use crate::helpers::{TestApp, spawn_app};
 use testkit::StoreKind;
 
 /// The seed programme: 23 March 2020 to 30 April 2021, 814,906 messages answered.
@@ -41,7 +41,7 @@ impl Recount {
 /// Writes the programme into the counters: day `i` gets a share proportional to
 /// `(i × 37) mod 101` (so some days have none), the rounding left on the busiest day, topics
 /// and users cycled; plus interactions the day before and the day after, outside the range.
-async fn write_programme(app: &App) -> Recount {
+async fn write_programme(app: &TestApp) -> Recount {
     let users: Vec<UserKey> = (0..USERS)
         .map(|i| app.config.hasher.key(&UserAddress::Phone(PhoneNumber::parse(&format!("52147{i:08}")).unwrap())))
         .collect();
@@ -80,14 +80,14 @@ fn close(estimate: u64, exact: usize) -> bool {
     (estimate as f64 - exact as f64).abs() <= (exact as f64 * 0.03).max(2.0)
 }
 
-async fn report(app: &App, from: &str, to: &str) -> Value {
+async fn report(app: &TestApp, from: &str, to: &str) -> Value {
     let (status, body) = app.get(&format!("/admin/report?from={from}&to={to}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
 async fn the_report_recounts_the_seed_programme(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let recount = write_programme(&app).await;
     assert_eq!(recount.interactions(FIRST, LAST), TOTAL);
 
@@ -144,7 +144,7 @@ async fn the_report_recounts_the_seed_programme(kind: StoreKind) {
 }
 
 async fn bad_ranges_answer_400_naming_the_parameter(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     for (query, field, says) in [
         ("to=2021-04-30", "from", "falta"),
         ("from=2020-03-23", "to", "falta"),
@@ -167,7 +167,7 @@ async fn bad_ranges_answer_400_naming_the_parameter(kind: StoreKind) {
 }
 
 async fn subscribers_are_counted_from_the_consent_ledger(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let at = |t: &str| -> Timestamp { t.parse().unwrap() };
     use ConsentAction::{Subscribe, Unsubscribe};
     for (phone, action, when) in [
@@ -194,7 +194,7 @@ async fn subscribers_are_counted_from_the_consent_ledger(kind: StoreKind) {
 }
 
 async fn contents_sent_count_a_real_broadcast(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     for i in 0..3 {
         app.subscribe(&format!("52147712{i:05}")).await;
     }
@@ -216,7 +216,7 @@ async fn contents_sent_count_a_real_broadcast(kind: StoreKind) {
 
 /// Failures recorded by the outbox, added up over the range by reason, most frequent first.
 async fn failed_replies_are_added_up_by_reason(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let mut failures = Vec::new();
     for (day, reason, n) in [
         (date(2020, 5, 27), "unreachable:131026", 2),

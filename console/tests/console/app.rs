@@ -25,7 +25,7 @@ use testkit::{ACCESS_TOKEN, APP_SECRET, HASH_KEY, VERIFY_TOKEN};
 pub use testkit::{PNID, phone};
 pub const STAFF: &str = "5214779990001";
 
-pub struct App {
+pub struct TestApp {
     pub store: SharedStore,
     pub settings: Settings,
     /// The internal port: `/admin`, `/console/`.
@@ -118,7 +118,7 @@ fn graph_fake(
     }
 }
 
-pub async fn spawn() -> App {
+pub async fn spawn_app() -> TestApp {
     let test_store = testkit::embedded_store().await;
     let store = test_store.store.clone();
     let data = tempfile::tempdir().unwrap();
@@ -150,7 +150,7 @@ pub async fn spawn() -> App {
     let ingest = ops.ingest.clone();
     let api = AdminApi::new(TOKEN).mount_all(contents.clone(), ops, mirror).router();
     let internal = testkit::serve(web_console::with_admin(api, &settings.timezone)).await;
-    App {
+    TestApp {
         store,
         settings,
         internal,
@@ -169,7 +169,7 @@ pub async fn spawn() -> App {
     }
 }
 
-impl App {
+impl TestApp {
     /// `http://127.0.0.1:PORT/console/` followed by `rest`.
     pub fn console(&self, rest: &str) -> String {
         self.internal.url(&format!("/console/{rest}"))
@@ -249,7 +249,7 @@ impl App {
     }
 }
 
-impl Drop for App {
+impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.sender_stop.take() {
             let _ = stop.send(true);

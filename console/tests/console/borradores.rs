@@ -7,7 +7,7 @@ use crate::browser::Browser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draft_prepared_from_the_data_shows_why_it_exists_and_is_edited_then_discarded() {
-    let app = app::spawn().await;
+    let app = app::spawn_app().await;
     app.ingest_fixtures().await;
     app.set_semaforo("orange", "del 26 de abril al 9 de mayo de 2021");
     assert_eq!(app.run_source("semaforo").await, schemas::RunResult::Published);

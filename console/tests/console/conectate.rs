@@ -15,7 +15,7 @@ fn messages(name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_content_is_written_tested_scheduled_and_watched_while_it_sends() {
-    let mut app = app::spawn().await;
+    let mut app = app::spawn_app().await;
     app.subscribe(3).await;
     let browser = Browser::start("conectate").await;
     browser

@@ -11,7 +11,7 @@ use crate::browser::Browser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_open_data_page_shows_the_chart_and_the_totals() {
-    let app = app::spawn().await;
+    let app = app::spawn_app().await;
     let tz = jiff::tz::TimeZone::get(&app.settings.timezone).unwrap();
     let today = tz.to_datetime(jiff::Timestamp::now()).date();
     let from = today.checked_sub(29.days()).unwrap();

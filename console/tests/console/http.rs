@@ -5,7 +5,7 @@ use crate::app::{self, TOKEN};
 
 #[tokio::test]
 async fn the_page_and_its_files_come_with_the_security_headers() {
-    let app = app::spawn().await;
+    let app = app::spawn_app().await;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let bare = http.get(app.internal.url("/console")).send().await.unwrap();
@@ -66,7 +66,7 @@ async fn the_page_and_its_files_come_with_the_security_headers() {
 
 #[tokio::test]
 async fn every_file_the_pages_import_is_served() {
-    let app = app::spawn().await;
+    let app = app::spawn_app().await;
     let http = reqwest::Client::new();
     // Follow the imports from the page down, as the browser does.
     let mut pending = vec!["js/app.js".to_owned(), "consola.css".to_owned()];

@@ -9,7 +9,7 @@ use crate::browser::Browser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report() {
-    let app = app::spawn().await;
+    let app = app::spawn_app().await;
     app.ingest_fixtures().await;
     let browser = Browser::start("operacion").await;
     browser

@@ -18,7 +18,7 @@ fn as_read(text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_is_tried_like_a_citizen_and_nothing_is_written() {
-    let app = app::spawn().await;
+    let app = app::spawn_app().await;
     app.ingest_fixtures().await;
     let snapshot = app.store.current_snapshot().await.unwrap().expect("the fixtures were published");
     let published = |topic, scope| as_read(snapshot.answer_for(topic, scope).unwrap().answer.body());

@@ -367,9 +367,12 @@ pub async fn post_signed(http: &reqwest::Client, url: String, body: Vec<u8>) -> 
 }
 
 /// Posts a Meta `body` to `url` until it is accepted, as Meta retries (a 503 means: retry, the
-/// store is busy or a copy is in flight), and returns the statuses seen.
+/// store is busy or a copy is in flight), and returns the statuses seen. Meta keeps retrying
+/// for days; the test's patience is a minute, so that a Cluster changing under a loaded
+/// machine (a slot moving, a primary handing over) is waited for, and a webhook refused for
+/// good still fails the test.
 pub async fn post_until_accepted(http: &reqwest::Client, url: &str, body: &[u8]) -> Vec<u16> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut statuses = Vec::new();
     loop {
         let status = post_signed(http, url.to_owned(), body.to_vec()).await.as_u16();

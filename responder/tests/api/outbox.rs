@@ -201,8 +201,12 @@ async fn a_batch_of_600_senders_in_one_2_5_mb_post_is_answered_at_the_configured
     let recipients: BTreeSet<String> =
         sent.iter().map(|r| recipient(&serde_json::from_slice(&r.body).unwrap())).collect();
     assert_eq!(recipients.len(), 600, "every sender answered once");
-    // The rate, read from the fake's own timestamps: no one-second window above the rate (plus
-    // the governor's burst of a tenth of a second).
+    // The rate, read from the fake's own timestamps: no one-second window above the rate, plus
+    // the governor's burst of a tenth of a second, plus another tenth for the way: the fake
+    // stamps a send when it arrives, and on a loaded machine a send the governor let go on
+    // time can arrive up to that late, bunched with the next ones (333 arrived within one
+    // second once, against 331). Unpaced, or paced at twice the rate, the 600 arrive far
+    // above this.
     let times: Vec<Instant> = sent.iter().map(|r| r.at).collect();
     let most = times
         .iter()
@@ -211,7 +215,7 @@ async fn a_batch_of_600_senders_in_one_2_5_mb_post_is_answered_at_the_configured
         })
         .max()
         .unwrap();
-    assert!(most <= (RATE + RATE / 10 + 1) as usize, "{most} sends within one second at {RATE}/s");
+    assert!(most <= (RATE + 2 * (RATE / 10) + 1) as usize, "{most} sends within one second at {RATE}/s");
     assert!(elapsed >= Duration::from_millis(1700), "600 replies at {RATE}/s cannot take {elapsed:?}");
     let per_second: BTreeMap<u64, usize> = times.iter().fold(BTreeMap::new(), |mut m, t| {
         *m.entry(t.duration_since(times[0]).as_secs()).or_default() += 1;

@@ -2,12 +2,10 @@
 //! names the variable to set; with them it serves webhooks on Redis and stops cleanly; and
 //! `contacto run` serves the webhook routes too.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::contacto;
+use crate::common::contacto;
 
 #[test]
 fn the_production_responder_names_the_missing_secret() {

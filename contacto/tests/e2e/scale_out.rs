@@ -10,8 +10,6 @@
 //! number or a user key, and every metric the Grafana dashboard (`ops/grafana/contacto.json`)
 //! queries is in a real scrape.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -30,7 +28,7 @@ use schemas::{
 use store::SharedStore;
 use testkit::{APP_SECRET, HASH_KEY, PNID, RecordingServer, StatusReporter};
 
-use common::contacto;
+use crate::common::contacto;
 
 /// Citizens who write, each with one message.
 const WRITERS: usize = 120;

@@ -3,8 +3,6 @@
 //! 52,013 subscribers and started again, it sends every subscriber the content exactly once;
 //! `contacto conectate` drives a content and exports the consent ledger.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +16,7 @@ use schemas::{ChannelKind, KeyLayout, UserHasher};
 use settings::{Secret, Settings};
 use testkit::{APP_SECRET, HASH_KEY, PNID, RecordingServer, StatusReporter};
 
-use common::contacto;
+use crate::common::contacto;
 
 fn ok(output: Output) -> String {
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

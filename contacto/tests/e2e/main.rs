@@ -1,0 +1,23 @@
+//! The end-to-end tests of the `contacto` binary, as one test binary (one link for all of them):
+//! each module drives the built `contacto` the way ops, maintainers or the communications team
+//! do, against real Redis, real HTTP servers on 127.0.0.1 and the recording stand-ins of the
+//! platforms.
+//!
+//! - `run`: `contacto run` on a fresh machine, its start-up ingest and clean stops.
+//! - `ingest`: the ingest commands (`ingest --once`, `preview`, `runs`, `--force`, `rollback`,
+//!   `validate`) on the repository's own `contacto.toml` and fixtures.
+//! - `responder`: `contacto responder` refusing to start without secrets, serving on Redis.
+//! - `conectate`: `contacto sender` killed halfway and restarted, `contacto conectate`.
+//! - `console`: `contacto console` as its own process.
+//! - `report`: `contacto report` in Spanish and as CSV.
+//! - `scale_out`: one ingest, two responders and two senders on one Redis, and the metrics.
+//! - `common`: the built `contacto` with a clean environment.
+
+mod common;
+mod conectate;
+mod console;
+mod ingest;
+mod report;
+mod responder;
+mod run;
+mod scale_out;
