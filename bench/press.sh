@@ -6,12 +6,13 @@
 # responder's governor set to the same figure, one business number). For each store and cap:
 # webhook latency p50/p99 during the burst (from each webhook's scheduled time), replies lost,
 # duplicated and out of order per citizen, the time from the burst's start to the last reply
-# against the floor replies ÷ cap, the responder's CPU per webhook (burst and drain, sending
-# included) and Redis's, and the responder's peak RSS.
+# against the floor replies ÷ cap (or the burst's length, if longer), the responder's CPU per
+# webhook (burst and drain, sending included) and Redis's, and the responder's peak RSS.
 #
 # Usage: bench/press.sh [CITIZENS] [SECONDS] [CAPS] [STORES]
 #   defaults: 50000 60 "80 1000" "embedded redis"; a quick check: bench/press.sh 500 10 1000 embedded
-# Needs redis-server. Builds in release.
+# Needs redis-server. Builds in release (PRESS_PROFILE=debug: a debug build for a functional
+# check only; its figures are not the benchmark's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +23,10 @@ STORES=${4:-embedded redis}
 . bench/common.sh
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
-echo "== building (release)"
-cargo build --release --locked -p contacto -p bench-tools 2>&1 | tail -1
-BIN=target/release
+PROFILE=${PRESS_PROFILE:-release}
+echo "== building ($PROFILE)"
+cargo build --profile "$([ "$PROFILE" = debug ] && echo dev || echo "$PROFILE")" --locked -p contacto -p bench-tools 2>&1 | tail -1
+BIN=${CARGO_TARGET_DIR:-target}/$PROFILE
 
 results=()
 first_citizen=0

@@ -19,7 +19,8 @@
 //!   «Casos» *out of order*, unless the second message's webhook was taken (answered 200)
 //!   before the first one's, which only a refused and retried webhook causes: those are counted
 //!   apart, as *taken out of order*, since no responder can answer a message before it has it. The drain time runs from the burst's start to the last reply, against
-//!   the floor of replies ÷ the stand-in's cap.
+//!   the floor: replies ÷ the stand-in's cap, or the moment the last message was written if
+//!   that is later.
 //!
 //! It prints one line, `BURST {json}`, for the scripts.
 
@@ -173,6 +174,7 @@ struct Sent {
 pub async fn run(plan: Plan) {
     let ticks = schedule(&plan);
     let webhooks: usize = ticks.iter().map(|t| t.webhooks.len()).sum();
+    let last_written = ticks.last().map_or(Duration::ZERO, |t| t.at).as_secs_f64();
     // Which webhook carried each citizen's first and second message.
     let mut carrier = vec![[0usize; 2]; plan.citizens];
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("an HTTP client");
@@ -241,7 +243,8 @@ pub async fn run(plan: Plan) {
     };
     let last_ms = report["last_accept_ms"].as_u64().unwrap_or(0);
     let drain_s = last_ms.saturating_sub(started_ms) as f64 / 1000.0;
-    let floor_s = report["cap"].as_u64().map(|cap| expected as f64 / cap as f64);
+    // No reply can leave before its message is written, nor faster than the cap.
+    let floor_s = report["cap"].as_u64().map(|cap| (expected as f64 / cap as f64).max(last_written));
     let line = serde_json::json!({
         "citizens": plan.citizens, "messages": expected, "webhooks": webhooks,
         "sending_s": round(sending_s), "answered_s": round(answered_s),
