@@ -25,7 +25,6 @@ CONNECTIONS=${2:-64}
 ROUNDS=${3:-3}
 THREADS=2
 . bench/common.sh
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rps_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["rps"])'; }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 

@@ -8,22 +8,31 @@
 //! - `bench-tools redis-get ADDR REDIS_URL`: the reference figures' second row ("axum + serde +
 //!   one Redis GET"), the webhook a typical team writes: `POST /webhooks/meta`
 //!   read with serde, no signature, one Redis `GET resp:<text>` answered as the body;
-//! - `bench-tools graph ADDR`: a fake Graph API that accepts every `POST …/messages` with
-//!   Meta's success body and counts them (`GET /count`), so the script can check that every
-//!   accepted webhook got exactly one reply;
+//! - `bench-tools graph ADDR [--cap N]`: the Graph API stand-in ([`graph`]): accepts
+//!   `POST …/messages` with Meta's success body, counts them (`GET /count`) and records each
+//!   recipient's replies in order, optionally capped at N a second, and told by the fault
+//!   drills to be down or to answer 429 with `Retry-After` for a while;
+//! - `bench-tools burst …`: the press-conference load and its reply-by-reply check
+//!   ([`burst`], `bench/press.sh`, `ops/drills/run.sh`);
 //! - `bench-tools requests FILE N APP_SECRET PHONE_NUMBER_ID…`: N signed Meta text webhooks in
 //!   Meta's wire form, one per line (`signature<TAB>body`), with unique message ids, 100,000
 //!   senders, and texts that route to varied topics and municipios;
 //! - `bench-tools publish SNAPSHOT_JSON`: publishes a snapshot into the store the usual
 //!   `CONTACTO_*` configuration selects (embedded or Redis);
+//! - `bench-tools slow-source ADDR`: a source that hangs (`/hang`) or trickles one byte a
+//!   second (`/trickle`), for `ops/drills/run.sh` ([`slow_source`]);
+//! - `bench-tools snapshot`: the store's current snapshot in one line, `VERSION ANSWERS`, or
+//!   `ninguna`; reading it whole is the check of the drill that kills `contacto` mid-publish;
 //! - `bench-tools covid-csv FILE ROWS [SEED]`: the synthetic national file for
 //!   `bench/ingest.sh` ([`covid_csv`]).
 
+mod burst;
 mod covid_csv;
+mod graph;
+mod slow_source;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -69,8 +78,13 @@ fn main() {
         Some("redis-get") if args.len() == 3 => {
             runtime.block_on(async { serve(&args[1], redis_get(&args[2]).await).await })
         }
-        Some("graph") if args.len() == 2 => runtime.block_on(serve(&args[1], graph())),
+        Some("graph") if args.len() >= 2 => {
+            runtime.block_on(serve(&args[1], graph::router(graph::Options::parse(&args[2..]))))
+        }
+        Some("burst") => runtime.block_on(burst::run(burst::Plan::parse(&args[1..]))),
         Some("requests") if args.len() >= 5 => requests(&args[1], args[2].parse().expect("N"), &args[3], &args[4..]),
+        Some("slow-source") if args.len() == 2 => runtime.block_on(slow_source::serve(&args[1])),
+        Some("snapshot") if args.len() == 1 => runtime.block_on(current_snapshot()),
         Some("publish") if args.len() == 2 => runtime.block_on(publish(&args[1])),
         Some("covid-csv") if args.len() == 3 || args.len() == 4 => covid_file(
             &args[1],
@@ -79,7 +93,7 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "uso: bench-tools hello DIRECCIÓN | verify-parse DIRECCIÓN SECRETO | redis-get DIRECCIÓN URL_REDIS | graph DIRECCIÓN | requests ARCHIVO N SECRETO ID… | publish SNAPSHOT.json | covid-csv ARCHIVO FILAS [SEMILLA]"
+                "uso: bench-tools hello DIRECCIÓN | verify-parse DIRECCIÓN SECRETO | redis-get DIRECCIÓN URL_REDIS | graph DIRECCIÓN [--cap N] | burst URL_WEBHOOK URL_GRAPH SECRETO ID CIUDADANOS SEGUNDOS PRIMERO DRENADO_S | requests ARCHIVO N SECRETO ID… | slow-source DIRECCIÓN | snapshot | publish SNAPSHOT.json | covid-csv ARCHIVO FILAS [SEMILLA]"
             );
             std::process::exit(2);
         }
@@ -190,20 +204,6 @@ async fn redis_get(url: &str) -> Router {
     )
 }
 
-fn graph() -> Router {
-    let sent = Arc::new(AtomicU64::new(0));
-    let count = sent.clone();
-    Router::new()
-        .route(
-            "/{version}/{number}/messages",
-            post(move |_body: Bytes| {
-                let n = sent.fetch_add(1, Ordering::Relaxed);
-                async move { format!(r#"{{"messaging_product":"whatsapp","messages":[{{"id":"wamid.bench{n}"}}]}}"#) }
-            }),
-        )
-        .route("/count", get(move || async move { count.load(Ordering::Relaxed).to_string() }))
-}
-
 fn requests(file: &str, n: usize, app_secret: &str, phone_number_ids: &[String]) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(file).expect("create the requests file"));
     for i in 0..n {
@@ -219,10 +219,24 @@ fn requests(file: &str, n: usize, app_secret: &str, phone_number_ids: &[String])
     }
 }
 
-async fn publish(path: &str) {
+/// The store the usual `CONTACTO_*` configuration selects (embedded or Redis).
+async fn configured_store() -> store::SharedStore {
     let file = std::env::var("CONTACTO_CONFIG").unwrap_or_else(|_| settings::DEFAULT_FILE.into());
     let settings = settings::Settings::load(std::path::Path::new(&file)).expect("configuration");
-    let store = store::open(&settings.store_config()).await.expect("open the store");
+    store::open(&settings.store_config()).await.expect("open the store")
+}
+
+/// Reads the current snapshot whole (every answer decoded) and prints its version and size.
+async fn current_snapshot() {
+    let store = configured_store().await;
+    match store.current_snapshot().await.expect("read the current snapshot") {
+        Some(snapshot) => println!("{} {}", snapshot.version, snapshot.content.answers.len()),
+        None => println!("ninguna"),
+    }
+}
+
+async fn publish(path: &str) {
+    let store = configured_store().await;
     let content: schemas::SnapshotContent =
         serde_json::from_slice(&std::fs::read(path).expect("read the snapshot")).expect("a snapshot");
     let current = store.current_version().await.expect("read the current version");
