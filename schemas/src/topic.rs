@@ -118,6 +118,20 @@ impl Topic {
         }
     }
 
+    /// Topics a citizen asks about (figures or information), as opposed to the menu, the help
+    /// and Conéctate's answers: what a keyword a maintainer adds from «Sin entender» may lead to.
+    pub const fn is_subject(self) -> bool {
+        !matches!(
+            self,
+            Topic::Menu
+                | Topic::Ayuda
+                | Topic::ConectateAlta
+                | Topic::ConectateYaSuscrito
+                | Topic::ConectateBaja
+                | Topic::ConectateNoSuscrito
+        )
+    }
+
     /// Topics whose figures exist per municipio in at least one source.
     pub const fn is_municipal(self) -> bool {
         matches!(
