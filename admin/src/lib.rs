@@ -27,6 +27,8 @@
 //!   with nothing written.
 //! - [`report`]: the programme report (interactions, users, subscribers, contents sent) for any
 //!   date range, as data, JSON, CSV and the text `contacto report` prints.
+//! - [`unmatched`]: «Sin entender», the phrases the bot did not understand that enough
+//!   citizens wrote, and the change to the menu file that gives one a topic.
 //! - [`open_data`]: the same figures, per day, topic and month, with small counts masked, as
 //!   public files and a page at `/datos/` (no token; not part of [`AdminApi`]).
 
@@ -39,6 +41,7 @@ pub mod report;
 pub mod runs;
 pub mod snapshots;
 pub mod sources;
+pub mod unmatched;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -109,6 +112,8 @@ pub struct Ops {
     pub sources: Arc<BTreeMap<SourceName, SourceSettings>>,
     /// The programme's time zone (`timezone`): run times, staleness and the report's days.
     pub timezone: TimeZone,
+    /// What «Sin entender» shows, and the menu file its keyword changes are to.
+    pub unmatched: unmatched::UnmatchedView,
 }
 
 impl Ops {
@@ -122,6 +127,7 @@ impl Ops {
             ingest,
             sources: Arc::new(settings.sources.clone()),
             timezone: TimeZone::get(&settings.timezone).unwrap_or(TimeZone::UTC),
+            unmatched: unmatched::UnmatchedView::from_settings(settings),
         })
     }
 }
@@ -157,9 +163,10 @@ impl AdminApi {
         self.mount(conectate::routes(contents, store.clone())).mount(bot::routes(store, mirror)).mount_ops(ops)
     }
 
-    /// Every ops module ([`runs`], [`sources`], [`snapshots`], [`report`]) over `ops`.
+    /// Every ops module ([`runs`], [`sources`], [`snapshots`], [`report`], [`unmatched`]) over `ops`.
     pub fn mount_ops(self, ops: Ops) -> AdminApi {
         self.mount(runs::routes(ops.clone()))
+            .mount(unmatched::routes(ops.clone()))
             .mount(sources::routes(ops.clone()))
             .mount(snapshots::routes(ops.clone()))
             .mount(report::routes(ops))

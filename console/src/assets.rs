@@ -27,6 +27,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("js/paginas/versiones.js", JS, include_bytes!("../assets/js/paginas/versiones.js")),
     ("js/paginas/probar.js", JS, include_bytes!("../assets/js/paginas/probar.js")),
     ("js/paginas/conectate.js", JS, include_bytes!("../assets/js/paginas/conectate.js")),
+    ("js/paginas/sinentender.js", JS, include_bytes!("../assets/js/paginas/sinentender.js")),
 ];
 
 const CSS: &str = "text/css; charset=utf-8";

@@ -9,7 +9,8 @@
 //! The pages: ingest runs and source health (with forcing a quarantined dataset), the
 //! interactions chart and the programme report (CSV download), snapshot versions with their
 //! diff and rollback, and Conéctate (compose, canary, schedule, cancel, the delivery report
-//! updating while it sends, the sender's state). Times are shown on the calendar of
+//! updating while it sends, the sender's state), and «Sin entender» (what citizens wrote that
+//! the bot did not understand, and the change to the menu file that gives a phrase a topic). Times are shown on the calendar of
 //! `timezone` (Mexico City) and numbers and dates in es-MX (1,248; 27 de mayo de
 //! 2020).
 //!

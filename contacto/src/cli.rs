@@ -159,9 +159,21 @@ pub enum Command {
     /// Lo que escribieron los ciudadanos y el bot no entendió (se contestó con la ayuda), para
     /// añadir palabras clave: solo lo que escribieron al menos `responder.unmatched_min_citizens`
     /// ciudadanos distintos, con números, teléfonos, correos, enlaces y nombres ocultos, y los
-    /// temas más cercanos a cada frase.
-    #[command(name = "sin-entender", help_template = SUBCOMMAND_TEMPLATE, override_usage = "contacto sin-entender")]
-    SinEntender,
+    /// temas más cercanos a cada frase. Con --frase y --tema, el cambio exacto al archivo del
+    /// menú que hace que esa frase lleve a ese tema, y cómo probarlo antes de publicarlo.
+    #[command(
+        name = "sin-entender",
+        help_template = SUBCOMMAND_TEMPLATE,
+        override_usage = "contacto sin-entender [--frase FRASE --tema TEMA]"
+    )]
+    SinEntender {
+        /// Una frase de la lista, tal como aparece.
+        #[arg(long, value_name = "FRASE", requires = "tema")]
+        frase: Option<String>,
+        /// El tema al que debe llevar: vacunas, hospitales, síntomas, …
+        #[arg(long, value_name = "TEMA", requires = "frase")]
+        tema: Option<String>,
+    },
 
     /// Atiende los webhooks de WhatsApp (Meta y Twilio) y envía las respuestas pendientes.
     /// Servicio de producción: no arranca sin sus secretos (CONTACTO_…).
@@ -231,7 +243,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs { source, stale: true, .. } => crate::runs::stale(settings, source).await,
         Command::Rollback { version } => crate::rollback::rollback(settings, version).await,
         Command::Report { from, to, csv } => crate::report::report(settings, &from, &to, csv).await,
-        Command::SinEntender => crate::sin_entender::sin_entender(settings).await,
+        Command::SinEntender { frase: Some(phrase), tema: Some(topic) } => {
+            crate::sin_entender::keyword_change(&settings, &phrase, &topic)
+        }
+        Command::SinEntender { .. } => crate::sin_entender::sin_entender(settings).await,
         Command::Responder => crate::responder::responder(settings).await,
         Command::Console => crate::console::console(settings).await,
         Command::Sender => crate::sender::sender(settings).await,

@@ -1,10 +1,12 @@
 //! `contacto sin-entender`: the phrases citizens wrote that the bot did not understand, masked
 //! and only those at least `responder.unmatched_min_citizens` distinct citizens wrote, with the
-//! topics whose keywords come closest, so a maintainer knows which keyword to add where.
+//! topics whose keywords come closest, so a maintainer knows which keyword to add where; with
+//! `--frase` and `--tema`, the exact change to the menu file that gives a phrase its topic
+//! ([`ingest::keyword_change`]) and the commands that try it.
 
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use responder::understanding::Understanding;
@@ -24,6 +26,36 @@ pub async fn sin_entender(settings: Settings) -> anyhow::Result<ExitCode> {
     let understanding = store.current_snapshot().await?.map(|s| Understanding::compile(&s.content.router));
     print!("{}", render(&phrases, understanding.as_ref(), r.unmatched_min_citizens, r.unmatched_days, &timezone));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the change to the configured menu file that makes `phrase` lead to `topic`.
+pub fn keyword_change(settings: &Settings, phrase: &str, topic: &str) -> anyhow::Result<ExitCode> {
+    let topic: Topic = topic.parse()?;
+    let Some((file, path)) = ingest::keyword_change::menu_file(settings) else {
+        bail!(
+            "la fuente del menú no se lee de un archivo local (file://…): haz el cambio en el archivo que se publica"
+        );
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("no se pudo leer el archivo del menú {file}"))?;
+    let change = ingest::keyword_change::keyword_change(&text, phrase, topic)?;
+    print!("{}", render_change(&change, &file));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The change and how to try it, in Spanish.
+fn render_change(change: &ingest::keyword_change::KeywordChange, file: &str) -> String {
+    let mut out = format!(
+        "Para que «{}» lleve a {}, cambia {}\n",
+        change.keyword,
+        change.topic.label(),
+        change.diff(file).trim_end_matches('\n').replacen(":\n", ":\n\n", 1)
+    );
+    out.push_str("\nPruébalo antes de publicarlo:\n");
+    for command in change.how_to_try(file) {
+        out.push_str(&format!("  {command}\n"));
+    }
+    out.push_str("y publícalo como siempre (la siguiente corrida de la fuente del menú).\n");
+    out
 }
 
 /// The listing, in Spanish.
@@ -91,5 +123,21 @@ mod tests {
         assert!(render(&[], None, 5, 30, &tz).contains("Ninguno por ahora."));
         assert_eq!(topics(&[]), "ninguno");
         assert_eq!(topics(&[Topic::Vacunas, Topic::Hospitales]), "vacunas, hospitales");
+    }
+
+    #[test]
+    fn the_change_reads_as_lines_removed_and_added_with_the_commands_to_try_it() {
+        let menu = "[[palabras]]\ntema = \"vacunas\"\nfrases = [\"vacunas\"]\n";
+        let change = ingest::keyword_change::keyword_change(menu, "mi certificado #", Topic::Vacunas).unwrap();
+        assert_eq!(
+            render_change(&change, "fixtures/menu/menu.toml"),
+            "Para que «mi certificado» lleve a Vacunación, cambia fixtures/menu/menu.toml, línea 3:\n\n\
+             - frases = [\"vacunas\"]\n\
+             + frases = [\"vacunas\", \"mi certificado\"]\n\n\
+             Pruébalo antes de publicarlo:\n\
+             \x20 contacto validate fixtures/menu/menu.toml\n\
+             \x20 contacto preview --from fixtures/menu --mensaje \"mi certificado\"\n\
+             y publícalo como siempre (la siguiente corrida de la fuente del menú).\n"
+        );
     }
 }

@@ -21,6 +21,8 @@
 //!     the state portal's JSON), read through [`sources::maintainer`].
 //!   - [`sources::menu`]: menus, keywords and aliases: the snapshot's router table.
 //! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record.
+//! - [`keyword_change`]: the exact change to the menu file that makes a phrase from «Sin
+//!   entender» lead to the topic a maintainer picks.
 //! - [`fetch`]: `http(s)://` and `file://`, conditional GET, timeouts, retries, size cap.
 //! - [`input`]: a body as decoded chunks: plain, or the `.csv` of a ZIP inflated on a thread
 //!   of its own.
@@ -60,6 +62,7 @@ pub mod error;
 pub mod events;
 pub mod fetch;
 pub mod input;
+pub mod keyword_change;
 pub mod offline;
 pub mod pipeline;
 pub mod progress;

@@ -6,8 +6,12 @@
 //! (`t:defunciones@007`), and the session remembers the question as a menu id of its own
 //! (`_q_4m7_5`, see [`menu_id`]), so a bare number picks a reading as it picks a menu's
 //! entry, with nothing more stored.
+//!
+//! The bot also asks when a message names a place and a figure the place has no answer of its
+//! own for («recuperados en Celaya»): rather than the state's figure read as Celaya's, it
+//! offers the state's and the figures it has for the place ([`place_readings`]).
 
-use schemas::{Answer, AnswerKey, ListMenu, ListRow, ListSection, MenuId, MunicipioId, Scope, Target, Topic};
+use schemas::{Answer, AnswerKey, ListMenu, ListRow, ListSection, MenuId, MunicipioId, Scope, Snapshot, Target, Topic};
 
 /// At most this many readings are offered.
 pub const READINGS_MAX: usize = 3;
@@ -68,6 +72,26 @@ pub fn reading_label(key: &AnswerKey) -> String {
         Scope::Estado => key.topic.label().to_owned(),
         Scope::Municipio(_) => format!("{} en {}", key.topic.label(), key.scope.display_name()),
     }
+}
+
+/// When `topic` differs by place ([`Topic::differs_by_place`]) and `scope`, a municipio, has
+/// no answer of its own for it: the state's answer and up to two counts the municipio has
+/// (in menu order), to ask which is meant. `None` when the place has its answer, or nothing
+/// else to offer (then the state's answer is sent, as for what is the same statewide).
+pub fn place_readings(snapshot: &Snapshot, topic: Topic, scope: Scope) -> Option<Vec<AnswerKey>> {
+    if scope == Scope::Estado || !topic.differs_by_place() || snapshot.answer(&AnswerKey::new(topic, scope)).is_some() {
+        return None;
+    }
+    let state = AnswerKey::estado(topic);
+    snapshot.answer(&state)?;
+    let mut readings = vec![state];
+    let place = Topic::ALL
+        .into_iter()
+        .filter(|t| *t != topic && t.differs_by_place())
+        .map(|t| AnswerKey::new(t, scope))
+        .filter(|k| snapshot.answer(k).is_some());
+    readings.extend(place.take(READINGS_MAX - 1));
+    (readings.len() > 1).then_some(readings)
 }
 
 /// The question: the readings numbered in the text (Twilio shows only the text) and as the

@@ -49,7 +49,10 @@ pub fn answer(prepared: Option<&Prepared>, content: &Content, last_menu: Option<
     let reply = match prepared {
         None => Some(Reply::NotReady),
         Some(p) => {
-            trial.intent = p.understanding.understand_content(&p.snapshot.content.router, content, last_menu);
+            trial.intent = p
+                .understanding
+                .understand_content(&p.snapshot.content.router, content, last_menu)
+                .map(|intent| intent.for_answers(&p.snapshot));
             trial.intent.clone().map(|intent| match Asked::of(intent) {
                 Asked::Reply { reply, shows } => {
                     trial.menu = shows.or(trial.menu.take());
@@ -185,6 +188,19 @@ mod tests {
         assert!(asked.answer.as_ref().unwrap().body().starts_with("¿Te refieres a…?"));
         let first = answer(Some(&p), &text("1"), asked.menu.as_ref());
         assert_eq!(first.understood_as(), "Defunciones en Celaya");
+    }
+
+    #[test]
+    fn a_figure_the_place_has_no_answer_for_is_explained_as_a_question() {
+        let p = prepared();
+        let asked = answer(Some(&p), &text("recuperados en Celaya"), None);
+        assert_eq!(
+            asked.understood_as(),
+            "dudoso: se pregunta «¿Te refieres a…?» con «Casos recuperados» o «Casos confirmados en Celaya» o \
+             «Defunciones en Celaya» (con un número o un toque en la lista se contesta)"
+        );
+        let second = answer(Some(&p), &text("2"), asked.menu.as_ref());
+        assert_eq!(second.understood_as(), "Casos confirmados en Celaya");
     }
 
     #[test]

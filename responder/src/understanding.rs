@@ -35,7 +35,7 @@ use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 
 use schemas::normalize::normalize;
-use schemas::{AnswerKey, MenuId, MunicipioId, RouterTable, Scope, Target, Topic, catalogue};
+use schemas::{AnswerKey, MenuId, MunicipioId, RouterTable, Scope, Snapshot, Target, Topic, catalogue};
 
 use crate::asking;
 use crate::channels::Content;
@@ -54,6 +54,18 @@ pub enum Intent {
 impl Intent {
     fn topic(topic: Topic, scope: Scope) -> Intent {
         Intent::Show { target: Target::Topic(topic), scope }
+    }
+
+    /// The intent against the answers of `snapshot`: a figure asked for a place that has no
+    /// answer of its own for it becomes the question of [`asking::place_readings`]. Two or
+    /// three lookups in memory, and only for a topic asked with a place.
+    pub fn for_answers(self, snapshot: &Snapshot) -> Intent {
+        if let Intent::Show { target: Target::Topic(topic), scope: scope @ Scope::Municipio(_) } = &self
+            && let Some(readings) = asking::place_readings(snapshot, *topic, *scope)
+        {
+            return Intent::Ask { readings };
+        }
+        self
     }
 }
 

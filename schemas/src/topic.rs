@@ -118,6 +118,36 @@ impl Topic {
         }
     }
 
+    /// Case counts, which differ from one municipio to another, as opposed to what the state's
+    /// answer serves anywhere (the hospital list, symptoms, the semáforo, programmes,
+    /// vaccination): asked for a place without a count of its own, the bot asks which answer is
+    /// meant rather than give the state's count as if it were the place's.
+    pub const fn differs_by_place(self) -> bool {
+        matches!(
+            self,
+            Topic::Confirmados
+                | Topic::Sospechosos
+                | Topic::Descartados
+                | Topic::Defunciones
+                | Topic::Recuperados
+                | Topic::TransmisionComunitaria
+        )
+    }
+
+    /// Topics a citizen asks about (figures or information), as opposed to the menu, the help
+    /// and Conéctate's answers: what a keyword a maintainer adds from «Sin entender» may lead to.
+    pub const fn is_subject(self) -> bool {
+        !matches!(
+            self,
+            Topic::Menu
+                | Topic::Ayuda
+                | Topic::ConectateAlta
+                | Topic::ConectateYaSuscrito
+                | Topic::ConectateBaja
+                | Topic::ConectateNoSuscrito
+        )
+    }
+
     /// Topics whose figures exist per municipio in at least one source.
     pub const fn is_municipal(self) -> bool {
         matches!(

@@ -9,6 +9,7 @@ mod conectate;
 mod open_data;
 mod ops;
 mod report;
+mod unmatched;
 
 use std::collections::BTreeSet;
 

@@ -1,5 +1,5 @@
 // The console's pages, one per address after `#`: the login page until a token is kept, then
-// ingest, the report, snapshot versions, trying the bot and Conéctate. A page is a module with
+// ingest, the report, snapshot versions, trying the bot, Conéctate and «Sin entender». A page is a module with
 // `render(main, params)`, which may return a function that stops what it left running
 // (a report that refreshes itself).
 
@@ -14,6 +14,7 @@ const PAGES = {
   versiones: { title: 'Versiones de las respuestas', module: () => import('./paginas/versiones.js') },
   probar: { title: 'Probar el bot', module: () => import('./paginas/probar.js') },
   conectate: { title: 'Conéctate', module: () => import('./paginas/conectate.js') },
+  'sin-entender': { title: 'Sin entender', module: () => import('./paginas/sinentender.js') },
 };
 
 let stop = null;

@@ -11,3 +11,4 @@ mod datos;
 mod http;
 mod ops;
 mod probar;
+mod sin_entender;

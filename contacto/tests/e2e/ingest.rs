@@ -477,3 +477,68 @@ async fn every_bundled_answer_is_one_message_and_only_those_past_1600_characters
         answers.len()
     );
 }
+
+/// «Sin entender» from the maintainer's side: the phrase enough citizens wrote is listed, the
+/// change `--frase … --tema …` prints is applied to a copy of the bundled menu file, which
+/// `validate` passes, and `preview --from` then answers the citizens' message with the topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sin_entender_gives_the_change_that_routes_a_phrase_to_the_topic_picked() {
+    use schemas::{PhoneNumber, UserAddress, UserHasher};
+
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&contacto(dir.path(), &["ingest", "--once"], &[]));
+    let message = "¿Dónde descargo mi certificado? folio 2021";
+    let (_, out, _) = output(dir.path(), &["preview", "--mensaje", message], &[]);
+    assert!(out.contains("ningún tema reconocido"), "{out}");
+
+    // Five citizens wrote it, as the responder keeps it: masked, with a mark per citizen.
+    {
+        let keys = schemas::KeyLayout::new("contacto").unwrap();
+        let config = store::StoreConfig::Embedded { data_dir: dir.path().join("data"), keys };
+        let store = store::open(&config).await.unwrap();
+        let hasher = UserHasher::new(testkit::HASH_KEY.as_bytes()).unwrap();
+        let now = jiff::Timestamp::now();
+        let batch: Vec<store::UnmatchedMessage> = (0..5)
+            .map(|i| store::UnmatchedMessage {
+                phrase: schemas::masking::masked_phrase(message).unwrap(),
+                user: hasher.key(&UserAddress::Phone(PhoneNumber::parse(&testkit::phone(i)).unwrap())),
+                at: now,
+            })
+            .collect();
+        store.record_unmatched(&batch, now, std::time::Duration::from_secs(86_400)).await.unwrap();
+    }
+    let listed = stdout(&contacto(dir.path(), &["sin-entender"], &[]));
+    let phrase = "donde descargo mi certificado folio #";
+    assert!(listed.contains(&format!("«{phrase}»\n  ciudadanos: 5\n")), "{listed}");
+
+    let change = stdout(&contacto(dir.path(), &["sin-entender", "--frase", phrase, "--tema", "vacunas"], &[]));
+    assert!(
+        change.starts_with("Para que «donde descargo mi certificado folio» lleve a Vacunación, cambia "),
+        "{change}"
+    );
+    assert!(change.contains("contacto validate fixtures/menu/menu.toml\n"), "{change}");
+    assert!(
+        change.contains("contacto preview --from fixtures/menu --mensaje \"donde descargo mi certificado folio\"\n"),
+        "{change}"
+    );
+    // Applied by hand to a copy, as a maintainer would: the line number, `-` and `+`.
+    let line: usize = change.split("línea ").nth(1).unwrap().split(':').next().unwrap().parse().unwrap();
+    let removed = change.lines().find_map(|l| l.strip_prefix("- ")).unwrap();
+    let added = change.lines().find_map(|l| l.strip_prefix("+ ")).unwrap();
+    let menu = std::fs::read_to_string(repo().join("fixtures/menu/menu.toml")).unwrap();
+    let mut lines: Vec<&str> = menu.lines().collect();
+    assert_eq!(lines[line - 1], removed, "the line shown is the file's");
+    lines[line - 1] = added;
+    let pending = dir.path().join("pendientes");
+    std::fs::create_dir(&pending).unwrap();
+    std::fs::write(pending.join("menu.toml"), lines.join("\n") + "\n").unwrap();
+
+    let (ok, out, err) = output(dir.path(), &["validate", pending.join("menu.toml").to_str().unwrap()], &[]);
+    assert!(ok && out.contains("válido (menu)"), "{out}{err}");
+    let (ok, out, _) = output(dir.path(), &["preview", "--mensaje", message, "--from", pending.to_str().unwrap()], &[]);
+    assert!(ok);
+    assert!(out.starts_with("Entendido como: Vacunación."), "{out}");
+
+    let (ok, _, err) = output(dir.path(), &["sin-entender", "--frase", phrase, "--tema", "chismes"], &[]);
+    assert!(!ok && err.contains("«chismes» no es un tema conocido"), "{err}");
+}

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use schemas::masking::is_placeholder;
 use schemas::{Target, Topic};
 
-use super::{Understanding, distance_within, is_consent, words};
+use super::{Understanding, distance_within, words};
 
 /// Stems shorter than this suggest nothing («de», «la», «mi»).
 const MIN_STEM: usize = 4;
@@ -34,7 +34,7 @@ impl Understanding {
         let mut closest: HashMap<Topic, usize> = HashMap::new();
         for keyword in &self.keywords.all {
             let Target::Topic(topic) = keyword.value.target else { continue };
-            if matches!(topic, Topic::Ayuda | Topic::Menu) || is_consent(&keyword.value.target) {
+            if !topic.is_subject() {
                 continue;
             }
             for key in keyword.keys.iter().filter(|k| k.len() >= MIN_STEM) {

@@ -1,6 +1,6 @@
 //! A message that reads two ways gets «¿Te refieres a…?» instead of a guess (a list on Meta,
-//! numbered options on Twilio), and a number or a tap answers it; an opt-in said with a
-//! negation never subscribes.
+//! numbered options on Twilio), and a number or a tap answers it; so does a figure asked for a
+//! place that has no answer of its own for it; an opt-in said with a negation never subscribes.
 
 use responder::channels::twilio;
 use schemas::{AnswerKey, SnapshotContent};
@@ -91,8 +91,48 @@ async fn an_opt_in_said_with_a_negation_never_subscribes(kind: StoreKind) {
     assert_eq!(app.store.subscriber_count().await.unwrap(), 1, "the same words without the negation do");
 }
 
+/// Celaya has its confirmed cases and deaths of its own in the answers, but no recovered
+/// cases: asked for those, the bot offers the state's figure and Celaya's own figures instead
+/// of sending the state's as if it were Celaya's. What is the same for the whole state is
+/// answered at once, and a figure Celaya has is answered as before.
+async fn a_figure_the_place_has_no_answer_for_offers_the_states_and_the_places_own(kind: StoreKind) {
+    let app = spawn_app(kind).await;
+    let f = fixture_snapshot();
+    let me = "5214771239104";
+    let sent = say_on_meta(&app, me, "¿Cuántos recuperados hay en Celaya?").await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0]["interactive"]["body"]["text"],
+        "¿Te refieres a…?\n\n1. Casos recuperados\n2. Casos confirmados en Celaya\n3. Defunciones en Celaya\n\n\
+         Escribe el número de la opción.",
+        "{sent:?}"
+    );
+    let rows: Vec<&str> = sent[0]["interactive"]["action"]["sections"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows, ["t:recuperados", "t:confirmados@007", "t:defunciones@007"]);
+    let text_of = |b: &Value| b["text"]["body"].as_str().unwrap().to_owned();
+    let first = say_on_meta(&app, me, "1").await;
+    assert_eq!(first.iter().map(text_of).collect::<Vec<_>>(), [answer(&f, "recuperados/estado")]);
+    let second = say_on_meta(&app, me, "síntomas en Celaya").await;
+    assert_eq!(second.iter().map(text_of).collect::<Vec<_>>(), [answer(&f, "sintomas/estado")], "the same statewide");
+    let own = say_on_meta(&app, me, "defunciones en Celaya").await;
+    assert_eq!(own.iter().map(text_of).collect::<Vec<_>>(), [answer(&f, "defunciones/007")]);
+
+    // On Twilio, numbered text; "2" is Celaya's confirmed cases.
+    let phone = "5214771239105";
+    let asked = say_on_twilio(&app, phone, "recuperados celaya").await;
+    assert!(asked.contains("2. Casos confirmados en Celaya"), "{asked}");
+    let answered = say_on_twilio(&app, phone, "2").await;
+    assert_eq!(answered, twilio::twiml([answer(&f, "confirmados/007").as_str()]));
+}
+
 testkit::on_both_stores!(
     on_cluster;
     a_message_that_reads_two_ways_is_asked_about_and_a_number_or_a_tap_answers,
+    a_figure_the_place_has_no_answer_for_offers_the_states_and_the_places_own,
     an_opt_in_said_with_a_negation_never_subscribes,
 );
