@@ -77,7 +77,7 @@ impl Event for SourceFetchFailed<'_> {
             source = %self.source,
             attempt = self.attempt,
             will_retry = self.will_retry,
-            error = %self.error,
+            error = %crate::error::with_causes(self.error),
             "Source fetch failed."
         );
     }

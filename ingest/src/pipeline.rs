@@ -218,7 +218,7 @@ impl<K: SourceKind> Source<K> {
                 events.emit(SourceUnchanged { source: &self.name, why: "not_modified" });
                 return Outcome::new(RunResult::Unchanged);
             }
-            Err(error) => return Outcome::failed(error),
+            Err(error) => return Outcome::failed(crate::error::with_causes(&error)),
         };
         let bytes = body.len;
 
