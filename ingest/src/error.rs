@@ -132,6 +132,9 @@ pub struct RenderError {
     pub template: String,
     pub key: AnswerKey,
     pub message: String,
+    /// minijinja's error, when the engine failed (the message names its file and line).
+    #[source]
+    pub cause: Option<minijinja::Error>,
 }
 
 /// Templates that could not be loaded at all.
@@ -140,6 +143,9 @@ pub struct RenderError {
 pub struct TemplatesError {
     pub dir: String,
     pub message: String,
+    /// What the system or minijinja said (the message names the file and line).
+    #[source]
+    pub cause: Box<dyn std::error::Error + Send + Sync>,
 }
 
 /// A source's configuration that cannot be used, naming the field.

@@ -149,7 +149,7 @@ impl Event for RenderFailed<'_> {
         "RenderFailed"
     }
     fn log(&self) {
-        tracing::error!(source = %self.source, template = %self.error.template, key = %self.error.key, error = %self.error.message, "Render failed.");
+        tracing::error!(source = %self.source, template = %self.error.template, key = %self.error.key, error = %crate::error::with_causes(self.error), "Render failed.");
     }
 }
 

@@ -275,7 +275,7 @@ impl<K: SourceKind> Source<K> {
 
         let last_good = match state.last_good::<K::Dataset>().await {
             Ok(v) => v,
-            Err(e) => return failed(outcome, e),
+            Err(e) => return failed(outcome, crate::error::with_causes(&e)),
         };
         if let Some(last) = &last_good {
             if last.provenance.checksum == stored.provenance.checksum {
@@ -365,7 +365,7 @@ impl<K: SourceKind> Source<K> {
         progress.set_phase(Phase::Publishing);
         let renderer = match Renderer::load(&ctx.templates_dir) {
             Ok(r) => r,
-            Err(e) => return failed(outcome, e),
+            Err(e) => return failed(outcome, crate::error::with_causes(&e)),
         };
         // Saved first, so a companion publishing at the same time renders with it (see
         // `publish`); put back if the publish fails, so the next run publishes it.
@@ -397,7 +397,7 @@ impl<K: SourceKind> Source<K> {
                 return match error {
                     PublishError::Render(error) => {
                         events.emit(RenderFailed { source: &self.name, error: &error });
-                        failed(outcome, error)
+                        failed(outcome, crate::error::with_causes(&error))
                     }
                     PublishError::Store(e) => failed(outcome, format!("no se pudo publicar: {e}")),
                 };
