@@ -136,7 +136,12 @@ pub trait DraftSink: Send + Sync {
 #[derive(Debug, thiserror::Error)]
 pub enum DraftError {
     #[error("plantilla {template}: {message}")]
-    Template { template: String, message: String },
+    Template {
+        template: String,
+        message: String,
+        #[source]
+        cause: Option<minijinja::Error>,
+    },
     #[error(transparent)]
     Templates(#[from] crate::error::TemplatesError),
     #[error("no se pudo guardar el borrador: {0}")]
@@ -290,9 +295,9 @@ impl Drafts {
             detalle => change.detail.as_deref(),
             revertido => reverted,
         };
-        let answer = renderer
-            .render_text(&self.template, data_date, attribution, values)
-            .map_err(|message| DraftError::Template { template: self.template.clone(), message })?;
+        let answer = renderer.render_text(&self.template, data_date, attribution, values).map_err(|refused| {
+            DraftError::Template { template: self.template.clone(), message: refused.message, cause: refused.cause }
+        })?;
         Ok(answer.body().to_owned())
     }
 }

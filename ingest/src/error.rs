@@ -10,8 +10,13 @@ use schemas::{AnswerKey, RunResult};
 pub enum FetchError {
     #[error("la URL «{0}» no es válida")]
     InvalidUrl(String),
-    #[error("no se pudo conectar con {url}: {reason}")]
-    Connect { url: String, reason: String },
+    /// The server could not be reached; `cause` says why (refused, DNS, TLS).
+    #[error("no se pudo conectar con {url}; revisa la URL y que el servidor esté en línea")]
+    Connect {
+        url: String,
+        #[source]
+        cause: reqwest::Error,
+    },
     #[error("{url} tardó más de {secs} s en responder por completo")]
     Timeout { url: String, secs: u64 },
     #[error("{url} respondió HTTP {status}")]
@@ -20,8 +25,13 @@ pub enum FetchError {
     TooLarge { url: String, max_bytes: u64 },
     #[error("no existe el archivo {0}")]
     NotFound(String),
-    #[error("error de lectura o escritura con {what}: {reason}")]
-    Io { what: String, reason: String },
+    /// Reading the response or writing the spool file failed; `cause` is what the system said.
+    #[error("error de lectura o escritura con {what}")]
+    Io {
+        what: String,
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl FetchError {
@@ -122,6 +132,9 @@ pub struct RenderError {
     pub template: String,
     pub key: AnswerKey,
     pub message: String,
+    /// minijinja's error, when the engine failed (the message names its file and line).
+    #[source]
+    pub cause: Option<minijinja::Error>,
 }
 
 /// Templates that could not be loaded at all.
@@ -130,6 +143,9 @@ pub struct RenderError {
 pub struct TemplatesError {
     pub dir: String,
     pub message: String,
+    /// What the system or minijinja said (the message names the file and line).
+    #[source]
+    pub cause: Box<dyn std::error::Error + Send + Sync>,
 }
 
 /// A source's configuration that cannot be used, naming the field.

@@ -77,7 +77,7 @@ impl Event for SourceFetchFailed<'_> {
             source = %self.source,
             attempt = self.attempt,
             will_retry = self.will_retry,
-            error = %self.error,
+            error = %crate::error::with_causes(self.error),
             "Source fetch failed."
         );
     }
@@ -149,7 +149,7 @@ impl Event for RenderFailed<'_> {
         "RenderFailed"
     }
     fn log(&self) {
-        tracing::error!(source = %self.source, template = %self.error.template, key = %self.error.key, error = %self.error.message, "Render failed.");
+        tracing::error!(source = %self.source, template = %self.error.template, key = %self.error.key, error = %crate::error::with_causes(self.error), "Render failed.");
     }
 }
 

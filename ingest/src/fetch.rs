@@ -120,7 +120,7 @@ pub struct Fetcher {
 }
 
 fn io_error(what: impl std::fmt::Display, e: std::io::Error) -> FetchError {
-    FetchError::Io { what: what.to_string(), reason: e.to_string() }
+    FetchError::Io { what: what.to_string(), cause: Box::new(e) }
 }
 
 /// The last path segment of a URL or path, without the query.
@@ -260,20 +260,11 @@ impl Fetcher {
         if e.is_timeout() {
             FetchError::Timeout { url, secs: self.settings.timeout.as_secs() }
         } else if e.is_connect() {
-            FetchError::Connect { url, reason: root_cause(&e) }
+            FetchError::Connect { url, cause: e }
         } else {
-            FetchError::Io { what: url, reason: root_cause(&e) }
+            FetchError::Io { what: url, cause: Box::new(e) }
         }
     }
-}
-
-/// The innermost cause: reqwest's own message ("error sending request") says little.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// `BACKOFF_BASE × 2^(attempt-1)`, capped, times a random factor in 0.5–1.5 so that sources

@@ -174,7 +174,7 @@ impl Ingest {
                 Ok(prepared) => report.drafts.push(prepared),
                 // The answers are out; a draft the team misses is worth an error, not a failed run.
                 Err(error) => {
-                    tracing::error!(source = %source.name(), error = %error, "Could not prepare a Conéctate draft.")
+                    tracing::error!(source = %source.name(), error = %error::with_causes(&error), "Could not prepare a Conéctate draft.")
                 }
             }
         }

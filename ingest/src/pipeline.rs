@@ -219,7 +219,7 @@ impl<K: SourceKind> Source<K> {
                 events.emit(SourceUnchanged { source: &self.name, why: "not_modified" });
                 return Outcome::new(RunResult::Unchanged);
             }
-            Err(error) => return Outcome::failed(error),
+            Err(error) => return Outcome::failed(crate::error::with_causes(&error)),
         };
         let bytes = body.len;
 
@@ -276,7 +276,7 @@ impl<K: SourceKind> Source<K> {
 
         let last_good = match state.last_good::<K::Dataset>().await {
             Ok(v) => v,
-            Err(e) => return failed(outcome, e),
+            Err(e) => return failed(outcome, crate::error::with_causes(&e)),
         };
         if let Some(last) = &last_good {
             if last.provenance.checksum == stored.provenance.checksum {
@@ -366,7 +366,7 @@ impl<K: SourceKind> Source<K> {
         progress.set_phase(Phase::Publishing);
         let renderer = match Renderer::load(&ctx.templates_dir) {
             Ok(r) => r,
-            Err(e) => return failed(outcome, e),
+            Err(e) => return failed(outcome, crate::error::with_causes(&e)),
         };
         // Saved first, so a companion publishing at the same time renders with it (see
         // `publish`); put back if the publish fails, so the next run publishes it.
@@ -398,7 +398,7 @@ impl<K: SourceKind> Source<K> {
                 return match error {
                     PublishError::Render(error) => {
                         events.emit(RenderFailed { source: &self.name, error: &error });
-                        failed(outcome, error)
+                        failed(outcome, crate::error::with_causes(&error))
                     }
                     PublishError::Store(e) => failed(outcome, format!("no se pudo publicar: {e}")),
                 };

@@ -52,7 +52,11 @@ pub type Companions = BTreeMap<SourceName, Stored<serde_json::Value>>;
 impl Renderer {
     /// Reads every `*.j2` of `dir`; a syntax error fails here, naming the file and line.
     pub fn load(dir: &Path) -> Result<Renderer, TemplatesError> {
-        let fail = |message: String| TemplatesError { dir: dir.display().to_string(), message };
+        let fail = |message: String, cause: Box<dyn std::error::Error + Send + Sync>| TemplatesError {
+            dir: dir.display().to_string(),
+            message,
+            cause,
+        };
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_syntax(
@@ -70,19 +74,24 @@ impl Renderer {
                 minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("«{iso}» no es una fecha: {e}"))
             })
         });
-        let entries = std::fs::read_dir(dir).map_err(|e| fail(e.to_string()))?;
+        let unreadable = |e: std::io::Error| {
+            fail("no se pudo leer el directorio; revisa que exista y sus permisos".into(), e.into())
+        };
+        let entries = std::fs::read_dir(dir).map_err(unreadable)?;
         let mut names = Vec::new();
         for entry in entries {
-            let path = entry.map_err(|e| fail(e.to_string()))?.path();
+            let path = entry.map_err(unreadable)?.path();
             if path.extension().is_some_and(|e| e == EXTENSION) {
                 let name = path.file_name().expect("a file").to_string_lossy().into_owned();
-                let text = std::fs::read_to_string(&path).map_err(|e| fail(format!("{name}: {e}")))?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| fail(format!("{name}: no se pudo leer el archivo; revisa sus permisos"), e.into()))?;
                 names.push((name, text));
             }
         }
         names.sort();
         for (name, text) in names {
-            env.add_template_owned(name, text).map_err(|e| fail(describe(&e)))?;
+            env.add_template_owned(name, text)
+                .map_err(|e| fail(format!("{}: corrige la sintaxis", located(&e)), e.into()))?;
         }
         Ok(Renderer { env, dir: dir.display().to_string() })
     }
@@ -97,40 +106,45 @@ impl Renderer {
     pub fn render(&self, key: AnswerKey, common: &Common, values: Value) -> Result<Answer, RenderError> {
         let template = Self::template_name(&key);
         let values = context! { alcance => scope_value(key.scope), ..values };
-        self.render_text(&template, common.data_date, &common.attribution, values).map_err(|message| RenderError {
+        self.render_text(&template, common.data_date, &common.attribution, values).map_err(|refused| RenderError {
             template: template.clone(),
             key,
-            message,
+            message: refused.message,
+            cause: refused.cause,
         })
     }
 
     /// Renders `template` with `fecha_datos` (es-MX) and `fuente` added to `values`, and checks
     /// that the text states both and fits WhatsApp's limits: what answers and the drafts of
-    /// Conéctate ([`crate::drafts`]) both owe citizens. The error is the reason, in Spanish.
+    /// Conéctate ([`crate::drafts`]) both owe citizens.
     pub fn render_text(
         &self,
         template: &str,
         data_date: Date,
         attribution: &str,
         values: Value,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, Refused> {
         let tmpl = self
             .env
             .get_template(template)
-            .map_err(|_| format!("no existe la plantilla {template} en {}", self.dir))?;
+            .map_err(|_| Refused::from(format!("no existe la plantilla {template} en {}", self.dir)))?;
         let fecha_datos = es_mx::long_date(data_date);
         let ctx = context! { fecha_datos => fecha_datos.clone(), fuente => attribution, ..values };
-        let text = tmpl.render(ctx).map_err(|e| describe(&e))?;
+        let text = tmpl
+            .render(ctx)
+            .map_err(|e| Refused { message: format!("{}: corrige la plantilla", located(&e)), cause: Some(e) })?;
         let text = text.trim();
         if !text.contains(&fecha_datos) {
-            return Err(format!(
+            return Err(Refused::from(format!(
                 "el texto no dice la fecha de los datos («{fecha_datos}»); inclúyela con {{{{ fecha_datos }}}}"
-            ));
+            )));
         }
         if !text.contains(attribution) {
-            return Err(format!("el texto no dice su fuente («{attribution}»); inclúyela con {{{{ fuente }}}}"));
+            return Err(Refused::from(format!(
+                "el texto no dice su fuente («{attribution}»); inclúyela con {{{{ fuente }}}}"
+            )));
         }
-        Answer::text(text).map_err(|e| e.to_string())
+        Answer::text(text).map_err(|e| Refused::from(e.to_string()))
     }
 }
 
@@ -144,19 +158,66 @@ fn scope_value(scope: Scope) -> Value {
     }
 }
 
-/// A minijinja error with its template, line and cause, in one line.
-fn describe(e: &minijinja::Error) -> String {
-    let mut text = match (e.name(), e.line()) {
-        (Some(name), Some(line)) => format!("{name}, línea {line}: {}", e.detail().unwrap_or_default()),
-        _ => e.detail().unwrap_or_default().to_owned(),
-    };
-    if text.trim().is_empty() || text.ends_with(": ") {
-        text.push_str(&e.kind().to_string());
+/// Why a template gave no text that can be sent: the reason a maintainer reads, in Spanish,
+/// and minijinja's error when the engine failed (what it found, kept as the cause).
+#[derive(Debug)]
+pub struct Refused {
+    pub message: String,
+    pub cause: Option<minijinja::Error>,
+}
+
+impl From<String> for Refused {
+    fn from(message: String) -> Refused {
+        Refused { message, cause: None }
     }
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(&format!(" ({cause})"));
-        source = cause.source();
+}
+
+/// Where minijinja failed, for the message: the template file (an included piece, when the
+/// error is there) and the line.
+fn located(e: &minijinja::Error) -> String {
+    match (e.name(), e.line()) {
+        (Some(name), Some(line)) => format!("{name}, línea {line}"),
+        (Some(name), None) => name.to_owned(),
+        _ => "la plantilla".to_owned(),
     }
-    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(name: &str, text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_file_and_line_and_keeps_minijinjas_error() {
+        let dir = dir_with("roto.j2", "{{ fuente }}\n{% if %}\n");
+        let error = Renderer::load(dir.path()).err().expect("a syntax error");
+        assert!(error.message.starts_with("roto.j2, línea 2: corrige la sintaxis"), "{error}");
+        let cause = std::error::Error::source(&error).expect("minijinja's error").to_string();
+        assert!(cause.contains("roto.j2"), "{cause}");
+        let line = crate::error::with_causes(&error);
+        assert_eq!(line.matches("corrige la sintaxis").count(), 1, "{line}");
+    }
+
+    #[test]
+    fn an_undefined_variable_names_the_template_line_and_key_and_keeps_the_cause() {
+        let dir = dir_with("defunciones.j2", "{{ fuente }} {{ fecha_datos }}\n{{ cifras.muertes }}\n");
+        let renderer = Renderer::load(dir.path()).unwrap();
+        let common = Common {
+            data_date: jiff::civil::date(2020, 4, 13),
+            attribution: "Secretaría de Salud".into(),
+            companions: Companions::new(),
+        };
+        let key = AnswerKey::new(schemas::Topic::Defunciones, Scope::Estado);
+        let error = renderer.render(key, &common, context! {}).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "plantilla defunciones.j2, respuesta defunciones/estado: defunciones.j2, línea 2: corrige la plantilla"
+        );
+        assert!(std::error::Error::source(&error).is_some_and(|c| c.to_string().contains("undefined")), "{error:?}");
+    }
 }

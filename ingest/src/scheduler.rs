@@ -24,13 +24,20 @@ pub struct Scheduler {
 pub struct ScheduleError {
     pub name: String,
     pub message: String,
+    /// What the scheduler said.
+    #[source]
+    pub cause: JobSchedulerError,
 }
 
 impl Scheduler {
     /// Schedules every source of `ingest` and starts ticking. With `run_now`, every source also
     /// runs once right away (what `contacto run` does, so answers exist from the start).
     pub async fn start(ingest: Arc<Ingest>, timezone: Tz, run_now: bool) -> Result<Scheduler, ScheduleError> {
-        let fail = |source: &str, e: JobSchedulerError| ScheduleError { name: source.into(), message: e.to_string() };
+        let fail = |source: &str, cause: JobSchedulerError| ScheduleError {
+            name: source.into(),
+            message: "el programador de corridas falló; reinicia el servicio".into(),
+            cause,
+        };
         let inner = JobScheduler::new().await.map_err(|e| fail("*", e))?;
         for name in ingest.source_names() {
             let schedule = ingest.source(name.as_str()).map(|s| s.schedule().to_owned()).unwrap_or_default();
@@ -39,9 +46,10 @@ impl Scheduler {
                 let (ingest, name) = (job_ingest.clone(), job_name.clone());
                 Box::pin(async move { run_logged(&ingest, &name).await })
             })
-            .map_err(|_| ScheduleError {
+            .map_err(|cause| ScheduleError {
                 name: name.to_string(),
                 message: format!("«{schedule}» no es una expresión cron válida de 6 campos"),
+                cause,
             })?;
             inner.add(job).await.map_err(|e| fail(name.as_str(), e))?;
             tracing::info!(source = %name, schedule = %schedule, timezone = %timezone, "Source scheduled.");

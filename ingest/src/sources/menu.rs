@@ -292,6 +292,7 @@ impl Menu {
                 template: Renderer::template_name(&key),
                 key,
                 message: format!("menú «{}»: {e}", m.id),
+                cause: None,
             })?;
             let entries = m
                 .opciones

@@ -343,6 +343,24 @@ async fn a_server_too_slow_for_the_timeout_fails_the_run() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_fails_the_run_naming_the_url_and_keeping_the_cause() {
+    let s = testkit::embedded_store().await;
+    // A port that was just free and is closed again: connecting is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = format!("http://127.0.0.1:{port}/datos_abiertos_covid19.zip");
+    let mut settings = covid_settings(&closed);
+    settings.retries = 1;
+    let (ingest, _data) = ingest_with(s.store.clone(), settings, None);
+    let report = run(&ingest).await;
+    assert_eq!(report.run.result, RunResult::Failed);
+    assert_eq!(report.events.names().iter().filter(|e| **e == "SourceFetchFailed").count(), 2, "retried once");
+    let error = report.run.error.unwrap();
+    assert!(error.starts_with(&format!("no se pudo conectar con {closed}; revisa la URL")), "{error}");
+    assert!(error.contains(" (causa: ") && error.to_lowercase().contains("refused"), "{error}");
+    assert_eq!(s.store.current_version().await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn retryable_failures_are_retried_and_permanent_ones_are_not() {
     let s = testkit::embedded_store().await;
     let (server, http) = served(zip("a.csv", &first_release())).await;
