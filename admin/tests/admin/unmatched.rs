@@ -13,13 +13,13 @@ use serde_json::Value;
 use store::UnmatchedMessage;
 use testkit::StoreKind;
 
-use crate::helpers::{App, TOKEN, repo, spawn};
+use crate::helpers::{TOKEN, TestApp, repo, spawn_app};
 
 const KEEP: Duration = Duration::from_secs(30 * 86_400);
 
 /// Citizens `from..to` write `text` (each with a number of their own), as the responder
 /// records it once it answered with the help.
-async fn write(app: &App, text: &str, citizens: std::ops::Range<usize>) {
+async fn write(app: &TestApp, text: &str, citizens: std::ops::Range<usize>) {
     let now = jiff::Timestamp::now();
     let batch: Vec<UnmatchedMessage> = citizens
         .map(|i| UnmatchedMessage {
@@ -32,7 +32,7 @@ async fn write(app: &App, text: &str, citizens: std::ops::Range<usize>) {
 }
 
 async fn phrases_shown_only_above_the_minimum_masked_with_their_closest_topics(kind: StoreKind) {
-    let app = spawn(kind).await;
+    let app = spawn_app(kind).await;
     let k = app.settings.responder.unmatched_min_citizens as usize;
     write(&app, "¿Dónde descargo mi certificado de vacunación? mi cel", 0..k).await;
     write(&app, "¿Hay brigadas de fumigación?", 0..k - 1).await;
@@ -63,7 +63,7 @@ async fn phrases_shown_only_above_the_minimum_masked_with_their_closest_topics(k
 testkit::on_both_stores!(phrases_shown_only_above_the_minimum_masked_with_their_closest_topics);
 
 /// The API with a copy of the bundled menu file in `dir` as the menu source's file.
-async fn api_with_menu(app: &App, dir: &std::path::Path) -> testkit::TestServer {
+async fn api_with_menu(app: &TestApp, dir: &std::path::Path) -> testkit::TestServer {
     std::fs::copy(repo().join("fixtures/menu/menu.toml"), dir.join("menu.toml")).unwrap();
     let mut ops = Ops::from_settings(&app.settings, app.store.clone()).unwrap();
     let path = dir.join("menu.toml");
@@ -71,7 +71,7 @@ async fn api_with_menu(app: &App, dir: &std::path::Path) -> testkit::TestServer 
     testkit::serve(AdminApi::new(TOKEN).mount_ops(ops).router()).await
 }
 
-async fn get(app: &App, server: &testkit::TestServer, phrase: &str, topic: &str) -> (StatusCode, Value) {
+async fn get(app: &TestApp, server: &testkit::TestServer, phrase: &str, topic: &str) -> (StatusCode, Value) {
     let url = server.url("/admin/unmatched/keyword-change");
     let r = app.http.get(url).query(&[("phrase", phrase), ("topic", topic)]).bearer_auth(TOKEN).send().await.unwrap();
     (r.status(), r.json().await.unwrap())
@@ -79,7 +79,7 @@ async fn get(app: &App, server: &testkit::TestServer, phrase: &str, topic: &str)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_keyword_change_is_the_files_own_line_with_the_phrase_added_and_bad_asks_are_named() {
-    let app = spawn(StoreKind::Embedded).await;
+    let app = spawn_app(StoreKind::Embedded).await;
     let dir = tempfile::tempdir().unwrap();
     let server = api_with_menu(&app, dir.path()).await;
     let phrase = "donde descargo mi certificado #";

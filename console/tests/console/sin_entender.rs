@@ -6,11 +6,11 @@
 use responder::channels::meta;
 use std::time::Duration;
 
-use crate::app::{self, App, PNID, TOKEN};
+use crate::app::{self, PNID, TOKEN, TestApp};
 use crate::browser::Browser;
 
 /// Citizen `i` writes `text` to the bot, as Meta delivers it.
-async fn write(app: &App, i: usize, text: &str) {
+async fn write(app: &TestApp, i: usize, text: &str) {
     let body = testkit::meta_text(PNID, &app::phone(i), &format!("wamid.SIN{i}-{}", text.len()), text);
     let response = reqwest::Client::new()
         .post(format!("{}/webhooks/meta", app.public))
@@ -25,7 +25,7 @@ async fn write(app: &App, i: usize, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_what_enough_citizens_wrote_masked_and_the_change_for_a_topic() {
-    let app = app::spawn().await;
+    let app = app::spawn_app().await;
     app.ingest_fixtures().await;
     let k = app.settings.responder.unmatched_min_citizens as usize;
     for i in 0..k {
