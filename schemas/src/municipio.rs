@@ -32,6 +32,8 @@ struct LocalNames {
     municipios: &'static str,
     /// `CVE_MUN,alias`: more common names, one a line.
     aliases: &'static str,
+    /// The municipios whose name and short name messages give as examples (León, Silao).
+    examples: [u16; 2],
 }
 
 /// The states whose local names are bundled.
@@ -39,6 +41,7 @@ const LOCAL_NAMES: &[LocalNames] = &[LocalNames {
     state: 11,
     municipios: include_str!("../data/guanajuato_municipios.csv"),
     aliases: include_str!("../data/guanajuato_alias.csv"),
+    examples: [20, 37],
 }];
 
 /// The SSA code for "municipio no especificado" (one per state).
@@ -148,6 +151,8 @@ pub struct Municipio {
 #[derive(Debug)]
 pub struct Catalogue {
     state: &'static State,
+    /// How to name a municipio, for messages: «escribe su nombre (León), …».
+    how_to_name: String,
     municipios: Vec<Municipio>,
     /// Position + 1 in `municipios` of each code (0: not a municipio of the state), so a code
     /// is found without a search.
@@ -228,7 +233,23 @@ impl Catalogue {
             .filter(|(alias, _)| !state.is_named(alias))
             .collect();
         by_alias.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        Catalogue { state, municipios, position, by_alias }
+        let mut catalogue = Catalogue { state, how_to_name: String::new(), municipios, position, by_alias };
+        catalogue.how_to_name = match local.map(|l| l.examples.map(|code| catalogue.get(code))) {
+            Some([Some(named), Some(short)]) => format!(
+                "escribe su nombre ({}), un nombre corto ({}) o su clave INEGI ({})",
+                named.name, short.short_name, named.id
+            ),
+            _ => catalogue.municipios.first().map_or_else(String::new, |m| {
+                format!("escribe su nombre ({}), un nombre corto o su clave INEGI ({})", m.name, m.id)
+            }),
+        };
+        catalogue
+    }
+
+    /// How a person names a municipio of this state, with examples, for error messages:
+    /// «escribe su nombre (León), un nombre corto (Silao) o su clave INEGI (020)».
+    pub fn how_to_name(&self) -> &str {
+        &self.how_to_name
     }
 
     /// The state whose municipios these are.
@@ -370,6 +391,8 @@ mod tests {
         assert_eq!(bc.find("11004"), None, "a CVEGEO of another state");
         assert_eq!(bc.find("León"), None);
         assert_eq!(bc.get(4).unwrap().population, None);
+        assert_eq!(bc.how_to_name(), "escribe su nombre (Ensenada), un nombre corto o su clave INEGI (001)");
+        assert_eq!(of(11).how_to_name(), "escribe su nombre (León), un nombre corto (Silao) o su clave INEGI (020)");
 
         let cdmx = of(9);
         assert_eq!(cdmx.municipios().len(), 16, "the 16 alcaldías");
