@@ -209,6 +209,8 @@ pub enum Command {
 /// Loads the configuration, starts logging and runs the command.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&cli.config)?;
+    // Before anything reads a place: the municipios, names and texts are this state's.
+    schemas::select_state(settings.state_code)?;
     let service = matches!(
         cli.command,
         Command::Run

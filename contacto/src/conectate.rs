@@ -192,7 +192,7 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
                 .iter()
                 .map(|m| {
                     schemas::catalogue().find(m).with_context(|| {
-                        format!("«{m}» no es un municipio de Guanajuato (nombre, nombre corto o clave)")
+                        format!("«{m}» no es un municipio de {} (nombre, nombre corto o clave)", schemas::state().name)
                     })
                 })
                 .collect::<anyhow::Result<Vec<MunicipioId>>>()?;

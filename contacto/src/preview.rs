@@ -75,7 +75,10 @@ fn show_topic(all: &Answers, topic: &str, municipio: Option<&str>) -> anyhow::Re
     let scope = match municipio {
         None => Scope::Estado,
         Some(text) => Scope::Municipio(catalogue().find(text).with_context(|| {
-            format!("«{text}» no es un municipio de Guanajuato (escribe su nombre, un nombre corto o su clave INEGI)")
+            format!(
+                "«{text}» no es un municipio de {} (escribe su nombre, un nombre corto o su clave INEGI)",
+                schemas::state().name
+            )
         })?),
     };
     let found = all.answers.get(&AnswerKey::new(topic, scope)).or_else(|| all.answers.get(&AnswerKey::estado(topic)));

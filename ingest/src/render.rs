@@ -7,7 +7,9 @@
 //!
 //! Every template sees, besides what its source gives it:
 //! - `fecha_datos`: the data date, es-MX (`27 de mayo de 2020`); `fuente`: the source's
-//!   attribution; `alcance`: `{tipo: "estado"|"municipio", nombre, clave}`;
+//!   attribution; `alcance`: `{tipo: "estado"|"municipio", nombre, clave}`; `entidad`: the
+//!   name of the state the deployment serves («Guanajuato», [`schemas::state`]), so no
+//!   template names a state;
 //! - filters `numero` (`1,248`), `decimal(n)` (`1,570.5`), `porcentaje` (`12.5 %`) and
 //!   `fecha` (`2020-05-27` → `27 de mayo de 2020`).
 //!
@@ -66,6 +68,7 @@ impl Renderer {
                 .build()
                 .expect("the default delimiters are valid"),
         );
+        env.add_global("entidad", schemas::state().name.as_str());
         env.add_filter("numero", |n: i64| es_mx::integer(n));
         env.add_filter("decimal", |x: f64, places: Option<usize>| es_mx::decimal(x, places.unwrap_or(1)));
         env.add_filter("porcentaje", |ratio: f64| es_mx::percent(ratio));

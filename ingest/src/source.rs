@@ -172,6 +172,24 @@ pub fn options<T: DeserializeOwned>(
     })
 }
 
+/// A source's own `state_code`, a copy of the deployment's: left out it is the deployment's
+/// state ([`schemas::state`]); given, it must be that state, since the municipio catalogue,
+/// the answers and the texts are that state's.
+pub fn state_code(source: &SourceName, own: Option<u8>) -> Result<u8, ConfigError> {
+    let state = schemas::state();
+    match own {
+        Some(code) if code != state.code => Err(ConfigError {
+            name: source.to_string(),
+            field: "state_code".into(),
+            message: format!(
+                "la entidad {code:02} no es la de esta instalación ({:02}, {}); la entidad se elige una sola vez, con `state_code` al principio de contacto.toml (o CONTACTO_STATE_CODE): quita esta línea de la fuente",
+                state.code, state.name
+            ),
+        }),
+        _ => Ok(state.code),
+    }
+}
+
 /// serde's English messages for the common cases, in Spanish: `invalid type: string "x",
 /// expected u32` → `tipo inválido: se dio el texto «x» y se espera un número entero`.
 fn translate_serde(message: &str) -> String {

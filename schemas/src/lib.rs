@@ -6,7 +6,11 @@
 //!
 //! # Layout
 //! - [`topic`]: what a citizen can ask about ([`Topic`]).
-//! - [`municipio`]: the 46 municipios of Guanajuato, compiled in ([`MunicipioId`], [`catalogue`]).
+//! - [`state`]: the 32 states, compiled in, and the one this process serves ([`select_state`],
+//!   [`state()`]).
+//! - [`municipio`]: the municipios of that state from the federal catalogue, compiled in, with
+//!   each state's bundled common names ([`MunicipioId`], [`catalogue`]).
+//! - [`spanish_names`]: the catalogues' upper-case names in Spanish capitalisation.
 //! - [`scope`]: the state or one municipio ([`Scope`]), and [`AnswerKey`] = topic × scope.
 //! - [`answer`]: [`Answer`], a text plus an optional WhatsApp list or reply buttons whose limits
 //!   hold by construction.
@@ -37,6 +41,8 @@ pub mod router;
 pub mod runs;
 pub mod scope;
 pub mod snapshot;
+pub mod spanish_names;
+pub mod state;
 pub mod template;
 pub mod topic;
 pub mod user;
@@ -51,9 +57,10 @@ pub use router::{Keyword, KeywordRule, Menu, MenuEntry, MenuId, RouterTable, Tar
 pub use runs::{Actor, IngestRun, RunFilter, RunResult};
 pub use scope::{AnswerKey, Scope};
 pub use snapshot::{Provenance, RenderedAnswer, Snapshot, SnapshotContent, SnapshotVersion, SourceName};
+pub use state::{State, StateError, select_state, state};
 pub use template::TemplateCategory;
 pub use topic::Topic;
 pub use user::{Bsuid, PhoneNumber, UserAddress, UserHasher, UserKey};
 
-/// The INEGI code of the state this deployment serves by default (Guanajuato).
+/// The INEGI code of the state a deployment serves unless configured otherwise (Guanajuato).
 pub const DEFAULT_STATE_CODE: u8 = 11;

@@ -1,9 +1,17 @@
-//! The 46 municipios of Guanajuato (INEGI state code 11).
+//! The municipios of the state this process serves ([`crate::state`]): Ciudad de México's
+//! alcaldías are its municipios.
 //!
-//! The catalogue is compiled in from `data/guanajuato_municipios.csv`, a copy of the verified
-//! mapping of docs/formats.md §c: INEGI code, the SSA catalogue name, the CONACYT name (no accents),
-//! the state portal's short name and the CONACYT population. The codes are not alphabetical
-//! (003 is San Miguel de Allende), so nothing here may sort names to find codes.
+//! The federal catalogue of every state's municipios is compiled in from
+//! `data/catalogo_municipios.csv` (the SSA's «Catálogo MUNICIPIOS» of 28 November 2020, upper
+//! case), and the names citizens read are in Spanish capitalisation («LEÓN» is «León»). What
+//! people call a place beyond that is maintainer data per state, bundled beside it: for
+//! Guanajuato, `data/guanajuato_municipios.csv` (the verified mapping of docs/formats.md §c:
+//! CONACYT name, the state portal's short name, population) and `data/guanajuato_alias.csv`
+//! («Dolores Hidalgo», «San Miguel»…). A municipio that bears its state's name (Guanajuato,
+//! Zacatecas, Durango…) answers to «ciudad de …» and «… capital» in a sentence, where the bare
+//! name means the state; that rule is the same for every state. The codes are not alphabetical
+//! (003 is San Miguel de Allende) nor always from 001 (Ciudad de México's start at 002), so
+//! nothing here may sort names to find codes.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,45 +20,82 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::normalize;
+use crate::spanish_names::spanish_title_case;
+use crate::state::{State, state};
 
-const CATALOGUE_CSV: &str = include_str!("../data/guanajuato_municipios.csv");
+const FEDERAL_CSV: &str = include_str!("../data/catalogo_municipios.csv");
 
-/// The number of municipios of Guanajuato.
-pub const COUNT: u16 = 46;
+/// Names people use for a state's places beyond the federal catalogue: maintainer data.
+struct LocalNames {
+    state: u8,
+    /// `CVE_ENT,CVE_MUN,CVEGEO,nombre_catalogo_SSA,nombre_tablero_CONACYT,nombre_corto,poblacion`.
+    municipios: &'static str,
+    /// `CVE_MUN,alias`: more common names, one a line.
+    aliases: &'static str,
+    /// The municipios whose name and short name messages give as examples (León, Silao).
+    examples: [u16; 2],
+}
+
+/// The states whose local names are bundled.
+const LOCAL_NAMES: &[LocalNames] = &[LocalNames {
+    state: 11,
+    municipios: include_str!("../data/guanajuato_municipios.csv"),
+    aliases: include_str!("../data/guanajuato_alias.csv"),
+    examples: [20, 37],
+}];
 
 /// The SSA code for "municipio no especificado" (one per state).
 pub const NO_ESPECIFICADO: u16 = 999;
 
-/// The INEGI code of one of the 46 municipios (1–46). Code 999 ("no especificado") is a bucket
+/// The INEGI code of one of the state's municipios. Code 999 ("no especificado") is a bucket
 /// in the figures, not a place a citizen can ask about, so it is not a `MunicipioId`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u16", into = "u16")]
 pub struct MunicipioId(u16);
 
-/// A value that is not one of the 46 municipio codes.
+/// A value that is not the code of one of the state's municipios.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("«{0}» no es la clave de un municipio de Guanajuato (001 a 046, o 11001 a 11046)")]
-pub struct InvalidMunicipio(pub String);
+#[error(
+    "«{value}» no es la clave de un municipio de {state} (tres cifras, como {example}, o la CVEGEO, como {example_cvegeo})"
+)]
+pub struct InvalidMunicipio {
+    pub value: String,
+    state: String,
+    example: String,
+    example_cvegeo: String,
+}
+
+impl InvalidMunicipio {
+    fn new(value: &str, catalogue: &Catalogue) -> InvalidMunicipio {
+        let first = catalogue.municipios.first().map_or(1, |m| m.id.0);
+        InvalidMunicipio {
+            value: value.to_owned(),
+            state: catalogue.state.name.clone(),
+            example: format!("{first:03}"),
+            example_cvegeo: format!("{:02}{first:03}", catalogue.state.code),
+        }
+    }
+}
 
 impl MunicipioId {
-    /// The code as a number, 1–46.
+    /// The code as a number (20 for León).
     pub const fn code(self) -> u16 {
         self.0
     }
 
-    /// The municipio this id names in the compiled catalogue.
+    /// The municipio this id names in the state's catalogue.
     pub fn municipio(self) -> &'static Municipio {
-        &catalogue().municipios[usize::from(self.0) - 1]
+        catalogue().get(self.0).expect("a MunicipioId exists only for a municipio of the catalogue")
     }
 
     /// The INEGI CVEGEO, state code followed by the municipio code: `11020` for León.
     pub fn cvegeo(self) -> String {
-        format!("{:02}{:03}", crate::DEFAULT_STATE_CODE, self.0)
+        format!("{:02}{:03}", catalogue().state.code, self.0)
     }
 
-    /// Every municipio id, in code order.
+    /// Every municipio id of the state, in code order.
     pub fn all() -> impl Iterator<Item = MunicipioId> {
-        (1..=COUNT).map(MunicipioId)
+        catalogue().municipios.iter().map(|m| m.id)
     }
 }
 
@@ -58,7 +103,8 @@ impl TryFrom<u16> for MunicipioId {
     type Error = InvalidMunicipio;
 
     fn try_from(code: u16) -> Result<Self, Self::Error> {
-        if (1..=COUNT).contains(&code) { Ok(MunicipioId(code)) } else { Err(InvalidMunicipio(code.to_string())) }
+        let c = catalogue();
+        c.get(code).map(|m| m.id).ok_or_else(|| InvalidMunicipio::new(&code.to_string(), c))
     }
 }
 
@@ -73,17 +119,8 @@ impl FromStr for MunicipioId {
 
     /// Parses a code: `20`, `020` or the CVEGEO `11020`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim();
-        let err = || InvalidMunicipio(s.to_owned());
-        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err());
-        }
-        let digits = match t.len() {
-            1..=3 => t,
-            5 if t.starts_with("11") => &t[2..],
-            _ => return Err(err()),
-        };
-        digits.parse::<u16>().map_err(|_| err())?.try_into().map_err(|_| err())
+        let c = catalogue();
+        c.parse_code(s).ok_or_else(|| InvalidMunicipio::new(s, c))
     }
 }
 
@@ -100,85 +137,124 @@ pub struct Municipio {
     pub id: MunicipioId,
     /// The official name with accents and Spanish capitalisation: "Silao de la Victoria".
     pub name: String,
-    /// The short name the state portal uses: "Silao".
+    /// The short name people use ("Silao"), the official name where the state has none.
     pub short_name: String,
     /// The SSA catalogue spelling, upper case: "SILAO DE LA VICTORIA".
     pub ssa_name: String,
-    /// Population per the CONACYT dashboard.
-    pub population: u32,
+    /// Population, where the state's local names give it (Guanajuato's: the CONACYT dashboard).
+    pub population: Option<u32>,
     /// Everything a citizen may type for it, already normalised (no accents, lower case).
     pub aliases: Vec<String>,
 }
 
-/// The compiled catalogue of municipios and the lookup by name, alias or code.
+/// The catalogue of one state's municipios and the lookup by name, alias or code.
 #[derive(Debug)]
 pub struct Catalogue {
+    state: &'static State,
+    /// How to name a municipio, for messages: «escribe su nombre (León), …».
+    how_to_name: String,
     municipios: Vec<Municipio>,
+    /// Position + 1 in `municipios` of each code (0: not a municipio of the state), so a code
+    /// is found without a search.
+    position: Vec<u16>,
     /// Normalised alias → id, longest aliases first, for matching inside a sentence.
     by_alias: Vec<(String, MunicipioId)>,
 }
 
-/// Common short forms that are not in the source CSV. "Guanajuato" alone means the state in a
-/// citizen's sentence, so the capital answers to "ciudad de guanajuato" and "guanajuato capital"
-/// there; an explicit lookup ([`Catalogue::find`]) still accepts "Guanajuato" as municipio 015.
-const EXTRA_ALIASES: &[(u16, &str)] = &[
-    (3, "San Miguel"),
-    (3, "San Miguel Allende"),
-    (8, "Ciudad Manuel Doblado"),
-    (14, "Dolores"),
-    (14, "Dolores Hidalgo"),
-    (15, "Ciudad de Guanajuato"),
-    (15, "Guanajuato Capital"),
-    (25, "Purísima"),
-    (25, "Purísima de Bustos"),
-    (31, "San Francisco"),
-    (31, "San Pancho"),
-    (32, "San José"),
-    (35, "Juventino Rosas"),
-    (35, "Santa Cruz"),
-    (37, "Silao"),
-    (42, "Valle"),
-];
-
-/// The catalogue, parsed once from the compiled-in CSV.
+/// The catalogue of the state this process serves, built once.
 pub fn catalogue() -> &'static Catalogue {
-    static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(Catalogue::compile);
+    static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| Catalogue::for_state(state()));
     &CATALOGUE
 }
 
+/// One line of the federal catalogue: `CLAVE_MUNICIPIO,MUNICIPIO,CLAVE_ENTIDAD`; a name with a
+/// comma is quoted.
+fn federal_row(line: &str) -> Option<(u16, &str, u8)> {
+    let (code, rest) = line.split_once(',')?;
+    let (name, state) = rest.rsplit_once(',')?;
+    Some((code.parse().ok()?, name.trim_matches('"'), state.trim().parse().ok()?))
+}
+
 impl Catalogue {
-    fn compile() -> Catalogue {
-        let mut municipios = Vec::with_capacity(usize::from(COUNT));
-        for line in CATALOGUE_CSV.lines().skip(1) {
-            let f: Vec<&str> = line.split(',').collect();
-            let code: u16 = f[1].parse().expect("compiled catalogue: numeric CVE_MUN");
-            if code == NO_ESPECIFICADO {
-                continue;
+    /// Builds the catalogue of `state` from the compiled federal catalogue and the state's
+    /// bundled local names.
+    pub fn for_state(state: &'static State) -> Catalogue {
+        let local = LOCAL_NAMES.iter().find(|l| l.state == state.code);
+        let local_row = |code: u16| -> Option<Vec<&'static str>> {
+            local?
+                .municipios
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').collect::<Vec<_>>())
+                .find(|f| f.get(1).and_then(|c| c.parse::<u16>().ok()) == Some(code))
+        };
+        let mut municipios = Vec::new();
+        for (code, ssa_name, _) in FEDERAL_CSV
+            .lines()
+            .skip(1)
+            .filter_map(federal_row)
+            .filter(|(code, _, s)| *s == state.code && *code != NO_ESPECIFICADO)
+        {
+            let name = spanish_title_case(ssa_name);
+            let row = local_row(code);
+            let short_name = row.as_ref().map_or_else(|| name.clone(), |f| f[5].to_owned());
+            let mut aliases = vec![normalize(&name), normalize(&short_name)];
+            if let Some(f) = &row {
+                aliases.push(normalize(f[4]));
             }
-            let id = MunicipioId::try_from(code).expect("compiled catalogue: codes 001-046");
-            let name = spanish_title_case(f[3]);
-            let short_name = f[5].to_owned();
-            let mut aliases = vec![normalize(&name), normalize(f[4]), normalize(&short_name)];
-            aliases.extend(EXTRA_ALIASES.iter().filter(|(c, _)| *c == code).map(|(_, a)| normalize(a)));
+            if let Some(local) = local {
+                aliases.extend(local.aliases.lines().skip(1).filter_map(|l| {
+                    let (c, alias) = l.split_once(',')?;
+                    (c.parse::<u16>().ok()? == code).then(|| normalize(alias))
+                }));
+            }
+            if state.is_named(&name) {
+                aliases.push(normalize(&format!("ciudad de {name}")));
+                aliases.push(normalize(&format!("{name} capital")));
+            }
             aliases.sort();
             aliases.dedup();
             municipios.push(Municipio {
-                id,
+                id: MunicipioId(code),
                 name,
                 short_name,
-                ssa_name: f[3].to_owned(),
-                population: f[6].parse().expect("compiled catalogue: population"),
+                ssa_name: ssa_name.to_owned(),
+                population: row.as_ref().and_then(|f| f.get(6)?.parse().ok()),
                 aliases,
             });
         }
-        assert_eq!(municipios.len(), usize::from(COUNT), "compiled catalogue: 46 municipios");
+        let mut position = vec![0u16; usize::from(NO_ESPECIFICADO) + 1];
+        for (i, m) in municipios.iter().enumerate() {
+            position[usize::from(m.id.0)] = u16::try_from(i + 1).expect("fewer than 999 municipios");
+        }
         let mut by_alias: Vec<(String, MunicipioId)> = municipios
             .iter()
             .flat_map(|m| m.aliases.iter().map(move |a| (a.clone(), m.id)))
-            .filter(|(alias, _)| alias != "guanajuato")
+            .filter(|(alias, _)| !state.is_named(alias))
             .collect();
         by_alias.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        Catalogue { municipios, by_alias }
+        let mut catalogue = Catalogue { state, how_to_name: String::new(), municipios, position, by_alias };
+        catalogue.how_to_name = match local.map(|l| l.examples.map(|code| catalogue.get(code))) {
+            Some([Some(named), Some(short)]) => format!(
+                "escribe su nombre ({}), un nombre corto ({}) o su clave INEGI ({})",
+                named.name, short.short_name, named.id
+            ),
+            _ => catalogue.municipios.first().map_or_else(String::new, |m| {
+                format!("escribe su nombre ({}), un nombre corto o su clave INEGI ({})", m.name, m.id)
+            }),
+        };
+        catalogue
+    }
+
+    /// How a person names a municipio of this state, with examples, for error messages:
+    /// «escribe su nombre (León), un nombre corto (Silao) o su clave INEGI (020)».
+    pub fn how_to_name(&self) -> &str {
+        &self.how_to_name
+    }
+
+    /// The state whose municipios these are.
+    pub fn state(&self) -> &'static State {
+        self.state
     }
 
     /// Every municipio in code order.
@@ -186,10 +262,31 @@ impl Catalogue {
         &self.municipios
     }
 
+    /// The municipio with this code, if the state has it.
+    pub fn get(&self, code: u16) -> Option<&Municipio> {
+        let at = *self.position.get(usize::from(code))?;
+        (at > 0).then(|| &self.municipios[usize::from(at) - 1])
+    }
+
+    /// A code in any of its forms (`20`, `020`, the CVEGEO `11020`) of one of the municipios.
+    fn parse_code(&self, text: &str) -> Option<MunicipioId> {
+        let t = text.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let digits = match t.len() {
+            1..=3 => t,
+            5 if t[..2].parse::<u8>().ok() == Some(self.state.code) => &t[2..],
+            _ => return None,
+        };
+        self.get(digits.parse().ok()?).map(|m| m.id)
+    }
+
     /// Finds a municipio by code (`20`, `020`, `11020`), official or short name, or alias, in
-    /// any case and with or without accents. "Guanajuato" is the municipio 015 here.
+    /// any case and with or without accents. A municipio bearing the state's name («Guanajuato»)
+    /// is found by it here.
     pub fn find(&self, text: &str) -> Option<MunicipioId> {
-        if let Ok(id) = text.parse::<MunicipioId>() {
+        if let Some(id) = self.parse_code(text) {
             return Some(id);
         }
         let wanted = normalize(text);
@@ -200,33 +297,12 @@ impl Catalogue {
     }
 
     /// The aliases to look for inside a citizen's sentence, longest first so that
-    /// "silao de la victoria" wins over "victoria". Bare "guanajuato" is left out: in a sentence
-    /// it means the state.
+    /// "silao de la victoria" wins over "victoria". The state's own name is left out: in a
+    /// sentence it means the state, even where a municipio bears it.
     pub fn aliases_longest_first(&self) -> &[(String, MunicipioId)] {
         &self.by_alias
     }
 }
-
-/// "SAN DIEGO DE LA UNIÓN" → "San Diego de la Unión": every word capitalised except the
-/// Spanish particles, which stay lower case unless they open the name.
-fn spanish_title_case(upper: &str) -> String {
-    const PARTICLES: [&str; 7] = ["de", "del", "la", "las", "los", "el", "y"];
-    upper
-        .split_whitespace()
-        .enumerate()
-        .map(|(i, word)| {
-            let lower = word.to_lowercase();
-            if i > 0 && PARTICLES.contains(&lower.as_str()) {
-                lower
-            } else {
-                let mut chars = lower.chars();
-                chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-            }
-        })
-        .collect::<Vec<String>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,7 +320,7 @@ mod tests {
         assert_eq!(id(29).municipio().name, "San Diego de la Unión");
         assert_eq!(id(14).municipio().name, "Dolores Hidalgo Cuna de la Independencia Nacional");
         assert_eq!(id(37).municipio().short_name, "Silao");
-        let total: u32 = c.municipios().iter().map(|m| m.population).sum();
+        let total: u32 = c.municipios().iter().map(|m| m.population.unwrap()).sum();
         assert_eq!(total, 6_228_175, "docs/formats.md §c: CONACYT population total");
     }
 
@@ -293,5 +369,62 @@ mod tests {
         assert!(pos("silao de la victoria") < pos("victoria"));
         assert!(!aliases.iter().any(|(a, _)| a == "guanajuato"));
         assert!(aliases.iter().any(|(a, m)| a == "ciudad de guanajuato" && *m == id(15)));
+        assert!(aliases.iter().any(|(a, m)| a == "guanajuato capital" && *m == id(15)));
+    }
+
+    fn of(state: u16) -> Catalogue {
+        Catalogue::for_state(crate::state::state_by_code(state).unwrap())
+    }
+
+    fn name_of(c: &Catalogue, code: u16) -> &str {
+        &c.get(code).unwrap().name
+    }
+
+    #[test]
+    fn every_state_has_its_municipios_from_the_federal_catalogue() {
+        let bc = of(2);
+        assert_eq!(bc.municipios().len(), 5);
+        assert_eq!(name_of(&bc, 4), "Tijuana");
+        assert_eq!(name_of(&bc, 5), "Playas de Rosarito");
+        assert_eq!(bc.find("tijuana").map(MunicipioId::code), Some(4));
+        assert_eq!(bc.find("02004").map(MunicipioId::code), Some(4));
+        assert_eq!(bc.find("11004"), None, "a CVEGEO of another state");
+        assert_eq!(bc.find("León"), None);
+        assert_eq!(bc.get(4).unwrap().population, None);
+        assert_eq!(bc.how_to_name(), "escribe su nombre (Ensenada), un nombre corto o su clave INEGI (001)");
+        assert_eq!(of(11).how_to_name(), "escribe su nombre (León), un nombre corto (Silao) o su clave INEGI (020)");
+
+        let cdmx = of(9);
+        assert_eq!(cdmx.municipios().len(), 16, "the 16 alcaldías");
+        assert!(cdmx.get(1).is_none(), "Ciudad de México's codes start at 002");
+        assert_eq!(name_of(&cdmx, 10), "Álvaro Obregón");
+        assert_eq!(name_of(&cdmx, 5), "Gustavo A. Madero");
+        assert_eq!(cdmx.find("alvaro obregon").map(MunicipioId::code), Some(10));
+
+        let oaxaca = of(20);
+        assert_eq!(oaxaca.municipios().len(), 570);
+        assert_eq!(
+            name_of(&oaxaca, 549),
+            "Heroica Villa Tezoatlán de Segura y Luna, Cuna de la Independencia de Oaxaca",
+            "a quoted name with a comma"
+        );
+        let total: usize = (1..=32).map(|s| of(s).municipios().len()).sum();
+        assert_eq!(total, 2_465, "every municipio and alcaldía of the country in the catalogue of 28 November 2020");
+    }
+
+    #[test]
+    fn a_municipio_bearing_its_states_name_is_the_state_in_a_sentence_for_every_state() {
+        for (state, code) in [(11, 15), (32, 56), (10, 5), (1, 1)] {
+            let c = of(state);
+            let m = c.get(code).unwrap();
+            assert!(c.state().is_named(&m.name), "{}", m.name);
+            let bare = normalize(&m.name);
+            assert_eq!(c.find(&m.name), Some(m.id), "an explicit lookup finds {}", m.name);
+            let aliases = c.aliases_longest_first();
+            assert!(!aliases.iter().any(|(a, _)| *a == bare), "{bare} means the state in a sentence");
+            for alias in [format!("ciudad de {bare}"), format!("{bare} capital")] {
+                assert!(aliases.iter().any(|(a, id)| *a == alias && *id == m.id), "{alias}");
+            }
+        }
     }
 }

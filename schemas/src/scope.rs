@@ -16,15 +16,15 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// Every scope: the state first, then the 46 municipios in code order.
+    /// Every scope: the state first, then its municipios in code order.
     pub fn all() -> impl Iterator<Item = Scope> {
         std::iter::once(Scope::Estado).chain(MunicipioId::all().map(Scope::Municipio))
     }
 
-    /// The name a citizen reads: "Guanajuato" for the state, the municipio's official name.
+    /// The name a citizen reads: the state's («Guanajuato»), the municipio's official name.
     pub fn display_name(self) -> &'static str {
         match self {
-            Scope::Estado => "Guanajuato",
+            Scope::Estado => &crate::state().name,
             Scope::Municipio(id) => &id.municipio().name,
         }
     }

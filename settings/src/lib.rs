@@ -76,6 +76,12 @@ pub struct Settings {
     /// run in it, the days of counters and reports are its days, and the console, the command
     /// line and Conéctate read and show times in it. One setting, so they never disagree.
     pub timezone: String,
+    /// The INEGI code of the state this deployment serves (default 11, Guanajuato; 2 is Baja
+    /// California, 9 Ciudad de México; `CONTACTO_STATE_CODE`). It selects the state's municipios
+    /// from the federal catalogue compiled in, the state's name in every answer, and the rows
+    /// or entries read by every source that filters by state (the national file, the semáforo
+    /// page, the hospital list), which take it from here. One setting, so they never disagree.
+    pub state_code: u16,
     pub responder: ResponderSettings,
     pub channels: ChannelsSettings,
     pub store: StoreSettings,
@@ -98,6 +104,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             timezone: "America/Mexico_City".into(),
+            state_code: u16::from(schemas::DEFAULT_STATE_CODE),
             responder: ResponderSettings::default(),
             channels: ChannelsSettings::default(),
             store: StoreSettings::default(),
@@ -176,6 +183,7 @@ impl Settings {
                 format!("«{}» no es una zona horaria IANA (por ejemplo America/Mexico_City)", self.timezone),
             ));
         }
+        schemas::state::state_by_code(self.state_code).map_err(|e| field("state_code", e.to_string()))?;
         for (name, source) in &self.sources {
             source.validate(name.as_str())?;
         }
@@ -239,16 +247,19 @@ mod tests {
                 ("CONTACTO_DATA_DIR", "/var/lib/contacto"),
                 ("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", "106540352242922,106540352242923"),
                 ("CONTACTO_CHANNELS__META__VERIFY_TOKEN", "12345"),
+                ("CONTACTO_STATE_CODE", "2"),
             ],
         )
         .unwrap();
         assert_eq!(s.sources["covid"].url, "http://127.0.0.1:1234/covid.zip");
+        assert_eq!(s.state_code, 2);
         assert_eq!(s.responder.listen.port(), 0);
         assert_eq!(s.store.data_dir, PathBuf::from("/var/lib/contacto"));
         assert_eq!(s.channels.meta.phone_number_ids, vec!["106540352242922", "106540352242923"]);
         assert_eq!(s.channels.meta.verify_token.as_ref().unwrap().expose(), "12345");
         let s = load("", &[("CONTACTO_CHANNELS__META__PHONE_NUMBER_IDS", "106540352242922")]).unwrap();
         assert_eq!(s.channels.meta.phone_number_ids, vec!["106540352242922"]);
+        assert_eq!(s.state_code, 11, "Guanajuato by default");
         let s = load("", &[("CONTACTO_REDIS_URL", "redis://127.0.0.1:6379/0")]).unwrap();
         assert!(matches!(s.store_config(), store::StoreConfig::Redis { .. }));
         let s = load("", &[("CONTACTO_REDIS_URL", "redis+cluster://10.0.0.1:7000,10.0.0.2:7000")]).unwrap();
@@ -283,6 +294,8 @@ mod tests {
         let cases = [
             ("timezone = \"Marte/Base\"\n", "timezone"),
             ("[responder]\ntimezone = \"America/Mexico_City\"\n", "timezone"),
+            ("state_code = 33\n", "state_code"),
+            ("state_code = 0\n", "state_code"),
         ];
         assert_each_names_its_field(&cases);
     }

@@ -61,7 +61,7 @@ impl Default for EstatalConfig {
         EstatalConfig {
             max_jump_percent: 50.0,
             timezone: "America/Mexico_City".into(),
-            attribution: "Secretaría de Salud de Guanajuato".into(),
+            attribution: format!("Secretaría de Salud de {}", schemas::state().name),
         }
     }
 }

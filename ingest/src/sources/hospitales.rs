@@ -63,9 +63,10 @@ const COLUMNS: &[(&str, &[&str])] = &[
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HospitalesConfig {
-    /// The state whose units are listed; rows with another `Estado` are skipped (compared
-    /// without case or accents).
-    pub estado: String,
+    /// The state whose units are listed, as the list's `Estado` column spells it; rows with
+    /// another `Estado` are skipped (compared without case or accents). Left out: the
+    /// deployment's state, by its name or official name ([`schemas::State::is_named`]).
+    pub estado: Option<String>,
     /// Rows with errors tolerated, as a percentage of the rows, left out and reported; 0 =
     /// any bad row rejects the file.
     pub error_budget_percent: f64,
@@ -78,7 +79,7 @@ pub struct HospitalesConfig {
 impl Default for HospitalesConfig {
     fn default() -> Self {
         HospitalesConfig {
-            estado: "Guanajuato".into(),
+            estado: None,
             error_budget_percent: 0.0,
             max_fall_percent: 50.0,
             attribution: "Red IRAG, Secretaría de Salud".into(),
@@ -152,7 +153,11 @@ impl SourceKind for Hospitales {
         if toml {
             check.only(&root, &["fecha", "unidad"]);
         }
-        let wanted_state = normalize(&self.config.estado);
+        let wanted_state = self.config.estado.as_deref().map(normalize);
+        let of_the_state = |state: &str| match &wanted_state {
+            Some(wanted) => normalize(state) == *wanted,
+            None => schemas::state().is_named(state),
+        };
         let rows = check.tables(&root, "unidad", true);
         let mut dates = BTreeSet::new();
         let mut unidades: Vec<Unidad> = Vec::new();
@@ -161,7 +166,7 @@ impl SourceKind for Hospitales {
         for row in &rows {
             if let Some(e) = row.entry("estado")
                 && let maintainer::Value::Text(state) = &e.node.value
-                && normalize(state) != wanted_state
+                && !of_the_state(state)
             {
                 continue;
             }
@@ -181,7 +186,7 @@ impl SourceKind for Hospitales {
             check.error(
                 root.at,
                 "estado",
-                &self.config.estado,
+                self.config.estado.as_deref().unwrap_or(&schemas::state().name),
                 "ninguna fila es de este estado; revisa la opción `estado` de la fuente o la columna Estado",
             );
         }

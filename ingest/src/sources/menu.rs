@@ -47,7 +47,7 @@ use jiff::civil::Date;
 use schemas::answer::{LIST_BUTTON_MAX, LIST_ROWS_MAX, ROW_DESCRIPTION_MAX, ROW_TITLE_MAX};
 use schemas::{
     Answer, AnswerKey, Keyword, KeywordRule, ListMenu, ListRow, ListSection, MenuEntry, MenuId, MunicipioId,
-    RouterTable, SourceName, Target, Topic, catalogue, normalize::normalize,
+    RouterTable, SourceName, Target, Topic, catalogue,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +82,7 @@ impl Default for MenuConfig {
     fn default() -> Self {
         MenuConfig {
             max_fall_percent: 50.0,
-            attribution: "Gobierno del Estado de Guanajuato, Contacto Ciudadano".into(),
+            attribution: format!("{}, Contacto Ciudadano", schemas::state().government),
         }
     }
 }
@@ -477,7 +477,7 @@ fn read_aliases(c: &mut Check, root: &Table) -> BTreeMap<Keyword, MunicipioId> {
             c.error(at, "alias", &alias, "sin letras ni números no hay nada que buscar; quítalo");
             continue;
         };
-        let catalogued = catalogue().find(&alias).filter(|_| normalize(&alias) != "guanajuato");
+        let catalogued = catalogue().find(&alias).filter(|_| !schemas::state().is_named(&alias));
         match (catalogued, out.get(&keyword)) {
             (Some(other), _) | (None, Some(&other)) if other != id => {
                 let reason =

@@ -58,7 +58,7 @@ pub struct ProgramasConfig {
 
 impl Default for ProgramasConfig {
     fn default() -> Self {
-        ProgramasConfig { max_fall_percent: 50.0, attribution: "Gobierno del Estado de Guanajuato".into() }
+        ProgramasConfig { max_fall_percent: 50.0, attribution: schemas::state().government.clone() }
     }
 }
 

@@ -20,10 +20,11 @@
 //! kind = "semaforo"
 //! url = "https://datos.covid-19.conacyt.mx/Semaforo/semaforo.php"
 //! schedule = "0 0 20 * * 5"              # Fridays 20:00, after the announcement
-//! state_code = 11
 //! periodo_selector = "#vigencia"
 //! # color_selector = "#estado-11 .color"  # for a page without the script
 //! ```
+//!
+//! The state read is the deployment's (`state_code` at the top of the configuration).
 //!
 //! The semáforo answer also shows the state's own semáforo (`estatal`, a source of kind
 //! `semaforo_estatal`), read from its last good record.
@@ -53,8 +54,9 @@ pub const KIND: &str = "semaforo";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SemaforoConfig {
-    /// The INEGI code of the state whose colour is read (`NColors['11']`).
-    pub state_code: u8,
+    /// Left out: the deployment's state (`state_code` at the top of the configuration), whose
+    /// colour is read (`NColors['11']`). Given, it must be that same state.
+    pub state_code: Option<u8>,
     /// CSS selector of the element whose text (or `color_attribute`) is the colour. Empty:
     /// the CONACYT script form.
     pub color_selector: String,
@@ -75,7 +77,7 @@ pub struct SemaforoConfig {
 impl Default for SemaforoConfig {
     fn default() -> Self {
         SemaforoConfig {
-            state_code: schemas::DEFAULT_STATE_CODE,
+            state_code: None,
             color_selector: String::new(),
             color_attribute: String::new(),
             script_selector: "script".into(),
@@ -165,6 +167,8 @@ impl Dataset for SemaforoDataset {
 
 pub struct Semaforo {
     pub config: SemaforoConfig,
+    /// The state whose colour is read: the deployment's.
+    state_code: u8,
     color: Option<Selector>,
     script: Selector,
     periodo: Option<Selector>,
@@ -190,9 +194,7 @@ impl SourceKind for Semaforo {
         let config: SemaforoConfig = crate::source::options(source, options)?;
         let field =
             |field: &str, message: String| ConfigError { name: source.to_string(), field: field.into(), message };
-        if !(1..=32).contains(&config.state_code) {
-            return Err(field("state_code", "debe ser una clave de entidad del INEGI, de 1 a 32".into()));
-        }
+        let state_code = crate::source::state_code(source, config.state_code)?;
         let color = selector(source, "color_selector", &config.color_selector)?;
         let script = selector(source, "script_selector", &config.script_selector)?
             .ok_or_else(|| field("script_selector", "no puede estar vacío".into()))?;
@@ -200,7 +202,7 @@ impl SourceKind for Semaforo {
         let timezone = jiff::tz::TimeZone::get(&config.timezone)
             .map_err(|_| field("timezone", format!("«{}» no es una zona horaria IANA", config.timezone)))?;
         maintainer::check_attribution(source, &config.attribution)?;
-        Ok(Semaforo { config, color, script, periodo, timezone })
+        Ok(Semaforo { config, state_code, color, script, periodo, timezone })
     }
 
     fn attribution(&self) -> &str {
@@ -242,7 +244,7 @@ impl SourceKind for Semaforo {
             }
             None => {
                 let css = &self.config.script_selector;
-                let key = format!("{:02}", self.config.state_code);
+                let key = format!("{:02}", self.state_code);
                 let raw = page
                     .select(&self.script)
                     .find_map(|s| ncolor(&s.text().collect::<String>(), &key))
@@ -274,7 +276,7 @@ impl SourceKind for Semaforo {
         };
         let consultado = jiff::Timestamp::now().to_zoned_datetime(self.timezone.clone()).date();
         let dataset = SemaforoDataset {
-            state_code: self.config.state_code,
+            state_code: self.state_code,
             color,
             desde,
             hasta,

@@ -51,7 +51,7 @@ pub struct SemaforoEstatalConfig {
 
 impl Default for SemaforoEstatalConfig {
     fn default() -> Self {
-        SemaforoEstatalConfig { federal: "semaforo".into(), attribution: "Gobierno del Estado de Guanajuato".into() }
+        SemaforoEstatalConfig { federal: "semaforo".into(), attribution: schemas::state().government.clone() }
     }
 }
 

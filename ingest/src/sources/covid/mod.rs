@@ -13,12 +13,15 @@
 //! kind = "covid"
 //! url = "http://datosabiertos.salud.gob.mx/gobmx/salud/datos_abiertos/datos_abiertos_covid19.zip"
 //! schedule = "0 30 20 * * *"      # every day at 20:30
-//! state_code = 11                 # Guanajuato
 //! state_basis = "unidad_medica"   # or "residencia"
 //! error_budget_percent = 0.01
 //! max_fall_percent = 0.0
 //! max_jump_percent = 50.0
 //! ```
+//!
+//! The state counted is the deployment's (`state_code` at the top of the configuration,
+//! [`schemas::state`]); the municipio codes accepted are that state's, looked up once per file
+//! ([`known_municipios`]), never per row.
 
 pub mod count;
 pub mod layout;
@@ -52,9 +55,9 @@ const ERRORS_LISTED: usize = 20;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CovidConfig {
-    /// The INEGI code of the state whose figures are published. The municipio catalogue
-    /// compiled into `schemas` is Guanajuato's, so only 11 is accepted for now.
-    pub state_code: u8,
+    /// Left out: the deployment's state (`state_code` at the top of the configuration), whose
+    /// figures are published. Given, it must be that same state.
+    pub state_code: Option<u8>,
     /// Which rows make the state's totals: `unidad_medica` (`ENTIDAD_UM`, the state of the
     /// unit that notified the case; reproduces the federal daily report) or `residencia`
     /// (`ENTIDAD_RES`). Municipal figures are always by residence.
@@ -76,7 +79,7 @@ pub struct CovidConfig {
 impl Default for CovidConfig {
     fn default() -> Self {
         CovidConfig {
-            state_code: schemas::DEFAULT_STATE_CODE,
+            state_code: None,
             state_basis: StateBasis::UnidadMedica,
             error_budget_percent: 0.01,
             max_fall_percent: 0.0,
@@ -166,15 +169,19 @@ impl Dataset for CovidDataset {
 /// The national-file source kind.
 pub struct Covid {
     pub config: CovidConfig,
+    /// The state whose rows are counted: the deployment's.
+    state_code: u8,
 }
 
 impl Covid {
+    /// The source for the deployment's state ([`schemas::state`]).
     pub fn new(config: CovidConfig) -> Covid {
-        Covid { config }
+        Covid { config, state_code: schemas::state().code }
     }
 }
 
-/// The municipio codes of the compiled catalogue, plus 999.
+/// The municipio codes of the deployment's state ([`schemas::catalogue`]), plus 999: built
+/// once per file, so a row's municipio is checked by one index, whatever the state.
 fn known_municipios() -> Vec<bool> {
     let mut known = vec![false; 1000];
     for id in MunicipioId::all() {
@@ -311,12 +318,7 @@ impl SourceKind for Covid {
             field: field.into(),
             message: message.into(),
         };
-        if config.state_code != schemas::DEFAULT_STATE_CODE {
-            return Err(field(
-                "state_code",
-                "el catálogo de municipios compilado es el de Guanajuato, así que solo se admite 11",
-            ));
-        }
+        crate::source::state_code(source, config.state_code)?;
         if !(0.0..=100.0).contains(&config.error_budget_percent) {
             return Err(field("error_budget_percent", "debe estar entre 0 y 100"));
         }
@@ -337,7 +339,7 @@ impl SourceKind for Covid {
     }
 
     fn parse(&self, body: &Body, progress: &SharedProgress) -> Result<Parsed<CovidDataset>, SourceError> {
-        count_body(body, self.config.state_code, Some(known_municipios()), self.config.error_budget_percent, progress)
+        count_body(body, self.state_code, Some(known_municipios()), self.config.error_budget_percent, progress)
     }
 
     fn implausibilities(&self, last_good: &CovidDataset, new: &CovidDataset) -> Vec<String> {

@@ -145,7 +145,7 @@ impl Check {
         date
     }
 
-    /// A municipio of Guanajuato by name, short name, alias or INEGI code.
+    /// A municipio of the deployment's state by name, short name, alias or INEGI code.
     pub fn municipio(&mut self, t: &Table, key: &str, required: bool) -> Option<MunicipioId> {
         let entry = self.get(t, key, required)?;
         let found = match &entry.node.value {
@@ -154,10 +154,8 @@ impl Check {
             _ => None,
         };
         if found.is_none() {
-            self.bad(
-                entry,
-                "no es un municipio de Guanajuato; escribe su nombre (León), un nombre corto (Silao) o su clave INEGI (020)",
-            );
+            let c = catalogue();
+            self.bad(entry, format!("no es un municipio de {}; {}", c.state().name, c.how_to_name()));
         }
         found
     }
