@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use channels::{meta, twilio};
 use metrics::{Metrics, SendKind, SendResult, WebhookOutcome};
-use responder::channels::{meta, twilio};
 use responder::{OutboxWorker, Outcome, Responder, ResponderConfig};
 use schemas::{
     ChannelKind, KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey,
