@@ -93,6 +93,10 @@ pub trait Channel: Send + Sync + 'static {
     /// The webhook response carrying `replies` (for inline channels) or an empty success.
     fn respond(&self, replies: &[&Answer]) -> Response;
 
+    /// What a failed delivery status's error `code` means, in the same classes as a failed
+    /// send: the status hook acts on it as the sender would, and never reads a code itself.
+    fn classify_failure(&self, code: u32) -> SendError;
+
     /// Sends one message through the platform's API.
     async fn send(&self, message: &Outbound) -> Result<Sent, SendError>;
 

@@ -19,15 +19,6 @@ pub const SETTLED: &[u8] = b"d";
 /// The rank of a recipient's outcome: the first one recorded stays.
 pub const OUTCOME_RANK: u8 = 1;
 
-/// Meta's opt-out from marketing messages.
-pub const OPTED_OUT: u32 = 131050;
-/// Undeliverable: not on WhatsApp, an old client, terms not accepted.
-pub const UNREACHABLE: u32 = 131026;
-/// Meta held the message back to keep engagement healthy; no retry for a day.
-pub const ENGAGEMENT_LIMITED: u32 = 131049;
-/// Outside the 24-hour window: Meta's and Twilio's codes.
-pub const OUTSIDE_WINDOW: [u32; 2] = [131047, 63016];
-
 /// Which delivery of a content a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryId {

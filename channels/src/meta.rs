@@ -160,6 +160,10 @@ impl Channel for Meta {
     fn redact_values(&self) -> Vec<String> {
         secrets(&self.config)
     }
+
+    fn classify_failure(&self, code: u32) -> SendError {
+        classify(400, Some(code), None, "")
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -789,11 +793,7 @@ pub fn classify(http_status: u16, code: Option<u32>, retry_after: Option<Duratio
         Some(131056) => throttled(ThrottleScope::Recipient),
         Some(4 | 80007) => throttled(ThrottleScope::Account),
         // Per-user marketing limit: no retry for at least a day.
-        Some(131049) => SendError::Throttled {
-            scope: ThrottleScope::Recipient,
-            retry_after: Some(Duration::from_secs(24 * 3600)),
-            code,
-        },
+        Some(c @ 131049) => SendError::EngagementLimited { code: c, retry_after: Duration::from_secs(24 * 3600) },
         Some(c @ (131048 | 131031 | 368)) => SendError::Frozen { code: c, reason },
         Some(c @ 131050) => SendError::OptedOut { code: c },
         Some(c @ 131047) => SendError::NeedsTemplate { code: c },
@@ -913,7 +913,7 @@ mod tests {
             (131056, "throttled", true),
             (4, "throttled", true),
             (80007, "throttled", true),
-            (131049, "throttled", true),
+            (131049, "engagement_limited", true),
             (131048, "frozen", false),
             (131031, "frozen", false),
             (368, "frozen", false),

@@ -235,6 +235,10 @@ impl Channel for Twilio {
     fn redact_values(&self) -> Vec<String> {
         vec![self.config.auth_token.clone()]
     }
+
+    fn classify_failure(&self, code: u32) -> SendError {
+        classify(400, Some(code), None, "")
+    }
 }
 
 fn status_event(id: &str, status: &str, params: &[(String, String)], request: &WebhookRequest<'_>) -> InboundEvent {

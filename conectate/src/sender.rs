@@ -18,7 +18,7 @@
 //!    waits for the platform's status (which settles the key) or for the lease to run out;
 //! 5. the send, tagged with the delivery so its statuses find it, and what its result asks
 //!    for ([`SendError`] says): settled (sent, opted out, unreachable, refused), the template
-//!    instead (131047, 63016), later (throttles pause the number; 131049 waits a day;
+//!    instead (131047, 63016), later (throttles pause the number; an engagement limit waits a day;
 //!    transient failures back off), or every sender frozen (131048, 131031, 368, a broken
 //!    configuration) until a person clears it.
 //!
@@ -31,9 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use channels::consent::opt_out_after_failure;
-use channels::delivery::{
-    Delivery, ENGAGEMENT_LIMITED, OUTCOME_RANK, Outcome as Settled, Recipient, SETTLED, message_step,
-};
+use channels::delivery::{Delivery, OUTCOME_RANK, Outcome as Settled, Recipient, SETTLED, message_step};
 use channels::flags::{engagement_flag, flag_end, flag_until, unreachable_flag};
 use channels::template_category::stored_category;
 use channels::window::{SERVICE_WINDOW, window_left};
@@ -736,7 +734,7 @@ impl Inner {
                 settle.kv.push(flag);
                 settle
             }
-            SendError::Throttled { .. } if code == Some(ENGAGEMENT_LIMITED) => {
+            SendError::EngagementLimited { .. } => {
                 let pause = self.config.delivery.engagement_pause;
                 let mut settle = self.later(entry, delivery, pause, true);
                 settle.kv.push(KvOp::Put {

@@ -10,20 +10,18 @@
 //! leaves its delivery in doubt, and the platform's status is what settles it, so the delivery
 //! is not sent twice.
 //!
-//! A failed status acts like the same error on a send: 131050 ends the subscription, 131026
-//! marks the citizen unreachable, 131049 holds them back for a day, and a free-form message
-//! refused for being outside the 24-hour window (131047, Twilio 63016) is sent again as the
-//! template. Statuses of replies (untagged) are only counted on `/metrics`.
+//! A failed status acts like the same error on a send: its channel classifies each code into a
+//! [`SendError`] ([`Channel::classify_failure`](channels::Channel::classify_failure)), and an
+//! opt-out ends the subscription, an unreachable citizen is flagged, one held back for
+//! engagement waits a day, and a free-form message refused for being outside the 24-hour
+//! window is sent again as the template. Statuses of replies (untagged) are only counted on `/metrics`.
 
 use std::sync::Arc;
 
 use channels::consent::opt_out_after_failure;
-use channels::delivery::{
-    Delivery, DeliveryConfig, DeliveryId, ENGAGEMENT_LIMITED, OPTED_OUT, OUTCOME_RANK, OUTSIDE_WINDOW, Outcome,
-    SETTLED, Tag, UNREACHABLE, message_step,
-};
+use channels::delivery::{Delivery, DeliveryConfig, DeliveryId, OUTCOME_RANK, Outcome, SETTLED, Tag, message_step};
 use channels::flags::{engagement_flag, flag_until, unreachable_flag};
-use channels::{DeliveryState, StatusEvent};
+use channels::{Channels, DeliveryState, SendError, StatusEvent};
 use jiff::Timestamp;
 use metrics::Metrics;
 use store::{KvOp, QueueName, ReportUpdate, SharedStore, StoreError};
@@ -33,12 +31,18 @@ use store::{KvOp, QueueName, ReportUpdate, SharedStore, StoreError};
 pub struct DeliveryStatuses {
     metrics: Arc<Metrics>,
     store: SharedStore,
+    channels: Channels,
     config: DeliveryConfig,
 }
 
 impl DeliveryStatuses {
-    pub fn new(metrics: Arc<Metrics>, store: SharedStore, config: DeliveryConfig) -> DeliveryStatuses {
-        DeliveryStatuses { metrics, store, config }
+    pub fn new(
+        metrics: Arc<Metrics>,
+        store: SharedStore,
+        channels: Channels,
+        config: DeliveryConfig,
+    ) -> DeliveryStatuses {
+        DeliveryStatuses { metrics, store, channels, config }
     }
 
     /// Takes the statuses of one webhook. A store failure is returned so the platform retries
@@ -96,27 +100,28 @@ impl DeliveryStatuses {
         Ok(())
     }
 
-    /// What a failed status asks for, by its error code.
+    /// What a failed status asks for, by its error codes as its channel classifies them.
     async fn act_on_failure(&self, status: &StatusEvent, tag: Tag) -> Result<(), StoreError> {
         let keys = self.store.keys();
         let user = tag.id.user;
         let at = status.at.unwrap_or_else(Timestamp::now);
+        let Some(channel) = self.channels.get(status.channel) else { return Ok(()) };
         for &code in &status.errors {
-            match code {
-                OPTED_OUT | 21610 => {
+            match channel.classify_failure(code) {
+                SendError::OptedOut { code } => {
                     opt_out_after_failure(&self.store, user, code, at).await?;
                 }
-                UNREACHABLE => {
+                SendError::Unreachable { .. } => {
                     let until = flag_until(self.config.unreachable_for);
                     self.store.put(&unreachable_flag(keys, &user), &until, Some(self.config.unreachable_for)).await?;
                     tracing::info!(user = %user, "A Conéctate recipient is unreachable; skipped for a while.");
                 }
-                ENGAGEMENT_LIMITED => {
+                SendError::EngagementLimited { .. } => {
                     let until = flag_until(self.config.engagement_pause);
                     self.store.put(&engagement_flag(keys, &user), &until, Some(self.config.engagement_pause)).await?;
                     tracing::info!(user = %user, "Meta holds a Conéctate recipient back for a day.");
                 }
-                c if OUTSIDE_WINDOW.contains(&c) && !tag.template && tag.id.canary.is_none() => {
+                SendError::NeedsTemplate { .. } if !tag.template && tag.id.canary.is_none() => {
                     // The free-form message found the window closed: the template goes instead,
                     // under a key of its own so it is sent once.
                     let again = Delivery {

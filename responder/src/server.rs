@@ -103,7 +103,7 @@ impl Responder {
             mirror.clone(),
             counting.clone(),
             Subscriptions::new(store.clone(), config.consent_text_version.clone()),
-            DeliveryStatuses::new(metrics.clone(), store.clone(), config.delivery.clone()),
+            DeliveryStatuses::new(metrics.clone(), store.clone(), channels.clone(), config.delivery.clone()),
             metrics.clone(),
             Limits {
                 flood_per_minute: config.flood_per_minute,
