@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use responder::channels::Content;
+use channels::Content;
 use responder::mirror::Mirror;
 use responder::replies::Reply;
 use schemas::{Answer, ConsentAction, MenuId, MunicipioId, SnapshotVersion, Topic};

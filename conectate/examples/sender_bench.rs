@@ -14,10 +14,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use channels::Channels;
 use conectate::{ConectateConfig, Contents, Draft, Sender, State};
 use futures::StreamExt;
 use responder::ResponderConfig;
-use responder::channels::Channels;
 use schemas::{ChannelKind, KeyLayout};
 use settings::{MessagingLimit, Secret, Settings};
 use store::StoreConfig;
@@ -111,7 +111,7 @@ async fn send(graph: &str, n: usize, concurrency: usize, store_config: StoreConf
     let mut settings = settings(graph, concurrency);
     let config = Arc::new(ConectateConfig::from_settings(&mut settings).unwrap());
     let channels = Channels::from_config(
-        &ResponderConfig::from_settings(&mut settings).unwrap(),
+        &ResponderConfig::from_settings(&mut settings).unwrap().channels,
         &reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap(),
     );
     testkit::subscribe_citizens(&store, &config.hasher, 0..n, ChannelKind::Meta, PNID).await;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use channels::delivery::{Delivery, DeliveryId};
 use jiff::Timestamp;
-use responder::delivery::{Delivery, DeliveryId};
 use schemas::UserKey;
 use serde::{Deserialize, Serialize};
 use store::{KvOp, QueueName, SharedStore};

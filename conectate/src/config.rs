@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use channels::delivery::DeliveryConfig;
 use jiff::tz::TimeZone;
-use responder::delivery::DeliveryConfig;
 use schemas::{Bsuid, ChannelKind, PhoneNumber, TemplateCategory, UserAddress, UserHasher, UserKey};
 use settings::secrets::USER_HASH_KEY;
 use settings::{ConfigError, Settings};

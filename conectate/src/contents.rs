@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
+use channels::delivery::{Delivery, DeliveryId, Recipient};
 use jiff::Timestamp;
-use responder::delivery::{Delivery, DeliveryId, Recipient};
 use schemas::ChannelKind;
 use store::{ContentStore, QueueName, SharedStore};
 

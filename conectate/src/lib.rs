@@ -7,7 +7,8 @@
 //! template outside it. Nothing is sent twice or to someone who left, a sender killed halfway
 //! resumes where it stopped, and a per-content report says who got it, from the platform's own
 //! statuses. The subscription itself (ALTA, BAJA, buttons, platform signals) and the statuses
-//! are handled by the responder (`responder::conectate`, `responder::delivery`).
+//! are handled by the responder; what a delivery is, and the channels it goes through, are the
+//! `channels` crate's, shared with the responder (`channels::delivery`).
 //!
 //! # Layout
 //! - [`content`]: a content, what the team writes ([`Draft`]), its lifecycle ([`State`]) and,

@@ -3,7 +3,7 @@
 //! statuses say of the messages (queued, sent, delivered, read, failed by reason). The canary
 //! has its own, smaller report.
 //!
-//! It is read from the counts the store keeps per label (see `responder::delivery`): each
+//! It is read from the counts the store keeps per label (see `channels::delivery`): each
 //! recipient counts once under its outcome, each message once under its most advanced state.
 
 use std::collections::BTreeMap;

@@ -18,7 +18,7 @@
 //!    waits for the platform's status (which settles the key) or for the lease to run out;
 //! 5. the send, tagged with the delivery so its statuses find it, and what its result asks
 //!    for ([`SendError`] says): settled (sent, opted out, unreachable, refused), the template
-//!    instead (131047, 63016), later (throttles pause the number; 131049 waits a day;
+//!    instead (131047, 63016), later (throttles pause the number; an engagement limit waits a day;
 //!    transient failures back off), or every sender frozen (131048, 131031, 368, a broken
 //!    configuration) until a person clears it.
 //!
@@ -30,17 +30,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use channels::consent::opt_out_after_failure;
+use channels::delivery::{Delivery, OUTCOME_RANK, Outcome as Settled, Recipient, SETTLED, message_step};
+use channels::flags::{engagement_flag, flag_end, flag_until, unreachable_flag};
+use channels::template_category::stored_category;
+use channels::window::{SERVICE_WINDOW, window_left};
+use channels::{Channel, Channels, Outbound, OutboundContent, SendError, Template, ThrottleScope, rate_bucket};
 use futures::future::join_all;
 use jiff::Timestamp;
 use metrics::{BroadcastOutcome, Metrics, SendKind, SendResult};
-use responder::channels::{
-    Channel, Channels, Outbound, OutboundContent, SendError, Template, ThrottleScope, rate_bucket,
-};
-use responder::conectate::{SERVICE_WINDOW, Subscriptions, stored_category, window_left};
-use responder::delivery::{
-    Delivery, ENGAGEMENT_LIMITED, OUTCOME_RANK, Outcome as Settled, Recipient, SETTLED, engagement_flag, flag_end,
-    flag_until, message_step, unreachable_flag,
-};
 use schemas::{ChannelKind, TemplateCategory};
 use store::{EntryId, KvOp, KvReply, QueueEntry, QueueName, Rate, ReportUpdate, SharedStore, StoreError};
 use tokio::sync::watch;
@@ -89,7 +87,6 @@ struct Inner {
     channels: Channels,
     config: Arc<ConectateConfig>,
     contents: Contents,
-    subscriptions: Subscriptions,
     broadcasts: Broadcasts,
     consumer: String,
     cache: Mutex<HashMap<u64, (Instant, Arc<Content>)>>,
@@ -132,7 +129,6 @@ impl Sender {
     /// A sender named `consumer` (unique per process).
     pub fn new(store: SharedStore, channels: Channels, config: Arc<ConectateConfig>, consumer: String) -> Sender {
         let contents = Contents::new(store.clone(), config.clone());
-        let subscriptions = Subscriptions::new(store.clone(), String::new());
         let broadcasts =
             Broadcasts::new(store.clone(), contents.clone(), config.delivery.keep, config.sender.reclaim_idle);
         Sender {
@@ -141,7 +137,6 @@ impl Sender {
                 channels,
                 config,
                 contents,
-                subscriptions,
                 broadcasts,
                 consumer,
                 cache: Mutex::default(),
@@ -696,7 +691,7 @@ impl Inner {
         let error = match result {
             Ok(sent) => {
                 self.metrics.send(channel.kind(), SendKind::Broadcast, SendResult::Sent, took, None);
-                let (rank, label) = message_step(responder::channels::DeliveryState::Queued, &[]);
+                let (rank, label) = message_step(channels::DeliveryState::Queued, &[]);
                 let queued = ReportUpdate {
                     content: delivery.id.content,
                     item: format!("m:{}", sent.message_id),
@@ -721,7 +716,7 @@ impl Inner {
             }
             SendError::OptedOut { code } => {
                 if delivery.to.is_none()
-                    && let Err(e) = self.subscriptions.opt_out_after_failure(user, *code, Timestamp::now()).await
+                    && let Err(e) = opt_out_after_failure(&self.store, user, *code, Timestamp::now()).await
                 {
                     tracing::warn!(error = %e, "Ending the subscription after an opt-out failed; the next send tries again.");
                     return self.later(entry, delivery, self.backoff(0), true);
@@ -739,7 +734,7 @@ impl Inner {
                 settle.kv.push(flag);
                 settle
             }
-            SendError::Throttled { .. } if code == Some(ENGAGEMENT_LIMITED) => {
+            SendError::EngagementLimited { .. } => {
                 let pause = self.config.delivery.engagement_pause;
                 let mut settle = self.later(entry, delivery, pause, true);
                 settle.kv.push(KvOp::Put {

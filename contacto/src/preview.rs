@@ -12,9 +12,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use channels::Content;
 use ingest::render::Companions;
 use ingest::state::Stored;
-use responder::channels::Content;
 use responder::mirror::Prepared;
 use responder::replies::Reply;
 use schemas::{

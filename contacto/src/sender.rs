@@ -11,10 +11,10 @@ use anyhow::Context;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use channels::Channels;
 use conectate::{ConectateConfig, Sender};
 use metrics::{BroadcastOutcome, Metrics};
 use responder::ResponderConfig;
-use responder::channels::Channels;
 use serde_json::json;
 use settings::Settings;
 use store::{QueueName, SharedStore};
@@ -47,7 +47,7 @@ pub fn start(settings: &mut Settings, store: SharedStore, metrics: Arc<Metrics>)
         .pool_max_idle_per_host(conectate.sender.concurrency)
         .build()
         .context("no se pudo crear el cliente HTTP")?;
-    let channels = Channels::from_config(&responder, &http);
+    let channels = Channels::from_config(&responder.channels, &http);
     let consumer = format!("sender-{}-{:08x}", std::process::id(), rand::random::<u32>());
     let sender = Sender::new(store, channels, conectate, consumer).with_metrics(metrics);
     let (stop, stopped) = watch::channel(false);

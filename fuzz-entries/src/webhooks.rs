@@ -3,9 +3,9 @@
 use std::sync::LazyLock;
 
 use axum::http::{HeaderMap, HeaderValue, Uri};
-use responder::channels::meta::{self, Meta};
-use responder::channels::twilio::{self, Twilio};
-use responder::channels::{Channel, Hook, InboundEvent, Rejection, WebhookRequest};
+use channels::meta::{self, Meta};
+use channels::twilio::{self, Twilio};
+use channels::{Channel, Hook, InboundEvent, Rejection, WebhookRequest};
 use responder::config::ResponderConfig;
 
 use crate::first_line;
@@ -17,10 +17,11 @@ static CONFIG: LazyLock<ResponderConfig> = LazyLock::new(|| {
 });
 
 static META: LazyLock<Meta> =
-    LazyLock::new(|| Meta::new(CONFIG.meta.clone().expect("Meta is configured"), reqwest::Client::new()));
+    LazyLock::new(|| Meta::new(CONFIG.channels.meta.clone().expect("Meta is configured"), reqwest::Client::new()));
 
-static TWILIO: LazyLock<Twilio> =
-    LazyLock::new(|| Twilio::new(CONFIG.twilio.clone().expect("Twilio is configured"), reqwest::Client::new()));
+static TWILIO: LazyLock<Twilio> = LazyLock::new(|| {
+    Twilio::new(CONFIG.channels.twilio.clone().expect("Twilio is configured"), reqwest::Client::new())
+});
 
 fn headers(name: &'static str, value: &[u8]) -> HeaderMap {
     let mut headers = HeaderMap::new();

@@ -280,9 +280,7 @@ fn run_histogram() -> Histogram {
     Histogram::new(RUN_BUCKETS)
 }
 
-/// The channels, in the order of [`channel_index`].
-const CHANNELS: [ChannelKind; 2] = [ChannelKind::Meta, ChannelKind::Twilio];
-
+/// A channel's place in [`ChannelKind::ALL`], where its series are kept.
 const fn channel_index(channel: ChannelKind) -> usize {
     match channel {
         ChannelKind::Meta => 0,
@@ -293,9 +291,9 @@ const fn channel_index(channel: ChannelKind) -> usize {
 /// The series every webhook touches, resolved once: recording one is an atomic add, with no
 /// label hashing or lock on the hot path. Indexed by [`channel_index`] and the enums' order.
 struct Hot {
-    webhooks: [[Counter; WebhookOutcome::ALL.len()]; CHANNELS.len()],
+    webhooks: [[Counter; WebhookOutcome::ALL.len()]; ChannelKind::ALL.len()],
     events: [Counter; Event::ALL.len()],
-    reply_latency: [Histogram; CHANNELS.len()],
+    reply_latency: [Histogram; ChannelKind::ALL.len()],
 }
 
 /// The registry of one process and every metric in it. Share it (`Arc`) between the parts
@@ -346,14 +344,16 @@ impl Metrics {
         let hot = Hot {
             webhooks: std::array::from_fn(|c| {
                 std::array::from_fn(|o| {
-                    let labels =
-                        WebhookLabels { channel: CHANNELS[c].as_str(), outcome: WebhookOutcome::ALL[o].as_str() };
+                    let labels = WebhookLabels {
+                        channel: ChannelKind::ALL[c].as_str(),
+                        outcome: WebhookOutcome::ALL[o].as_str(),
+                    };
                     webhooks.get_or_create_owned(&labels)
                 })
             }),
             events: std::array::from_fn(|e| events.get_or_create_owned(&EventLabel { event: Event::ALL[e].as_str() })),
             reply_latency: std::array::from_fn(|c| {
-                reply_latency.get_or_create_owned(&ChannelLabel { channel: CHANNELS[c].as_str() })
+                reply_latency.get_or_create_owned(&ChannelLabel { channel: ChannelKind::ALL[c].as_str() })
             }),
         };
         let mut m = Metrics {
@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn the_hot_series_are_the_registered_ones_in_their_order() {
-        for (i, channel) in CHANNELS.iter().enumerate() {
+        for (i, channel) in ChannelKind::ALL.iter().enumerate() {
             assert_eq!(channel_index(*channel), i);
         }
         assert!(Event::ALL.iter().enumerate().all(|(i, e)| *e as usize == i));

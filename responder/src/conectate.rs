@@ -11,73 +11,18 @@
 //! to the ledger atomically; its outcome picks the confirmation (a second ALTA is "ya estás
 //! suscrito").
 //!
-//! It also keeps each citizen's 24-hour customer service window per business number
-//! ([`window_opened`], read back with [`window_left`]): inside it the Conéctate sender may send
-//! free-form contents, outside it only an approved template. And a send that fails with 131050
-//! (the citizen stopped marketing messages) is an opt-out ([`Subscriptions::opt_out_after_failure`]).
-//!
-//! And Meta's latest category of each template ([`template_category_changed`], read back with
-//! [`stored_category`]), which decides whether the sender uses the Marketing Messages API.
-
-use std::time::Duration;
+//! The citizen's 24-hour window and Meta's template categories, which the webhook also keeps,
+//! are shared with the Conéctate sender and live in the `channels` crate
+//! ([`channels::window`], [`channels::template_category`]); so does the opt-out a failed
+//! delivery makes ([`channels::consent`]).
 
 use jiff::Timestamp;
 use schemas::{
-    ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, KeyLayout, Scope, TemplateCategory, Topic,
-    UserAddress, UserHasher, UserKey,
+    ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, Scope, Topic, UserAddress, UserHasher, UserKey,
 };
-use store::{KvOp, SharedStore, StoreError};
+use store::{SharedStore, StoreError};
 
-use crate::channels::{InboundMessage, TemplateCategoryEvent, rate_bucket};
 use crate::replies::Reply;
-
-/// WhatsApp's customer service window: each message from a citizen opens it (or starts it
-/// again) for this long, per business number.
-pub const SERVICE_WINDOW: Duration = Duration::from_secs(24 * 3600);
-
-/// The write that opens or refreshes the window of `message`'s sender: the time the citizen
-/// wrote, under a key that expires when the window closes. `None` when the message is already
-/// older than the window (a platform retry days later).
-pub fn window_opened(keys: &KeyLayout, message: &InboundMessage, user: UserKey, now: Timestamp) -> Option<KvOp> {
-    let at = message.sent_at.unwrap_or(now).min(now);
-    let age = now.duration_since(at).unsigned_abs();
-    let left = SERVICE_WINDOW.checked_sub(age).filter(|d| !d.is_zero())?;
-    Some(KvOp::Put {
-        key: keys.service_window(&rate_bucket(message.channel, &message.business_number), &user),
-        value: at.as_second().to_string().into_bytes(),
-        ttl: Some(left),
-    })
-}
-
-/// What is left of a window from its stored value (see [`window_opened`]); `None` when closed.
-pub fn window_left(stored: Option<&[u8]>, now: Timestamp) -> Option<Duration> {
-    let seconds: i64 = std::str::from_utf8(stored?).ok()?.parse().ok()?;
-    let age = now.duration_since(Timestamp::from_second(seconds).ok()?);
-    let age = if age.is_negative() { Duration::ZERO } else { age.unsigned_abs() };
-    SERVICE_WINDOW.checked_sub(age).filter(|d| !d.is_zero())
-}
-
-/// Meta changed a template's category: the write that keeps it, read by every sender before a
-/// template send ([`stored_category`]). A change still to come is only logged: Meta asks to
-/// route on a category once it changed, never on the one announced.
-pub fn template_category_changed(keys: &KeyLayout, update: &TemplateCategoryEvent) -> Option<KvOp> {
-    let TemplateCategoryEvent { name, language, category, impending } = update;
-    if *impending {
-        tracing::info!(template = %name, %language, %category, "Meta will change a template's category.");
-        return None;
-    }
-    tracing::info!(template = %name, %language, %category, "Meta changed a template's category.");
-    Some(KvOp::Put {
-        key: keys.template_category(name, language),
-        value: category.as_str().as_bytes().to_vec(),
-        ttl: None,
-    })
-}
-
-/// A template's category as [`template_category_changed`] stored it.
-pub fn stored_category(stored: Option<&[u8]>) -> Option<TemplateCategory> {
-    std::str::from_utf8(stored?).ok()?.parse().ok()
-}
 
 /// Applies consent changes.
 #[derive(Clone)]
@@ -121,28 +66,6 @@ impl Subscriptions {
         let outcome = self.store.apply_consent(&change).await?;
         tracing::info!(user = %change.user, channel = change.channel.as_str(), ?outcome, "Applied a consent change.");
         Ok(outcome)
-    }
-
-    /// A send to `user` failed with an opt-out code (Meta 131050, Twilio 21610): the
-    /// subscription ends, ledgered with the platform's signal. Returns whether there was one.
-    pub async fn opt_out_after_failure(&self, user: UserKey, code: u32, at: Timestamp) -> Result<bool, StoreError> {
-        let Some(subscriber) = self.store.subscriber(&user).await? else { return Ok(false) };
-        let outcome = self
-            .store
-            .apply_consent(&ConsentChange {
-                user,
-                address: subscriber.address,
-                channel: subscriber.channel,
-                business_number: subscriber.business_number,
-                action: ConsentAction::Unsubscribe,
-                signal: ConsentSignal::SendFailure(code),
-                at,
-                consent_text_version: subscriber.consent_text_version,
-                municipio: subscriber.municipio,
-            })
-            .await?;
-        tracing::info!(user = %user, code, ?outcome, "A send failure ended a subscription.");
-        Ok(outcome == ConsentOutcome::Unsubscribed)
     }
 
     /// A citizen changed number: a subscription moves to the new address, with its municipio

@@ -3,9 +3,12 @@
 //! Secrets are exposed here and nowhere else; the structs below never print them (`Debug`
 //! is written by hand).
 
-use std::fmt;
 use std::time::Duration;
 
+use channels::ChannelsConfig;
+use channels::delivery::DeliveryConfig;
+use channels::meta::MetaConfig;
+use channels::twilio::TwilioConfig;
 use jiff::tz::TimeZone;
 use schemas::UserHasher;
 use settings::Settings;
@@ -20,58 +23,6 @@ pub enum ConfigError {
     Settings(#[from] settings::ConfigError),
     #[error("configuración inválida en `{field}`: {message}")]
     Field { field: &'static str, message: String },
-}
-
-/// Meta's Cloud API, when configured.
-#[derive(Clone)]
-pub struct MetaConfig {
-    pub app_secret: String,
-    pub verify_token: String,
-    pub access_token: String,
-    pub phone_number_ids: Vec<String>,
-    pub graph_base_url: String,
-    pub graph_version: String,
-    pub messages_per_second: u32,
-    pub graph_timeout: Duration,
-    /// MARKETING templates go to `/marketing_messages` (Meta's Marketing Messages API).
-    pub marketing_messages: bool,
-}
-
-impl fmt::Debug for MetaConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetaConfig")
-            .field("phone_number_ids", &self.phone_number_ids)
-            .field("graph_base_url", &self.graph_base_url)
-            .field("graph_version", &self.graph_version)
-            .field("messages_per_second", &self.messages_per_second)
-            .field("marketing_messages", &self.marketing_messages)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Twilio, when configured.
-#[derive(Clone)]
-pub struct TwilioConfig {
-    pub auth_token: String,
-    /// The public URL Twilio posts messages to, as configured there (what it signs).
-    pub public_url: String,
-    /// The public URL of the status callback.
-    pub status_url: String,
-    pub account_sid: Option<String>,
-    /// Our WhatsApp sender (`whatsapp:+…`); when set, messages to any other number are skipped.
-    pub from: Option<String>,
-    pub api_base_url: String,
-    pub timeout: Duration,
-}
-
-impl fmt::Debug for TwilioConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TwilioConfig")
-            .field("public_url", &self.public_url)
-            .field("status_url", &self.status_url)
-            .field("from", &self.from)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The outbox worker.
@@ -93,8 +44,8 @@ pub struct OutboxConfig {
 #[derive(Clone, Debug)]
 pub struct ResponderConfig {
     pub hasher: UserHasher,
-    pub meta: Option<MetaConfig>,
-    pub twilio: Option<TwilioConfig>,
+    /// Every channel's configuration; a channel without one is off.
+    pub channels: ChannelsConfig,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
     pub max_body_bytes: usize,
@@ -111,7 +62,7 @@ pub struct ResponderConfig {
     /// Recorded with every consent change.
     pub consent_text_version: String,
     /// What the delivery hook remembers, and for how long (Conéctate).
-    pub delivery: crate::delivery::DeliveryConfig,
+    pub delivery: DeliveryConfig,
 }
 
 /// A secret's value; an empty one counts as unset (a channel is never keyed with "").
@@ -201,8 +152,7 @@ impl ResponderConfig {
             .map_err(|e| ConfigError::Field { field: "timezone", message: e.to_string() })?;
         Ok(ResponderConfig {
             hasher,
-            meta,
-            twilio,
+            channels: ChannelsConfig { meta, twilio },
             request_timeout: Duration::from_secs(r.request_timeout_secs),
             max_concurrent_requests: r.max_concurrent_requests,
             max_body_bytes: r.max_body_bytes,
@@ -222,7 +172,7 @@ impl ResponderConfig {
                 timezone,
             },
             consent_text_version: settings.conectate.consent_text_version.clone(),
-            delivery: crate::delivery::DeliveryConfig {
+            delivery: DeliveryConfig {
                 keep: Duration::from_secs(settings.conectate.keep_days * 86_400),
                 unreachable_for: Duration::from_secs(settings.conectate.unreachable_days * 86_400),
                 ..Default::default()

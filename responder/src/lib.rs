@@ -8,9 +8,10 @@
 //! its reply inline, gets TwiML instead.
 //!
 //! # Layout
-//! - [`channels`]: the [`Channel`](channels::Channel) trait and one module per platform
-//!   ([`channels::meta`], [`channels::twilio`]): routes, signatures, wire types, sends, and
-//!   [`SendError`](channels::SendError), the one classification of send failures.
+//! - The platforms are the `channels` crate's: the [`Channel`](channels::Channel) trait, Meta
+//!   and Twilio, [`SendError`](channels::SendError), and the delivery types the Conéctate
+//!   sender shares with the status hook; the server mounts the routes of every channel of
+//!   its registry ([`Channels`](channels::Channels)).
 //! - [`understanding`]: from a citizen's words to a topic and a scope (menus, keywords on
 //!   their stems, the most specific first, municipios and the short forms in place names,
 //!   negated opt-ins, typos).
@@ -35,7 +36,6 @@
 
 pub mod asking;
 pub mod batcher;
-pub mod channels;
 pub mod conectate;
 pub mod config;
 pub mod counting;

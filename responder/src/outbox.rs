@@ -29,10 +29,10 @@ use store::{EntryId, QueueEntry, QueueName, Rate, SharedStore, StoreError};
 use tokio::sync::watch;
 use tokio::task::{self, JoinSet};
 
-use crate::channels::{Channels, Outbound, OutboundContent, SendError, ThrottleScope, rate_bucket};
 use crate::config::OutboxConfig;
 use crate::mirror::Mirror;
 use crate::replies::OutboxEntry;
+use channels::{Channels, Outbound, OutboundContent, SendError, ThrottleScope, rate_bucket};
 
 /// What one step did.
 #[derive(Clone, Debug, PartialEq, Eq)]

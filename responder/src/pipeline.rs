@@ -42,13 +42,13 @@ use store::{KvOp, KvReply, Line, Mark, OnceOp, QueueName, SharedStore, StoreErro
 
 use self::local::Sessions;
 use crate::batcher::Batcher;
-use crate::channels::{Channel, Content, InboundEvent, InboundMessage, Preference, PreferenceEvent, rate_bucket};
 use crate::conectate::{self, Subscriptions};
 use crate::counting::Counting;
 use crate::delivery::DeliveryStatuses;
 use crate::mirror::{Mirror, Prepared};
 use crate::replies::{Asked, OutboxEntry, Reply};
 use crate::understanding::menu_number;
+use channels::{Channel, Content, InboundEvent, InboundMessage, Preference, PreferenceEvent, rate_bucket};
 
 /// Why a webhook could not be handled now; the platform should retry it.
 #[derive(Debug, thiserror::Error)]
@@ -248,7 +248,7 @@ impl Pipeline {
                 }
                 InboundEvent::Status(status) => statuses.push(status),
                 InboundEvent::TemplateCategory(update) => {
-                    categories.extend(conectate::template_category_changed(&self.keys, &update));
+                    categories.extend(channels::template_category::template_category_changed(&self.keys, &update));
                 }
                 InboundEvent::PlatformError(error) => {
                     self.metrics.event(Event::PlatformError);
@@ -625,7 +625,7 @@ impl Pipeline {
         work.iter()
             .filter_map(|item| match item {
                 Work::Message { message, user } if item.written() => {
-                    conectate::window_opened(&self.keys, message, *user, now)
+                    channels::window::window_opened(&self.keys, message, *user, now)
                 }
                 _ => None,
             })

@@ -28,7 +28,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
-use crate::channels::{Channel, Channels, Hook, InboundEvent, WebhookRequest};
 use crate::conectate::Subscriptions;
 use crate::config::ResponderConfig;
 use crate::counting::Counting;
@@ -37,6 +36,7 @@ use crate::mirror::Mirror;
 use crate::outbox::OutboxWorker;
 use crate::pipeline::{Limits, Pipeline};
 use crate::replies::Reply;
+use channels::{Channel, Channels, Hook, InboundEvent, WebhookRequest};
 
 /// The responder, built and ready to serve. Clones share everything (tests keep one to drain
 /// the outbox and flush counters while another serves).
@@ -87,7 +87,7 @@ impl Responder {
             .pool_max_idle_per_host(config.outbox.concurrency)
             .build()
             .expect("a default HTTP client builds");
-        let channels = Channels::from_config(&config, &http);
+        let channels = Channels::from_config(&config.channels, &http);
         let mirror = Arc::new(Mirror::default());
         if let Err(error) = mirror.refresh(&store).await {
             tracing::warn!(%error, "Cannot read the current snapshot yet; answering that the service is getting ready.");
@@ -103,12 +103,7 @@ impl Responder {
             mirror.clone(),
             counting.clone(),
             Subscriptions::new(store.clone(), config.consent_text_version.clone()),
-            DeliveryStatuses::new(
-                metrics.clone(),
-                store.clone(),
-                Subscriptions::new(store.clone(), config.consent_text_version.clone()),
-                config.delivery.clone(),
-            ),
+            DeliveryStatuses::new(metrics.clone(), store.clone(), channels.clone(), config.delivery.clone()),
             metrics.clone(),
             Limits {
                 flood_per_minute: config.flood_per_minute,

@@ -10,11 +10,11 @@
 
 use schemas::{Answer, ConsentAction, ConsentOutcome, MenuId, Scope, Target};
 
-use crate::channels::Content;
 use crate::conectate::confirmation;
 use crate::mirror::Prepared;
 use crate::replies::{Asked, Reply};
 use crate::understanding::Intent;
+use channels::Content;
 
 /// What the bot answers to one message.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -38,7 +38,7 @@ use schemas::normalize::normalize;
 use schemas::{AnswerKey, MenuId, MunicipioId, RouterTable, Scope, Snapshot, Target, Topic, catalogue};
 
 use crate::asking;
-use crate::channels::Content;
+use channels::Content;
 
 /// What the citizen asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,6 +19,9 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// Every channel, in one list: metrics and whatever else enumerates the channels read it.
+    pub const ALL: [ChannelKind; 2] = [ChannelKind::Meta, ChannelKind::Twilio];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Meta => "meta",

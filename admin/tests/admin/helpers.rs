@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use admin::{AdminApi, Ops};
+use channels::Channels;
 use conectate::{ConectateConfig, Contents, Sender};
 use ingest::{Progress, RunMode};
 use reqwest::StatusCode;
 use responder::ResponderConfig;
-use responder::channels::Channels;
 use schemas::{ChannelKind, ConsentAction, ConsentChange, ConsentSignal, IngestRun, PhoneNumber, UserAddress};
 use serde_json::{Value, json};
 use settings::Settings;
@@ -75,7 +75,8 @@ pub async fn spawn_app(kind: StoreKind) -> TestApp {
     s.conectate.reclaim_idle_secs = 3;
     s.validate().unwrap();
     let config = Arc::new(ConectateConfig::from_settings(&mut s).unwrap());
-    let channels = Channels::from_config(&ResponderConfig::from_settings(&mut s).unwrap(), &reqwest::Client::new());
+    let channels =
+        Channels::from_config(&ResponderConfig::from_settings(&mut s).unwrap().channels, &reqwest::Client::new());
     let ops = Ops::from_settings(&s, store.clone()).unwrap();
     let router = full_api(&s, &store, &config).router();
     TestApp {

@@ -38,9 +38,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
-use responder::channels::meta::Meta;
-use responder::channels::{Channel, Hook, WebhookRequest};
-use responder::config::MetaConfig;
+use channels::meta::Meta;
+use channels::meta::MetaConfig;
+use channels::{Channel, Hook, WebhookRequest};
 
 /// Exactly 200 bytes, like the reference figures' body.
 const HELLO: &str = "Hola. Este es el punto de comparacion de la prueba de rendimiento: un servidor axum que responde siempre el mismo texto, sin leer ni escribir nada mas. xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
@@ -213,7 +213,7 @@ fn requests(file: &str, n: usize, app_secret: &str, phone_number_ids: &[String])
         let text = TEXTS[i % TEXTS.len()];
         let id = format!("wamid.HBgNNTIxNDc3MTIzNDU2NxUCABIYFjNFQjBD{i:012}");
         let body = testkit::meta_text(pnid, &from, &id, text);
-        let signature = responder::channels::meta::signature(app_secret, &body);
+        let signature = channels::meta::signature(app_secret, &body);
         let body = std::str::from_utf8(&body).expect("the wire form is ASCII");
         writeln!(out, "{signature}\t{body}").expect("write a request");
     }

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use channels::flags::{engagement_flag, unreachable_flag};
+use channels::window::window_opened;
+use channels::{Content, InboundMessage};
 use conectate::{Outcome, freeze};
-use responder::channels::{Content, InboundMessage};
-use responder::conectate::window_opened;
-use responder::delivery::{engagement_flag, unreachable_flag};
 use schemas::{ChannelKind, ConsentAction, ConsentOutcome, ConsentSignal, PhoneNumber, UserAddress};
 use store::QueueName;
 use testkit::graph_error;
@@ -110,7 +110,7 @@ async fn a_citizen_meta_holds_back_is_not_retried_for_a_day(kind: StoreKind) {
     assert_eq!((report.recipients.sent_template, report.pending), (2, Some(1)));
     assert_eq!(app.store.depth(QueueName::Broadcast).await.unwrap().delayed, 1, "back in a day");
     let flag = app.store.get(&engagement_flag(app.store.keys(), &app.user(&phone(1)))).await.unwrap().unwrap();
-    let until = responder::delivery::flag_end(&flag).unwrap();
+    let until = channels::flags::flag_end(&flag).unwrap();
     let wait = until.duration_since(jiff::Timestamp::now());
     assert!(wait > jiff::SignedDuration::from_hours(23), "{wait:?}");
     // Another content within the day waits for them too.

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use channels::{Channels, meta};
 use conectate::{ConectateConfig, Content, Contents, Draft, Outcome, Report, Sender};
-use responder::channels::{Channels, meta};
 use responder::{Responder, ResponderConfig};
 use schemas::{ChannelKind, PhoneNumber, UserAddress, UserKey};
 use serde_json::{Value, json};
@@ -172,7 +172,7 @@ pub async fn spawn_app_on(test_store: TestStore, options: Options) -> TestApp {
     let (twilio, twilio_server) = RecordingServer::start(twilio_fake(twilio_rule.clone())).await;
     let mut settings = settings(&graph_server.url(""), &twilio_server.url(""), &options);
     let responder_config = ResponderConfig::from_settings(&mut settings).expect("a responder configuration");
-    let channels = Channels::from_config(&responder_config, &reqwest::Client::new());
+    let channels = Channels::from_config(&responder_config.channels, &reqwest::Client::new());
     let responder = Responder::build(responder_config, store.clone()).await;
     let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let internal = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

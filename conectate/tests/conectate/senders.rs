@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use channels::Channels;
 use conectate::{Sender, State};
 use responder::ResponderConfig;
-use responder::channels::Channels;
 use tokio::sync::watch;
 
 use crate::helpers::*;
@@ -21,7 +21,7 @@ async fn sender_on_its_own_connection(app: &TestApp, path: &str, name: &str) -> 
     let mut settings =
         settings(&format!("{}{path}", app.settings_graph_url), "http://127.0.0.1:9", &Options::default());
     let config = ResponderConfig::from_settings(&mut settings).unwrap();
-    let channels = Channels::from_config(&config, &reqwest::Client::new());
+    let channels = Channels::from_config(&config.channels, &reqwest::Client::new());
     Sender::new(store, channels, app.config.clone(), name.into())
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use responder::channels::twilio;
+use channels::twilio;
 use schemas::{ChannelKind, ConsentSignal};
 use serde_json::Value;
 

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use admin::{AdminApi, Ops};
 use axum::response::IntoResponse;
+use channels::{Channels, meta};
 use conectate::{ConectateConfig, Contents, Sender};
-use responder::channels::{Channels, meta};
 use responder::{Responder, ResponderConfig};
 use schemas::{ChannelKind, PhoneNumber, UserAddress};
 use serde_json::{Value, json};
@@ -128,7 +128,7 @@ pub async fn spawn_app() -> TestApp {
     let mut settings = settings(&graph_server.url(""), data.path());
 
     let responder_config = ResponderConfig::from_settings(&mut settings).unwrap();
-    let channels = Channels::from_config(&responder_config, &reqwest::Client::new());
+    let channels = Channels::from_config(&responder_config.channels, &reqwest::Client::new());
     let open_data = admin::open_data::OpenData::from_settings(&settings, store.clone()).router();
     let responder = Responder::build(responder_config, store.clone()).await.with_public_routes(open_data);
     let mirror = responder.mirror();

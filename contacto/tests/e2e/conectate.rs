@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::response::IntoResponse;
-use responder::channels::meta;
+use channels::meta;
 use responder::{Responder, ResponderConfig};
 use schemas::{ChannelKind, KeyLayout, UserHasher};
 use settings::{Secret, Settings};

@@ -435,8 +435,8 @@ fn preview_a_message_shows_what_the_bot_makes_of_it_before_a_new_keyword_is_publ
 /// Over every answer and menu the bundled fixtures publish, and how often Twilio splits one.
 #[tokio::test]
 async fn every_bundled_answer_is_one_message_and_only_those_past_1600_characters_split_on_twilio() {
-    use responder::channels::twilio::{MESSAGE_MAX, twiml};
-    use responder::channels::{Outbound, OutboundContent, meta};
+    use channels::twilio::{MESSAGE_MAX, twiml};
+    use channels::{Outbound, OutboundContent, meta};
     use schemas::{PhoneNumber, UserAddress};
 
     let dir = tempfile::tempdir().unwrap();

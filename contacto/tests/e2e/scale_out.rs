@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use channels::meta;
 use futures::StreamExt;
-use responder::channels::meta;
 use schemas::{
     ChannelKind, ConsentAction, ConsentChange, ConsentSignal, KeyLayout, PhoneNumber, SnapshotVersion, UserAddress,
     UserHasher,

@@ -2,7 +2,7 @@
 //! numbered options on Twilio), and a number or a tap answers it; so does a figure asked for a
 //! place that has no answer of its own for it; an opt-in said with a negation never subscribes.
 
-use responder::channels::twilio;
+use channels::twilio;
 use schemas::{AnswerKey, SnapshotContent};
 use serde_json::{Value, json};
 

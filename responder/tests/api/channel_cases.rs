@@ -5,10 +5,11 @@
 //! and that a byte-identical retry is answered once (Meta) or the same way again (Twilio).
 
 use axum::http::{HeaderMap, Uri};
-use responder::channels::meta::Meta;
-use responder::channels::twilio::Twilio;
-use responder::channels::{Channel, Hook, InboundEvent, WebhookRequest, meta};
-use responder::config::{MetaConfig, TwilioConfig};
+use channels::meta::Meta;
+use channels::meta::MetaConfig;
+use channels::twilio::Twilio;
+use channels::twilio::TwilioConfig;
+use channels::{Channel, Hook, InboundEvent, WebhookRequest, meta};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -57,8 +57,8 @@ async fn a_webhook_whose_connection_closes_is_answered_and_counted_once(kind: St
         let mut request = format!(
             "POST /webhooks/meta HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
             app.addr,
-            responder::channels::meta::SIGNATURE_HEADER,
-            responder::channels::meta::signature(APP_SECRET, body),
+            channels::meta::SIGNATURE_HEADER,
+            channels::meta::signature(APP_SECRET, body),
             body.len()
         )
         .into_bytes();
@@ -103,9 +103,9 @@ async fn two_responders_on_one_redis_answer_each_message_once() {
         let http = app.http.clone();
         let url = served.url("/webhooks/meta");
         async move {
-            let signature = responder::channels::meta::signature(APP_SECRET, &body);
+            let signature = channels::meta::signature(APP_SECRET, &body);
             http.post(url)
-                .header(responder::channels::meta::SIGNATURE_HEADER, signature)
+                .header(channels::meta::SIGNATURE_HEADER, signature)
                 .body(body)
                 .send()
                 .await

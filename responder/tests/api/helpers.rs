@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use channels::{meta, twilio};
 use metrics::{Metrics, SendKind, SendResult, WebhookOutcome};
-use responder::channels::{meta, twilio};
 use responder::{OutboxWorker, Outcome, Responder, ResponderConfig};
 use schemas::{
     ChannelKind, KeyLayout, PhoneNumber, SnapshotContent, SnapshotVersion, UserAddress, UserHasher, UserKey,
@@ -222,13 +222,13 @@ impl TestApp {
     /// Webhooks of either channel that were read and handled.
     pub fn handled_webhooks(&self) -> u64 {
         let m = self.metrics();
-        [ChannelKind::Meta, ChannelKind::Twilio].map(|c| m.webhook_count(c, WebhookOutcome::Handled)).iter().sum()
+        ChannelKind::ALL.map(|c| m.webhook_count(c, WebhookOutcome::Handled)).iter().sum()
     }
 
     /// Replies' send attempts of either channel that ended with `result`.
     pub fn reply_sends(&self, result: SendResult) -> u64 {
         let m = self.metrics();
-        [ChannelKind::Meta, ChannelKind::Twilio].map(|c| m.send_count(c, SendKind::Reply, result)).iter().sum()
+        ChannelKind::ALL.map(|c| m.send_count(c, SendKind::Reply, result)).iter().sum()
     }
 
     pub fn keys(&self) -> &KeyLayout {

@@ -4,10 +4,11 @@
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use responder::channels::meta::GraphClient;
-use responder::channels::twilio::TwilioClient;
-use responder::channels::{Outbound, OutboundContent, SendError, Template, ThrottleScope};
-use responder::config::{MetaConfig, TwilioConfig};
+use channels::meta::GraphClient;
+use channels::meta::MetaConfig;
+use channels::twilio::TwilioClient;
+use channels::twilio::TwilioConfig;
+use channels::{Outbound, OutboundContent, SendError, Template, ThrottleScope};
 use schemas::{Answer, Bsuid, PhoneNumber, UserAddress};
 use serde_json::json;
 use testkit::RecordingServer;

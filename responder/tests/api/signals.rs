@@ -4,7 +4,7 @@
 //! stand-in with nothing and leaves nothing in the outbox; what changes consent is in the
 //! ledger.
 
-use responder::delivery::DeliveryId;
+use channels::delivery::DeliveryId;
 use schemas::{ConsentAction, ConsentOutcome, ConsentSignal, UserKey};
 use serde_json::json;
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 pub enum ThrottleScope {
     /// The business number's throughput (Meta 130429): pause every send from that number.
     BusinessNumber,
-    /// One recipient (Meta 131056 pair rate limit, 131049 engagement limit): delay that one.
+    /// One recipient (Meta 131056 pair rate limit): delay that one.
     Recipient,
     /// The app or the whole account (Meta 4, 80007): pause every send.
     Account,
@@ -36,6 +36,10 @@ pub enum SendError {
     /// Too fast: wait (`retry_after` when the platform said how long) and send again.
     #[error("throttled ({scope}{})", code_text(code))]
     Throttled { scope: ThrottleScope, retry_after: Option<Duration>, code: Option<u32> },
+    /// The platform holds this recipient back to keep engagement healthy (Meta 131049): send
+    /// them nothing business-initiated until `retry_after` (a day) has passed.
+    #[error("the recipient is held back for engagement (code {code})")]
+    EngagementLimited { code: u32, retry_after: Duration },
     /// The platform or the network failed this time (5xx, timeout, 131000, 131016): retry with
     /// back-off.
     #[error("transient failure{}: {reason}", code_text(code))]
@@ -67,13 +71,14 @@ pub enum SendError {
 impl SendError {
     /// Whether sending the same message again later can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, SendError::Throttled { .. } | SendError::Transient { .. })
+        matches!(self, SendError::Throttled { .. } | SendError::EngagementLimited { .. } | SendError::Transient { .. })
     }
 
     /// How long the platform asked us to wait, when it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             SendError::Throttled { retry_after, .. } => *retry_after,
+            SendError::EngagementLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -91,6 +96,7 @@ impl SendError {
             | SendError::Permanent { code, .. }
             | SendError::Config { code, .. } => *code,
             SendError::NeedsTemplate { code }
+            | SendError::EngagementLimited { code, .. }
             | SendError::OptedOut { code }
             | SendError::Unreachable { code }
             | SendError::Frozen { code, .. } => Some(*code),
@@ -101,6 +107,7 @@ impl SendError {
     pub fn class(&self) -> &'static str {
         match self {
             SendError::Throttled { .. } => "throttled",
+            SendError::EngagementLimited { .. } => "engagement_limited",
             SendError::Transient { .. } => "transient",
             SendError::Permanent { .. } => "permanent",
             SendError::NeedsTemplate { .. } => "needs_template",
@@ -164,6 +171,7 @@ mod tests {
         let retryable = [
             SendError::Throttled { scope: ThrottleScope::BusinessNumber, retry_after: None, code: Some(130429) },
             SendError::Transient { code: None, reason: "timeout".into() },
+            SendError::EngagementLimited { code: 131049, retry_after: Duration::from_secs(86_400) },
         ];
         assert!(retryable.iter().all(SendError::is_retryable));
         let final_ = [

@@ -10,6 +10,7 @@
 //! Outbound: [`TwilioClient`] posts to the Messages resource (used by the Conéctate sender;
 //! replies to citizens are inline) and classifies Twilio's error codes into [`SendError`].
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,15 +26,39 @@ use sha2::{Digest, Sha256};
 use store::Rate;
 use subtle::ConstantTimeEq;
 
-use super::error::{retry_after_header, scrub};
-use super::{
+use crate::error::{retry_after_header, scrub};
+use crate::{
     Channel, Content, DeliveryState, Hook, InboundEvent, InboundMessage, Outbound, OutboundContent, Rejection,
     RouteSpec, SendError, Sent, StatusEvent, ThrottleScope, WebhookRequest,
 };
-use crate::config::TwilioConfig;
 
 /// The header Twilio signs with.
 pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
+
+/// Twilio, when configured.
+#[derive(Clone)]
+pub struct TwilioConfig {
+    pub auth_token: String,
+    /// The public URL Twilio posts messages to, as configured there (what it signs).
+    pub public_url: String,
+    /// The public URL of the status callback.
+    pub status_url: String,
+    pub account_sid: Option<String>,
+    /// Our WhatsApp sender (`whatsapp:+…`); when set, messages to any other number are skipped.
+    pub from: Option<String>,
+    pub api_base_url: String,
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for TwilioConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwilioConfig")
+            .field("public_url", &self.public_url)
+            .field("status_url", &self.status_url)
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Twilio's limit on one message body, in characters (errors 21617 / 14103).
 pub const MESSAGE_MAX: usize = 1600;
@@ -209,6 +234,10 @@ impl Channel for Twilio {
 
     fn redact_values(&self) -> Vec<String> {
         vec![self.config.auth_token.clone()]
+    }
+
+    fn classify_failure(&self, code: u32) -> SendError {
+        classify(400, Some(code), None, "")
     }
 }
 

@@ -12,6 +12,7 @@
 //! each template's category current; like statuses, it is never answered.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,16 +28,42 @@ use sha2::Sha256;
 use store::Rate;
 use subtle::ConstantTimeEq;
 
-use super::error::{retry_after_header, scrub};
-use super::{
+use crate::error::{retry_after_header, scrub};
+use crate::{
     Channel, Content, DeliveryState, Hook, InboundEvent, InboundMessage, Outbound, OutboundContent, PlatformError,
     Preference, PreferenceEvent, Rejection, RouteSpec, SendError, Sent, StatusEvent, TemplateCategoryEvent,
     ThrottleScope, WebhookRequest,
 };
-use crate::config::MetaConfig;
 
 /// The header Meta signs with: `sha256=` and 64 lower-case hex digits.
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
+
+/// Meta's Cloud API, when configured.
+#[derive(Clone)]
+pub struct MetaConfig {
+    pub app_secret: String,
+    pub verify_token: String,
+    pub access_token: String,
+    pub phone_number_ids: Vec<String>,
+    pub graph_base_url: String,
+    pub graph_version: String,
+    pub messages_per_second: u32,
+    pub graph_timeout: Duration,
+    /// MARKETING templates go to `/marketing_messages` (Meta's Marketing Messages API).
+    pub marketing_messages: bool,
+}
+
+impl fmt::Debug for MetaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetaConfig")
+            .field("phone_number_ids", &self.phone_number_ids)
+            .field("graph_base_url", &self.graph_base_url)
+            .field("graph_version", &self.graph_version)
+            .field("messages_per_second", &self.messages_per_second)
+            .field("marketing_messages", &self.marketing_messages)
+            .finish_non_exhaustive()
+    }
+}
 
 /// The Meta channel.
 pub struct Meta {
@@ -132,6 +159,10 @@ impl Channel for Meta {
 
     fn redact_values(&self) -> Vec<String> {
         secrets(&self.config)
+    }
+
+    fn classify_failure(&self, code: u32) -> SendError {
+        classify(400, Some(code), None, "")
     }
 }
 
@@ -762,11 +793,7 @@ pub fn classify(http_status: u16, code: Option<u32>, retry_after: Option<Duratio
         Some(131056) => throttled(ThrottleScope::Recipient),
         Some(4 | 80007) => throttled(ThrottleScope::Account),
         // Per-user marketing limit: no retry for at least a day.
-        Some(131049) => SendError::Throttled {
-            scope: ThrottleScope::Recipient,
-            retry_after: Some(Duration::from_secs(24 * 3600)),
-            code,
-        },
+        Some(c @ 131049) => SendError::EngagementLimited { code: c, retry_after: Duration::from_secs(24 * 3600) },
         Some(c @ (131048 | 131031 | 368)) => SendError::Frozen { code: c, reason },
         Some(c @ 131050) => SendError::OptedOut { code: c },
         Some(c @ 131047) => SendError::NeedsTemplate { code: c },
@@ -886,7 +913,7 @@ mod tests {
             (131056, "throttled", true),
             (4, "throttled", true),
             (80007, "throttled", true),
-            (131049, "throttled", true),
+            (131049, "engagement_limited", true),
             (131048, "frozen", false),
             (131031, "frozen", false),
             (368, "frozen", false),
