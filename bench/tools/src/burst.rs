@@ -157,7 +157,7 @@ fn signed(plan: &Plan, messages: &[Written], tick: u64) -> (String, Vec<u8>) {
         }}]}]
     });
     let body = testkit::wire_form(&body);
-    (responder::channels::meta::signature(&plan.app_secret, &body), body)
+    (channels::meta::signature(&plan.app_secret, &body), body)
 }
 
 #[derive(Default)]

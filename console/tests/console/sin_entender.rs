@@ -3,7 +3,7 @@
 //! understand, with their numbers masked, and nothing fewer wrote; picking a topic for a
 //! phrase shows the change to the menu file and the commands that try it.
 
-use responder::channels::meta;
+use channels::meta;
 use std::time::Duration;
 
 use crate::app::{self, PNID, TOKEN, TestApp};

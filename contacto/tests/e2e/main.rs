@@ -10,6 +10,8 @@
 //! - `conectate`: `contacto sender` killed halfway and restarted, `contacto conectate`.
 //! - `console`: `contacto console` as its own process.
 //! - `report`: `contacto report` in Spanish and as CSV.
+//! - `otro_estado`: another state (Baja California) chosen with one setting, checked against a
+//!   recount.
 //! - `scale_out`: one ingest, two responders and two senders on one Redis, and the metrics.
 //! - `common`: the built `contacto` with a clean environment.
 
@@ -17,6 +19,7 @@ mod common;
 mod conectate;
 mod console;
 mod ingest;
+mod otro_estado;
 mod report;
 mod responder;
 mod run;

@@ -4,7 +4,7 @@
 //! recount written here (the `csv` crate, the counting rules of docs/formats.md §a.6 again),
 //! and no answer or message of that deployment names Guanajuato.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
