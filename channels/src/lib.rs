@@ -28,8 +28,13 @@
 //! signature check, parsing into [`InboundEvent`]s, `send`, and the classification of its
 //! error codes into [`SendError`]) with its configuration struct, plus one line in
 //! [`Channels::from_config`] and its field in [`ChannelsConfig`]; its settings and secrets
-//! are read where the responder's configuration is built. The responder and the sender need
-//! no change.
+//! are read where the responder's configuration is built. The responder's webhook path, its
+//! status hook and the error handling of both senders need no change.
+//!
+//! Not yet behind the trait (so a real third channel still touches them): its variant in
+//! `schemas::ChannelKind` (and `ALL`) with the metrics' label index; the Conéctate side's rate
+//! and template per channel (`conectate/src/{config,sender,content,contents}.rs`); its
+//! settings and secrets; the admin API's schema where it lists channels.
 
 pub mod channel;
 pub mod consent;
