@@ -20,9 +20,10 @@ use schemas::UserKey;
 use serde::{Deserialize, Serialize};
 use store::{KvOp, QueueName, SharedStore};
 
-use crate::content::{Content, State};
+use crate::content::Content;
 use crate::contents::Contents;
 use crate::error::ConectateError;
+use crate::state::State;
 
 /// Subscribers read (and deliveries queued) per step of a fan-out.
 const PAGE: usize = 1000;

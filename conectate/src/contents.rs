@@ -15,9 +15,10 @@ use schemas::ChannelKind;
 use store::{ContentStore, QueueName, SharedStore};
 
 use crate::config::ConectateConfig;
-use crate::content::{Content, Draft, Origin, State};
+use crate::content::{Content, Draft, Origin};
 use crate::error::ConectateError;
 use crate::report::Report;
+use crate::state::State;
 
 /// How many times a change is tried again after losing a compare-and-set.
 const ATTEMPTS: usize = 5;

@@ -3,7 +3,7 @@
 
 use store::StoreError;
 
-use crate::content::State;
+use crate::state::State;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConectateError {

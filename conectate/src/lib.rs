@@ -11,8 +11,9 @@
 //! `channels` crate's, shared with the responder (`channels::delivery`).
 //!
 //! # Layout
-//! - [`content`]: a content, what the team writes ([`Draft`]), its lifecycle ([`State`]) and,
-//!   for a draft the system prepared, its [`content::Origin`].
+//! - [`content`]: a content, what the team writes ([`Draft`]), the rules of its lifecycle
+//!   and, for a draft the system prepared, its [`content::Origin`]; [`state`]: where it is in
+//!   that life ([`State`]).
 //! - [`contents`]: [`Contents`], what the team does (create, list, edit, canary, schedule,
 //!   cancel, report), the same from the CLI and the admin API; [`contents::read_after`] reads the
 //!   contents without the rest of the configuration (the programme report).
@@ -35,12 +36,14 @@ pub mod freeze;
 pub mod ledger;
 pub mod report;
 pub mod sender;
+pub mod state;
 pub mod system_drafts;
 
 pub use config::ConectateConfig;
-pub use content::{Content, Draft, State};
+pub use content::{Content, Draft};
 pub use contents::Contents;
 pub use error::ConectateError;
 pub use report::Report;
 pub use sender::{Outcome, Sender};
+pub use state::State;
 pub use system_drafts::SystemDrafts;

@@ -13,7 +13,8 @@ use jiff::tz::TimeZone;
 use schemas::es_mx;
 use serde::Serialize;
 
-use crate::content::{Content, State};
+use crate::content::Content;
+use crate::state::State;
 
 /// What the statuses say of the messages, each counted in its most advanced state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -424,7 +424,7 @@ impl Inner {
                     continue;
                 }
             };
-            if content.state == crate::content::State::Cancelled {
+            if content.state == crate::state::State::Cancelled {
                 settles.push(self.settled(entry, &delivery, Settled::Skipped("cancelled"), Vec::new()));
                 continue;
             }

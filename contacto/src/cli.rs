@@ -7,10 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use settings::Settings;
 
-const HELP_TEMPLATE: &str = "{about}\n\nUso: {usage}\n\nÓrdenes:\n{subcommands}\n\nOpciones:\n{options}";
-/// The help layout of each subcommand; give every new subcommand `help_template` and
-/// `override_usage` so its help reads in Spanish too.
-pub const SUBCOMMAND_TEMPLATE: &str = "{about}\n\nUso: {usage}\n\nOpciones:\n{options}";
+use crate::help::{HELP_TEMPLATE, SUBCOMMAND_TEMPLATE};
 
 /// Contacto Ciudadano: respuestas oficiales sobre COVID-19 por WhatsApp y difusión Conéctate.
 #[derive(Debug, Parser)]

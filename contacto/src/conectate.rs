@@ -17,7 +17,7 @@ use settings::Settings;
 use settings::secrets::{ADMIN_TOKEN, USER_HASH_KEY};
 use store::{QueueName, SharedStore};
 
-use crate::cli::SUBCOMMAND_TEMPLATE;
+use crate::help::SUBCOMMAND_TEMPLATE;
 
 #[derive(Debug, Subcommand)]
 pub enum ConectateCommand {

@@ -1,7 +1,8 @@
 //! `contacto`, the one binary: every service and tool is a subcommand.
 //!
 //! # Layout
-//! - [`cli`]: the commands and their flags (the help text is what users read).
+//! - [`cli`]: the commands and their flags (the help text is what users read); [`help`]: the
+//!   Spanish layout of `--help`.
 //! - [`telemetry`]: logs through `tracing`, pretty or JSON, with an `EnvFilter`.
 //! - [`run`]: `contacto run`, the whole system in one process on the embedded store.
 //! - [`ingest`]: `contacto ingest` (the scheduler, `--once`, `--force`) with its progress bar.
@@ -30,6 +31,7 @@ mod cli;
 mod conectate;
 mod console;
 mod health;
+mod help;
 mod ingest;
 mod preview;
 mod report;

@@ -31,7 +31,6 @@ use minijinja::context;
 use schemas::{IngestRun, MunicipioId, SnapshotVersion, SourceName, es_mx};
 use settings::{DraftSettings, DraftTrigger, Settings};
 
-use crate::pipeline::RunReport;
 use crate::render::Renderer;
 
 /// Something citizens care about that a publish changed.
@@ -192,11 +191,11 @@ impl Drafts {
     pub async fn prepare(
         &self,
         templates_dir: &std::path::Path,
-        report: &RunReport,
+        run: &IngestRun,
+        changed: &Changed,
     ) -> Vec<Result<Prepared, DraftError>> {
         let Some(sink) = &self.sink else { return Vec::new() };
-        let run = &report.run;
-        let wanted: Vec<&Change> = report.changed.changes.iter().filter(|c| self.applies(&run.source, c)).collect();
+        let wanted: Vec<&Change> = changed.changes.iter().filter(|c| self.applies(&run.source, c)).collect();
         if wanted.is_empty() {
             return Vec::new();
         }
@@ -206,7 +205,7 @@ impl Drafts {
         };
         let mut out = Vec::new();
         for change in wanted {
-            out.push(self.prepare_one(&**sink, &renderer, run, &report.changed, change).await);
+            out.push(self.prepare_one(&**sink, &renderer, run, changed, change).await);
         }
         out
     }

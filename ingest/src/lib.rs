@@ -169,7 +169,7 @@ impl Ingest {
         let started = std::time::Instant::now();
         let mut report = source.run(&self.ctx, mode, progress).await?;
         self.metrics.ingest_run(source.name(), report.run.result, started.elapsed());
-        for prepared in self.drafts.prepare(&self.ctx.templates_dir, &report).await {
+        for prepared in self.drafts.prepare(&self.ctx.templates_dir, &report.run, &report.changed).await {
             match prepared {
                 Ok(prepared) => report.drafts.push(prepared),
                 // The answers are out; a draft the team misses is worth an error, not a failed run.

@@ -18,15 +18,15 @@
 //! so a misspelt name fails the run instead of leaving a blank in a citizen's answer. Every
 //! failure names the template and the answer key.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use jiff::civil::Date;
 use minijinja::{Environment, UndefinedBehavior, Value, context};
-use schemas::{Answer, AnswerKey, Scope, SourceName, es_mx};
+use schemas::{Answer, AnswerKey, Scope, es_mx};
 
 use crate::error::{RenderError, TemplatesError};
-use crate::state::Stored;
+/// Other sources' last good datasets, which a kind renders beside its own (kept by [`crate::state`]).
+pub use crate::state::Companions;
 
 /// The file extension of templates.
 pub const EXTENSION: &str = "j2";
@@ -47,9 +47,6 @@ pub struct Common {
     /// [`SourceKind::companions`](crate::SourceKind::companions) that have one.
     pub companions: Companions,
 }
-
-/// Other sources' last good datasets, by source, as stored.
-pub type Companions = BTreeMap<SourceName, Stored<serde_json::Value>>;
 
 impl Renderer {
     /// Reads every `*.j2` of `dir`; a syntax error fails here, naming the file and line.

@@ -8,6 +8,7 @@
 //! | `quarantined` | a valid but implausible dataset waiting for `contacto ingest --force NAME` |
 //! | `lease` | held while a run is going, so that no two runs of one source overlap, across processes too |
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use schemas::{Provenance, SourceName};
@@ -16,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use store::{Store, StoreError};
 
 use crate::fetch::Validators;
-use crate::render::Companions;
+
+/// Other sources' last good datasets, by source, as stored.
+pub type Companions = BTreeMap<SourceName, Stored<serde_json::Value>>;
 
 /// A dataset as kept in the store.
 #[derive(Debug, Clone, Serialize, Deserialize)]

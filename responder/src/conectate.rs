@@ -31,15 +31,6 @@ pub struct Subscriptions {
     consent_text_version: String,
 }
 
-/// The topic of an intent when it is a consent change.
-pub fn action_of(topic: Topic) -> Option<ConsentAction> {
-    match topic {
-        Topic::ConectateAlta => Some(ConsentAction::Subscribe),
-        Topic::ConectateBaja => Some(ConsentAction::Unsubscribe),
-        _ => None,
-    }
-}
-
 /// The answer that confirms an outcome.
 pub fn confirmation(outcome: ConsentOutcome) -> Reply {
     let topic = match outcome {

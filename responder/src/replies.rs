@@ -110,7 +110,7 @@ impl Asked {
             Intent::Show { target: Target::Topic(Topic::Menu), .. } => {
                 Asked::Reply { reply: Reply::Menu { menu: MenuId::principal() }, shows: Some(MenuId::principal()) }
             }
-            Intent::Show { target: Target::Topic(topic), scope } => match crate::conectate::action_of(topic) {
+            Intent::Show { target: Target::Topic(topic), scope } => match topic.consent_action() {
                 Some(action) => Asked::Consent { action, municipio: scope.municipio() },
                 None => Asked::Reply { reply: Reply::topic(topic, scope), shows: None },
             },

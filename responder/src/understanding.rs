@@ -246,7 +246,7 @@ struct Found {
 }
 
 fn is_consent(target: &Target) -> bool {
-    matches!(target, Target::Topic(t) if crate::conectate::action_of(*t).is_some())
+    matches!(target, Target::Topic(t) if t.consent_action().is_some())
 }
 
 /// The router table of one snapshot, indexed for matching.

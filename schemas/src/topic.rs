@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::consent::ConsentAction;
+
 /// One subject of the bot. Its slug (`confirmados`, `transmision_comunitaria`, …) is the stable
 /// name used in templates, answer keys, counters and the router table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,6 +53,17 @@ pub enum Topic {
 }
 
 impl Topic {
+    /// The consent change a topic asks for: ALTA subscribes, BAJA unsubscribes, any other
+    /// topic none. Both the understanding (a consent word weighs more) and the replies (a
+    /// consent topic is applied, not answered) read it here.
+    pub fn consent_action(self) -> Option<ConsentAction> {
+        match self {
+            Topic::ConectateAlta => Some(ConsentAction::Subscribe),
+            Topic::ConectateBaja => Some(ConsentAction::Unsubscribe),
+            _ => None,
+        }
+    }
+
     /// Every topic, in menu order.
     pub const ALL: [Topic; 17] = [
         Topic::Menu,

@@ -24,7 +24,6 @@ mod conectate;
 mod counters;
 mod hll;
 mod kv;
-mod lines;
 mod once;
 mod queues;
 mod rates;
@@ -142,7 +141,7 @@ impl EmbeddedStore {
         tx.open_table(subscribers::LEDGER)?;
         tx.open_table(runs::RUNS)?;
         tx.open_table(once::ONCE_LOG)?;
-        lines::create_tables(&tx)?;
+        queues::lines::create_tables(&tx)?;
         tx.commit()?;
         let db = Arc::new(db);
         let current = read_meta(&db.begin_read()?, "snapshot_current")?.map(SnapshotVersion);

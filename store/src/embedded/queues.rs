@@ -2,7 +2,9 @@
 //! claims beside them, delayed entries by due time, and one cursor per queue for its consumer
 //! group. Each call is one write transaction (a claim too, so two consumers never get one
 //! entry); the once-marks are [`once`](super::once)'s and the turns of lines
-//! [`lines`](super::lines)'s. A claim that finds nothing costs a read transaction, no commit.
+//! [`lines`]'s. A claim that finds nothing costs a read transaction, no commit.
+
+pub(super) mod lines;
 
 use std::time::Duration;
 
@@ -11,8 +13,8 @@ use jiff::Timestamp;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
+use self::lines::{Place, Q_DELAYED_LINED, Q_LINED};
 use super::kv::kv_apply_all;
-use super::lines::{self, Place, Q_DELAYED_LINED, Q_LINED};
 use super::{EmbeddedStore, decode, encode, meta_get, meta_next, meta_set, millis, now_ms, queue_index, read_meta};
 use crate::{EntryId, KvOp, Mark, OnceOp, QueueDepth, QueueEntry, QueueName, QueueStore, Result, StoreError};
 

@@ -9,22 +9,23 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::queues::append_entries;
+use super::append_entries;
 use crate::{EntryId, QueueName, Result, StoreError};
 
 /// (queue, seq) → [`Place`], for the entries of a line in `queue_entries`.
-pub(super) const Q_LINED: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_lined");
+pub(in crate::embedded) const Q_LINED: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_lined");
 /// (queue, due ms, seq) → [`Place`], for the entries of a line in `queue_delayed`.
-pub(super) const Q_DELAYED_LINED: TableDefinition<(&str, u64, u64), &[u8]> =
+pub(in crate::embedded) const Q_DELAYED_LINED: TableDefinition<(&str, u64, u64), &[u8]> =
     TableDefinition::new("queue_delayed_lined");
 /// (queue, line, token) → 8 bytes of big-endian lease (ms) and the payload: entries waiting
 /// for their line's turn, oldest token first.
-pub(super) const Q_PARKED: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("queue_parked");
+pub(in crate::embedded) const Q_PARKED: TableDefinition<(&str, &str, u64), &[u8]> =
+    TableDefinition::new("queue_parked");
 /// (queue, line) → 8 bytes of big-endian token and 8 of the turn's end (Unix ms).
 const Q_TURNS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("queue_turns");
 
 /// Creates the tables of the lines.
-pub(super) fn create_tables(tx: &WriteTransaction) -> Result<()> {
+pub(in crate::embedded) fn create_tables(tx: &WriteTransaction) -> Result<()> {
     tx.open_table(Q_LINED)?;
     tx.open_table(Q_DELAYED_LINED)?;
     tx.open_table(Q_PARKED)?;
@@ -34,14 +35,14 @@ pub(super) fn create_tables(tx: &WriteTransaction) -> Result<()> {
 
 /// Where an entry stands in its line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Place {
+pub(in crate::embedded) struct Place {
     pub line: String,
     pub lease_ms: u64,
     pub token: u64,
 }
 
 impl Place {
-    pub(super) fn encode(&self) -> Vec<u8> {
+    pub(in crate::embedded) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.line.len());
         out.extend_from_slice(&self.token.to_be_bytes());
         out.extend_from_slice(&self.lease_ms.to_be_bytes());
@@ -49,7 +50,7 @@ impl Place {
         out
     }
 
-    pub(super) fn decode(bytes: &[u8]) -> Result<Place> {
+    pub(in crate::embedded) fn decode(bytes: &[u8]) -> Result<Place> {
         let corrupt = || StoreError::corrupt("a queue entry's line", "too short or not UTF-8");
         let number = |at: usize| -> Result<u64> {
             Ok(u64::from_be_bytes(bytes.get(at..at + 8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?))
@@ -83,7 +84,7 @@ fn set_turn(tx: &WriteTransaction, queue: &str, line: &str, token: u64, until_ms
 /// Whether the entry `seq` (at `place`) may be handed out now: it takes its line's turn when
 /// the turn is free, ran out or is its own. Otherwise it is parked: taken out of the queue
 /// (and of the pending entries) until the turn comes to it.
-pub(super) fn admit(
+pub(in crate::embedded) fn admit(
     tx: &WriteTransaction,
     queue: QueueName,
     seq: u64,
@@ -97,8 +98,8 @@ pub(super) fn admit(
             let mut parked = place.lease_ms.to_be_bytes().to_vec();
             parked.extend_from_slice(payload);
             tx.open_table(Q_PARKED)?.insert((queue, place.line.as_str(), place.token), parked.as_slice())?;
-            tx.open_table(super::queues::Q_ENTRIES)?.remove((queue, seq))?;
-            tx.open_table(super::queues::Q_PENDING)?.remove((queue, seq))?;
+            tx.open_table(super::Q_ENTRIES)?.remove((queue, seq))?;
+            tx.open_table(super::Q_PENDING)?.remove((queue, seq))?;
             tx.open_table(Q_LINED)?.remove((queue, seq))?;
             Ok(false)
         }
@@ -112,7 +113,7 @@ pub(super) fn admit(
 /// The entry at `place` is done: unless another entry took the line's turn meanwhile (its own
 /// ran out), the turn goes to the oldest parked entry, which is added to the queue again, or
 /// the line is left free. Answers the entry added, if any.
-pub(super) fn pass_turn(
+pub(in crate::embedded) fn pass_turn(
     tx: &WriteTransaction,
     queue_name: QueueName,
     place: &Place,
@@ -156,7 +157,13 @@ pub(super) fn pass_turn(
 
 /// A retried entry keeps its line's turn until it is due again and its lease after that,
 /// unless another entry took the turn meanwhile.
-pub(super) fn hold_turn(tx: &WriteTransaction, queue: QueueName, place: &Place, due_ms: u64, now: u64) -> Result<()> {
+pub(in crate::embedded) fn hold_turn(
+    tx: &WriteTransaction,
+    queue: QueueName,
+    place: &Place,
+    due_ms: u64,
+    now: u64,
+) -> Result<()> {
     let queue = queue.as_str();
     match turn_of(tx, queue, &place.line)? {
         Some((token, until)) if token != place.token && until > now => Ok(()),
@@ -165,7 +172,7 @@ pub(super) fn hold_turn(tx: &WriteTransaction, queue: QueueName, place: &Place, 
 }
 
 /// How many entries of `queue` wait for their line's turn.
-pub(super) fn parked(rx: &redb::ReadTransaction, queue: QueueName) -> Result<u64> {
+pub(in crate::embedded) fn parked(rx: &redb::ReadTransaction, queue: QueueName) -> Result<u64> {
     let queue = queue.as_str();
     let parked = rx.open_table(Q_PARKED)?;
     Ok(parked.range((queue, "", 0)..)?.take_while(|row| row.as_ref().is_ok_and(|(k, _)| k.value().0 == queue)).count()
