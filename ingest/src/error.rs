@@ -69,20 +69,50 @@ pub enum SourceError {
     /// Too many bad values: more than the error budget.
     #[error("{summary}")]
     Rejected { summary: String, errors: Vec<ValidationError> },
-    /// The bytes are damaged (a truncated ZIP, a bad checksum): fetching again may help.
-    #[error("{0}")]
-    Corrupt(String),
-    #[error("error de lectura: {0}")]
-    Io(String),
+    /// The bytes are damaged (a truncated ZIP, a bad checksum): fetching again may help. The
+    /// message says what is damaged; `cause`, when there is one, what the reader found.
+    #[error("{message}")]
+    Corrupt {
+        message: String,
+        #[source]
+        cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The fetched body could not be read back from disk.
+    #[error(
+        "{file}: no se pudo leer el archivo recibido; revisa el espacio libre y los permisos del directorio de datos y vuelve a correr la fuente"
+    )]
+    Io {
+        file: String,
+        #[source]
+        cause: std::io::Error,
+    },
 }
 
 impl SourceError {
     pub fn result(&self) -> RunResult {
         match self {
             SourceError::Drift(_) | SourceError::Rejected { .. } => RunResult::Rejected,
-            SourceError::Corrupt(_) | SourceError::Io(_) => RunResult::Failed,
+            SourceError::Corrupt { .. } | SourceError::Io { .. } => RunResult::Failed,
         }
     }
+
+    /// A damaged body, with what the reader found.
+    pub fn corrupt(message: String, cause: impl std::error::Error + Send + Sync + 'static) -> SourceError {
+        SourceError::Corrupt { message, cause: Some(Box::new(cause)) }
+    }
+}
+
+/// An error and its causes in one line, for the run log and `contacto validate`: the message
+/// says what failed and what to do, the causes (kept as `source()`, never repeated in the
+/// message) what the system below said.
+pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut causes = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    if causes.is_empty() { error.to_string() } else { format!("{error} (causa: {})", causes.join(": ")) }
 }
 
 /// A template that failed, or rendered an answer that cannot be sent.
@@ -109,4 +139,20 @@ pub struct ConfigError {
     pub name: String,
     pub field: String,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_error_keeps_its_cause_and_the_run_log_says_it_once() {
+        let error = SourceError::Io { file: "covid.zip".into(), cause: std::io::Error::other("disco lleno") };
+        assert_eq!(std::error::Error::source(&error).map(ToString::to_string).as_deref(), Some("disco lleno"));
+        assert!(!error.to_string().contains("disco lleno"), "the message leaves the cause to source(): {error}");
+        let line = with_causes(&error);
+        assert!(line.starts_with("covid.zip: no se pudo leer el archivo recibido; revisa"), "{line}");
+        assert!(line.ends_with(" (causa: disco lleno)"), "{line}");
+        assert_eq!(error.result(), RunResult::Failed);
+    }
 }

@@ -73,6 +73,11 @@ pub struct Body {
 }
 
 impl Body {
+    /// The whole body in memory (for the small sources: maintainer files, pages).
+    pub fn bytes(&self) -> Result<Vec<u8>, crate::error::SourceError> {
+        std::fs::read(self.path()).map_err(|cause| crate::error::SourceError::Io { file: self.name.clone(), cause })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

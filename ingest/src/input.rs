@@ -75,7 +75,7 @@ struct Entry {
 impl ChunkReader {
     /// Opens a body: a ZIP (by its signature) or a plain file.
     pub fn open(body: &Body, progress: std::sync::Arc<Progress>) -> Result<ChunkReader, SourceError> {
-        let io = |e: std::io::Error| SourceError::Io(format!("{}: {e}", body.name));
+        let io = |cause: std::io::Error| SourceError::Io { file: body.name.clone(), cause };
         let mut file = File::open(body.path()).map_err(io)?;
         let mut magic = [0u8; 4];
         let n = read_up_to(&mut file, &mut magic).map_err(io)?;
@@ -102,7 +102,7 @@ impl ChunkReader {
                     let _ = tx.send(Msg::Failed(e));
                 }
             })
-            .map_err(|e| SourceError::Io(e.to_string()))?;
+            .map_err(|cause| SourceError::Io { file: body.name.clone(), cause })?;
         Ok(ChunkReader {
             name,
             rx,
@@ -137,18 +137,24 @@ impl ChunkReader {
                 let crc = std::mem::take(&mut self.crc).finalize();
                 match expect {
                     Some((len, expected_crc)) if len != self.decoded || crc != expected_crc => {
-                        Err(SourceError::Corrupt(format!(
-                            "{}: el contenido no coincide con el ZIP ({} bytes leídos de {}, o CRC-32 distinto); el archivo está dañado",
-                            self.name,
-                            schemas::es_mx::integer(self.decoded as i64),
-                            schemas::es_mx::integer(len as i64)
-                        )))
+                        Err(SourceError::Corrupt {
+                            message: format!(
+                                "{}: el contenido no coincide con el ZIP ({} bytes leídos de {}, o CRC-32 distinto); el archivo está dañado y se volverá a descargar en la próxima corrida",
+                                self.name,
+                                schemas::es_mx::integer(self.decoded as i64),
+                                schemas::es_mx::integer(len as i64)
+                            ),
+                            cause: None,
+                        })
                     }
                     _ => Ok(None),
                 }
             }
             Ok(Msg::Failed(e)) => Err(e),
-            Err(_) => Err(SourceError::Io(format!("{}: el lector terminó sin avisar", self.name))),
+            Err(_) => Err(SourceError::Io {
+                file: self.name.clone(),
+                cause: std::io::Error::other("el hilo lector terminó sin avisar"),
+            }),
         }
     }
 
@@ -188,8 +194,11 @@ fn read_up_to(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<u
 
 /// Finds the one `.csv` entry of the ZIP.
 fn zip_entry(zip_name: &str, file: &mut File) -> Result<(String, Entry), SourceError> {
-    let corrupt = |e: zip::result::ZipError| {
-        SourceError::Corrupt(format!("{zip_name}: el ZIP está incompleto o dañado ({e}); se volverá a descargar"))
+    let corrupt = |cause: zip::result::ZipError| {
+        SourceError::corrupt(
+            format!("{zip_name}: el ZIP está incompleto o dañado; se volverá a descargar en la próxima corrida"),
+            cause,
+        )
     };
     let mut archive = zip::ZipArchive::new(&mut *file).map_err(corrupt)?;
     let names: Vec<String> = archive.file_names().filter_map(|n| n.ok().map(|n| n.into_owned())).collect();
@@ -200,7 +209,7 @@ fn zip_entry(zip_name: &str, file: &mut File) -> Result<(String, Entry), SourceE
         .collect();
     let [index] = csvs[..] else {
         return Err(SourceError::Drift(format!(
-            "{zip_name}: se esperaba exactamente un archivo .csv dentro del ZIP y hay {}: {}",
+            "{zip_name}: se esperaba exactamente un archivo .csv dentro del ZIP y hay {}: {}; revisa que la URL de la fuente apunte al ZIP de datos abiertos",
             csvs.len(),
             if names.is_empty() { "ninguna entrada".to_owned() } else { names.join(", ") }
         )));
@@ -216,7 +225,10 @@ fn zip_entry(zip_name: &str, file: &mut File) -> Result<(String, Entry), SourceE
             )));
         }
     };
-    let start = entry.data_start().ok_or_else(|| SourceError::Corrupt(format!("{zip_name}: entrada sin datos")))?;
+    let start = entry.data_start().ok_or_else(|| SourceError::Corrupt {
+        message: format!("{zip_name}: {entry_name} no tiene datos; se volverá a descargar en la próxima corrida"),
+        cause: None,
+    })?;
     Ok((
         entry_name,
         Entry { start, compressed_len: entry.compressed_size(), deflated, len: entry.size(), crc32: entry.crc32() },
@@ -278,11 +290,12 @@ fn produce(
     recycled: &Receiver<Vec<u8>>,
     name: &str,
 ) -> Result<(), SourceError> {
-    let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => {
-            SourceError::Corrupt(format!("{name}: el archivo termina antes de tiempo"))
-        }
-        _ => SourceError::Corrupt(format!("{name}: {e}")),
+    let io = |cause: std::io::Error| {
+        let what = match cause.kind() {
+            std::io::ErrorKind::UnexpectedEof => "el archivo termina antes de tiempo",
+            _ => "el archivo no se pudo descomprimir",
+        };
+        SourceError::corrupt(format!("{name}: {what}; se volverá a descargar en la próxima corrida"), cause)
     };
     let raw = tee.raw.clone();
     let take_raw = || raw.as_ref().map(|r| std::mem::take(&mut *r.borrow_mut())).unwrap_or_default();

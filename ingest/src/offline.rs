@@ -33,9 +33,9 @@ pub struct Checked {
 /// Why a file did not pass.
 #[derive(Debug, thiserror::Error)]
 pub enum Problem {
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(SourceError),
-    #[error("{0}")]
+    #[error(transparent)]
     Render(RenderError),
 }
 
@@ -46,7 +46,7 @@ impl Problem {
             Problem::Invalid(SourceError::Rejected { errors, .. }) if !errors.is_empty() => {
                 errors.iter().map(ToString::to_string).collect()
             }
-            other => vec![other.to_string()],
+            other => vec![crate::error::with_causes(other)],
         }
     }
 }

@@ -237,7 +237,7 @@ impl<K: SourceKind> Source<K> {
             Ok(parsed) => parsed,
             Err(error) => {
                 let drift = matches!(error, SourceError::Drift(_));
-                let reason = error.to_string();
+                let reason = crate::error::with_causes(&error);
                 events.emit(DatasetRejected { source: &self.name, reason: &reason, drift });
                 let mut outcome = Outcome { bytes, drift, ..Outcome::failed(&reason) };
                 outcome.result = error.result();

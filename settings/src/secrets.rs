@@ -208,4 +208,15 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join(LOCAL_SECRETS_FILE)).unwrap();
         assert!(!text.contains("given"), "secrets from the environment are not written to disk");
     }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = crate::testing::load(
+            "",
+            &[("CONTACTO_ADMIN__TOKEN", "s3cr3t-admin"), ("CONTACTO_PRIVACY__USER_HASH_KEY", "0123456789abcdef0123")],
+        )
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cr3t-admin") && !shown.contains("0123456789abcdef0123"), "{shown}");
+    }
 }

@@ -216,7 +216,7 @@ impl SourceKind for Semaforo {
     }
 
     fn parse(&self, body: &Body, _progress: &SharedProgress) -> Result<Parsed<SemaforoDataset>, SourceError> {
-        let bytes = std::fs::read(body.path()).map_err(|e| SourceError::Io(format!("{}: {e}", body.name)))?;
+        let bytes = body.bytes()?;
         let checksum = body.checksum.clone().unwrap_or_else(|| hex::encode(Sha256::digest(&bytes)));
         let (text, warnings) = maintainer::decode(&body.name, &bytes);
         let page = Html::parse_document(&text);

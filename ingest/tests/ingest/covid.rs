@@ -180,16 +180,21 @@ fn a_renamed_or_missing_column_fails_naming_the_file_and_the_columns() {
 fn damaged_zips_fail_and_say_why() {
     let good = zip("200527COVID19MEXICO.csv", &may_2020());
     let truncated = &good[..good.len() * 2 / 3];
-    let Err(SourceError::Corrupt(message)) = count("datos.zip", truncated, 11, 0.01) else {
+    let Err(SourceError::Corrupt { message, .. }) = count("datos.zip", truncated, 11, 0.01) else {
         panic!("corrupt expected")
     };
     assert!(message.contains("datos.zip: el ZIP está incompleto o dañado"), "{message}");
+    // The ZIP reader's own words are kept as the cause and shown once, after the message.
+    let Err(error) = count("datos.zip", truncated, 11, 0.01) else { panic!("corrupt expected") };
+    assert!(std::error::Error::source(&error).is_some(), "{error:?}");
+    let line = ingest::error::with_causes(&error);
+    assert!(line.starts_with(&format!("{error} (causa: ")), "{line}");
 
     // Same length, damaged data: the deflate stream or its CRC-32 gives it away.
     let mut flipped = good.clone();
     let middle = flipped.len() / 2;
     flipped[middle] ^= 0xff;
-    assert!(matches!(count("datos.zip", &flipped, 11, 0.01), Err(SourceError::Corrupt(_))));
+    assert!(matches!(count("datos.zip", &flipped, 11, 0.01), Err(SourceError::Corrupt { .. })));
 
     let mut two = std::io::Cursor::new(Vec::new());
     let mut w = zip::ZipWriter::new(&mut two);

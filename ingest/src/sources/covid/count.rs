@@ -103,7 +103,7 @@ impl Counter {
 
     /// The layout recognised from the header.
     pub fn layout_name(&self) -> &'static str {
-        self.cols.layout.name
+        &self.cols.layout.name
     }
 
     /// The first bad values found, located.

@@ -1,5 +1,7 @@
 //! The column layouts of the national file (docs/formats.md §a.3), recognised by header names,
-//! never by position, and the check each column's values must pass (§a.4–a.5).
+//! never by position, and the check each column's values must pass (§a.4–a.5). The layouts and
+//! checks are data, `ingest/data/national_layouts.toml`, compiled in and read once; a header is
+//! recognised once per file, so no row pays for it.
 //!
 //! Header of the 40-column layout (2020-11-28 to mid-2024), as captured from the file of
 //! 2022-07-14:
@@ -12,7 +14,10 @@
 //! A header that matches no known layout exactly (a renamed, missing or new column) fails the
 //! run as source drift, naming the columns found and what the closest layout expects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use serde::Deserialize;
 
 use crate::error::SourceError;
 
@@ -48,462 +53,103 @@ pub enum Check {
     Text,
 }
 
-const SI_NO: Check = Check::Codes(&[1, 2, 97, 98, 99]);
-const ORIGEN: Check = Check::Codes(&[1, 2, 99]);
-const SEXO: Check = Check::Codes(&[1, 2, 99]);
-const TIPO_PACIENTE: Check = Check::Codes(&[1, 2, 99]);
-const NACIONALIDAD: Check = Check::Codes(&[1, 2, 99]);
-/// 1–13 and 99 in the 2020 catalogue; 14 (CIJ) and 15 (IMSS-BIENESTAR OPD) appear later.
-const SECTOR: Check = Check::Codes(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 99]);
-const RESULTADO: Check = Check::Codes(&[1, 2, 3]);
-const RESULTADO_LAB: Check = Check::Codes(&[1, 2, 3, 4, 97]);
-const RESULTADO_ANTIGENO: Check = Check::Codes(&[1, 2, 97]);
-const CLASIFICACION: Check = Check::Range(1, 7);
-/// 1–41 virus and sample codes, 997 no aplica, 998 sin coinfección, 999 pendiente.
-const RESULTADO_PCR: Check = Check::Codes(&[
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
-    32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 997, 998, 999,
-]);
-
-/// Every column name any layout has, with its check.
-const CHECKS: &[(&str, Check)] = &[
-    ("FECHA_ACTUALIZACION", Check::Date),
-    ("ID_REGISTRO", Check::Id),
-    ("ORIGEN", ORIGEN),
-    ("SECTOR", SECTOR),
-    ("ENTIDAD_UM", Check::Entidad),
-    ("SEXO", SEXO),
-    ("ENTIDAD_NAC", Check::Entidad),
-    ("ENTIDAD_RES", Check::Entidad),
-    ("MUNICIPIO_RES", Check::Municipio),
-    ("TIPO_PACIENTE", TIPO_PACIENTE),
-    ("FECHA_INGRESO", Check::Date),
-    ("FECHA_SINTOMAS", Check::Date),
-    ("FECHA_DEF", Check::DateOrSentinel),
-    ("INTUBADO", SI_NO),
-    ("NEUMONIA", SI_NO),
-    ("EDAD", Check::Edad),
-    ("NACIONALIDAD", NACIONALIDAD),
-    ("EMBARAZO", SI_NO),
-    ("HABLA_LENGUA_INDI", SI_NO),
-    ("HABLA_LENGUA_INDIG", SI_NO),
-    ("INDIGENA", SI_NO),
-    ("DIABETES", SI_NO),
-    ("EPOC", SI_NO),
-    ("ASMA", SI_NO),
-    ("INMUSUPR", SI_NO),
-    ("HIPERTENSION", SI_NO),
-    ("OTRA_CON", SI_NO),
-    ("OTRA_COM", SI_NO),
-    ("CARDIOVASCULAR", SI_NO),
-    ("OBESIDAD", SI_NO),
-    ("RENAL_CRONICA", SI_NO),
-    ("TABAQUISMO", SI_NO),
-    ("OTRO_CASO", SI_NO),
-    ("TOMA_MUESTRA", SI_NO),
-    ("TOMA_MUESTRA_LAB", SI_NO),
-    ("RESULTADO", RESULTADO),
-    ("RESULTADO_LAB", RESULTADO_LAB),
-    ("RESULTADO_PCR", RESULTADO_PCR),
-    ("RESULTADO_PCR_COINFECCION", RESULTADO_PCR),
-    ("TOMA_MUESTRA_ANTIGENO", SI_NO),
-    ("RESULTADO_ANTIGENO", RESULTADO_ANTIGENO),
-    ("CLASIFICACION_FINAL", CLASIFICACION),
-    ("CLASIFICACION_FINAL_COVID", CLASIFICACION),
-    ("CLASIFICACION_FINAL_FLU", CLASIFICACION),
-    ("MIGRANTE", SI_NO),
-    ("PAIS_NACIONALIDAD", Check::Text),
-    ("PAIS_ORIGEN", Check::Text),
-    ("UCI", SI_NO),
-];
-
 /// One known layout.
-#[derive(Debug)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Layout {
     /// What maintainers read: `40 columnas (noviembre de 2020 a 2024)`.
-    pub name: &'static str,
-    pub columns: &'static [&'static str],
+    pub name: String,
+    /// The header's names in the order published (compared as a set).
+    pub columns: Vec<String>,
 }
 
-const FIRST_RELEASE: &[&str] = &[
-    "FECHA_ACTUALIZACION",
-    "ORIGEN",
-    "SECTOR",
-    "ENTIDAD_UM",
-    "SEXO",
-    "ENTIDAD_NAC",
-    "ENTIDAD_RES",
-    "MUNICIPIO_RES",
-    "TIPO_PACIENTE",
-    "FECHA_INGRESO",
-    "FECHA_SINTOMAS",
-    "FECHA_DEF",
-    "INTUBADO",
-    "NEUMONIA",
-    "EDAD",
-    "NACIONALIDAD",
-    "EMBARAZO",
-    "HABLA_LENGUA_INDI",
-    "DIABETES",
-    "EPOC",
-    "ASMA",
-    "INMUSUPR",
-    "HIPERTENSION",
-    "OTRA_CON",
-    "CARDIOVASCULAR",
-    "OBESIDAD",
-    "RENAL_CRONICA",
-    "TABAQUISMO",
-    "OTRO_CASO",
-    "RESULTADO",
-    "MIGRANTE",
-    "PAIS_NACIONALIDAD",
-    "PAIS_ORIGEN",
-    "UCI",
-];
+/// The data file: the layouts and each column's check, kept as data so that a new layout is a
+/// table to add, not code to write.
+const LAYOUTS_TOML: &str = include_str!("../../../data/national_layouts.toml");
 
-/// Every layout of docs/formats.md §a.3, oldest first. Columns are compared as sets: quoting and
-/// order do not matter, names do.
-pub const LAYOUTS: &[Layout] = &[
-    Layout { name: "34 columnas (primera publicación, 12 a 15 de abril de 2020)", columns: FIRST_RELEASE },
-    Layout {
-        name: "34 columnas (abril de 2020, desde el 16)",
-        columns: &[
-            "FECHA_ACTUALIZACION",
-            "ORIGEN",
-            "SECTOR",
-            "ENTIDAD_UM",
-            "SEXO",
-            "ENTIDAD_NAC",
-            "ENTIDAD_RES",
-            "MUNICIPIO_RES",
-            "TIPO_PACIENTE",
-            "FECHA_INGRESO",
-            "FECHA_SINTOMAS",
-            "FECHA_DEF",
-            "INTUBADO",
-            "NEUMONIA",
-            "EDAD",
-            "NACIONALIDAD",
-            "EMBARAZO",
-            "HABLA_LENGUA_INDIG",
-            "DIABETES",
-            "EPOC",
-            "ASMA",
-            "INMUSUPR",
-            "HIPERTENSION",
-            "OTRA_COM",
-            "CARDIOVASCULAR",
-            "OBESIDAD",
-            "RENAL_CRONICA",
-            "TABAQUISMO",
-            "OTRO_CASO",
-            "RESULTADO",
-            "MIGRANTE",
-            "PAIS_NACIONALIDAD",
-            "PAIS_ORIGEN",
-            "UCI",
-        ],
-    },
-    Layout {
-        name: "35 columnas (abril a julio de 2020, con ID_REGISTRO)",
-        columns: &[
-            "FECHA_ACTUALIZACION",
-            "ID_REGISTRO",
-            "ORIGEN",
-            "SECTOR",
-            "ENTIDAD_UM",
-            "SEXO",
-            "ENTIDAD_NAC",
-            "ENTIDAD_RES",
-            "MUNICIPIO_RES",
-            "TIPO_PACIENTE",
-            "FECHA_INGRESO",
-            "FECHA_SINTOMAS",
-            "FECHA_DEF",
-            "INTUBADO",
-            "NEUMONIA",
-            "EDAD",
-            "NACIONALIDAD",
-            "EMBARAZO",
-            "HABLA_LENGUA_INDIG",
-            "DIABETES",
-            "EPOC",
-            "ASMA",
-            "INMUSUPR",
-            "HIPERTENSION",
-            "OTRA_COM",
-            "CARDIOVASCULAR",
-            "OBESIDAD",
-            "RENAL_CRONICA",
-            "TABAQUISMO",
-            "OTRO_CASO",
-            "RESULTADO",
-            "MIGRANTE",
-            "PAIS_NACIONALIDAD",
-            "PAIS_ORIGEN",
-            "UCI",
-        ],
-    },
-    Layout {
-        name: "36 columnas (verano de 2020, con TOMA_MUESTRA)",
-        columns: &[
-            "FECHA_ACTUALIZACION",
-            "ID_REGISTRO",
-            "ORIGEN",
-            "SECTOR",
-            "ENTIDAD_UM",
-            "SEXO",
-            "ENTIDAD_NAC",
-            "ENTIDAD_RES",
-            "MUNICIPIO_RES",
-            "TIPO_PACIENTE",
-            "FECHA_INGRESO",
-            "FECHA_SINTOMAS",
-            "FECHA_DEF",
-            "INTUBADO",
-            "NEUMONIA",
-            "EDAD",
-            "NACIONALIDAD",
-            "EMBARAZO",
-            "HABLA_LENGUA_INDIG",
-            "DIABETES",
-            "EPOC",
-            "ASMA",
-            "INMUSUPR",
-            "HIPERTENSION",
-            "OTRA_COM",
-            "CARDIOVASCULAR",
-            "OBESIDAD",
-            "RENAL_CRONICA",
-            "TABAQUISMO",
-            "OTRO_CASO",
-            "TOMA_MUESTRA",
-            "RESULTADO",
-            "MIGRANTE",
-            "PAIS_NACIONALIDAD",
-            "PAIS_ORIGEN",
-            "UCI",
-        ],
-    },
-    Layout {
-        name: "36 columnas (verano de 2020, con INDIGENA)",
-        columns: &[
-            "FECHA_ACTUALIZACION",
-            "ID_REGISTRO",
-            "ORIGEN",
-            "SECTOR",
-            "ENTIDAD_UM",
-            "SEXO",
-            "ENTIDAD_NAC",
-            "ENTIDAD_RES",
-            "MUNICIPIO_RES",
-            "TIPO_PACIENTE",
-            "FECHA_INGRESO",
-            "FECHA_SINTOMAS",
-            "FECHA_DEF",
-            "INTUBADO",
-            "NEUMONIA",
-            "EDAD",
-            "NACIONALIDAD",
-            "EMBARAZO",
-            "HABLA_LENGUA_INDIG",
-            "INDIGENA",
-            "DIABETES",
-            "EPOC",
-            "ASMA",
-            "INMUSUPR",
-            "HIPERTENSION",
-            "OTRA_COM",
-            "CARDIOVASCULAR",
-            "OBESIDAD",
-            "RENAL_CRONICA",
-            "TABAQUISMO",
-            "OTRO_CASO",
-            "RESULTADO",
-            "MIGRANTE",
-            "PAIS_NACIONALIDAD",
-            "PAIS_ORIGEN",
-            "UCI",
-        ],
-    },
-    Layout {
-        name: "37 columnas (julio a octubre de 2020)",
-        columns: &[
-            "FECHA_ACTUALIZACION",
-            "ID_REGISTRO",
-            "ORIGEN",
-            "SECTOR",
-            "ENTIDAD_UM",
-            "SEXO",
-            "ENTIDAD_NAC",
-            "ENTIDAD_RES",
-            "MUNICIPIO_RES",
-            "TIPO_PACIENTE",
-            "FECHA_INGRESO",
-            "FECHA_SINTOMAS",
-            "FECHA_DEF",
-            "INTUBADO",
-            "NEUMONIA",
-            "EDAD",
-            "NACIONALIDAD",
-            "EMBARAZO",
-            "HABLA_LENGUA_INDIG",
-            "INDIGENA",
-            "DIABETES",
-            "EPOC",
-            "ASMA",
-            "INMUSUPR",
-            "HIPERTENSION",
-            "OTRA_COM",
-            "CARDIOVASCULAR",
-            "OBESIDAD",
-            "RENAL_CRONICA",
-            "TABAQUISMO",
-            "OTRO_CASO",
-            "TOMA_MUESTRA",
-            "RESULTADO",
-            "MIGRANTE",
-            "PAIS_NACIONALIDAD",
-            "PAIS_ORIGEN",
-            "UCI",
-        ],
-    },
-    Layout {
-        name: "38 columnas (6 de octubre a 27 de noviembre de 2020)",
-        columns: &[
-            "FECHA_ACTUALIZACION",
-            "ID_REGISTRO",
-            "ORIGEN",
-            "SECTOR",
-            "ENTIDAD_UM",
-            "SEXO",
-            "ENTIDAD_NAC",
-            "ENTIDAD_RES",
-            "MUNICIPIO_RES",
-            "TIPO_PACIENTE",
-            "FECHA_INGRESO",
-            "FECHA_SINTOMAS",
-            "FECHA_DEF",
-            "INTUBADO",
-            "NEUMONIA",
-            "EDAD",
-            "NACIONALIDAD",
-            "EMBARAZO",
-            "HABLA_LENGUA_INDIG",
-            "INDIGENA",
-            "DIABETES",
-            "EPOC",
-            "ASMA",
-            "INMUSUPR",
-            "HIPERTENSION",
-            "OTRA_COM",
-            "CARDIOVASCULAR",
-            "OBESIDAD",
-            "RENAL_CRONICA",
-            "TABAQUISMO",
-            "OTRO_CASO",
-            "TOMA_MUESTRA",
-            "RESULTADO_LAB",
-            "CLASIFICACION_FINAL",
-            "MIGRANTE",
-            "PAIS_NACIONALIDAD",
-            "PAIS_ORIGEN",
-            "UCI",
-        ],
-    },
-    Layout {
-        name: "40 columnas (28 de noviembre de 2020 a mediados de 2024)",
-        columns: &[
-            "FECHA_ACTUALIZACION",
-            "ID_REGISTRO",
-            "ORIGEN",
-            "SECTOR",
-            "ENTIDAD_UM",
-            "SEXO",
-            "ENTIDAD_NAC",
-            "ENTIDAD_RES",
-            "MUNICIPIO_RES",
-            "TIPO_PACIENTE",
-            "FECHA_INGRESO",
-            "FECHA_SINTOMAS",
-            "FECHA_DEF",
-            "INTUBADO",
-            "NEUMONIA",
-            "EDAD",
-            "NACIONALIDAD",
-            "EMBARAZO",
-            "HABLA_LENGUA_INDIG",
-            "INDIGENA",
-            "DIABETES",
-            "EPOC",
-            "ASMA",
-            "INMUSUPR",
-            "HIPERTENSION",
-            "OTRA_COM",
-            "CARDIOVASCULAR",
-            "OBESIDAD",
-            "RENAL_CRONICA",
-            "TABAQUISMO",
-            "OTRO_CASO",
-            "TOMA_MUESTRA_LAB",
-            "RESULTADO_LAB",
-            "TOMA_MUESTRA_ANTIGENO",
-            "RESULTADO_ANTIGENO",
-            "CLASIFICACION_FINAL",
-            "MIGRANTE",
-            "PAIS_NACIONALIDAD",
-            "PAIS_ORIGEN",
-            "UCI",
-        ],
-    },
-    Layout {
-        name: "42 columnas (COVID e influenza, desde julio de 2024)",
-        columns: &[
-            "FECHA_ACTUALIZACION",
-            "ID_REGISTRO",
-            "ORIGEN",
-            "SECTOR",
-            "ENTIDAD_UM",
-            "SEXO",
-            "ENTIDAD_NAC",
-            "ENTIDAD_RES",
-            "MUNICIPIO_RES",
-            "TIPO_PACIENTE",
-            "FECHA_INGRESO",
-            "FECHA_SINTOMAS",
-            "FECHA_DEF",
-            "INTUBADO",
-            "NEUMONIA",
-            "EDAD",
-            "NACIONALIDAD",
-            "EMBARAZO",
-            "HABLA_LENGUA_INDIG",
-            "INDIGENA",
-            "DIABETES",
-            "EPOC",
-            "ASMA",
-            "INMUSUPR",
-            "HIPERTENSION",
-            "OTRA_COM",
-            "CARDIOVASCULAR",
-            "OBESIDAD",
-            "RENAL_CRONICA",
-            "TABAQUISMO",
-            "OTRO_CASO",
-            "TOMA_MUESTRA_LAB",
-            "RESULTADO_PCR",
-            "RESULTADO_PCR_COINFECCION",
-            "TOMA_MUESTRA_ANTIGENO",
-            "RESULTADO_ANTIGENO",
-            "CLASIFICACION_FINAL_COVID",
-            "CLASIFICACION_FINAL_FLU",
-            "MIGRANTE",
-            "PAIS_NACIONALIDAD",
-            "PAIS_ORIGEN",
-            "UCI",
-        ],
-    },
+/// The data file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayoutFile {
+    /// Catalogue code sets by name.
+    codes: BTreeMap<String, Vec<u16>>,
+    /// Every column any layout has, with its check.
+    columns: BTreeMap<String, CheckSpec>,
+    /// Oldest first.
+    layouts: Vec<Layout>,
+}
+
+/// A column's check as the data file writes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum CheckSpec {
+    /// A check by name: `date`, `date_or_sentinel`, `entidad`, `municipio`, `edad`, `id`, `text`.
+    Check(String),
+    /// One of the code sets of `[codes]`.
+    Codes(String),
+    /// An inclusive range of codes.
+    Range([u16; 2]),
+}
+
+/// The data file, parsed once per process (the first header read pays for it).
+static FILE: LazyLock<LayoutFile> =
+    LazyLock::new(|| toml::from_str(LAYOUTS_TOML).unwrap_or_else(|e| panic!("data/national_layouts.toml: {e}")));
+
+/// Each column's check, resolved once; the code sets live in [`FILE`] for the whole process.
+static CHECKS: LazyLock<BTreeMap<&'static str, Check>> =
+    LazyLock::new(|| checks(&FILE).unwrap_or_else(|e| panic!("data/national_layouts.toml: {e}")));
+
+/// Every known layout, oldest first.
+pub fn layouts() -> &'static [Layout] {
+    &FILE.layouts
+}
+
+/// The columns every layout must have for [`recognise`] to find the figures.
+const NEEDED: [&str; 5] = ["FECHA_ACTUALIZACION", "ENTIDAD_UM", "ENTIDAD_RES", "MUNICIPIO_RES", "FECHA_DEF"];
+
+/// Resolves each column's check and verifies what the detector relies on: every layout column
+/// has a check, every layout has the [`NEEDED`] columns and an outcome column.
+fn checks(file: &'static LayoutFile) -> Result<BTreeMap<&'static str, Check>, String> {
+    let mut checks = BTreeMap::new();
+    for (column, spec) in &file.columns {
+        let check = match spec {
+            CheckSpec::Check(name) => match name.as_str() {
+                "date" => Check::Date,
+                "date_or_sentinel" => Check::DateOrSentinel,
+                "entidad" => Check::Entidad,
+                "municipio" => Check::Municipio,
+                "edad" => Check::Edad,
+                "id" => Check::Id,
+                "text" => Check::Text,
+                other => return Err(format!("{column}: no check is called «{other}»")),
+            },
+            CheckSpec::Codes(set) => match file.codes.get(set) {
+                Some(codes) => Check::Codes(codes),
+                None => return Err(format!("{column}: no code set is called «{set}» under [codes]")),
+            },
+            CheckSpec::Range([lo, hi]) => Check::Range(*lo, *hi),
+        };
+        checks.insert(column.as_str(), check);
+    }
+    for layout in &file.layouts {
+        if let Some(column) = layout.columns.iter().find(|c| !checks.contains_key(c.as_str())) {
+            return Err(format!("{}: {column} has no check under [columns]", layout.name));
+        }
+        if let Some(column) = NEEDED.iter().find(|n| !layout.columns.iter().any(|c| c == *n)) {
+            return Err(format!("{}: lacks {column}", layout.name));
+        }
+        if !OUTCOMES.iter().any(|(o, _)| layout.columns.iter().any(|c| c == o)) {
+            return Err(format!("{}: lacks an outcome column (RESULTADO or CLASIFICACION_FINAL)", layout.name));
+        }
+    }
+    Ok(checks)
+}
+
+/// The columns that hold a row's outcome, in the order they are looked for, with their rule.
+const OUTCOMES: [(&str, Rule); 3] = [
+    ("CLASIFICACION_FINAL", Rule::Clasificacion),
+    ("CLASIFICACION_FINAL_COVID", Rule::Clasificacion),
+    ("RESULTADO", Rule::Resultado),
 ];
 
 /// Where the columns that decide the figures are in this file, and every column's check.
@@ -550,27 +196,24 @@ pub fn recognise(file: &str, header: &[u8]) -> Result<Columns, SourceError> {
     if found.len() != names.len() {
         let mut seen = BTreeSet::new();
         let repeated: Vec<&str> = names.iter().map(String::as_str).filter(|n| !seen.insert(*n)).collect();
-        return Err(SourceError::Drift(format!("{file}: la cabecera repite columnas: {}", repeated.join(", "))));
+        return Err(SourceError::Drift(format!(
+            "{file}: la cabecera repite columnas: {}; el archivo cambió de formato y hay que revisarlo antes de publicarlo (docs/formats.md §a.3)",
+            repeated.join(", ")
+        )));
     }
-    let Some(layout) =
-        LAYOUTS.iter().find(|l| l.columns.len() == found.len() && l.columns.iter().all(|c| found.contains(c)))
+    let Some(layout) = layouts()
+        .iter()
+        .find(|l| l.columns.len() == found.len() && l.columns.iter().all(|c| found.contains(c.as_str())))
     else {
         return Err(SourceError::Drift(unknown_layout(file, &names, &found)));
     };
     let position = |name: &str| names.iter().position(|n| n == name);
-    let index = |name: &str| position(name).expect("the layout has it");
-    let (outcome, rule) = match (
-        position("CLASIFICACION_FINAL").or_else(|| position("CLASIFICACION_FINAL_COVID")),
-        position("RESULTADO"),
-    ) {
-        (Some(i), _) => (i, Rule::Clasificacion),
-        (None, Some(i)) => (i, Rule::Resultado),
-        (None, None) => unreachable!("every layout has an outcome column"),
-    };
-    let checks = names
+    let index = |name: &str| position(name).expect("a layout has the needed columns: checked on load");
+    let (outcome, rule) = OUTCOMES
         .iter()
-        .map(|n| CHECKS.iter().find(|(c, _)| c == n).map(|(_, check)| *check).expect("every layout column has a check"))
-        .collect();
+        .find_map(|(name, rule)| Some((position(name)?, *rule)))
+        .expect("a layout has an outcome column: checked on load");
+    let checks = names.iter().map(|n| CHECKS[n.as_str()]).collect();
     let (fecha_actualizacion, entidad_um, entidad_res) =
         (index("FECHA_ACTUALIZACION"), index("ENTIDAD_UM"), index("ENTIDAD_RES"));
     Ok(Columns {
@@ -591,14 +234,15 @@ pub fn recognise(file: &str, header: &[u8]) -> Result<Columns, SourceError> {
 /// The message for a header that matches no layout: what was found, the closest layout, and
 /// what it lacks and has extra.
 fn unknown_layout(file: &str, names: &[String], found: &BTreeSet<&str>) -> String {
+    let has = |l: &Layout, name: &str| l.columns.iter().any(|c| c == name);
     let distance = |l: &Layout| {
-        let missing = l.columns.iter().filter(|c| !found.contains(*c)).count();
-        let extra = found.iter().filter(|f| !l.columns.contains(f)).count();
+        let missing = l.columns.iter().filter(|c| !found.contains(c.as_str())).count();
+        let extra = found.iter().filter(|f| !has(l, f)).count();
         missing + extra
     };
-    let closest = LAYOUTS.iter().min_by_key(|l| distance(l)).expect("layouts exist");
-    let missing: Vec<&str> = closest.columns.iter().copied().filter(|c| !found.contains(c)).collect();
-    let extra: Vec<&str> = found.iter().copied().filter(|f| !closest.columns.contains(f)).collect();
+    let closest = layouts().iter().min_by_key(|l| distance(l)).expect("layouts exist");
+    let missing: Vec<&str> = closest.columns.iter().map(String::as_str).filter(|c| !found.contains(c)).collect();
+    let extra: Vec<&str> = found.iter().copied().filter(|f| !has(closest, f)).collect();
     let mut message = format!(
         "{file}: la cabecera no corresponde a ningún formato conocido del archivo nacional (docs/formats.md §a.3 en el repositorio); \
          el más parecido es «{}». Columnas encontradas ({}): {}. Columnas esperadas ({}): {}.",
@@ -614,6 +258,9 @@ fn unknown_layout(file: &str, names: &[String], found: &BTreeSet<&str>) -> Strin
     if !extra.is_empty() {
         message.push_str(&format!(" Sobran: {}.", extra.join(", ")));
     }
+    message.push_str(
+        " Si es un formato nuevo de la Secretaría de Salud, hay que agregarlo a ingest/data/national_layouts.toml.",
+    );
     message
 }
 
@@ -622,31 +269,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_layout_has_its_documented_width_and_known_checks() {
-        let widths: Vec<usize> = LAYOUTS.iter().map(|l| l.columns.len()).collect();
+    fn the_data_file_parses_and_every_layout_is_recognised_from_its_header() {
+        checks(&FILE).expect("data/national_layouts.toml is complete");
+        let widths: Vec<usize> = layouts().iter().map(|l| l.columns.len()).collect();
         assert_eq!(widths, [34, 34, 35, 36, 36, 37, 38, 40, 42]);
-        for layout in LAYOUTS {
-            for c in layout.columns {
-                assert!(CHECKS.iter().any(|(n, _)| n == c), "{c} of {} has no check", layout.name);
-            }
+        for layout in layouts() {
             let header = layout.columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(",");
             let cols = recognise("x.csv", header.as_bytes()).unwrap();
             assert_eq!(cols.layout.name, layout.name);
+            assert_eq!(cols.checks.len(), layout.columns.len());
         }
+        let h40 = recognise("y.csv", layouts()[7].columns.join(",").as_bytes()).unwrap();
+        let check = |name: &str| h40.checks[h40.names.iter().position(|n| n == name).unwrap()];
+        assert_eq!(check("FECHA_DEF"), Check::DateOrSentinel);
+        assert_eq!(check("SECTOR"), Check::Codes(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 99]));
+        assert_eq!(check("CLASIFICACION_FINAL"), Check::Range(1, 7));
+    }
+
+    #[test]
+    fn a_data_file_that_names_a_missing_code_set_or_lacks_a_check_is_refused() {
+        let broken = |toml: &str| -> String {
+            let file: &'static LayoutFile = Box::leak(Box::new(toml::from_str(toml).unwrap()));
+            checks(file).unwrap_err()
+        };
+        let error =
+            broken("codes = {}\n[columns]\nSEXO = { codes = \"sexo\" }\n[[layouts]]\nname = \"x\"\ncolumns = []\n");
+        assert_eq!(error, "SEXO: no code set is called «sexo» under [codes]");
+        let error = broken("codes = {}\ncolumns = {}\n[[layouts]]\nname = \"x\"\ncolumns = [\"UCI\"]\n");
+        assert_eq!(error, "x: UCI has no check under [columns]");
     }
 
     #[test]
     fn the_outcome_column_follows_the_era() {
-        let first = recognise("a.csv", FIRST_RELEASE.join(",").as_bytes()).unwrap();
+        let first = recognise("a.csv", layouts()[0].columns.join(",").as_bytes()).unwrap();
         assert_eq!((first.rule, first.names[first.outcome].as_str()), (Rule::Resultado, "RESULTADO"));
-        let h42 = LAYOUTS[8].columns.join(",");
+        let h42 = layouts()[8].columns.join(",");
         let c42 = recognise("b.csv", format!("\u{feff}{h42}").as_bytes()).unwrap();
         assert_eq!((c42.rule, c42.names[c42.outcome].as_str()), (Rule::Clasificacion, "CLASIFICACION_FINAL_COVID"));
     }
 
     #[test]
     fn a_renamed_column_names_the_file_and_the_columns() {
-        let header = LAYOUTS[7].columns.join(",").replace("ENTIDAD_UM", "ENTIDAD_UNIDAD");
+        let header = layouts()[7].columns.join(",").replace("ENTIDAD_UM", "ENTIDAD_UNIDAD");
         let SourceError::Drift(message) = recognise("210710COVID19MEXICO.csv", header.as_bytes()).unwrap_err() else {
             panic!("drift expected")
         };
