@@ -10,7 +10,7 @@
 //! `desde` and `hasta` (`AAAA-MM-DD`) choose the days, by default the last
 //! [`DEFAULT_DAYS`] up to today in the programme's time zone, at most [`MAX_DAYS`]. The figures
 //! come from the same computation as the admin report ([`crate::report::count`]): the day
-//! counters and HyperLogLogs, the consent ledger's outcomes and the contents' delivery counts,
+//! counters and HyperLogLogs, the consent ledger's quarter-hour counts and the contents' delivery counts,
 //! never what citizens wrote; they are computed at most once per range every
 //! `open_data.max_age_secs` and served with a strong `ETag` (304 to `If-None-Match`) and
 //! `Cache-Control: public`.

@@ -4,9 +4,9 @@
 //!   in total; the average per day (total ÷ days in the range, one decimal);
 //! - unique users over the whole range (the union of the days' HyperLogLogs, not a sum of
 //!   days, which would count a citizen once per day);
-//! - Conéctate subscribers from the consent ledger: new and left within the range, and
-//!   subscribed at the end of its last day (a number change moves a subscription and counts
-//!   as neither new nor left);
+//! - Conéctate subscribers from the consent ledger's quarter-hour counts: new and left within
+//!   the range, and subscribed at the end of its last day (a number change moves a
+//!   subscription and counts as neither new nor left);
 //! - contents whose sending finished within the range, and the messages the platform accepted
 //!   for them (canaries to the staff not included);
 //! - replies to citizens that failed for good (after every retry), by reason, so that a wrong
@@ -26,8 +26,8 @@ use axum::response::{IntoResponse, Response};
 use conectate::{ConectateError, Report};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::{ToSpan, Unit};
-use schemas::{ConsentOutcome, ConsentSignal, Topic, es_mx};
+use jiff::{Timestamp, ToSpan, Unit};
+use schemas::{Topic, es_mx};
 use serde::Serialize;
 use store::{Store, StoreError};
 
@@ -36,8 +36,6 @@ use crate::{Ops, Routes};
 
 /// The longest range one report covers (ten years of days).
 pub const MAX_DAYS: i64 = 3_660;
-/// Consent records read per page.
-const LEDGER_PAGE: usize = 10_000;
 
 /// One day of the range.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -214,7 +212,7 @@ pub async fn unique_users(
     Ok((estimate.min(interactions), estimate > interactions))
 }
 
-/// The counters, the consent ledger and the contents of `from..=to`, days read in `tz`.
+/// The counters, the consent counts and the contents of `from..=to`, days read in `tz`.
 pub async fn count(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<Counted, ReportError> {
     let count = days_in(from, to)?;
     let recorded = store.interactions(from, to).await?;
@@ -283,7 +281,9 @@ async fn failed_replies(store: &dyn Store, from: Date, to: Date) -> Result<Faile
 }
 
 /// New, left and subscribed at the end of the range, and subscribed at the end of each of its
-/// `days` days, from the whole consent ledger.
+/// `days` days, from the consent ledger's quarter-hour counts (never the ledger itself): each
+/// quarter falls in one local day in `tz`, and the subscribers at the end of a day are those
+/// subscribed now minus the net changes after it.
 async fn subscribers(
     store: &dyn Store,
     from: Date,
@@ -291,45 +291,34 @@ async fn subscribers(
     to: Date,
     tz: &TimeZone,
 ) -> Result<(Subscribers, Vec<u64>), StoreError> {
-    // Subscriptions minus opt-outs: before the range, then on each of its days.
-    let mut before = 0i64;
+    // Two days before `from` at midnight UTC: before the start of `from` in any zone.
+    let since = TimeZone::UTC
+        .to_timestamp(from.at(0, 0, 0, 0))
+        .ok()
+        .and_then(|start| start.checked_sub(48.hours()).ok())
+        .unwrap_or(Timestamp::MIN);
+    let counts = store.consent_counts(since).await?;
+    // Subscriptions minus opt-outs on each day of the range, then after it.
     let mut change = vec![0i64; days];
+    let mut after = 0i64;
     let mut out = Subscribers::default();
-    let mut after = 0;
-    loop {
-        let page = store.consent_records(after, LEDGER_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for record in &page {
-            let day = tz.to_datetime(record.at).date();
-            if day > to {
-                continue;
-            }
-            let within = day >= from && record.signal != ConsentSignal::NumberChanged;
-            let step = match record.outcome {
-                ConsentOutcome::Subscribed => {
-                    out.new += u64::from(within);
-                    1
-                }
-                ConsentOutcome::Unsubscribed => {
-                    out.left += u64::from(within);
-                    -1
-                }
-                ConsentOutcome::AlreadySubscribed | ConsentOutcome::NotSubscribed => 0,
-            };
-            match day_index(from, day) {
-                Some(i) => change[i] += step,
-                None => before += step,
-            }
+    for quarter in &counts.quarters {
+        let day = tz.to_datetime(quarter.start).date();
+        if day > to {
+            after += quarter.net;
+            continue;
         }
+        let Some(i) = day_index(from, day) else { continue };
+        out.new += quarter.new;
+        out.left += quarter.left;
+        change[i] += quarter.net;
     }
-    let at_end: Vec<u64> = change
-        .iter()
-        .scan(before, |running, step| {
-            *running += step;
-            Some((*running).max(0) as u64)
-        })
-        .collect();
+    let mut running = counts.subscribers as i64 - after;
+    let mut at_end = vec![0; days];
+    for (i, step) in change.iter().enumerate().rev() {
+        at_end[i] = running.max(0) as u64;
+        running -= step;
+    }
     out.total_at_end = at_end.last().copied().unwrap_or(0);
     Ok((out, at_end))
 }

@@ -9,7 +9,7 @@
 //! | `{P:snap}` | `seq`, `current`, `v:N`, `versions`, `history` | publish and rollback flip the pointer atomically |
 //! | `{P:stats}` | `interactions:DAY`, `users:DAY` | a report counts unique users over many days in one PFCOUNT |
 //! | `{P:q:NAME}` | `stream`, `delayed`, `once:ID`, `window:NAME`, `line:USER`, `parked:USER`, `parked` | due delayed entries move into the stream atomically; an entry, the mark that it was added once and its sender's flood window are written together; a claim hands out an entry and takes its citizen's turn (line) in one step |
-//! | `{P:subs}` | `sub:USER`, `active`, `ledger`, `ledger-seq` | a consent change updates the list and the ledger atomically |
+//! | `{P:subs}` | `sub:USER`, `active`, `ledger`, `ledger-seq`, `counts`, `counts-from`, `counts-backfilled` | a consent change updates the list, the ledger and its counts atomically |
 //! | `{P:contents}` | `items`, `seq` | a content's record changes by compare-and-set |
 //! | `{P:report:ID}` | `items`, `counts` | a status moves its message's state and the content's counts atomically |
 //! | `{P:runs}` | `log`, `seq` | a run's id and its record are written together |
@@ -221,6 +221,19 @@ impl KeyLayout {
     }
     pub fn consent_seq(&self) -> Key {
         self.tagged("subs", format_args!("ledger-seq"))
+    }
+    /// The consent ledger counted per quarter hour: fields `QUARTER:n` (new), `QUARTER:l`
+    /// (left) and `QUARTER:d` (net change).
+    pub fn consent_counts(&self) -> Key {
+        self.tagged("subs", format_args!("counts"))
+    }
+    /// The first ledger seq the counts include as it is written.
+    pub fn consent_counts_from(&self) -> Key {
+        self.tagged("subs", format_args!("counts-from"))
+    }
+    /// Set once the ledger records older than the counts have been counted.
+    pub fn consent_counts_backfilled(&self) -> Key {
+        self.tagged("subs", format_args!("counts-backfilled"))
     }
     /// The 24-hour customer service window of `user` on a business number (`bucket` as in
     /// [`KeyLayout::rate`]): written on each inbound message, it expires when the window closes.

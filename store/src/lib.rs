@@ -16,7 +16,8 @@
 //!   queue): add, add once per unit of work ([`QueueStore::enqueue_once`]), delay, claim, ack,
 //!   retry in place, re-claim the entries of a consumer that died; entries in a [`Line`] (one
 //!   citizen's replies) leave one at a time, in the order added.
-//! - [`SubscriberStore`]: Conéctate subscribers and the consent ledger.
+//! - [`SubscriberStore`]: Conéctate subscribers and the consent ledger, counted per quarter
+//!   hour as it is written ([`consent_counts`]) so reports read counters, not the ledger.
 //! - [`RunLog`]: the ingest run log.
 //! - [`RateStore`]: the rate governor every process on one store shares (GCRA buckets), so
 //!   replies and broadcasts together stay under a business number's messages per second.
@@ -28,6 +29,7 @@
 //! - [`error`]: [`StoreError`], which says whether retrying can help.
 
 pub mod conectate;
+pub mod consent_counts;
 pub mod embedded;
 pub mod error;
 pub mod redis_store;
@@ -43,6 +45,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 pub use conectate::{ContentStore, Reach, ReachStore, ReportStore, ReportUpdate, Revised};
+pub use consent_counts::{ConsentCounts, ConsentQuarter};
 pub use error::StoreError;
 pub use schemas::keys::QueueName;
 use schemas::{
@@ -420,6 +423,11 @@ pub trait SubscriberStore: Send + Sync {
 
     /// Ledger records with `seq > after`, oldest first.
     async fn consent_records(&self, after: u64, limit: usize) -> Result<Vec<ConsentRecord>>;
+
+    /// The subscribers now and the ledger's changes counted per quarter hour, from the
+    /// quarter `since` falls in on, read together ([`consent_counts`]). The first call on a
+    /// ledger older than the counters counts its older records once.
+    async fn consent_counts(&self, since: Timestamp) -> Result<ConsentCounts>;
 }
 
 /// The ingest run log.

@@ -61,6 +61,7 @@ struct Scripts {
     rollback: Script,
     lines: lines::LineScripts,
     apply_consent: Script,
+    backfill_consent_counts: Script,
     enqueue_once: Script,
 }
 
@@ -108,6 +109,7 @@ impl RedisStore {
                 rollback: Script::new(include_str!("redis_store/scripts/rollback.lua")),
                 lines: lines::LineScripts::new(),
                 apply_consent: Script::new(include_str!("redis_store/scripts/apply_consent.lua")),
+                backfill_consent_counts: Script::new(include_str!("redis_store/scripts/backfill_consent_counts.lua")),
                 enqueue_once: Script::new(include_str!("redis_store/scripts/enqueue_once.lua")),
             }),
             current: watch::Sender::new(current.map(SnapshotVersion)),

@@ -139,6 +139,7 @@ impl EmbeddedStore {
         tx.open_table(queues::Q_DELAYED)?;
         tx.open_table(subscribers::SUBSCRIBERS)?;
         tx.open_table(subscribers::LEDGER)?;
+        tx.open_table(subscribers::CONSENT_COUNTS)?;
         tx.open_table(runs::RUNS)?;
         tx.open_table(once::ONCE_LOG)?;
         queues::lines::create_tables(&tx)?;

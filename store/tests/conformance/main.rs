@@ -73,6 +73,7 @@ testkit::on_both_stores!(
     phrases_not_understood_count_distinct_citizens_expire_and_stay_bounded,
     // subscribers
     consent_changes_are_applied_once_and_all_ledgered,
+    consent_changes_are_counted_per_quarter_hour,
     // runs
     runs_are_listed_newest_first_and_filtered,
     // rates
