@@ -27,15 +27,22 @@ pub(super) type Create = Box<dyn Fn(&Builder, &Path) -> Result<Database, Databas
 /// fails, so a burst of webhooks does not try it for each one.
 const REOPEN_EVERY: Duration = Duration::from_millis(500);
 
+/// How long commits must go through with no failure before the disk counts as writable again
+/// (and a new failure is logged again).
+const RESUMED_AFTER: Duration = Duration::from_secs(10);
+
 pub(super) struct Handle {
     data_dir: PathBuf,
     path: PathBuf,
     create: Create,
     /// `None` while the file could not be opened again after a failure.
     db: RwLock<Option<Database>>,
-    /// A failure was logged and no commit went through since: the next failures are not
-    /// logged again, and the next commit says that writing resumed.
+    /// A failure was logged (fast path for [`Self::committed`]).
     failing: AtomicBool,
+    /// When the disk last failed, while it is failing: the failures after the first are not
+    /// logged again. A disk nearly full lets small commits through between failures, so the
+    /// failing ends only after [`RESUMED_AFTER`] with commits and no failure.
+    last_failure: Mutex<Option<Instant>>,
     /// The last failure was a full disk (what the errors tell while the file stays closed).
     full: AtomicBool,
     /// When opening the file again last failed (while it fails, not at every call).
@@ -63,6 +70,7 @@ impl Handle {
             create,
             db: RwLock::new(Some(db)),
             failing: AtomicBool::new(false),
+            last_failure: Mutex::new(None),
             full: AtomicBool::new(false),
             open_failed_at: Mutex::new(None),
         })
@@ -113,7 +121,9 @@ impl Handle {
             // An earlier failure latched the file: it said what that one was.
             DiskFailure::Latched => (self.full.load(Ordering::Acquire), error.to_string()),
         };
-        if !self.failing.swap(true, Ordering::AcqRel) {
+        let first = self.last_failure.lock().expect("failure lock").replace(Instant::now()).is_none();
+        self.failing.store(true, Ordering::Release);
+        if first {
             if full {
                 tracing::error!(
                     data_dir = %self.data_dir.display(),
@@ -138,12 +148,19 @@ impl Handle {
         Some(self.what(full))
     }
 
-    /// A commit went through: if writing had failed, say that it resumed.
+    /// A commit went through: if writing had failed, and has not failed for [`RESUMED_AFTER`],
+    /// say that it resumed.
     pub(super) fn committed(&self) {
-        if self.failing.load(Ordering::Acquire) && self.failing.swap(false, Ordering::AcqRel) {
+        if !self.failing.load(Ordering::Acquire) {
+            return;
+        }
+        let mut last = self.last_failure.lock().expect("failure lock");
+        if last.is_some_and(|at| at.elapsed() >= RESUMED_AFTER) {
+            *last = None;
+            self.failing.store(false, Ordering::Release);
             tracing::warn!(
                 data_dir = %self.data_dir.display(),
-                "Se volvió a escribir en el directorio de datos {}.",
+                "Las escrituras en el directorio de datos {} se reanudaron.",
                 self.data_dir.display()
             );
         }
