@@ -113,11 +113,49 @@ impl From<redis::RedisError> for StoreError {
     }
 }
 
+/// What failed under a redb error when it was the disk: the I/O error itself, or an earlier
+/// one that latched the database (redb then refuses everything until it is opened again).
+pub(crate) enum DiskFailure<'a> {
+    Io(&'a std::io::Error),
+    Latched,
+}
+
+/// The disk failure under `error` (a redb error, or a store error whose cause is one), if any.
+pub(crate) fn disk_failure<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<DiskFailure<'a>> {
+    if let Some(store) = error.downcast_ref::<StoreError>() {
+        return disk_failure(std::error::Error::source(store)?);
+    }
+    let storage = if let Some(e) = error.downcast_ref::<redb::StorageError>() {
+        e
+    } else if let Some(redb::CommitError::Storage(e)) = error.downcast_ref() {
+        e
+    } else if let Some(redb::TransactionError::Storage(e)) = error.downcast_ref() {
+        e
+    } else if let Some(redb::TableError::Storage(e)) = error.downcast_ref() {
+        e
+    } else if let Some(redb::DatabaseError::Storage(e)) = error.downcast_ref() {
+        e
+    } else {
+        return None;
+    };
+    match storage {
+        redb::StorageError::Io(io) => Some(DiskFailure::Io(io)),
+        redb::StorageError::PreviousIo | redb::StorageError::DatabaseClosed => Some(DiskFailure::Latched),
+        _ => None,
+    }
+}
+
+/// A failing disk is retryable: the embedded store opens its file again (see its `handle`), and
+/// the same call goes through once the disk has space or answers again.
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::backend_from("el almacén integrado (redb)", e)
+                if disk_failure(&e).is_some() {
+                    StoreError::unavailable_from("el almacén integrado no pudo leer o escribir su archivo", e)
+                } else {
+                    StoreError::backend_from("el almacén integrado (redb)", e)
+                }
             }
         }
     )*};
@@ -159,9 +197,23 @@ mod tests {
 
     #[test]
     fn a_redb_error_keeps_its_cause() {
-        let error = StoreError::from(redb::StorageError::Io(std::io::Error::other("disco lleno")));
+        let error = StoreError::from(redb::StorageError::Corrupted("página rota".into()));
         assert!(!error.is_retryable());
         assert!(error.to_string().contains("almacén integrado"), "{error}");
-        assert!(error.source().is_some_and(|c| c.to_string().contains("disco lleno")));
+        assert!(error.source().is_some_and(|c| c.to_string().contains("página rota")));
+    }
+
+    /// The embedded store opens its file again after the disk failed, so retrying can help.
+    #[test]
+    fn a_failing_disk_under_redb_is_retryable_and_keeps_its_cause() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let error = StoreError::from(redb::CommitError::Storage(redb::StorageError::Io(full)));
+        assert!(error.is_retryable(), "{error}");
+        assert!(
+            matches!(disk_failure(&error), Some(DiskFailure::Io(io)) if io.kind() == std::io::ErrorKind::StorageFull)
+        );
+        let latched = StoreError::from(redb::TransactionError::Storage(redb::StorageError::PreviousIo));
+        assert!(latched.is_retryable(), "{latched}");
+        assert!(matches!(disk_failure(&latched), Some(DiskFailure::Latched)));
     }
 }

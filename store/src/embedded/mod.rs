@@ -16,12 +16,14 @@
 //! One file per store trait, each with its tables and saying how it keeps its data:
 //! `snapshots`, `counters` (with `hll`), `kv`, `queues` (with `once` and `lines`),
 //! `subscribers`, `runs`, `rates`, Conéctate's `conectate` and «Sin entender»'s `unmatched`;
-//! `writer` is the group commit, `sweep` deletes what expired. This file opens the store
+//! `writer` is the group commit, `sweep` deletes what expired, `handle` holds the open
+//! database and opens it again after the disk failed (full). This file opens the store
 //! and holds the handle, the meta table of sequences and pointers, and the helpers the
 //! files share.
 
 mod conectate;
 mod counters;
+mod handle;
 mod hll;
 mod kv;
 mod once;
@@ -41,13 +43,12 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use redb::{
-    ConcurrencyMode, Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
-};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use schemas::{KeyLayout, SnapshotVersion};
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::{Notify, watch};
 
+use self::handle::{Create, Handle};
 use self::hll::Hll;
 use self::once::Marks;
 use self::writer::Writer;
@@ -58,7 +59,7 @@ use crate::{QueueName, Result, Store, StoreError};
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    db: Arc<Handle>,
     writer: Writer,
     marks: Arc<Marks>,
     keys: KeyLayout,
@@ -118,13 +119,12 @@ fn millis(d: Duration) -> u64 {
 impl EmbeddedStore {
     /// Opens (or creates) the store in `data_dir`.
     pub fn open(data_dir: &Path, keys: KeyLayout) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::backend_from(format!("no se pudo crear el directorio de datos {}", data_dir.display()), e)
-        })?;
-        let path = data_dir.join("contacto.redb");
-        let db = Database::builder().set_concurrency_mode(ConcurrencyMode::MultiWriter).create(&path).map_err(|e| {
-            StoreError::backend_from(format!("no se pudo abrir el almacén integrado {}", path.display()), e)
-        })?;
+        Self::open_with(data_dir, keys, Handle::on_disk())
+    }
+
+    /// [`Self::open`] on the file as `create` opens it (tests put a failing disk under it).
+    fn open_with(data_dir: &Path, keys: KeyLayout, create: Create) -> Result<Self> {
+        let db = Handle::open(data_dir, create)?;
         let tx = db.begin_write()?;
         tx.open_table(kv::KV)?;
         tx.open_table(kv::KV_EXPIRY)?;
@@ -163,7 +163,7 @@ impl EmbeddedStore {
     }
 
     fn read(&self) -> Result<ReadTransaction> {
-        Ok(self.db.begin_read()?)
+        self.db.begin_read()
     }
 }
 

@@ -17,8 +17,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
+use super::handle::Handle;
 use super::now_ms;
 use super::writer::TxObserver;
 use crate::{Mark, OnceOp, QueueName, Result};
@@ -121,7 +122,7 @@ fn ttl_ms(ttl: std::time::Duration) -> u64 {
 
 impl Marks {
     /// Reads every live done mark of the log into a new index.
-    pub(super) fn load(db: &Database) -> Result<Marks> {
+    pub(super) fn load(db: &Handle) -> Result<Marks> {
         let marks = Marks { hashers: (RandomState::new(), RandomState::new()), inner: Mutex::default() };
         let rx = db.begin_read()?;
         let log = rx.open_table(ONCE_LOG)?;
@@ -302,7 +303,7 @@ mod tests {
     #[tokio::test]
     async fn marks_of_an_abandoned_transaction_are_forgotten() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Arc::new(Database::create(dir.path().join("t.redb")).unwrap());
+        let db = Arc::new(Handle::open(dir.path(), Handle::on_disk()).unwrap());
         let tx = db.begin_write().unwrap();
         tx.open_table(ONCE_LOG).unwrap();
         tx.commit().unwrap();

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use schemas::{Actor, Snapshot, SnapshotContent, SnapshotVersion};
 use tokio::sync::watch;
 
+use super::handle::Handle;
 use super::{EmbeddedStore, decode, encode, meta_get, meta_next, meta_set, read_meta};
 use crate::{PointerChange, PointerReason, Result, SnapshotStore, StoreError, VersionSummary};
 
@@ -158,7 +159,7 @@ impl SnapshotStore for EmbeddedStore {
         if self.poller.set(()).is_ok() {
             // Another process (an `ingest --once` beside `run`) may move the pointer; only
             // polling sees that.
-            let db: Weak<Database> = Arc::downgrade(&self.db);
+            let db: Weak<Handle> = Arc::downgrade(&self.db);
             let sender = self.current.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(poll.max(Duration::from_millis(10)));

@@ -5,14 +5,20 @@
 //! waiting operation, drains whatever else has queued meanwhile, runs them all in one write
 //! transaction and commits once. Each caller still learns its own result only after the commit
 //! that made it durable.
+//!
+//! When the disk fails under a commit (it is full), the writer hands the error to the
+//! [`Handle`], which logs it once and opens the file again; every caller of that transaction
+//! gets a retryable error naming the data directory, and nothing of it was written (a redb
+//! transaction is atomic), so the caller's retry once there is space writes it whole.
 
 use std::any::Any;
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use redb::{Database, WriteTransaction};
+use redb::WriteTransaction;
 use tokio::sync::oneshot;
 
+use super::handle::Handle;
 use crate::StoreError;
 
 /// The most operations folded into one commit.
@@ -45,7 +51,7 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer thread for `db`, telling `observer` the fate of every transaction. It
     /// stops when the last handle is dropped.
-    pub fn start(db: Arc<Database>, observer: Arc<dyn TxObserver>) -> Writer {
+    pub fn start(db: Arc<Handle>, observer: Arc<dyn TxObserver>) -> Writer {
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("store-writer".into())
@@ -82,19 +88,33 @@ impl Writer {
 }
 
 /// Runs a batch in one transaction. If any operation fails, the transaction is abandoned and
-/// each operation runs again in a transaction of its own, so one failure fails only its caller.
-fn run_batch(db: &Database, observer: &dyn TxObserver, mut batch: Vec<Job>) {
+/// each operation runs again in a transaction of its own, so one failure fails only its caller;
+/// unless the disk failed, which fails every one of them alike (alone they would fail again,
+/// each reopening the file).
+fn run_batch(db: &Handle, observer: &dyn TxObserver, mut batch: Vec<Job>) {
     if batch.len() > 1 {
         match try_together(db, &mut batch) {
             Ok(results) => {
                 observer.committed();
+                db.committed();
                 for (job, result) in batch.into_iter().zip(results) {
                     let _ = job.reply.send(Ok(result));
                 }
                 return;
             }
-            Err(()) => {
+            Err(error) => {
                 observer.abandoned();
+                if let Some(what) = db.disk_failed(&error) {
+                    let mut cause = Some(error);
+                    for job in batch {
+                        let error = match cause.take() {
+                            Some(cause) => StoreError::unavailable_from(what.clone(), cause),
+                            None => StoreError::unavailable(what.clone()),
+                        };
+                        let _ = job.reply.send(Err(error));
+                    }
+                    return;
+                }
                 tracing::debug!(ops = batch.len(), "Batched write failed; running each alone.");
             }
         }
@@ -102,7 +122,8 @@ fn run_batch(db: &Database, observer: &dyn TxObserver, mut batch: Vec<Job>) {
     for mut job in batch {
         let result = run_one(db, &mut job.op);
         if result.is_ok() {
-            observer.committed()
+            observer.committed();
+            db.committed();
         } else {
             observer.abandoned()
         }
@@ -110,17 +131,22 @@ fn run_batch(db: &Database, observer: &dyn TxObserver, mut batch: Vec<Job>) {
     }
 }
 
-fn try_together(db: &Database, batch: &mut [Job]) -> Result<Vec<Box<dyn Any + Send>>, ()> {
-    let tx = db.begin_write().map_err(|_| ())?;
+/// The batch's results, or the first error (the transaction dropped, so abandoned).
+fn try_together(db: &Handle, batch: &mut [Job]) -> Result<Vec<Box<dyn Any + Send>>, StoreError> {
+    let tx = db.begin_write()?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch.iter_mut() {
-        results.push((job.op)(&tx).map_err(|_| ())?);
+        results.push((job.op)(&tx)?);
     }
-    tx.commit().map_err(|_| ())?;
+    tx.commit()?;
     Ok(results)
 }
 
-fn run_one(db: &Database, op: &mut Op) -> AnyResult {
+fn run_one(db: &Handle, op: &mut Op) -> AnyResult {
+    run_alone(db, op).map_err(|error| db.failed(error))
+}
+
+fn run_alone(db: &Handle, op: &mut Op) -> AnyResult {
     let tx = db.begin_write()?;
     let result = op(&tx)?;
     tx.commit()?;
