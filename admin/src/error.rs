@@ -169,13 +169,10 @@ impl From<ConectateError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "configuracion_incompleta", message)
             }
             ConectateError::Store(error) => ApiError::store(error),
-            ConectateError::Corrupt(reason) => {
-                tracing::error!(%reason, "An admin request found a record it cannot read.");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "error_interno",
-                    "un registro guardado no se puede leer",
-                )
+            ConectateError::Corrupt { .. } => {
+                let chain = ingest::error::with_causes(&e);
+                tracing::error!(error = %chain, "An admin request found a record it cannot read.");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "error_interno", message)
             }
         }
     }

@@ -93,8 +93,10 @@ impl Broadcasts {
         }
         let progress_key = keys.fanout(content.id);
         let mut progress: Progress = match self.store.get(&progress_key).await? {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| ConectateError::Corrupt(format!("avance del envío {}: {e}", content.id)))?,
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|cause| ConectateError::Corrupt {
+                record: format!("avance del envío {}", content.id),
+                cause,
+            })?,
             None => Progress::default(),
         };
         loop {

@@ -173,7 +173,7 @@ pub async fn read_after(store: &dyn ContentStore, after: u64) -> Result<Vec<Cont
         for (id, stored) in page {
             out.push(
                 Content::decode(&stored.record, stored.revision)
-                    .map_err(|e| ConectateError::Corrupt(format!("aviso {id}: {e}")))?,
+                    .map_err(|cause| ConectateError::Corrupt { record: format!("aviso {id}"), cause })?,
             );
         }
     }
@@ -197,7 +197,8 @@ pub(crate) async fn insert(
 
 pub(crate) async fn get(store: &dyn ContentStore, id: u64) -> Result<Content, ConectateError> {
     let stored = store.content_record(id).await?.ok_or(ConectateError::NotFound(id))?;
-    Content::decode(&stored.record, stored.revision).map_err(|e| ConectateError::Corrupt(format!("aviso {id}: {e}")))
+    Content::decode(&stored.record, stored.revision)
+        .map_err(|cause| ConectateError::Corrupt { record: format!("aviso {id}"), cause })
 }
 
 /// Applies `step` to the stored content and writes it back with compare-and-set, reading it

@@ -26,8 +26,14 @@ pub enum ConectateError {
     /// could not be read… The store's error, kept as the source, says which and what to do.
     #[error("no se pudo completar la operación con el aviso en el almacén")]
     Store(#[from] StoreError),
-    #[error("un registro guardado no se puede leer: {0}")]
-    Corrupt(String),
+    /// A stored record (`record` names which: «aviso 7», «avance del envío 7») that does not
+    /// decode; serde_json's error, kept as the source, says where.
+    #[error("el registro guardado de {record} no se puede leer; si se editó a mano, restáurelo")]
+    Corrupt {
+        record: String,
+        #[source]
+        cause: serde_json::Error,
+    },
 }
 
 impl ConectateError {
@@ -46,6 +52,16 @@ mod tests {
     use std::error::Error;
 
     use super::*;
+
+    #[test]
+    fn a_record_that_does_not_decode_names_it_and_keeps_the_decoders_error() {
+        let cause = serde_json::from_slice::<serde_json::Value>(b"{\"titulo\": ").unwrap_err();
+        let error = ConectateError::Corrupt { record: "aviso 7".into(), cause };
+        assert!(error.to_string().contains("aviso 7"), "{error}");
+        let source = std::error::Error::source(&error).expect("the decoder's error is kept");
+        assert!(source.to_string().contains("line 1"), "{source}");
+        assert!(!error.is_retryable());
+    }
 
     /// A conflict is not reported as a store that did not answer, and the store's own error
     /// (which says what happened) is kept as the source.
