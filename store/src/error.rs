@@ -14,7 +14,7 @@ pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum StoreError {
     /// The backend could not be reached, timed out or stopped; retrying later can succeed.
     #[error(
-        "el almacén no respondió ({what}); se puede reintentar: si sigue así, revise que esté en marcha y alcanzable"
+        "el almacén no respondió ({what}); se puede reintentar: si sigue así, revise que esté en marcha, alcanzable y con espacio en disco"
     )]
     Unavailable {
         what: String,

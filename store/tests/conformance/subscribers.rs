@@ -13,20 +13,7 @@ pub(crate) async fn consent_changes_are_applied_once_and_all_ledgered(kind: Stor
     let f = kind.open().await;
     let s = &f.store;
     let hasher = UserHasher::new(b"conformance-test-key").unwrap();
-    let change = |phone: &str, action, signal| {
-        let address = UserAddress::Phone(PhoneNumber::parse(phone).unwrap());
-        ConsentChange {
-            user: hasher.key(&address),
-            address,
-            channel: ChannelKind::Meta,
-            business_number: "106540352242922".into(),
-            action,
-            signal,
-            at: Timestamp::now(),
-            consent_text_version: "2020-06-01".into(),
-            municipio: None,
-        }
-    };
+    let change = |phone: &str, action, signal| change_at(&hasher, phone, action, signal, Timestamp::now());
     let alta = change("5214771234567", ConsentAction::Subscribe, ConsentSignal::Keyword("alta".into()));
     assert_eq!(s.apply_consent(&alta).await.unwrap(), ConsentOutcome::Subscribed);
     assert_eq!(s.apply_consent(&alta).await.unwrap(), ConsentOutcome::AlreadySubscribed);
