@@ -3,10 +3,10 @@
 
 use jiff::Timestamp;
 use schemas::{
-    ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, PhoneNumber, UserAddress, UserHasher,
-    UserKey,
+    ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentSignal, KeyLayout, PhoneNumber, UserAddress,
+    UserHasher, UserKey,
 };
-use store::{ConsentCounts, ConsentQuarter, Store};
+use store::{ConsentCounts, ConsentQuarter, Store, StoreConfig};
 use testkit::StoreKind;
 
 pub(crate) async fn consent_changes_are_applied_once_and_all_ledgered(kind: StoreKind) {
@@ -175,4 +175,34 @@ async fn a_ledger_older_than_the_counts_is_counted_once_on_redis() {
         .await
         .unwrap();
     a_ledger_older_than_the_counts_is_counted_once(&*f.store, &hasher).await;
+}
+
+#[tokio::test]
+async fn a_ledger_older_than_the_counts_is_counted_once_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::Embedded { data_dir: dir.path().to_owned(), keys: KeyLayout::default() };
+    let hasher = UserHasher::new(b"conformance-test-key").unwrap();
+    {
+        let s = store::open(&config).await.unwrap();
+        apply_two_quarters(&*s, &hasher).await;
+    }
+    // As a database from before the counts left it: the ledger, no counts table, no markers
+    // (opened beside the store's own handle, as another process on the same files would).
+    {
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .create(dir.path().join("contacto.redb"))
+            .unwrap();
+        let tx = db.begin_write().unwrap();
+        let counts: redb::TableDefinition<i64, (u64, u64, i64)> = redb::TableDefinition::new("consent_counts");
+        assert!(tx.delete_table(counts).unwrap(), "the store keeps its counts in the table this test removes");
+        {
+            let mut meta = tx.open_table(redb::TableDefinition::<&str, u64>::new("meta")).unwrap();
+            assert!(meta.remove("consent_counts_from").unwrap().is_some());
+            meta.remove("consent_counts_backfilled").unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let s = store::open(&config).await.unwrap();
+    a_ledger_older_than_the_counts_is_counted_once(&*s, &hasher).await;
 }
