@@ -14,10 +14,15 @@ use unicode_normalization::char::is_combining_mark;
 /// - ASCII digits are kept;
 /// - zero-width characters (U+200B–U+200D, U+2060, U+FEFF) and variation selectors vanish;
 /// - everything else (punctuation, symbols, emoji, any kind of space) separates words;
+/// - a letter written three times or more in a row is one letter («holaaa», «siii»,
+///   «graciasss»): Spanish doubles letters («leer», «llamar», «perro») but never triples
+///   them, so only emphasis is lost; digits are kept as written («1000»);
 /// - runs of separators become one space, and the ends are trimmed.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
+    // The last letter written and how many times in a row.
+    let mut run = ('\0', 0usize);
     for c in text.nfd() {
         if is_combining_mark(c) || is_invisible(c) {
             continue;
@@ -25,9 +30,23 @@ pub fn normalize(text: &str) -> String {
         if c.is_alphanumeric() {
             if pending_space && !out.is_empty() {
                 out.push(' ');
+                run = (' ', 1);
             }
             pending_space = false;
-            out.extend(c.to_lowercase());
+            for lower in c.to_lowercase() {
+                if lower == run.0 && lower.is_alphabetic() {
+                    run.1 += 1;
+                    if run.1 == 3 {
+                        out.pop(); // the second of the run goes too: one letter stays
+                    }
+                    if run.1 >= 3 {
+                        continue;
+                    }
+                } else {
+                    run = (lower, 1);
+                }
+                out.push(lower);
+            }
         } else {
             pending_space = true;
         }
@@ -60,6 +79,13 @@ mod tests {
             ("👍🏽", ""),
             ("❤️ síntomas", "sintomas"),
             ("no más", "no mas"),
+            ("Holaaa", "hola"),
+            ("HOLAAAAA buenaaas", "hola buenas"),
+            ("siii graciasss", "si gracias"),
+            ("leer llamar perro", "leer llamar perro"),
+            ("1000 casos", "1000 casos"),
+            ("ééé", "e"),
+            ("a aa aaa", "a aa a"),
             ("", ""),
         ];
         for (input, expected) in cases {
