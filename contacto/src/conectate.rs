@@ -169,7 +169,7 @@ fn secrets(settings: &mut Settings) -> anyhow::Result<()> {
 pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> anyhow::Result<ExitCode> {
     secrets(&mut settings)?;
     let config = Arc::new(ConectateConfig::from_settings(&mut settings)?);
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let contents = Contents::new(store.clone(), config.clone());
     let out = &mut std::io::stdout().lock();
     match command {

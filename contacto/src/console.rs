@@ -14,7 +14,7 @@ use settings::secrets::{ADMIN_TOKEN, USER_HASH_KEY};
 
 pub async fn console(mut settings: Settings) -> anyhow::Result<ExitCode> {
     settings.require(&[ADMIN_TOKEN, USER_HASH_KEY])?;
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let routes = crate::admin_api::router(&mut settings, store.clone(), Default::default())?
         .context("falta el token de administración")?;
     let listen = settings.console.listen;

@@ -28,7 +28,7 @@ pub enum Mode {
 }
 
 pub async fn ingest(settings: Settings, mode: Mode) -> anyhow::Result<ExitCode> {
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let metrics = Arc::new(metrics::Metrics::new());
     // A publish that changes what citizens care about prepares a Conéctate draft.
     let drafts = Arc::new(conectate::SystemDrafts::new(store.clone()));

@@ -20,6 +20,8 @@
 //!   (the console is also on the internal port of `run` and `responder`, see [`admin_api`]).
 //! - [`sender`]: `contacto sender`, the Conéctate sender on its own; [`conectate`]: `contacto
 //!   conectate …`, the communications team's commands.
+//! - [`deployment_store`]: the store every command opens, refused when it holds another
+//!   state's data.
 //! - [`shutdown`]: the ctrl-c / SIGTERM future every service stops on; [`scrape`]: `/metrics`
 //!   on the internal port of the services that are not the responder; [`health`]: `/health`
 //!   of `ingest` and `console`.
@@ -30,6 +32,7 @@ mod admin_api;
 mod cli;
 mod conectate;
 mod console;
+mod deployment_store;
 mod health;
 mod help;
 mod ingest;

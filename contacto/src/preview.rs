@@ -42,7 +42,7 @@ struct Answers {
 }
 
 pub async fn preview(settings: Settings, asked: Asked, from: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let snapshot = store.current_snapshot().await?;
     let mut all = Answers::default();
     if let Some(snapshot) = snapshot {

@@ -12,7 +12,7 @@ pub async fn report(settings: Settings, from: &str, to: &str, csv: bool) -> anyh
     let to = parse_date(to).map_err(|e| anyhow::anyhow!("HASTA: {e}"))?;
     let timezone = jiff::tz::TimeZone::get(&settings.timezone)
         .with_context(|| format!("timezone: «{}» no es una zona horaria", settings.timezone))?;
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let report = match admin::report::programme(&*store, from, to, &timezone).await {
         Ok(report) => report,
         Err(ReportError::Range { message, .. }) => anyhow::bail!("{message}"),

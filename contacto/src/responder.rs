@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 pub async fn responder(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let required = ResponderConfig::required_secrets(&settings)?;
     settings.require(&required)?;
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     tracing::info!(store = store.kind(), "Starting the responder.");
     serve(&mut settings, store, Arc::new(Metrics::new()), crate::shutdown::signal()).await?;
     tracing::info!("Stopped cleanly.");

@@ -4,13 +4,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use schemas::{Actor, SnapshotVersion};
 use settings::Settings;
 use store::StoreError;
 
 pub async fn rollback(settings: Settings, to: Option<SnapshotVersion>) -> anyhow::Result<ExitCode> {
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let before = store.current_version().await?;
     match store.rollback(to, Actor::CommandLine).await {
         Ok(now) => {

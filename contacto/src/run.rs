@@ -4,7 +4,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use settings::Settings;
 
 pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
@@ -14,7 +13,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     // One registry for every part: the responder's `/metrics` shows them all.
     let metrics = std::sync::Arc::new(metrics::Metrics::new());
     // Ingest of the configured sources (the bundled fixtures out of the box): once now, so

@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use schemas::{IngestRun, RunFilter, SourceName, es_mx};
 use settings::Settings;
 
 pub async fn runs(settings: Settings, source: Option<SourceName>, limit: usize) -> anyhow::Result<ExitCode> {
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let runs = store.runs(&RunFilter { source, result: None, limit }).await?;
     if runs.is_empty() {
         println!("Todavía no hay corridas registradas.");
@@ -21,7 +20,7 @@ pub async fn runs(settings: Settings, source: Option<SourceName>, limit: usize) 
 
 /// `contacto runs --stale`: the sources whose answers are older than their cadence, and why.
 pub async fn stale(settings: Settings, source: Option<SourceName>) -> anyhow::Result<ExitCode> {
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let tz =
         jiff::tz::TimeZone::get(&ingest::scheduler::timezone(&settings).to_string()).unwrap_or(jiff::tz::TimeZone::UTC);
     let sources = settings.sources.iter().filter(|(n, _)| source.as_ref().is_none_or(|s| s == *n));

@@ -57,7 +57,7 @@ pub fn start(settings: &mut Settings, store: SharedStore, metrics: Arc<Metrics>)
 pub async fn sender(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let required = ResponderConfig::required_secrets(&settings)?;
     settings.require(&required)?;
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let internal = tokio::net::TcpListener::bind(settings.responder.internal_listen)
         .await
         .with_context(|| format!("no se pudo escuchar en {}", settings.responder.internal_listen))?;

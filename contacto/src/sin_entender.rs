@@ -20,7 +20,7 @@ const SUGGESTIONS: usize = 3;
 pub async fn sin_entender(settings: Settings) -> anyhow::Result<ExitCode> {
     let timezone = TimeZone::get(&settings.timezone)
         .with_context(|| format!("timezone: «{}» no es una zona horaria", settings.timezone))?;
-    let store = store::open(&settings.store_config()).await.context("no se pudo abrir el almacén")?;
+    let store = crate::deployment_store::open_store(&settings).await?;
     let r = &settings.responder;
     let phrases = store.unmatched(r.unmatched_min_citizens, Timestamp::now(), r.unmatched_keep()).await?;
     let understanding = store.current_snapshot().await?.map(|s| Understanding::compile(&s.content.router));

@@ -104,6 +104,11 @@ impl KeyLayout {
         Key(format!("{}:{rest}", self.prefix))
     }
 
+    /// The INEGI code of the state whose data the store holds (one store, one state).
+    pub fn deployment_state(&self) -> Key {
+        self.plain(format_args!("deployment:state"))
+    }
+
     // Snapshots.
     pub fn snapshot_seq(&self) -> Key {
         self.tagged("snap", format_args!("seq"))

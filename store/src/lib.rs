@@ -26,10 +26,13 @@
 //! - [`unmatched`]: «Sin entender», the masked phrases the bot did not understand with a count
 //!   of distinct citizens that holds no user key ([`UnmatchedStore`]).
 //! - [`Store`]: all of the above; [`open`] picks the implementation from [`StoreConfig`].
+//! - [`deployment_state`]: one store, one state: [`claim_state`] refuses a process configured
+//!   for another state than the one whose data the store holds.
 //! - [`error`]: [`StoreError`], which says whether retrying can help.
 
 pub mod conectate;
 pub mod consent_counts;
+pub mod deployment_state;
 pub mod embedded;
 pub mod error;
 pub mod redis_store;
@@ -46,6 +49,7 @@ use tokio::sync::watch;
 
 pub use conectate::{ContentStore, Reach, ReachStore, ReportStore, ReportUpdate, Revised};
 pub use consent_counts::{ConsentCounts, ConsentQuarter};
+pub use deployment_state::{StateClaimError, claim_state};
 pub use error::StoreError;
 pub use schemas::keys::QueueName;
 use schemas::{

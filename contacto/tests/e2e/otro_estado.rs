@@ -119,6 +119,26 @@ fn baja_california_with_one_setting_answers_tijuana_and_its_state_totals() {
     for text in [&estado, &muertes, &asked, &by_code, &error.into_owned()] {
         assert!(!text.contains("Guanajuato"), "another state's deployment never names Guanajuato: {text}");
     }
+
+    // The same store under another state's configuration: refused before anything is read or
+    // written, saying what to change; back under its own, it answers as before.
+    let config_path = dir.path().join("contacto.toml");
+    let ours = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, ours.replace("state_code = 2\n", "state_code = 11\n")).unwrap();
+    for args in [&["preview", "confirmados"][..], &["ingest", "--once", "--source", "covid"]] {
+        let refused = run(dir.path(), args);
+        assert!(!refused.status.success(), "{args:?} on Baja California's store as Guanajuato");
+        let error = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            error.contains(
+                "el almacén tiene los datos de Baja California (02) y esta instalación (`state_code`) es de Guanajuato (11)"
+            ),
+            "{error}"
+        );
+        assert!(error.contains("data_dir"), "{error}");
+    }
+    std::fs::write(&config_path, ours).unwrap();
+    assert_eq!(stdout(&run(dir.path(), &["preview", "confirmados"])), estado, "the store's answers stayed");
 }
 
 #[test]

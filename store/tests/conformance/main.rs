@@ -10,6 +10,7 @@
 //! store must do.
 
 mod counters;
+mod deployment_state;
 mod embedded;
 mod kv;
 mod lines;
@@ -29,6 +30,7 @@ use jiff::civil::date;
 use schemas::{Answer, AnswerKey, Provenance, Scope, SnapshotContent, Topic};
 
 use counters::*;
+use deployment_state::*;
 use kv::*;
 use lines::*;
 use once::*;
@@ -48,6 +50,9 @@ testkit::on_both_stores!(
     only_the_newest_versions_are_kept_and_never_the_current_one,
     a_reader_never_sees_a_partly_written_snapshot,
     new_versions_are_announced,
+    // deployment_state
+    a_store_holds_one_states_data,
+    a_store_with_answers_from_before_the_claim_holds_guanajuatos,
     // kv
     keys_expire_after_their_ttl,
     a_kv_batch_answers_each_operation_in_place,
