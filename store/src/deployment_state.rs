@@ -2,9 +2,9 @@
 //! opens it.
 //!
 //! Answers are keyed by municipio code, and municipio `004` is Tijuana in Baja California but
-//! Apaseo el Alto in Guanajuato; subscribers, counters and the programme report are a state's too. A
-//! process configured for another state than the store's would answer one state's figures
-//! with the other's names, so it must refuse to start instead, and say what to do.
+//! Apaseo el Alto in Guanajuato; subscribers, counters and the programme report are a state's
+//! too. A process configured for another state than the store's would answer one state's
+//! figures with the other's names, so it must refuse to start instead, and say what to do.
 
 use schemas::state::state_by_code;
 
