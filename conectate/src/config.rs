@@ -8,7 +8,6 @@ use jiff::tz::TimeZone;
 use schemas::{Bsuid, ChannelKind, PhoneNumber, TemplateCategory, UserAddress, UserHasher, UserKey};
 use settings::secrets::USER_HASH_KEY;
 use settings::{ConfigError, Settings};
-use store::Rate;
 
 /// How the sender works.
 #[derive(Clone, Debug)]
@@ -26,9 +25,6 @@ pub struct SenderConfig {
     pub schedule_poll: Duration,
     /// Unique users business-initiated messages may reach per 24 hours (`u64::MAX`: no limit).
     pub messaging_limit: u64,
-    /// Messages per second per business number: Meta's (shared with replies) and Twilio's.
-    pub meta_rate: Rate,
-    pub twilio_rate: Rate,
     /// No rate governor (tests and benchmarks against a local stand-in only).
     pub unpaced: bool,
 }
@@ -62,9 +58,9 @@ fn field(field: &str, message: impl Into<String>) -> ConfigError {
 /// Where messages to staff leave from: the first Meta number, else Twilio's sender.
 fn canary_origin(settings: &Settings) -> Option<(ChannelKind, String)> {
     if let Some(id) = settings.channels.meta.phone_number_ids.first() {
-        return Some((ChannelKind::Meta, id.clone()));
+        return Some((channels::meta::KIND, id.clone()));
     }
-    settings.channels.twilio.from.clone().map(|from| (ChannelKind::Twilio, from))
+    settings.channels.twilio.from.clone().map(|from| (channels::twilio::KIND, from))
 }
 
 impl ConectateConfig {
@@ -90,10 +86,10 @@ impl ConectateConfig {
         }
         let mut channels = Vec::new();
         if !settings.channels.meta.phone_number_ids.is_empty() {
-            channels.push(ChannelKind::Meta);
+            channels.push(channels::meta::KIND);
         }
         if settings.channels.twilio.public_url.is_some() || settings.channels.twilio.from.is_some() {
-            channels.push(ChannelKind::Twilio);
+            channels.push(channels::twilio::KIND);
         }
         let timezone = TimeZone::get(&settings.timezone).map_err(|e| field("timezone", e.to_string()))?;
         Ok(ConectateConfig {
@@ -122,8 +118,6 @@ impl ConectateConfig {
                 max_attempts: c.max_attempts,
                 schedule_poll: Duration::from_secs(c.schedule_poll_secs),
                 messaging_limit: c.messaging_limit.users(),
-                meta_rate: Rate::per_second(settings.channels.meta.messages_per_second),
-                twilio_rate: Rate::per_second(c.twilio_messages_per_second),
                 unpaced: c.unpaced,
             },
         })

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use channels::delivery::{Delivery, DeliveryId, Recipient};
 use jiff::Timestamp;
-use schemas::ChannelKind;
 use store::{ContentStore, QueueName, SharedStore};
 
 use crate::config::ConectateConfig;
@@ -121,15 +120,15 @@ impl Contents {
     /// (and no default) would skip them all, so it is not scheduled.
     fn check_templates(&self, content: &Content) -> Result<(), ConectateError> {
         let c = &self.config;
+        // The content's field and the setting that give each channel's template.
         let missing = |channel| match channel {
-            ChannelKind::Meta => content.draft.template.is_none() && c.default_template.is_none(),
-            ChannelKind::Twilio => content.draft.twilio.is_none() && c.default_content_sid.is_none(),
+            channels::meta::KIND => (content.draft.template.is_none() && c.default_template.is_none())
+                .then_some(("template", "conectate.default_template")),
+            channels::twilio::KIND => (content.draft.twilio.is_none() && c.default_content_sid.is_none())
+                .then_some(("twilio", "conectate.default_content_sid")),
+            _ => None,
         };
-        if let Some(channel) = c.channels.iter().copied().find(|ch| missing(*ch)) {
-            let (field, setting) = match channel {
-                ChannelKind::Meta => ("template", "conectate.default_template"),
-                ChannelKind::Twilio => ("twilio", "conectate.default_content_sid"),
-            };
+        if let Some((field, setting)) = c.channels.iter().find_map(|ch| missing(*ch)) {
             return Err(ConectateError::Invalid {
                 field,
                 message: format!(

@@ -365,10 +365,7 @@ impl Inner {
         let mut groups: HashMap<String, (Rate, Vec<Job>)> = HashMap::new();
         for job in jobs {
             let bucket = rate_bucket(job.recipient.channel, &job.recipient.business_number);
-            let rate = match job.recipient.channel {
-                ChannelKind::Meta => self.config.sender.meta_rate,
-                ChannelKind::Twilio => self.config.sender.twilio_rate,
-            };
+            let rate = job.channel.broadcast_rate();
             groups.entry(bucket).or_insert_with(|| (rate, Vec::new())).1.push(job);
         }
         let sends = groups.into_iter().map(|(bucket, (rate, jobs))| self.clone().send_group(bucket, rate, jobs));
@@ -479,7 +476,7 @@ impl Inner {
     /// Meta last reported it (`template_category_update`, kept by the responder), else as
     /// configured. One read for the batch.
     async fn categorise(&self, jobs: &mut [Job]) -> Result<(), StoreError> {
-        let on_meta = |j: &&mut Job| j.recipient.channel == ChannelKind::Meta;
+        let on_meta = |j: &&mut Job| j.recipient.channel == channels::meta::KIND;
         let mut wanted: Vec<(String, String)> = jobs
             .iter_mut()
             .filter(on_meta)
@@ -551,7 +548,7 @@ impl Inner {
             flat.chars().take(crate::content::CAPTION_MAX).collect::<String>()
         };
         match channel {
-            ChannelKind::Meta => match &content.draft.template {
+            channels::meta::KIND => match &content.draft.template {
                 Some(t) => Some(Template {
                     name: t.name.clone(),
                     language: t.language.clone(),
@@ -565,7 +562,7 @@ impl Inner {
                     category: category(name),
                 }),
             },
-            ChannelKind::Twilio => match &content.draft.twilio {
+            channels::twilio::KIND => match &content.draft.twilio {
                 Some(t) => Some(Template {
                     name: t.content_sid.clone(),
                     language: String::new(),
@@ -579,6 +576,9 @@ impl Inner {
                     category: category(sid),
                 }),
             },
+            // Contents and settings name templates for Meta and Twilio only: another channel
+            // reaches its subscribers inside the window.
+            _ => None,
         }
     }
 

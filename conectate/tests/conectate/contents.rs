@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use conectate::content::MetaTemplate;
 use conectate::{ConectateError, Contents, Draft, State};
-use schemas::{ChannelKind, ConsentAction, ConsentChange, ConsentSignal, MunicipioId, PhoneNumber, UserAddress};
+use schemas::{ConsentAction, ConsentChange, ConsentSignal, MunicipioId, PhoneNumber, UserAddress};
 use settings::MessagingLimit;
 use store::QueueName;
 
@@ -83,7 +83,7 @@ async fn a_content_for_a_municipio_goes_to_its_subscribers_only(kind: StoreKind)
             .apply_consent(&ConsentChange {
                 user: app.config.hasher.key(&address),
                 address,
-                channel: ChannelKind::Meta,
+                channel: channels::meta::KIND,
                 business_number: PNID.into(),
                 action: ConsentAction::Subscribe,
                 signal: ConsentSignal::Keyword("alta leon".into()),
