@@ -41,14 +41,15 @@
 //! [`Channels::with`] (`conectate/tests/conectate/third_channel.rs`): a citizen's webhook on
 //! it is answered and a broadcast reaches them, with no file of the product changed.
 //!
-//! One thing stays per platform outside this crate: the approved template a broadcast goes as
-//! outside the window. Contents name one for Meta and one for Twilio (the draft's `template`
-//! and `twilio`, `admin/openapi.yaml`) and the settings a default for each
-//! (`conectate.default_template`, `conectate.default_content_sid`); a channel without them
-//! reaches only citizens inside the window (the others are skipped as `no_template`). A third
-//! channel with templates of its own adds its field to the draft and its arm where the sender
-//! and the schedule check pick a channel's template (`conectate/src/{content,sender,
-//! contents}.rs`).
+//! Templates are the one thing a channel's settings also give Conéctate: outside the 24-hour
+//! window only an approved template may go, and each channel's default one is read from its
+//! settings into `conectate::config::OutsideWindow` (`conectate.default_template` for Meta,
+//! `conectate.default_content_sid` for Twilio), which the sender and the schedule check look
+//! up by channel. A channel with no entry there reaches only citizens inside the window (the
+//! others are skipped as `no_template`). A content may also name a template of its own per
+//! channel; the draft has a field for Meta's and one for Twilio's (`template`, `twilio`, in
+//! `admin/openapi.yaml`), so a third channel that wants that too adds its field there and in
+//! `conectate::content::Draft::own_template`.
 
 pub mod channel;
 pub mod consent;

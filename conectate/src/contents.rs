@@ -120,15 +120,11 @@ impl Contents {
     /// (and no default) would skip them all, so it is not scheduled.
     fn check_templates(&self, content: &Content) -> Result<(), ConectateError> {
         let c = &self.config;
-        // The content's field and the setting that give each channel's template.
-        let missing = |channel| match channel {
-            channels::meta::KIND => (content.draft.template.is_none() && c.default_template.is_none())
-                .then_some(("template", "conectate.default_template")),
-            channels::twilio::KIND => (content.draft.twilio.is_none() && c.default_content_sid.is_none())
-                .then_some(("twilio", "conectate.default_content_sid")),
-            _ => None,
-        };
-        if let Some((field, setting)) = c.channels.iter().find_map(|ch| missing(*ch)) {
+        let missing = c.channels.iter().find(|(channel, outside)| {
+            outside.default_template.is_none() && content.draft.own_template(**channel).is_none()
+        });
+        if let Some((_, outside)) = missing {
+            let (field, setting) = (outside.field, outside.setting);
             return Err(ConectateError::Invalid {
                 field,
                 message: format!(
