@@ -103,6 +103,11 @@ pub trait Channel: Send + Sync + 'static {
     /// The send rate per business number (inbound included), if the platform imposes one.
     fn rate(&self) -> Option<Rate>;
 
+    /// The pace of Conéctate broadcasts per business number: the platform's own rate where it
+    /// imposes one (shared with the replies through the same bucket, [`rate_bucket`]), else
+    /// the rate the channel is configured with.
+    fn broadcast_rate(&self) -> Rate;
+
     /// Values that must never appear in a log or a stored error (tokens, secrets).
     fn redact_values(&self) -> Vec<String>;
 }

@@ -24,17 +24,32 @@
 //! - [`consent`]: the opt-out a refused delivery makes.
 //!
 //! # Adding a channel
-//! A third platform (Telegram, SMS) is one new module here implementing [`Channel`] (routes,
-//! signature check, parsing into [`InboundEvent`]s, `send`, and the classification of its
-//! error codes into [`SendError`]) with its configuration struct, plus one line in
-//! [`Channels::from_config`] and its field in [`ChannelsConfig`]; its settings and secrets
-//! are read where the responder's configuration is built. The responder's webhook path, its
-//! status hook and the error handling of both senders need no change.
+//! A third platform (Telegram, SMS) is one new module here implementing [`Channel`]: its name
+//! (`pub const KIND: ChannelKind = ChannelKind::named("telegram");`, the text stored
+//! subscribers, metric labels and rate and window keys carry), its routes, the signature
+//! check, parsing into [`InboundEvent`]s, `send`, the classification of its error codes into
+//! [`SendError`], and its rates ([`Channel::rate`], [`Channel::broadcast_rate`]). It is
+//! registered by one line in [`Channels::from_config`] with its field in [`ChannelsConfig`]
+//! (and its `pub mod` line below); its settings and secrets are a section of `settings`, read
+//! into its configuration where the responder's is built (`responder::config`).
 //!
-//! Not yet behind the trait (so a real third channel still touches them): its variant in
-//! `schemas::ChannelKind` (and `ALL`) with the metrics' label index; the Conéctate side's rate
-//! and template per channel (`conectate/src/{config,sender,content,contents}.rs`); its
-//! settings and secrets; the admin API's schema where it lists channels.
+//! Nothing else names it. The responder mounts its routes and answers it through the pipeline
+//! and the outbox; the metrics give it its series when its routes are mounted
+//! (`metrics::Metrics::channel`), so its label comes from the registry; the Conéctate sender
+//! paces it with [`Channel::broadcast_rate`] and reaches its subscribers inside the 24-hour
+//! window. `testkit::Loopback` is such a channel, registered by a test alone with
+//! [`Channels::with`] (`conectate/tests/conectate/third_channel.rs`): a citizen's webhook on
+//! it is answered and a broadcast reaches them, with no file of the product changed.
+//!
+//! Templates are the one thing a channel's settings also give Conéctate: outside the 24-hour
+//! window only an approved template may go, and each channel's default one is read from its
+//! settings into `conectate::config::OutsideWindow` (`conectate.default_template` for Meta,
+//! `conectate.default_content_sid` for Twilio), which the sender and the schedule check look
+//! up by channel. A channel with no entry there reaches only citizens inside the window (the
+//! others are skipped as `no_template`). A content may also name a template of its own per
+//! channel; the draft has a field for Meta's and one for Twilio's (`template`, `twilio`, in
+//! `admin/openapi.yaml`), so a third channel that wants that too adds its field there and in
+//! `conectate::content::Draft::own_template`.
 
 pub mod channel;
 pub mod consent;

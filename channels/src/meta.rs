@@ -36,6 +36,9 @@ use crate::{
 };
 
 /// The header Meta signs with: `sha256=` and 64 lower-case hex digits.
+/// This channel's name: in stored subscribers, metric labels, and rate and window keys.
+pub const KIND: ChannelKind = ChannelKind::named("meta");
+
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
 /// Meta's Cloud API, when configured.
@@ -97,7 +100,7 @@ pub fn signature(app_secret: &str, body: &[u8]) -> String {
 #[async_trait]
 impl Channel for Meta {
     fn kind(&self) -> ChannelKind {
-        ChannelKind::Meta
+        KIND
     }
 
     fn routes(&self) -> Vec<RouteSpec> {
@@ -155,6 +158,10 @@ impl Channel for Meta {
 
     fn rate(&self) -> Option<Rate> {
         Some(Rate::per_second(self.config.messages_per_second))
+    }
+
+    fn broadcast_rate(&self) -> Rate {
+        Rate::per_second(self.config.messages_per_second)
     }
 
     fn redact_values(&self) -> Vec<String> {
@@ -473,11 +480,9 @@ fn parse_messages_value(value: &RawValue, events: &mut Vec<InboundEvent>) {
     }
     for raw in &value.errors {
         events.push(match serde_json::from_str::<RawError>(raw.get()) {
-            Ok(RawError { code: Some(code), title }) => InboundEvent::PlatformError(PlatformError {
-                channel: ChannelKind::Meta,
-                code,
-                title: title.unwrap_or_default(),
-            }),
+            Ok(RawError { code: Some(code), title }) => {
+                InboundEvent::PlatformError(PlatformError { channel: KIND, code, title: title.unwrap_or_default() })
+            }
             _ => unusable("an error without a code"),
         });
     }
@@ -586,7 +591,7 @@ fn message_event(number: &str, m: RawMessage) -> InboundEvent {
         _ => Content::Unsupported { kind },
     };
     InboundEvent::Message(InboundMessage {
-        channel: ChannelKind::Meta,
+        channel: KIND,
         id,
         business_number: number.to_owned(),
         from,
@@ -606,7 +611,7 @@ fn status_event(s: RawStatus) -> InboundEvent {
         other => return unusable(format!("a status `{}`", other.unwrap_or("missing"))),
     };
     InboundEvent::Status(StatusEvent {
-        channel: ChannelKind::Meta,
+        channel: KIND,
         message_id,
         state,
         recipient: address(s.recipient_id.as_deref(), s.recipient_user_id.as_deref()),
@@ -660,7 +665,7 @@ fn parse_preferences_value(value: &RawValue, events: &mut Vec<InboundEvent>) {
             continue;
         };
         events.push(InboundEvent::Preference(PreferenceEvent {
-            channel: ChannelKind::Meta,
+            channel: KIND,
             business_number: number.clone(),
             user,
             preference,

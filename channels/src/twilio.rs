@@ -33,6 +33,9 @@ use crate::{
 };
 
 /// The header Twilio signs with.
+/// This channel's name: in stored subscribers, metric labels, and rate and window keys.
+pub const KIND: ChannelKind = ChannelKind::named("twilio");
+
 pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
 
 /// Twilio, when configured.
@@ -48,6 +51,9 @@ pub struct TwilioConfig {
     pub from: Option<String>,
     pub api_base_url: String,
     pub timeout: Duration,
+    /// Conéctate's pace per sender, which Twilio does not impose on us
+    /// (`conectate.twilio_messages_per_second`).
+    pub broadcast_messages_per_second: u32,
 }
 
 impl fmt::Debug for TwilioConfig {
@@ -142,7 +148,7 @@ fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 #[async_trait]
 impl Channel for Twilio {
     fn kind(&self) -> ChannelKind {
-        ChannelKind::Twilio
+        KIND
     }
 
     fn routes(&self) -> Vec<RouteSpec> {
@@ -197,7 +203,7 @@ impl Channel for Twilio {
             Content::Text { body: params.iter().find(|(k, _)| k == "Body").map(|(_, v)| v.clone()).unwrap_or_default() }
         };
         Ok(vec![InboundEvent::Message(InboundMessage {
-            channel: ChannelKind::Twilio,
+            channel: KIND,
             id: id.to_owned(),
             business_number: business_number.to_owned(),
             from: UserAddress::Phone(from),
@@ -232,6 +238,10 @@ impl Channel for Twilio {
         None
     }
 
+    fn broadcast_rate(&self) -> Rate {
+        Rate::per_second(self.config.broadcast_messages_per_second)
+    }
+
     fn redact_values(&self) -> Vec<String> {
         vec![self.config.auth_token.clone()]
     }
@@ -255,7 +265,7 @@ fn status_event(id: &str, status: &str, params: &[(String, String)], request: &W
         .query()
         .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "tag").map(|(_, v)| v.into_owned()));
     InboundEvent::Status(StatusEvent {
-        channel: ChannelKind::Twilio,
+        channel: KIND,
         message_id: id.to_owned(),
         state,
         recipient: get(params, "To").and_then(|t| PhoneNumber::parse(t).ok()).map(UserAddress::Phone),

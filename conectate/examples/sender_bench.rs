@@ -18,7 +18,7 @@ use channels::Channels;
 use conectate::{ConectateConfig, Contents, Draft, Sender, State};
 use futures::StreamExt;
 use responder::ResponderConfig;
-use schemas::{ChannelKind, KeyLayout};
+use schemas::KeyLayout;
 use settings::{MessagingLimit, Secret, Settings};
 use store::StoreConfig;
 
@@ -114,7 +114,7 @@ async fn send(graph: &str, n: usize, concurrency: usize, store_config: StoreConf
         &ResponderConfig::from_settings(&mut settings).unwrap().channels,
         &reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap(),
     );
-    testkit::subscribe_citizens(&store, &config.hasher, 0..n, ChannelKind::Meta, PNID).await;
+    testkit::subscribe_citizens(&store, &config.hasher, 0..n, channels::meta::KIND, PNID).await;
     let contents = Contents::new(store.clone(), config.clone());
     let content = contents
         .create(Draft { title: "Bench".into(), text: "Conéctate: aviso de prueba.".into(), ..Draft::default() })

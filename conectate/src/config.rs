@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use channels::Template;
 use channels::delivery::DeliveryConfig;
 use jiff::tz::TimeZone;
 use schemas::{Bsuid, ChannelKind, PhoneNumber, TemplateCategory, UserAddress, UserHasher, UserKey};
 use settings::secrets::USER_HASH_KEY;
 use settings::{ConfigError, Settings};
-use store::Rate;
 
 /// How the sender works.
 #[derive(Clone, Debug)]
@@ -26,11 +26,22 @@ pub struct SenderConfig {
     pub schedule_poll: Duration,
     /// Unique users business-initiated messages may reach per 24 hours (`u64::MAX`: no limit).
     pub messaging_limit: u64,
-    /// Messages per second per business number: Meta's (shared with replies) and Twilio's.
-    pub meta_rate: Rate,
-    pub twilio_rate: Rate,
     /// No rate governor (tests and benchmarks against a local stand-in only).
     pub unpaced: bool,
+}
+
+/// How a broadcast reaches a channel's subscribers outside the 24-hour window, where only an
+/// approved template may go. Read from that channel's settings here, the one place Conéctate
+/// names a platform; the sender and the schedule check only look it up by channel.
+#[derive(Clone, Debug)]
+pub struct OutsideWindow {
+    /// The template a content that names none of its own goes as on this channel, with the
+    /// content's text as its one parameter (no parameters here).
+    pub default_template: Option<Template>,
+    /// The draft's field that names a content's own template on this channel, and the setting
+    /// of the default: the message that asks for one names both.
+    pub field: &'static str,
+    pub setting: &'static str,
 }
 
 /// Everything Conéctate runs with.
@@ -41,14 +52,14 @@ pub struct ConectateConfig {
     pub staff: Vec<(UserKey, UserAddress)>,
     /// Where a canary leaves from: the first Meta number, else Twilio's sender.
     pub canary_origin: Option<(ChannelKind, String)>,
-    /// The channels subscribers can be on (those configured).
-    pub channels: Vec<ChannelKind>,
+    /// The channels subscribers can be on (those configured), each with how a broadcast
+    /// reaches its citizens outside the 24-hour window.
+    pub channels: BTreeMap<ChannelKind, OutsideWindow>,
     pub require_canary: bool,
-    pub default_template: Option<String>,
+    /// The language of a Meta template a content names without one.
     pub template_language: String,
     /// Meta's category of each template, as configured; unlisted ones are MARKETING.
     pub template_categories: BTreeMap<String, TemplateCategory>,
-    pub default_content_sid: Option<String>,
     /// The calendar in which the team reads and writes times.
     pub timezone: TimeZone,
     pub delivery: DeliveryConfig,
@@ -62,9 +73,9 @@ fn field(field: &str, message: impl Into<String>) -> ConfigError {
 /// Where messages to staff leave from: the first Meta number, else Twilio's sender.
 fn canary_origin(settings: &Settings) -> Option<(ChannelKind, String)> {
     if let Some(id) = settings.channels.meta.phone_number_ids.first() {
-        return Some((ChannelKind::Meta, id.clone()));
+        return Some((channels::meta::KIND, id.clone()));
     }
-    settings.channels.twilio.from.clone().map(|from| (ChannelKind::Twilio, from))
+    settings.channels.twilio.from.clone().map(|from| (channels::twilio::KIND, from))
 }
 
 impl ConectateConfig {
@@ -88,12 +99,29 @@ impl ConectateConfig {
                 .map_err(|e| field("conectate.staff", e.to_string()))?;
             staff.push((hasher.key(&address), address));
         }
-        let mut channels = Vec::new();
+        let template = |name: &String, language: &str| Template {
+            name: name.clone(),
+            language: language.to_owned(),
+            parameters: Vec::new(),
+            category: TemplateCategory::Marketing,
+        };
+        let mut channels = BTreeMap::new();
         if !settings.channels.meta.phone_number_ids.is_empty() {
-            channels.push(ChannelKind::Meta);
+            let outside = OutsideWindow {
+                default_template: c.default_template.as_ref().map(|name| template(name, &c.template_language)),
+                field: "template",
+                setting: "conectate.default_template",
+            };
+            channels.insert(channels::meta::KIND, outside);
         }
         if settings.channels.twilio.public_url.is_some() || settings.channels.twilio.from.is_some() {
-            channels.push(ChannelKind::Twilio);
+            // Twilio's ContentSid fixes the language.
+            let outside = OutsideWindow {
+                default_template: c.default_content_sid.as_ref().map(|sid| template(sid, "")),
+                field: "twilio",
+                setting: "conectate.default_content_sid",
+            };
+            channels.insert(channels::twilio::KIND, outside);
         }
         let timezone = TimeZone::get(&settings.timezone).map_err(|e| field("timezone", e.to_string()))?;
         Ok(ConectateConfig {
@@ -102,10 +130,8 @@ impl ConectateConfig {
             canary_origin: canary_origin(settings),
             channels,
             require_canary: c.require_canary,
-            default_template: c.default_template.clone(),
             template_language: c.template_language.clone(),
             template_categories: c.template_categories.clone(),
-            default_content_sid: c.default_content_sid.clone(),
             timezone,
             delivery: DeliveryConfig {
                 keep: Duration::from_secs(c.keep_days * 86_400),
@@ -122,8 +148,6 @@ impl ConectateConfig {
                 max_attempts: c.max_attempts,
                 schedule_poll: Duration::from_secs(c.schedule_poll_secs),
                 messaging_limit: c.messaging_limit.users(),
-                meta_rate: Rate::per_second(settings.channels.meta.messages_per_second),
-                twilio_rate: Rate::per_second(c.twilio_messages_per_second),
                 unpaced: c.unpaced,
             },
         })

@@ -16,8 +16,9 @@
 //! methods here, on the record; [`crate::Contents`] applies them with compare-and-set, so a
 //! sender starting a content and an operator cancelling it never both win.
 
+use channels::Template;
 use jiff::Timestamp;
-use schemas::{MunicipioId, SnapshotVersion};
+use schemas::{ChannelKind, MunicipioId, SnapshotVersion, TemplateCategory};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConectateError;
@@ -160,6 +161,30 @@ fn check_parameter(field: &'static str, value: &str) -> Result<(), ConectateErro
 }
 
 impl Draft {
+    /// The approved template this content names of its own for `channel`, as the channel
+    /// sends it: `template` is Meta's and `twilio` Twilio's (their fields in the admin API and
+    /// in stored contents). Any other channel has none here and goes as its default.
+    pub fn own_template(&self, channel: ChannelKind) -> Option<Template> {
+        let category = TemplateCategory::Marketing;
+        if channel == channels::meta::KIND {
+            self.template.as_ref().map(|t| Template {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                parameters: t.parameters.clone(),
+                category,
+            })
+        } else if channel == channels::twilio::KIND {
+            self.twilio.as_ref().map(|t| Template {
+                name: t.content_sid.clone(),
+                language: String::new(),
+                parameters: t.variables.clone(),
+                category,
+            })
+        } else {
+            None
+        }
+    }
+
     /// Checks everything WhatsApp would refuse later, naming the field.
     pub fn validate(&self) -> Result<(), ConectateError> {
         let title = self.title.trim();

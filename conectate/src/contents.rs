@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use channels::delivery::{Delivery, DeliveryId, Recipient};
 use jiff::Timestamp;
-use schemas::ChannelKind;
 use store::{ContentStore, QueueName, SharedStore};
 
 use crate::config::ConectateConfig;
@@ -121,15 +120,11 @@ impl Contents {
     /// (and no default) would skip them all, so it is not scheduled.
     fn check_templates(&self, content: &Content) -> Result<(), ConectateError> {
         let c = &self.config;
-        let missing = |channel| match channel {
-            ChannelKind::Meta => content.draft.template.is_none() && c.default_template.is_none(),
-            ChannelKind::Twilio => content.draft.twilio.is_none() && c.default_content_sid.is_none(),
-        };
-        if let Some(channel) = c.channels.iter().copied().find(|ch| missing(*ch)) {
-            let (field, setting) = match channel {
-                ChannelKind::Meta => ("template", "conectate.default_template"),
-                ChannelKind::Twilio => ("twilio", "conectate.default_content_sid"),
-            };
+        let missing = c.channels.iter().find(|(channel, outside)| {
+            outside.default_template.is_none() && content.draft.own_template(**channel).is_none()
+        });
+        if let Some((_, outside)) = missing {
+            let (field, setting) = (outside.field, outside.setting);
             return Err(ConectateError::Invalid {
                 field,
                 message: format!(

@@ -25,7 +25,8 @@
 //! - [`freeze`]: the durable frozen state a restricted account puts every sender in.
 //! - [`report`]: the delivery report, as data and as Spanish text.
 //! - [`ledger`]: the consent ledger as CSV.
-//! - [`config`]: what Conéctate takes from the settings; [`error`]: [`ConectateError`].
+//! - [`config`]: what Conéctate takes from the settings, among it each channel's way to reach
+//!   citizens outside the window ([`config::OutsideWindow`]); [`error`]: [`ConectateError`].
 
 pub mod broadcast;
 pub mod config;

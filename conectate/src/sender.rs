@@ -365,10 +365,7 @@ impl Inner {
         let mut groups: HashMap<String, (Rate, Vec<Job>)> = HashMap::new();
         for job in jobs {
             let bucket = rate_bucket(job.recipient.channel, &job.recipient.business_number);
-            let rate = match job.recipient.channel {
-                ChannelKind::Meta => self.config.sender.meta_rate,
-                ChannelKind::Twilio => self.config.sender.twilio_rate,
-            };
+            let rate = job.channel.broadcast_rate();
             groups.entry(bucket).or_insert_with(|| (rate, Vec::new())).1.push(job);
         }
         let sends = groups.into_iter().map(|(bucket, (rate, jobs))| self.clone().send_group(bucket, rate, jobs));
@@ -479,7 +476,7 @@ impl Inner {
     /// Meta last reported it (`template_category_update`, kept by the responder), else as
     /// configured. One read for the batch.
     async fn categorise(&self, jobs: &mut [Job]) -> Result<(), StoreError> {
-        let on_meta = |j: &&mut Job| j.recipient.channel == ChannelKind::Meta;
+        let on_meta = |j: &&mut Job| j.recipient.channel == channels::meta::KIND;
         let mut wanted: Vec<(String, String)> = jobs
             .iter_mut()
             .filter(on_meta)
@@ -540,46 +537,21 @@ impl Inner {
         Ok(out)
     }
 
-    /// The template for a content on a channel: its own, else the default one filled with the
-    /// content's text.
+    /// The template for a content on a channel: its own, else the channel's default filled
+    /// with the content's text; its category as Meta last reported it is set afterwards
+    /// (`categorise`), else as configured.
     fn template(&self, content: &Content, channel: ChannelKind) -> Option<Template> {
         let c = &self.config;
-        let category = |name: &str| c.template_categories.get(name).copied().unwrap_or(TemplateCategory::Marketing);
-        let text = || {
+        let own = content.draft.own_template(channel);
+        let mut template = own.or_else(|| {
+            let mut default = c.channels.get(&channel)?.default_template.clone()?;
             // Meta refuses line breaks and long runs of spaces in a parameter.
             let flat = content.draft.message_text().split_whitespace().collect::<Vec<_>>().join(" ");
-            flat.chars().take(crate::content::CAPTION_MAX).collect::<String>()
-        };
-        match channel {
-            ChannelKind::Meta => match &content.draft.template {
-                Some(t) => Some(Template {
-                    name: t.name.clone(),
-                    language: t.language.clone(),
-                    parameters: t.parameters.clone(),
-                    category: category(&t.name),
-                }),
-                None => c.default_template.as_ref().map(|name| Template {
-                    name: name.clone(),
-                    language: c.template_language.clone(),
-                    parameters: vec![text()],
-                    category: category(name),
-                }),
-            },
-            ChannelKind::Twilio => match &content.draft.twilio {
-                Some(t) => Some(Template {
-                    name: t.content_sid.clone(),
-                    language: String::new(),
-                    parameters: t.variables.clone(),
-                    category: category(&t.content_sid),
-                }),
-                None => c.default_content_sid.as_ref().map(|sid| Template {
-                    name: sid.clone(),
-                    language: String::new(),
-                    parameters: vec![text()],
-                    category: category(sid),
-                }),
-            },
-        }
+            default.parameters = vec![flat.chars().take(crate::content::CAPTION_MAX).collect()];
+            Some(default)
+        })?;
+        template.category = c.template_categories.get(&template.name).copied().unwrap_or(TemplateCategory::Marketing);
+        Some(template)
     }
 
     /// Steps 3 to 5 for the jobs of one business number: claim the idempotency keys, then

@@ -248,9 +248,10 @@ pub async fn conectate(mut settings: Settings, command: ConectateCommand) -> any
                     out,
                     "plantilla de Meta: {}",
                     config
-                        .default_template
-                        .as_deref()
-                        .map_or("ninguna".to_owned(), |t| format!("{t} (la predeterminada, con el texto)"))
+                        .channels
+                        .get(&channels::meta::KIND)
+                        .and_then(|outside| outside.default_template.as_ref())
+                        .map_or("ninguna".to_owned(), |t| format!("{} (la predeterminada, con el texto)", t.name))
                 )?,
             }
             if !c.draft.municipios.is_empty() {

@@ -1,10 +1,11 @@
 //! The Prometheus metrics of every Contacto Ciudadano process, in one registry per process,
 //! served as OpenMetrics text on the internal port's `/metrics`.
 //!
-//! Every label value comes from a closed set known at compile time (`&'static str`: a
-//! channel, an outcome, a result, an error class) or from the configuration (a source's
+//! Every label value comes from a closed set known at compile time (`&'static str`: an
+//! outcome, a result, an error class), from the channels registered (a [`ChannelKind`], the
+//! name each channel declares, checked when it is made) or from the configuration (a source's
 //! name). Nothing a citizen sends, and no user key, can become a label: the recording
-//! methods take enums or `&'static str`, never a runtime string.
+//! methods take enums, channel names or `&'static str`, never a runtime string.
 //!
 //! Counters and histograms are updated where things happen (the responder, the outbox, the
 //! Conéctate sender, ingest); gauges that describe the shared state (queue depths, the
@@ -13,13 +14,15 @@
 //!
 //! # Layout
 //! - [`Metrics`]: the registry and one recording method per event.
+//! - [`ChannelSeries`]: the series of one channel that every webhook touches, resolved once
+//!   per registered channel ([`Metrics::channel`]).
 //! - [`scrape`]: the store-backed gauges and the `/metrics` route ([`scrape::routes`]).
 
 pub mod scrape;
 
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -181,14 +184,24 @@ impl BroadcastOutcome {
     }
 }
 
+/// A channel's name as a label value.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct ChannelName(ChannelKind);
+
+impl EncodeLabelValue for ChannelName {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.0.as_str())
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabel {
-    channel: &'static str,
+    channel: ChannelName,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WebhookLabels {
-    channel: &'static str,
+    channel: ChannelName,
     outcome: &'static str,
 }
 
@@ -199,21 +212,21 @@ struct EventLabel {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SendLabels {
-    channel: &'static str,
+    channel: ChannelName,
     kind: &'static str,
     result: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SendErrorLabels {
-    channel: &'static str,
+    channel: ChannelName,
     kind: &'static str,
     class: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SendDurationLabels {
-    channel: &'static str,
+    channel: ChannelName,
     kind: &'static str,
 }
 
@@ -280,20 +293,31 @@ fn run_histogram() -> Histogram {
     Histogram::new(RUN_BUCKETS)
 }
 
-/// A channel's place in [`ChannelKind::ALL`], where its series are kept.
-const fn channel_index(channel: ChannelKind) -> usize {
-    match channel {
-        ChannelKind::Meta => 0,
-        ChannelKind::Twilio => 1,
-    }
+/// The series every webhook touches, resolved once: recording one is an atomic add, with no
+/// label hashing or lock on the hot path. Indexed by the enums' order.
+struct Hot {
+    events: [Counter; Event::ALL.len()],
 }
 
-/// The series every webhook touches, resolved once: recording one is an atomic add, with no
-/// label hashing or lock on the hot path. Indexed by [`channel_index`] and the enums' order.
-struct Hot {
-    webhooks: [[Counter; WebhookOutcome::ALL.len()]; ChannelKind::ALL.len()],
-    events: [Counter; Event::ALL.len()],
-    reply_latency: [Histogram; ChannelKind::ALL.len()],
+/// The series of one channel that every webhook touches, resolved once when the responder
+/// mounts the channel's routes: recording one is an atomic add, with no label hashing or lock
+/// on the hot path. Only registered channels get series, so the label's values are bounded by
+/// the registry.
+#[derive(Clone, Debug)]
+pub struct ChannelSeries {
+    webhooks: [Counter; WebhookOutcome::ALL.len()],
+    reply_latency: Histogram,
+}
+
+impl ChannelSeries {
+    pub fn webhook(&self, outcome: WebhookOutcome) {
+        self.webhooks[outcome as usize].inc();
+    }
+
+    /// A handled webhook that carried messages: from its arrival to its response.
+    pub fn reply_latency(&self, took: Duration) {
+        self.reply_latency.observe(took.as_secs_f64());
+    }
 }
 
 /// The registry of one process and every metric in it. Share it (`Arc`) between the parts
@@ -342,19 +366,7 @@ impl Metrics {
         let events: Family<EventLabel, Counter> = Family::default();
         let reply_latency: Histograms<ChannelLabel> = Family::new_with_constructor(webhook_histogram);
         let hot = Hot {
-            webhooks: std::array::from_fn(|c| {
-                std::array::from_fn(|o| {
-                    let labels = WebhookLabels {
-                        channel: ChannelKind::ALL[c].as_str(),
-                        outcome: WebhookOutcome::ALL[o].as_str(),
-                    };
-                    webhooks.get_or_create_owned(&labels)
-                })
-            }),
             events: std::array::from_fn(|e| events.get_or_create_owned(&EventLabel { event: Event::ALL[e].as_str() })),
-            reply_latency: std::array::from_fn(|c| {
-                reply_latency.get_or_create_owned(&ChannelLabel { channel: ChannelKind::ALL[c].as_str() })
-            }),
         };
         let mut m = Metrics {
             registry: Registry::with_prefix("contacto"),
@@ -430,8 +442,16 @@ impl Metrics {
         m
     }
 
-    pub fn webhook(&self, channel: ChannelKind, outcome: WebhookOutcome) {
-        self.hot.webhooks[channel_index(channel)][outcome as usize].inc();
+    /// The series of `channel` every webhook touches (its counts start at zero on
+    /// `/metrics`); call it once per registered channel and keep it.
+    pub fn channel(&self, channel: ChannelKind) -> ChannelSeries {
+        let channel = ChannelName(channel);
+        ChannelSeries {
+            webhooks: std::array::from_fn(|o| {
+                self.webhooks.get_or_create_owned(&WebhookLabels { channel, outcome: WebhookOutcome::ALL[o].as_str() })
+            }),
+            reply_latency: self.reply_latency.get_or_create_owned(&ChannelLabel { channel }),
+        }
     }
 
     pub fn event(&self, event: Event) {
@@ -442,14 +462,9 @@ impl Metrics {
         self.hot.events[event as usize].inc_by(n);
     }
 
-    /// A handled webhook that carried messages: from its arrival to its response.
-    pub fn reply_latency(&self, channel: ChannelKind, took: Duration) {
-        self.hot.reply_latency[channel_index(channel)].observe(took.as_secs_f64());
-    }
-
     /// A reply the platform accepted, `took` after its webhook arrived.
     pub fn reply_delivered(&self, channel: ChannelKind, took: Duration) {
-        self.reply_delivery.get_or_create(&ChannelLabel { channel: channel.as_str() }).observe(took.as_secs_f64());
+        self.reply_delivery.get_or_create(&ChannelLabel { channel: ChannelName(channel) }).observe(took.as_secs_f64());
     }
 
     /// One send attempt: its result, how long the platform took, and the class of its error
@@ -462,7 +477,7 @@ impl Metrics {
         took: Option<Duration>,
         error_class: Option<&'static str>,
     ) {
-        let (channel, kind) = (channel.as_str(), kind.as_str());
+        let (channel, kind) = (ChannelName(channel), kind.as_str());
         self.sends.get_or_create(&SendLabels { channel, kind, result: result.as_str() }).inc();
         if let Some(took) = took {
             self.send_duration.get_or_create(&SendDurationLabels { channel, kind }).observe(took.as_secs_f64());
@@ -509,13 +524,14 @@ impl Metrics {
 
     /// How many send attempts ended with `result` (tests, `/health`).
     pub fn send_count(&self, channel: ChannelKind, kind: SendKind, result: SendResult) -> u64 {
-        let labels = SendLabels { channel: channel.as_str(), kind: kind.as_str(), result: result.as_str() };
+        let labels = SendLabels { channel: ChannelName(channel), kind: kind.as_str(), result: result.as_str() };
         self.sends.get(&labels).map_or(0, |c| c.get())
     }
 
     /// How many handled, rejected, … webhooks of `channel` (tests).
     pub fn webhook_count(&self, channel: ChannelKind, outcome: WebhookOutcome) -> u64 {
-        self.hot.webhooks[channel_index(channel)][outcome as usize].get()
+        let labels = WebhookLabels { channel: ChannelName(channel), outcome: outcome.as_str() };
+        self.webhooks.get(&labels).map_or(0, |c| c.get())
     }
 
     /// How many Conéctate deliveries ended with `outcome` (tests, `/health`).
@@ -537,15 +553,13 @@ mod tests {
 
     #[test]
     fn the_hot_series_are_the_registered_ones_in_their_order() {
-        for (i, channel) in ChannelKind::ALL.iter().enumerate() {
-            assert_eq!(channel_index(*channel), i);
-        }
         assert!(Event::ALL.iter().enumerate().all(|(i, e)| *e as usize == i));
         assert!(WebhookOutcome::ALL.iter().enumerate().all(|(i, o)| *o as usize == i));
         let m = Metrics::new();
-        m.webhook(ChannelKind::Twilio, WebhookOutcome::Unreadable);
+        let (meta, twilio) = (m.channel(ChannelKind::named("meta")), m.channel(ChannelKind::named("twilio")));
+        twilio.webhook(WebhookOutcome::Unreadable);
         m.event(Event::Flooded);
-        m.reply_latency(ChannelKind::Meta, Duration::from_millis(3));
+        meta.reply_latency(Duration::from_millis(3));
         let text = m.encode();
         for line in [
             "contacto_webhooks_total{channel=\"twilio\",outcome=\"unreadable\"} 1",
@@ -557,6 +571,9 @@ mod tests {
             assert!(text.contains(line), "{line} in\n{text}");
         }
         assert_eq!(m.event_count(Event::Flooded), 1);
-        assert_eq!(m.webhook_count(ChannelKind::Twilio, WebhookOutcome::Unreadable), 1);
+        assert_eq!(m.webhook_count(ChannelKind::named("twilio"), WebhookOutcome::Unreadable), 1);
+        let unregistered = ChannelKind::named("telegram");
+        assert!(!text.contains("telegram"), "only registered channels have series:\n{text}");
+        assert_eq!(m.webhook_count(unregistered, WebhookOutcome::Handled), 0);
     }
 }

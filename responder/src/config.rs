@@ -143,6 +143,7 @@ impl ResponderConfig {
                     from: t.from.clone(),
                     api_base_url: t.api_base_url.clone(),
                     timeout: Duration::from_secs(t.timeout_secs),
+                    broadcast_messages_per_second: settings.conectate.twilio_messages_per_second,
                 })
             }
             _ => None,

@@ -124,7 +124,7 @@ impl Work {
     /// The id that makes it one unit of work for the dedupe; preference changes have none, so
     /// the user, the time and the value make one.
     fn id(&self, channel: &dyn Channel) -> String {
-        let kind = channel.kind().as_str();
+        let kind = channel.kind();
         match self {
             Work::Message { message, .. } => format!("{kind}:{}", message.id),
             Work::Preference { event, user } => {

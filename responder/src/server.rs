@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get};
 use metrics::scrape::Scrape;
-use metrics::{Metrics, WebhookOutcome};
+use metrics::{ChannelSeries, Metrics, WebhookOutcome};
 use schemas::Answer;
 use store::SharedStore;
 use tokio::net::TcpListener;
@@ -88,6 +88,17 @@ impl Responder {
             .build()
             .expect("a default HTTP client builds");
         let channels = Channels::from_config(&config.channels, &http);
+        Responder::build_with_channels(config, store, metrics, channels).await
+    }
+
+    /// [`Responder::build_with_metrics`] over `channels` instead of those `config` names: the
+    /// configured ones plus a platform registered elsewhere ([`Channels::with`]).
+    pub async fn build_with_channels(
+        config: ResponderConfig,
+        store: SharedStore,
+        metrics: Arc<Metrics>,
+        channels: Channels,
+    ) -> Responder {
         let mirror = Arc::new(Mirror::default());
         if let Err(error) = mirror.refresh(&store).await {
             tracing::warn!(%error, "Cannot read the current snapshot yet; answering that the service is getting ready.");
@@ -162,9 +173,10 @@ impl Responder {
     pub fn app(&self) -> Router {
         let mut routes: Vec<(&'static str, MethodRouter)> = Vec::new();
         for channel in self.state.channels.iter() {
+            let series = self.state.metrics.channel(channel.kind());
             for spec in channel.routes() {
                 let filter = MethodFilter::try_from(spec.method.clone()).expect("channels use standard methods");
-                let handler = route_handler(self.state.clone(), channel.clone(), spec.hook, filter);
+                let handler = route_handler(self.state.clone(), channel.clone(), series.clone(), spec.hook, filter);
                 match routes.iter_mut().find(|(path, _)| *path == spec.path) {
                     Some((_, methods)) => *methods = std::mem::take(methods).merge(handler),
                     None => routes.push((spec.path, handler)),
@@ -242,7 +254,7 @@ impl Responder {
         tracing::info!(
             public = %public.local_addr()?,
             internal = %internal.local_addr()?,
-            channels = ?self.state.channels.iter().map(|c| c.kind().as_str()).collect::<Vec<_>>(),
+            channels = ?self.state.channels.iter().map(|c| c.kind().to_string()).collect::<Vec<_>>(),
             "The responder is listening."
         );
         let public = axum::serve(public, self.app()).with_graceful_shutdown(signal(stopped.clone()));
@@ -256,15 +268,21 @@ impl Responder {
     }
 }
 
-fn route_handler(state: Arc<AppState>, channel: Arc<dyn Channel>, hook: Hook, filter: MethodFilter) -> MethodRouter {
+fn route_handler(
+    state: Arc<AppState>,
+    channel: Arc<dyn Channel>,
+    series: ChannelSeries,
+    hook: Hook,
+    filter: MethodFilter,
+) -> MethodRouter {
     match hook {
         Hook::Handshake => axum::routing::on(filter, move |RawQuery(query): RawQuery| {
-            let (state, channel) = (state.clone(), channel.clone());
+            let (channel, series) = (channel.clone(), series.clone());
             async move {
                 match channel.handshake(query.as_deref()) {
                     Ok(challenge) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response(),
                     Err(rejection) => {
-                        state.metrics.webhook(channel.kind(), WebhookOutcome::Rejected);
+                        series.webhook(WebhookOutcome::Rejected);
                         tracing::warn!(channel = channel.kind().as_str(), %rejection, "Refused a webhook handshake.");
                         rejection.status().into_response()
                     }
@@ -273,7 +291,7 @@ fn route_handler(state: Arc<AppState>, channel: Arc<dyn Channel>, hook: Hook, fi
         }),
         Hook::Events | Hook::Statuses => axum::routing::on(filter, move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let state = state.clone();
-            let channel = channel.clone();
+            let (channel, series) = (channel.clone(), series.clone());
             async move {
                 let span = tracing::debug_span!("webhook", channel = channel.kind().as_str(), bytes = body.len());
                 let Ok(permit) = state.handling_permits.clone().acquire_owned().await else {
@@ -283,7 +301,7 @@ fn route_handler(state: Arc<AppState>, channel: Arc<dyn Channel>, hook: Hook, fi
                 let task = handling.spawn(
                     async move {
                         let _held = (permit, state.metrics.webhook_in_progress());
-                        receive(&state, channel.as_ref(), hook, &uri, &headers, &body).await
+                        receive(&state, channel.as_ref(), &series, hook, &uri, &headers, &body).await
                     }
                     .instrument(span),
                 );
@@ -300,6 +318,7 @@ fn route_handler(state: Arc<AppState>, channel: Arc<dyn Channel>, hook: Hook, fi
 async fn receive(
     state: &AppState,
     channel: &dyn Channel,
+    series: &ChannelSeries,
     hook: Hook,
     uri: &Uri,
     headers: &HeaderMap,
@@ -307,8 +326,9 @@ async fn receive(
 ) -> Response {
     let started = std::time::Instant::now();
     let request = WebhookRequest { uri, headers, body };
-    let (channel_kind, kind) = (channel.kind(), channel.kind().as_str());
-    let count = |outcome| state.metrics.webhook(channel_kind, outcome);
+    let channel_kind = channel.kind();
+    let kind = channel_kind.as_str();
+    let count = |outcome| series.webhook(outcome);
     if let Err(rejection) = channel.verify(hook, &request) {
         count(WebhookOutcome::Rejected);
         tracing::warn!(channel = kind, %rejection, "Rejected a webhook; nothing of it was processed.");
@@ -330,7 +350,7 @@ async fn receive(
             let response = channel.respond(&answers);
             count(WebhookOutcome::Handled);
             if replies {
-                state.metrics.reply_latency(channel_kind, started.elapsed());
+                series.reply_latency(started.elapsed());
             }
             response
         }
@@ -350,7 +370,7 @@ async fn receive(
 }
 
 async fn health_check(state: Arc<AppState>) -> Response {
-    let channels: Vec<&str> = state.channels.iter().map(|c| c.kind().as_str()).collect();
+    let channels: Vec<schemas::ChannelKind> = state.channels.iter().map(|c| c.kind()).collect();
     let snapshot = state.mirror.version().map(|v| v.0);
     match state.store.current_version().await {
         Ok(_) => axum::Json(serde_json::json!({

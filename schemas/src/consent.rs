@@ -7,28 +7,9 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::channel_kind::ChannelKind;
 use crate::municipio::MunicipioId;
 use crate::user::{UserAddress, UserKey};
-
-/// The channel a citizen reached us through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelKind {
-    Meta,
-    Twilio,
-}
-
-impl ChannelKind {
-    /// Every channel, in one list: metrics and whatever else enumerates the channels read it.
-    pub const ALL: [ChannelKind; 2] = [ChannelKind::Meta, ChannelKind::Twilio];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::Meta => "meta",
-            ChannelKind::Twilio => "twilio",
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

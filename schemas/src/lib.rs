@@ -25,11 +25,13 @@
 //! - [`es_mx`]: es-MX number and date formatting for everything a citizen reads.
 //! - [`html`]: text made safe inside the HTML pages the binary writes.
 //! - [`runs`]: ingest run records ([`IngestRun`]) and who acts by hand ([`Actor`]).
+//! - [`channel_kind`]: a messaging channel's name ([`ChannelKind`]), declared by each channel.
 //! - [`consent`]: Conéctate subscribers and the consent ledger.
 //! - [`template`]: a WhatsApp template's category ([`TemplateCategory`]), which picks Meta's
 //!   send endpoint.
 
 pub mod answer;
+pub mod channel_kind;
 pub mod consent;
 pub mod es_mx;
 pub mod html;
@@ -48,9 +50,8 @@ pub mod topic;
 pub mod user;
 
 pub use answer::{Answer, AnswerError, Interactive, ListMenu, ListRow, ListSection, ReplyButton, ReplyButtons};
-pub use consent::{
-    ChannelKind, ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, ConsentSignal, Subscriber,
-};
+pub use channel_kind::{ChannelKind, InvalidChannelKind};
+pub use consent::{ConsentAction, ConsentChange, ConsentOutcome, ConsentRecord, ConsentSignal, Subscriber};
 pub use keys::{Key, KeyLayout, QueueName};
 pub use municipio::{Municipio, MunicipioId, catalogue};
 pub use router::{Keyword, KeywordRule, Menu, MenuEntry, MenuId, RouterTable, Target};

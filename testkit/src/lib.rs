@@ -8,6 +8,9 @@
 //! - [`servers`]: [`serve`] runs any axum `Router` on 127.0.0.1 on a free port, stopped when
 //!   dropped; [`RecordingServer`] is an outside platform's stand-in that records every request
 //!   and answers through a closure the test can swap (to fail, to slow down).
+//! - [`loopback`]: [`Loopback`], a third messaging platform of the tests' own behind the
+//!   `channels::Channel` trait (JSON posts signed with HMAC-SHA256), registered by a test to
+//!   prove a channel needs nothing outside its file.
 //! - [`platforms`]: the Graph API's answers ([`graph_ok`], [`graph_error`]); Meta's webhooks as
 //!   Meta writes them ([`meta_text`], [`meta_statuses`], [`wire_form`]); [`StatusReporter`],
 //!   what Meta does after accepting a message; the test secrets ([`PNID`], [`APP_SECRET`], …)
@@ -23,6 +26,7 @@
 //!   over while the system runs.
 
 pub mod cluster;
+pub mod loopback;
 pub mod platforms;
 pub mod servers;
 pub mod slots;
@@ -30,6 +34,7 @@ pub mod sources;
 pub mod stores;
 
 pub use cluster::PrivateCluster;
+pub use loopback::{Loopback, LoopbackConfig};
 pub use platforms::*;
 pub use servers::*;
 pub use sources::*;

@@ -12,7 +12,7 @@ use conectate::{ConectateConfig, Contents, Sender};
 use ingest::{Progress, RunMode};
 use reqwest::StatusCode;
 use responder::ResponderConfig;
-use schemas::{ChannelKind, ConsentAction, ConsentChange, ConsentSignal, IngestRun, PhoneNumber, UserAddress};
+use schemas::{ConsentAction, ConsentChange, ConsentSignal, IngestRun, PhoneNumber, UserAddress};
 use serde_json::{Value, json};
 use settings::Settings;
 use testkit::{RecordingServer, StoreKind, TestServer, TestStore};
@@ -165,7 +165,7 @@ impl TestApp {
             .apply_consent(&ConsentChange {
                 user: self.config.hasher.key(&address),
                 address,
-                channel: ChannelKind::Meta,
+                channel: channels::meta::KIND,
                 business_number: PNID.into(),
                 action,
                 signal: ConsentSignal::Keyword(keyword.into()),

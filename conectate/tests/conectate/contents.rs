@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use conectate::content::MetaTemplate;
 use conectate::{ConectateError, Contents, Draft, State};
-use schemas::{ChannelKind, ConsentAction, ConsentChange, ConsentSignal, MunicipioId, PhoneNumber, UserAddress};
+use schemas::{ConsentAction, ConsentChange, ConsentSignal, MunicipioId, PhoneNumber, UserAddress};
 use settings::MessagingLimit;
 use store::QueueName;
 
@@ -83,7 +83,7 @@ async fn a_content_for_a_municipio_goes_to_its_subscribers_only(kind: StoreKind)
             .apply_consent(&ConsentChange {
                 user: app.config.hasher.key(&address),
                 address,
-                channel: ChannelKind::Meta,
+                channel: channels::meta::KIND,
                 business_number: PNID.into(),
                 action: ConsentAction::Subscribe,
                 signal: ConsentSignal::Keyword("alta leon".into()),
@@ -155,10 +155,9 @@ async fn the_messaging_limit_holds_templates_back(kind: StoreKind) {
 
 async fn a_content_without_a_template_is_not_scheduled(kind: StoreKind) {
     let app = spawn_app(kind, Options::default()).await;
-    let no_default = Contents::new(
-        app.store.clone(),
-        Arc::new(conectate::ConectateConfig { default_template: None, ..(*app.config).clone() }),
-    );
+    let mut config = (*app.config).clone();
+    config.channels.get_mut(&channels::meta::KIND).expect("Meta is configured").default_template = None;
+    let no_default = Contents::new(app.store.clone(), Arc::new(config));
     let content = no_default.create(draft("Aviso.")).await.unwrap();
     let refused = no_default.schedule(content.id, None).await.unwrap_err();
     assert!(matches!(refused, ConectateError::Invalid { field: "template", .. }), "{refused}");

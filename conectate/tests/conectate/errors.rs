@@ -12,7 +12,7 @@ use channels::flags::{engagement_flag, unreachable_flag};
 use channels::window::window_opened;
 use channels::{Content, InboundMessage};
 use conectate::{Outcome, freeze};
-use schemas::{ChannelKind, ConsentAction, ConsentOutcome, ConsentSignal, PhoneNumber, UserAddress};
+use schemas::{ConsentAction, ConsentOutcome, ConsentSignal, PhoneNumber, UserAddress};
 use store::QueueName;
 use testkit::graph_error;
 
@@ -161,11 +161,11 @@ async fn a_closed_window_means_the_template_instead(kind: StoreKind) {
 
 async fn twilio_63016_means_the_template_instead(kind: StoreKind) {
     let app = spawn_app(kind, Options::default()).await;
-    app.subscribe_range(0, 2, ChannelKind::Twilio).await;
+    app.subscribe_range(0, 2, channels::twilio::KIND).await;
     // Both wrote today (on Twilio); for one of them Twilio says the window closed.
     for i in 0..2 {
         let message = InboundMessage {
-            channel: ChannelKind::Twilio,
+            channel: channels::twilio::KIND,
             id: format!("SM{i}"),
             business_number: TWILIO_FROM.into(),
             from: UserAddress::Phone(PhoneNumber::parse(&phone(i)).unwrap()),

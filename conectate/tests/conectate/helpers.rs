@@ -232,15 +232,12 @@ impl TestApp {
     /// Subscribes citizens `from..to` (on Meta unless `channel` says otherwise), as an ALTA
     /// would, many at once.
     pub async fn subscribe_range(&self, from: usize, to: usize, channel: ChannelKind) {
-        let business = match channel {
-            ChannelKind::Meta => PNID,
-            ChannelKind::Twilio => TWILIO_FROM,
-        };
+        let business = if channel == channels::twilio::KIND { TWILIO_FROM } else { PNID };
         testkit::subscribe_citizens(&self.store, &self.config.hasher, from..to, channel, business).await;
     }
 
     pub async fn subscribe(&self, n: usize) {
-        self.subscribe_range(0, n, ChannelKind::Meta).await;
+        self.subscribe_range(0, n, channels::meta::KIND).await;
     }
 
     /// Posts a signed Meta webhook to the responder.

@@ -13,3 +13,4 @@ mod failover;
 mod marketing;
 mod senders;
 mod statuses;
+mod third_channel;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use channels::twilio;
-use schemas::{ChannelKind, ConsentSignal};
+use schemas::ConsentSignal;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -55,7 +55,7 @@ async fn meta_statuses_out_of_order_never_move_a_message_backwards(kind: StoreKi
 
 async fn twilio_status_callbacks_find_their_content_by_the_tag(kind: StoreKind) {
     let app = spawn_app(kind, Options::default()).await;
-    app.subscribe_range(0, 1, ChannelKind::Twilio).await;
+    app.subscribe_range(0, 1, channels::twilio::KIND).await;
     let content = app.broadcast(draft("Aviso.")).await;
     app.drain(&app.sender("s1"), content.id, Duration::from_secs(20)).await;
     let request = &app.twilio.requests()[0];

@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use channels::{Channels, meta};
 use conectate::{ConectateConfig, Contents, Sender};
 use responder::{Responder, ResponderConfig};
-use schemas::{ChannelKind, PhoneNumber, UserAddress};
+use schemas::{PhoneNumber, UserAddress};
 use serde_json::{Value, json};
 use settings::{Secret, Settings};
 use store::SharedStore;
@@ -222,7 +222,7 @@ impl TestApp {
 
     /// Subscribes `n` citizens to Conéctate, as their ALTA would.
     pub async fn subscribe(&self, n: usize) {
-        testkit::subscribe_citizens(&self.store, &self.config.hasher, 0..n, ChannelKind::Meta, PNID).await;
+        testkit::subscribe_citizens(&self.store, &self.config.hasher, 0..n, channels::meta::KIND, PNID).await;
     }
 
     /// Starts a Conéctate sender in this process.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::response::IntoResponse;
 use channels::meta;
 use responder::{Responder, ResponderConfig};
-use schemas::{ChannelKind, KeyLayout, UserHasher};
+use schemas::{KeyLayout, UserHasher};
 use settings::{Secret, Settings};
 use testkit::{APP_SECRET, HASH_KEY, PNID, RecordingServer, StatusReporter};
 
@@ -168,7 +168,7 @@ async fn a_sender_killed_halfway_through_52013_subscribers_restarts_and_sends_ea
     *reporter.lock().unwrap() = Some(StatusReporter::start(webhook, PNID.into(), sign));
 
     let hasher = UserHasher::new(HASH_KEY.as_bytes()).unwrap();
-    testkit::subscribe_citizens(&store, &hasher, 0..N, ChannelKind::Meta, PNID).await;
+    testkit::subscribe_citizens(&store, &hasher, 0..N, channels::meta::KIND, PNID).await;
 
     let mut vars = testkit::service_env(&keys, &graph_server.url(""));
     vars.extend([

@@ -4,9 +4,7 @@
 use std::process::{Command, Output};
 
 use jiff::civil::date;
-use schemas::{
-    ChannelKind, ConsentAction, ConsentChange, ConsentSignal, KeyLayout, PhoneNumber, Topic, UserAddress, UserHasher,
-};
+use schemas::{ConsentAction, ConsentChange, ConsentSignal, KeyLayout, PhoneNumber, Topic, UserAddress, UserHasher};
 use store::Interaction;
 
 fn report(keys: &KeyLayout, args: &[&str]) -> Output {
@@ -51,7 +49,7 @@ async fn report_prints_the_programme_in_spanish_and_as_csv() {
         .apply_consent(&ConsentChange {
             user: hasher.key(&address),
             address,
-            channel: ChannelKind::Meta,
+            channel: channels::meta::KIND,
             business_number: "106540352242922".into(),
             action: ConsentAction::Subscribe,
             signal: ConsentSignal::Keyword("alta".into()),

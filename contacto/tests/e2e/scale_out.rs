@@ -22,8 +22,7 @@ use axum::response::IntoResponse;
 use channels::meta;
 use futures::StreamExt;
 use schemas::{
-    ChannelKind, ConsentAction, ConsentChange, ConsentSignal, KeyLayout, PhoneNumber, SnapshotVersion, UserAddress,
-    UserHasher,
+    ConsentAction, ConsentChange, ConsentSignal, KeyLayout, PhoneNumber, SnapshotVersion, UserAddress, UserHasher,
 };
 use store::SharedStore;
 use testkit::{APP_SECRET, HASH_KEY, PNID, RecordingServer, StatusReporter};
@@ -213,7 +212,7 @@ async fn subscribe(store: &SharedStore, hasher: &UserHasher) {
             let change = ConsentChange {
                 user: hasher.key(&address),
                 address,
-                channel: ChannelKind::Meta,
+                channel: channels::meta::KIND,
                 business_number: PNID.into(),
                 action: ConsentAction::Subscribe,
                 signal: ConsentSignal::Keyword("alta".into()),

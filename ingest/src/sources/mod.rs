@@ -12,6 +12,10 @@
 //! | `vacunas` | [`vacunas`] | vaccination stages and doses applied (TOML) |
 //! | `menu` | [`menu`] | menus, keywords, municipio aliases and the fixed texts: the router table (TOML) |
 //!
+//! [`semaforo_color`], [`semaforo_records`] and [`semaforo_answer`] are what the two semáforo
+//! kinds share (the colours, the two records, the one answer both render), so neither kind's
+//! module uses the other's.
+//!
 //! [`maintainer`] is what the maintainer-file kinds share (located values, every error with
 //! its line and column). [`visit`] is the one list of kinds; building a source
 //! ([`build`]) and checking a file offline ([`crate::offline`]) both go through it.
@@ -25,7 +29,10 @@ pub mod maintainer;
 pub mod menu;
 pub mod programas;
 pub mod semaforo;
+pub mod semaforo_answer;
+pub mod semaforo_color;
 pub mod semaforo_estatal;
+pub mod semaforo_records;
 pub mod sintomas;
 pub mod vacunas;
 

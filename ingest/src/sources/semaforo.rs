@@ -32,21 +32,21 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use schemas::{Answer, AnswerKey, SourceName, Topic, es_mx, normalize::normalize};
+use schemas::{Answer, AnswerKey, SourceName, es_mx, normalize::normalize};
 use scraper::{Html, Selector};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use settings::DraftTrigger;
-
 use super::maintainer;
-use super::semaforo_estatal::EstatalRecord;
+use super::semaforo_answer::{answer, companion};
+use super::semaforo_color::{COLORS, Color, color_change};
+use super::semaforo_records::{EstatalRecord, SemaforoDataset};
 use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
 use crate::render::{Common, Renderer};
-use crate::source::{Dataset, Parsed, SourceKind};
+use crate::source::{Parsed, SourceKind};
 
 pub const KIND: &str = "semaforo";
 
@@ -85,82 +85,6 @@ impl Default for SemaforoConfig {
             estatal: "semaforo_estatal".into(),
             timezone: "America/Mexico_City".into(),
             attribution: "Secretaría de Salud federal, semáforo de riesgo epidémico".into(),
-        }
-    }
-}
-
-/// The four colours, from most to least restrictive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Color {
-    Rojo,
-    Naranja,
-    Amarillo,
-    Verde,
-}
-
-impl Color {
-    /// Spanish or English, any case or accents.
-    pub fn parse(text: &str) -> Option<Color> {
-        match normalize(text).as_str() {
-            "rojo" | "red" => Some(Color::Rojo),
-            "naranja" | "orange" => Some(Color::Naranja),
-            "amarillo" | "yellow" => Some(Color::Amarillo),
-            "verde" | "green" => Some(Color::Verde),
-            _ => None,
-        }
-    }
-
-    pub fn nombre(self) -> &'static str {
-        match self {
-            Color::Rojo => "rojo",
-            Color::Naranja => "naranja",
-            Color::Amarillo => "amarillo",
-            Color::Verde => "verde",
-        }
-    }
-
-    pub fn emoji(self) -> &'static str {
-        match self {
-            Color::Rojo => "🔴",
-            Color::Naranja => "🟠",
-            Color::Amarillo => "🟡",
-            Color::Verde => "🟢",
-        }
-    }
-}
-
-/// What a colour must be, for messages.
-pub const COLORS: &str = "rojo, naranja, amarillo o verde (o red, orange, yellow, green)";
-
-/// The federal colour of the state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SemaforoDataset {
-    pub state_code: u8,
-    pub color: Color,
-    pub desde: Option<Date>,
-    pub hasta: Option<Date>,
-    /// The day the page was read.
-    pub consultado: Date,
-    /// Who publishes it (the source's attribution), so that the state semáforo's answer names it.
-    #[serde(default)]
-    pub fuente: String,
-}
-
-impl Dataset for SemaforoDataset {
-    /// The period's first day, or the day the page was read.
-    fn data_date(&self) -> Date {
-        self.desde.unwrap_or(self.consultado)
-    }
-
-    fn summary(&self) -> String {
-        match (self.desde, self.hasta) {
-            (Some(d), Some(h)) => format!("semáforo federal {} {}", self.color.nombre(), periodo(d, h)),
-            _ => format!(
-                "semáforo federal {} (página leída el {})",
-                self.color.nombre(),
-                es_mx::long_date(self.consultado)
-            ),
         }
     }
 }
@@ -308,78 +232,6 @@ impl SourceKind for Semaforo {
     }
 }
 
-/// A companion's dataset of type `T`, if it has one that reads.
-pub fn companion<T: serde::de::DeserializeOwned>(common: &Common, name: &str) -> Option<T> {
-    let stored = common.companions.get(name)?;
-    serde_json::from_value(stored.dataset.clone()).ok()
-}
-
-/// A period in es-MX, as short as it reads well: "del 12 al 25 de abril de 2021", "del 28
-/// de septiembre al 11 de octubre de 2020", "del 28 de diciembre de 2020 al 10 de enero de
-/// 2021".
-pub fn periodo(desde: Date, hasta: Date) -> String {
-    let end = es_mx::long_date(hasta);
-    if desde.year() != hasta.year() {
-        format!("del {} al {end}", es_mx::long_date(desde))
-    } else if desde.month() != hasta.month() {
-        format!("del {} de {} al {end}", desde.day(), es_mx::month_name(desde.month()))
-    } else {
-        format!("del {} al {end}", desde.day())
-    }
-}
-
-/// A semáforo's colour that changed, for a Conéctate draft to the whole state (a semáforo has
-/// one colour for the state).
-pub fn color_change(what: &str, previous: Color, new: Color, since: Option<Date>) -> Vec<Change> {
-    if previous == new {
-        return Vec::new();
-    }
-    vec![Change {
-        trigger: DraftTrigger::Semaforo,
-        subject: "color".into(),
-        what: what.to_owned(),
-        from: Some(previous.nombre().to_owned()),
-        to: new.nombre().to_owned(),
-        since,
-        detail: None,
-        municipios: Vec::new(),
-    }]
-}
-
-/// The semáforo answer: the federal colour and the state's own, each with its period and
-/// source. Both semáforo kinds render it, so a change in either shows at once.
-pub fn answer(
-    federal: Option<&SemaforoDataset>,
-    estatal: Option<&EstatalRecord>,
-    renderer: &Renderer,
-    common: &Common,
-) -> Result<(AnswerKey, Answer), RenderError> {
-    let federal = federal.map(|f| {
-        minijinja::context! {
-            color => f.color.nombre(),
-            emoji => f.color.emoji(),
-            periodo => f.desde.zip(f.hasta).map(|(d, h)| periodo(d, h)),
-            consultado => es_mx::long_date(f.consultado),
-            fuente => f.fuente.clone(),
-        }
-    });
-    let estatal = estatal.map(|e| {
-        minijinja::context! {
-            nombre => e.nombre.clone(),
-            color => e.color.nombre(),
-            emoji => e.color.emoji(),
-            periodo => periodo(e.vigente_desde, e.vigente_hasta),
-            nota => e.nota.clone(),
-            aforos => minijinja::Value::from(minijinja::value::Serde(&e.aforos)),
-            fuente_url => e.fuente_url.clone(),
-            fuente => e.fuente.clone(),
-        }
-    });
-    let key = AnswerKey::estado(Topic::Semaforo);
-    let values = minijinja::context! { federal => federal, estatal => estatal };
-    Ok((key, renderer.render(key, common, values)?))
-}
-
 /// The value of `NColors['key']='…'` (either quote, spaces allowed) in a script.
 fn ncolor(script: &str, key: &str) -> Option<String> {
     let mut rest = script;
@@ -430,6 +282,7 @@ pub fn period(text: &str) -> Option<(Date, Date)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::semaforo_records::periodo;
     use jiff::civil::date;
 
     #[test]

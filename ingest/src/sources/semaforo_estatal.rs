@@ -24,18 +24,19 @@
 
 use std::collections::BTreeMap;
 
-use jiff::civil::Date;
 use schemas::{Answer, AnswerKey, SourceName};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::maintainer::{self, Check, Table, Text};
-use super::semaforo::{self, COLORS, Color, SemaforoDataset};
+use super::semaforo_answer::{answer, companion};
+use super::semaforo_color::{COLORS, Color, color_change};
+use super::semaforo_records::{Aforo, EstatalRecord, SemaforoDataset};
 use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
 use crate::render::{Common, Renderer};
-use crate::source::{Dataset, Parsed, SourceKind};
+use crate::source::{Parsed, SourceKind};
 
 pub const KIND: &str = "semaforo_estatal";
 
@@ -52,45 +53,6 @@ pub struct SemaforoEstatalConfig {
 impl Default for SemaforoEstatalConfig {
     fn default() -> Self {
         SemaforoEstatalConfig { federal: "semaforo".into(), attribution: schemas::state().government.clone() }
-    }
-}
-
-/// Capacity allowed for one activity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Aforo {
-    pub actividad: String,
-    pub aforo: Option<f64>,
-    pub nota: Option<String>,
-}
-
-/// The state's semáforo for one period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EstatalRecord {
-    pub nombre: String,
-    pub color: Color,
-    pub vigente_desde: Date,
-    pub vigente_hasta: Date,
-    pub fuente_url: String,
-    pub nota: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub aforos: Vec<Aforo>,
-    /// Who publishes it (the source's attribution), so that the federal semáforo's answer names it.
-    #[serde(default)]
-    pub fuente: String,
-}
-
-impl Dataset for EstatalRecord {
-    fn data_date(&self) -> Date {
-        self.vigente_desde
-    }
-
-    fn summary(&self) -> String {
-        format!(
-            "semáforo estatal {} {}, {} actividades con aforo",
-            self.color.nombre(),
-            semaforo::periodo(self.vigente_desde, self.vigente_hasta),
-            self.aforos.len()
-        )
     }
 }
 
@@ -170,7 +132,7 @@ impl SourceKind for SemaforoEstatal {
     const REPORTS_CHANGES: bool = true;
 
     fn changes(&self, previous: &EstatalRecord, new: &EstatalRecord) -> Vec<Change> {
-        semaforo::color_change("el semáforo estatal", previous.color, new.color, Some(new.vigente_desde))
+        color_change("el semáforo estatal", previous.color, new.color, Some(new.vigente_desde))
     }
 
     fn render(
@@ -179,8 +141,8 @@ impl SourceKind for SemaforoEstatal {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
-        let federal: Option<SemaforoDataset> = semaforo::companion(common, &self.config.federal);
-        Ok(vec![semaforo::answer(federal.as_ref(), Some(dataset), renderer, common)?])
+        let federal: Option<SemaforoDataset> = companion(common, &self.config.federal);
+        Ok(vec![answer(federal.as_ref(), Some(dataset), renderer, common)?])
     }
 }
 

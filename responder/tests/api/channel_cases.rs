@@ -148,6 +148,7 @@ fn twilio_channel() -> Twilio {
             from: Some(TWILIO_FROM.into()),
             api_base_url: "http://127.0.0.1:9".into(),
             timeout: std::time::Duration::from_secs(1),
+            broadcast_messages_per_second: 10,
         },
         reqwest::Client::new(),
     )

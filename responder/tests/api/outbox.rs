@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use responder::Outcome;
 use responder::replies::{OutboxEntry, Reply};
-use schemas::{ChannelKind, PhoneNumber, Topic, UserAddress};
+use schemas::{PhoneNumber, Topic, UserAddress};
 use serde_json::json;
 use store::QueueName;
 
@@ -154,7 +154,7 @@ async fn a_reply_that_missed_the_24_hour_window_is_dropped_and_recorded(kind: St
     let app = spawn_app(kind).await;
     let to = UserAddress::Phone(PhoneNumber::parse("5214771303001").unwrap());
     let entry = OutboxEntry {
-        channel: ChannelKind::Meta,
+        channel: channels::meta::KIND,
         business_number: PNID.into(),
         user: app.hasher.key(&to),
         to,

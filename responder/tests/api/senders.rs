@@ -122,6 +122,7 @@ async fn the_twilio_client_posts_the_messages_form() {
         from: Some(TWILIO_FROM.into()),
         api_base_url: server.url(""),
         timeout: std::time::Duration::from_secs(2),
+        broadcast_messages_per_second: 10,
     };
     let client = TwilioClient::new(&config, reqwest::Client::new());
     let message = Outbound {

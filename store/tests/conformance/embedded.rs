@@ -34,7 +34,7 @@ async fn the_embedded_store_survives_a_restart() {
         s.apply_consent(&ConsentChange {
             user: hasher.key(&address),
             address: address.clone(),
-            channel: ChannelKind::Twilio,
+            channel: ChannelKind::named("twilio"),
             business_number: "whatsapp:+14155238886".into(),
             action: ConsentAction::Subscribe,
             signal: ConsentSignal::Keyword("alta".into()),

@@ -77,7 +77,7 @@ fn change_at(
     ConsentChange {
         user: hasher.key(&address),
         address,
-        channel: ChannelKind::Meta,
+        channel: ChannelKind::named("meta"),
         business_number: "106540352242922".into(),
         action,
         signal,
