@@ -10,7 +10,7 @@
 //! | `programas` | [`programas`] | programas de apoyo by sector (CSV or TOML) |
 //! | `sintomas` | [`sintomas`] | the official text on signs and symptoms (TOML) |
 //! | `vacunas` | [`vacunas`] | vaccination stages and doses applied (TOML) |
-//! | `menu` | [`menu`] | menus, keywords, municipio aliases and the fixed texts: the router table (TOML) |
+//! | `menu` | [`menu`] | menus, keywords, municipio aliases, the fixed texts and the topic catalogue: the router table (TOML) |
 //!
 //! [`maintainer`] is what the maintainer-file kinds share (located values, every error with
 //! its line and column). [`visit`] is the one list of kinds; building a source

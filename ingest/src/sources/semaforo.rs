@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use schemas::{Answer, AnswerKey, SourceName, Topic, es_mx, normalize::normalize};
+use schemas::{Answer, AnswerKey, Scope, SourceName, es_mx, normalize::normalize};
 use scraper::{Html, Selector};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -304,7 +304,7 @@ impl SourceKind for Semaforo {
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
         let estatal: Option<EstatalRecord> = companion(common, &self.config.estatal);
-        Ok(vec![answer(Some(dataset), estatal.as_ref(), renderer, common)?])
+        answer(Some(dataset), estatal.as_ref(), renderer, common)
     }
 }
 
@@ -346,14 +346,15 @@ pub fn color_change(what: &str, previous: Color, new: Color, since: Option<Date>
     }]
 }
 
-/// The semáforo answer: the federal colour and the state's own, each with its period and
-/// source. Both semáforo kinds render it, so a change in either shows at once.
+/// The semáforo answer of each topic the catalogue feeds from either semáforo source: the
+/// federal colour and the state's own, each with its period and source. Both semáforo kinds
+/// render it, so a change in either shows at once.
 pub fn answer(
     federal: Option<&SemaforoDataset>,
     estatal: Option<&EstatalRecord>,
     renderer: &Renderer,
     common: &Common,
-) -> Result<(AnswerKey, Answer), RenderError> {
+) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
     let federal = federal.map(|f| {
         minijinja::context! {
             color => f.color.nombre(),
@@ -375,9 +376,8 @@ pub fn answer(
             fuente => e.fuente.clone(),
         }
     });
-    let key = AnswerKey::estado(Topic::Semaforo);
     let values = minijinja::context! { federal => federal, estatal => estatal };
-    Ok((key, renderer.render(key, common, values)?))
+    common.fed.iter().map(|entry| renderer.render_topic(entry, Scope::Estado, common, values.clone())).collect()
 }
 
 /// The value of `NColors['key']='…'` (either quote, spaces allowed) in a script.

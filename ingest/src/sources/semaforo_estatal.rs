@@ -180,7 +180,7 @@ impl SourceKind for SemaforoEstatal {
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
         let federal: Option<SemaforoDataset> = semaforo::companion(common, &self.config.federal);
-        Ok(vec![semaforo::answer(federal.as_ref(), Some(dataset), renderer, common)?])
+        semaforo::answer(federal.as_ref(), Some(dataset), renderer, common)
     }
 }
 
