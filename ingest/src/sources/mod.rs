@@ -10,6 +10,7 @@
 //! | `programas` | [`programas`] | programas de apoyo by sector (CSV or TOML) |
 //! | `sintomas` | [`sintomas`] | the official text on signs and symptoms (TOML) |
 //! | `vacunas` | [`vacunas`] | vaccination stages and doses applied (TOML) |
+//! | `cifras` | [`cifras`] | figures per municipio with a data date, for any topic of the catalogue (CSV) |
 //! | `menu` | [`menu`] | menus, keywords, municipio aliases, the fixed texts and the topic catalogue: the router table (TOML) |
 //!
 //! [`maintainer`] is what the maintainer-file kinds share (located values, every error with
@@ -18,6 +19,7 @@
 
 // Newer clippy lints flag two spots of the national file's module that the ingest branch has
 // already changed (`Columns::width`, `is_multiple_of`); this goes when the branches meet.
+pub mod cifras;
 pub mod covid;
 pub mod estatal;
 pub mod hospitales;
@@ -41,8 +43,8 @@ use crate::source::{Source, SourceKind};
 
 /// Every kind, by name, in the order a file's content is tried against them
 /// ([`crate::offline::recognise`]): the most specific marks first, since a menu file mentions
-/// every topic. `covid` is recognised by its file's name only.
-pub const KINDS: [&str; 9] = [
+/// every topic. `covid` and `cifras` are recognised by their files' names only.
+pub const KINDS: [&str; 10] = [
     menu::KIND,
     semaforo::KIND,
     semaforo_estatal::KIND,
@@ -51,6 +53,7 @@ pub const KINDS: [&str; 9] = [
     programas::KIND,
     estatal::KIND,
     sintomas::KIND,
+    cifras::KIND,
     covid::KIND,
 ];
 
@@ -72,6 +75,7 @@ pub fn visit<V: KindVisitor>(kind: &str, visitor: V) -> Option<V::Output> {
         sintomas::KIND => visitor.visit::<sintomas::Sintomas>(),
         vacunas::KIND => visitor.visit::<vacunas::Vacunas>(),
         menu::KIND => visitor.visit::<menu::Menu>(),
+        cifras::KIND => visitor.visit::<cifras::Cifras>(),
         _ => return None,
     })
 }
