@@ -72,27 +72,33 @@ async fn counted(dir: &Path) -> (u64, String) {
     (by_slug, name)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_topic_added_with_files_only_is_answered_routed_counted_and_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let templates = dir.path().join("plantillas");
+/// A configuration in `dir` with the menu and the dengue figures as sources, read from files
+/// there, and the repository's templates plus `dengue.j2`.
+fn set_up(dir: &Path) {
+    let templates = dir.join("plantillas");
     std::fs::create_dir(&templates).unwrap();
     for entry in std::fs::read_dir(repo().join("templates")).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, templates.join(path.file_name().unwrap())).unwrap();
     }
     std::fs::write(templates.join("dengue.j2"), TEMPLATE).unwrap();
-    std::fs::write(dir.path().join("menu.toml"), menu_with_dengue()).unwrap();
-    std::fs::write(dir.path().join("dengue_2026-11-30.csv"), csv()).unwrap();
+    std::fs::write(dir.join("menu.toml"), menu_with_dengue()).unwrap();
+    std::fs::write(dir.join("dengue_2026-11-30.csv"), csv()).unwrap();
     let config = format!(
         "[store]\ndata_dir = \"{}\"\n[ingest]\ntemplates_dir = \"{}\"\n\
          [sources.menu]\nkind = \"menu\"\nurl = \"file://menu.toml\"\nschedule = \"0 0 0 1 1 *\"\n\
          [sources.dengue]\nkind = \"cifras\"\nurl = \"file://dengue_2026-11-30.csv\"\nschedule = \"0 0 0 1 1 *\"\n\
          attribution = \"Secretaría de Salud de Guanajuato\"\n",
-        dir.path().join("data").display(),
+        dir.join("data").display(),
         templates.display()
     );
-    std::fs::write(dir.path().join("contacto.toml"), config).unwrap();
+    std::fs::write(dir.join("contacto.toml"), config).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_added_with_files_only_is_answered_routed_counted_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    set_up(dir.path());
 
     // Checked before it is published, then published: the menu first (it declares the topic).
     let valid = stdout(&run(dir.path(), &["validate", "menu.toml", "dengue_2026-11-30.csv"]));
@@ -161,4 +167,68 @@ async fn a_topic_added_with_files_only_is_answered_routed_counted_and_removed() 
     assert!(!gone.status.success());
     assert!(String::from_utf8_lossy(&gone.stderr).contains("«dengue» no es un tema conocido"), "{gone:?}");
     assert_eq!(counted(dir.path()).await, (7, "dengue".to_owned()), "the past counts keep the topic, by slug");
+}
+
+/// Where `needle` starts in `text`: line and column (in characters), from 1.
+fn place(text: &str, needle: &str) -> (usize, usize) {
+    let at = text.find(needle).unwrap_or_else(|| panic!("{needle} not in the text"));
+    let line = text[..at].matches('\n').count() + 1;
+    let column = text[..at].rsplit('\n').next().unwrap().chars().count() + 1;
+    (line, column)
+}
+
+#[test]
+fn a_bad_topic_entry_is_refused_at_its_line_and_column_and_the_published_answers_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    set_up(dir.path());
+    stdout(&run(dir.path(), &["ingest", "--once", "--source", "menu"]));
+    stdout(&run(dir.path(), &["ingest", "--once", "--source", "dengue"]));
+    let before = stdout(&run(dir.path(), &["preview", "--mensaje", "dengue en León"]));
+
+    // A keyword's topic misspelt, a phrase another topic has, a menu number taken.
+    let good = menu_with_dengue();
+    let bad = good
+        .replace("tema = \"dengue\"\nfrases", "tema = \"denge\"\nfrases")
+        .replace("numero = 9\n  etiqueta = \"Dengue\"", "numero = 8\n  etiqueta = \"Dengue\"")
+        + "\n[[palabras]]\ntema = \"dengue\"\nfrases = [\"zancudo\", \"casos\"]\n";
+    std::fs::write(dir.path().join("menu.toml"), &bad).unwrap();
+    let out = run(dir.path(), &["validate", "menu.toml"]);
+    assert!(!out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (l, c) = place(&bad, "8\n  etiqueta = \"Dengue\"");
+    assert!(
+        printed.contains(&format!("menu.toml:{l}:{c}: numero: otra opción de este menú ya tiene este número")),
+        "{printed}"
+    );
+    let (l, c) = place(&bad, "\"denge\"");
+    assert!(printed.contains(&format!("menu.toml:{l}:{c}: tema: «denge» no es un tema conocido")), "{printed}");
+    let (l, c) = place(&bad, "\"zancudo\", \"casos\"");
+    let c = c + "\"zancudo\", ".len();
+    let (other, _) = place(&bad, "\"casos\", \"positivos\"");
+    assert!(
+        printed.contains(&format!("menu.toml:{l}:{c}: frases: ya lleva al tema «confirmados» en la línea {other}")),
+        "{printed}"
+    );
+
+    // A template that does not exist, named where the topic names it.
+    let missing = good.replace("fuente = \"dengue\"\n", "fuente = \"dengue\"\nplantilla = \"dengue_semanal.j2\"\n");
+    std::fs::write(dir.path().join("menu.toml"), &missing).unwrap();
+    let out = run(dir.path(), &["validate", "menu.toml"]);
+    assert!(!out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (l, c) = place(&missing, "\"dengue_semanal.j2\"");
+    assert!(
+        printed.contains(&format!(
+            "menu.toml:{l}:{c}: plantilla: el tema «dengue» usa la plantilla dengue_semanal.j2 y no existe en el directorio de plantillas"
+        )),
+        "{printed}"
+    );
+
+    // Published anyway by a run: refused, and citizens read what they read before.
+    for file in [&bad, &missing] {
+        std::fs::write(dir.path().join("menu.toml"), file).unwrap();
+        let _ = run(dir.path(), &["ingest", "--once", "--source", "menu"]);
+        assert_eq!(stdout(&run(dir.path(), &["preview", "--mensaje", "dengue en León"])), before);
+    }
+    assert!(before.starts_with("Entendido como: Casos de dengue en León."), "{before}");
 }

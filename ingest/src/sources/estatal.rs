@@ -209,7 +209,8 @@ impl SourceKind for Estatal {
         let estado = J::from(minijinja::value::Serde(&dataset.estado));
         // Each topic the catalogue feeds from this source shows one figure (`dato`): answered
         // for the state and for every municipio that has that figure.
-        for entry in common.fed.iter().filter(|e| FIGURES.iter().any(|(n, _)| *n == e.figure)) {
+        let names: Vec<&str> = FIGURES.iter().map(|(n, _)| *n).collect();
+        for entry in super::maintainer::figures_named(&common.fed, &names)? {
             let scopes = std::iter::once(Scope::Estado).chain(
                 dataset
                     .municipios

@@ -373,7 +373,7 @@ impl SourceKind for Covid {
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
         let estado = dataset.estado(self.config.state_basis);
         let no_especificado = dataset.municipio(NO_ESPECIFICADO);
-        let fed: Vec<_> = common.fed.iter().filter(|e| FIGURES.contains(&e.figure.as_str())).collect();
+        let fed = super::maintainer::figures_named(&common.fed, &FIGURES)?;
         let mut answers = Vec::with_capacity(fed.len() * Scope::all().count());
         for entry in fed {
             for scope in Scope::all() {

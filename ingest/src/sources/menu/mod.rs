@@ -132,6 +132,12 @@ pub struct MenuDataset {
     /// The topic catalogue (`[[tema]]`); empty in a dataset stored before it existed.
     #[serde(default)]
     pub temas: TopicCatalogue,
+    /// The file's name and where each topic names its template, for the error when the
+    /// template is missing.
+    #[serde(default)]
+    pub archivo: String,
+    #[serde(default)]
+    pub plantillas: temas::TemplatePlaces,
 }
 
 impl Dataset for MenuDataset {
@@ -188,6 +194,7 @@ impl SourceKind for Menu {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
+        missing_templates(dataset, renderer)?;
         let menus = self.menus(dataset, renderer, common)?;
         let principal = menus.get(&MenuId::principal()).expect("validated: the main menu exists");
         let mut answers = vec![(AnswerKey::estado(Topic::MENU), principal.answer.clone())];
@@ -219,7 +226,7 @@ fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
     let mut check = Check::new(&text.file);
     let root = maintainer::toml(&text)?;
     check.only(&root, &["fecha", "textos", "menu", "palabras", "alias", "tema"]);
-    let temas = temas::read(&mut check, &root);
+    let (temas, plantillas) = temas::read(&mut check, &root);
     let data_date = check.date(&root, "fecha", true);
     let mut textos = BTreeMap::new();
     if let Some(t) = check.table(&root, "textos", true) {
@@ -275,6 +282,8 @@ fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
         palabras,
         alias,
         temas,
+        archivo: text.file.clone(),
+        plantillas,
     };
     Ok(Parsed { dataset, rows, checksum: text.checksum, warnings })
 }
@@ -309,7 +318,7 @@ pub fn bundled_topics() -> &'static TopicCatalogue {
         };
         let root = maintainer::toml(&text).expect("the bundled menu file is TOML (tested)");
         let mut check = Check::new(&text.file);
-        let topics = temas::read(&mut check, &root);
+        let (topics, _) = temas::read(&mut check, &root);
         check.finish(0, 0.0).expect("the bundled topics are valid (tested)");
         topics
     })
@@ -366,6 +375,22 @@ impl Menu {
         }
         Ok(out)
     }
+}
+
+/// A topic whose template the templates directory lacks: the menu is not published (its
+/// topics would have no answers), and the error names the line and column of the file.
+fn missing_templates(dataset: &MenuDataset, renderer: &Renderer) -> Result<(), RenderError> {
+    let Some(entry) = dataset.temas.topics.iter().find(|e| !renderer.has_template(&e.template)) else { return Ok(()) };
+    let (line, column) = dataset.plantillas.get(entry.topic.slug()).copied().unwrap_or((1, 1));
+    Err(RenderError {
+        template: entry.template.clone(),
+        key: AnswerKey::estado(entry.topic),
+        message: format!(
+            "{}:{line}:{column}: plantilla: el tema «{}» usa la plantilla {} y no existe en el directorio de plantillas; créala o corrige el nombre",
+            dataset.archivo, entry.topic, entry.template
+        ),
+        cause: None,
+    })
 }
 
 /// A text no longer than `max` characters (a WhatsApp limit).

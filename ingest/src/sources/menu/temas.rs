@@ -16,6 +16,8 @@
 //! Every error names its line and column; a slug may not repeat, nor take the name of a
 //! system answer (menu, ayuda, the Conéctate answers).
 
+use std::collections::BTreeMap;
+
 use schemas::{SourceName, Topic, TopicCatalogue, TopicEntry};
 
 use crate::render::EXTENSION;
@@ -25,8 +27,14 @@ use crate::sources::maintainer::{Check, Table};
 const FIELDS: [&str; 8] =
     ["slug", "nombre", "fuente", "por_municipio", "difiere_por_lugar", "plantilla", "dato", "para_lugar"];
 
-/// The `[[tema]]` tables of `root`.
-pub fn read(c: &mut Check, root: &Table) -> TopicCatalogue {
+/// Where each topic's template is named in the file (its `plantilla`, or its `slug` when the
+/// template is the default one), by slug, as (line, column): a template missing from the
+/// templates directory is reported there when the answers are rendered.
+pub type TemplatePlaces = BTreeMap<String, (u64, usize)>;
+
+/// The `[[tema]]` tables of `root`, and where their templates are named.
+pub fn read(c: &mut Check, root: &Table) -> (TopicCatalogue, TemplatePlaces) {
+    let mut places = TemplatePlaces::new();
     let mut topics: Vec<TopicEntry> = Vec::new();
     let mut place_topic: Option<Topic> = None;
     for t in c.tables(root, "tema", false) {
@@ -76,9 +84,11 @@ pub fn read(c: &mut Check, root: &Table) -> TopicCatalogue {
             }
         }
         let (Some(name), Some(source)) = (name, source) else { continue };
+        let named = t.entry("plantilla").map_or(at, |e| e.node.at);
+        places.insert(topic.slug().to_owned(), (named.line, named.column));
         topics.push(TopicEntry { topic, name, by_municipio, differs_by_place, template, source, figure });
     }
-    TopicCatalogue { topics, place_topic }
+    (TopicCatalogue { topics, place_topic }, places)
 }
 
 /// A slug (any topic's, not checked against the catalogue).
