@@ -19,6 +19,8 @@
 //!   - [`sources::estatal`], [`sources::hospitales`], [`sources::programas`],
 //!     [`sources::sintomas`], [`sources::vacunas`]: files maintainers publish (CSV, TOML,
 //!     the state portal's JSON), read through [`sources::maintainer`].
+//!   - [`sources::cifras`]: figures per municipio with a data date (CSV), for any topic of
+//!     the catalogue: how a maintainer feeds a new topic with no code.
 //!   - [`sources::menu`]: menus, keywords, aliases and the topic catalogue (`[[tema]]`,
 //!     [`sources::menu::temas`]): the snapshot's router table. The kinds that compute figures
 //!     render the catalogue topics whose `fuente` is their source ([`render::Common::fed`]),
