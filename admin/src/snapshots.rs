@@ -161,7 +161,7 @@ fn compare(before: &Snapshot, after: &Snapshot) -> Diff {
     let (old, new) = (&before.content.answers, &after.content.answers);
     let one_side = |(key, a): (&AnswerKey, &schemas::RenderedAnswer)| OneSide {
         key: key.to_string(),
-        label: key.label(),
+        label: key.label(&after.content.router.topics),
         source: a.source.clone(),
         text: a.answer.body().to_owned(),
     };
@@ -174,7 +174,7 @@ fn compare(before: &Snapshot, after: &Snapshot) -> Diff {
             Some(b) if b.answer == a.answer => unchanged += 1,
             Some(b) => changed.push(Changed {
                 key: key.to_string(),
-                label: key.label(),
+                label: key.label(&after.content.router.topics),
                 source: a.source.clone(),
                 before: b.answer.body().to_owned(),
                 after: a.answer.body().to_owned(),

@@ -9,8 +9,6 @@
 //! Health reads, in this order: a dataset waiting in quarantine (whatever ran since), a last
 //! run that failed or was rejected, answers older than the cadence, and otherwise ok.
 
-use std::collections::BTreeSet;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -106,9 +104,9 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Sources>, A
 struct StaleRow {
     source: SourceName,
     answers: usize,
-    topics: BTreeSet<Topic>,
-    /// The same topics, as maintainers name them ("Casos confirmados").
-    topic_labels: Vec<&'static str>,
+    topics: Vec<Topic>,
+    /// The same topics, as the published catalogue names them ("Casos confirmados").
+    topic_labels: Vec<String>,
     data_date: Option<Date>,
     age_hours: Option<i64>,
     cadence_hours: u32,
@@ -141,6 +139,8 @@ async fn stale(State(ops): State<Ops>, params: Params) -> Result<Json<StaleList>
     params.only(&[])?;
     let tz = &ops.timezone;
     let found = staleness::stale(&*ops.store, &ops.sources, Timestamp::now(), tz).await?;
+    let published = ops.store.current_snapshot().await?;
+    let catalogue = ingest::sources::menu::in_force(published.as_ref().map(|s| &s.content.router.topics));
     let rows = found
         .into_iter()
         .map(|s: Stale| StaleRow {
@@ -149,7 +149,7 @@ async fn stale(State(ops): State<Ops>, params: Params) -> Result<Json<StaleList>
             reason: reason(&s.why),
             source: s.source,
             answers: s.answers,
-            topic_labels: s.topics.iter().map(|t| t.label()).collect(),
+            topic_labels: s.topics.iter().map(|t| catalogue.label(*t).to_owned()).collect(),
             topics: s.topics,
             data_date: s.data_date,
             age_hours: s.age_hours,

@@ -80,14 +80,15 @@ struct Phrase {
 #[derive(Serialize)]
 struct TopicChoice {
     topic: Topic,
-    label: &'static str,
+    label: String,
 }
 
 async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Listing>, ApiError> {
     params.only(&[])?;
     let view = &ops.unmatched;
     let found = ops.store.unmatched(view.min_citizens, Timestamp::now(), view.keep).await?;
-    let understanding = ops.store.current_snapshot().await?.map(|s| Understanding::compile(&s.content.router));
+    let snapshot = ops.store.current_snapshot().await?;
+    let understanding = snapshot.as_ref().map(|s| Understanding::compile(&s.content.router));
     let phrases = found
         .into_iter()
         .map(|p| Phrase {
@@ -101,11 +102,8 @@ async fn list(State(ops): State<Ops>, params: Params) -> Result<Json<Listing>, A
             last_seen: p.last_seen,
         })
         .collect();
-    let topics = Topic::ALL
-        .into_iter()
-        .filter(|t| t.is_subject())
-        .map(|topic| TopicChoice { topic, label: topic.label() })
-        .collect();
+    let catalogue = ingest::sources::menu::in_force(snapshot.as_ref().map(|s| &s.content.router.topics));
+    let topics = catalogue.topics.iter().map(|e| TopicChoice { topic: e.topic, label: e.name.clone() }).collect();
     Ok(Json(Listing { min_citizens: view.min_citizens, days: view.days, phrases, topics }))
 }
 
@@ -131,7 +129,9 @@ async fn change(State(ops): State<Ops>, params: Params) -> Result<Json<Change>, 
     let phrase = params.text("phrase").filter(|p| !p.trim().is_empty());
     let phrase = phrase.ok_or_else(|| ApiError::bad_parameter("phrase", "falta la frase"))?;
     let topic = params.text("topic").ok_or_else(|| ApiError::bad_parameter("topic", "falta el tema"))?;
-    let topic: Topic = topic.parse().map_err(|e| ApiError::bad_parameter("topic", e))?;
+    let published = ops.store.current_snapshot().await?;
+    let catalogue = ingest::sources::menu::in_force(published.as_ref().map(|s| &s.content.router.topics));
+    let topic = catalogue.find(topic).map_err(|e| ApiError::bad_parameter("topic", e))?;
     let Some((file, path)) = &ops.unmatched.menu_file else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -19,7 +19,7 @@ use responder::mirror::Prepared;
 use responder::replies::Reply;
 use schemas::{
     Answer, AnswerKey, Provenance, RenderedAnswer, RouterTable, Scope, Snapshot, SnapshotContent, SnapshotVersion,
-    SourceName, Topic, catalogue, es_mx,
+    SourceName, catalogue, es_mx,
 };
 use settings::Settings;
 
@@ -71,7 +71,8 @@ pub async fn preview(settings: Settings, asked: Asked, from: Option<&Path>) -> a
 }
 
 fn show_topic(all: &Answers, topic: &str, municipio: Option<&str>) -> anyhow::Result<ExitCode> {
-    let topic: Topic = topic.parse()?;
+    let topics = ingest::sources::menu::in_force(Some(&all.router.topics));
+    let topic = topics.find(topic)?;
     let scope = match municipio {
         None => Scope::Estado,
         Some(text) => Scope::Municipio(catalogue().find(text).with_context(|| {
@@ -83,7 +84,7 @@ fn show_topic(all: &Answers, topic: &str, municipio: Option<&str>) -> anyhow::Re
     };
     let found = all.answers.get(&AnswerKey::new(topic, scope)).or_else(|| all.answers.get(&AnswerKey::estado(topic)));
     let Some((answer, origin)) = found else {
-        bail!("no hay respuesta de «{}» para {}", topic.label(), scope.display_name());
+        bail!("no hay respuesta de «{}» para {}", topics.label(topic), scope.display_name());
     };
     println!("{}", answer.body());
     eprintln!("({origin})");
@@ -128,6 +129,13 @@ async fn overlay(settings: &Settings, store: &dyn store::Store, dir: &Path, all:
         .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
         .collect();
     files.sort();
+    // The catalogue the files render for: a menu file among them declares it.
+    let has_menu = files.iter().any(|f| ingest::offline::recognise(f) == Some(ingest::sources::menu::KIND));
+    let topics = if has_menu || all.router.topics.topics.is_empty() {
+        ingest::offline::topics(settings, &files)
+    } else {
+        all.router.topics.clone()
+    };
     // First pass: every file alone; the datasets then stand in for the published ones as
     // companions (the semáforo answer shows the federal and the state colour).
     let mut checked = Vec::new();
@@ -140,7 +148,7 @@ async fn overlay(settings: &Settings, store: &dyn store::Store, dir: &Path, all:
                 continue;
             }
         };
-        match crate::validate::check(settings, &renderer, file, None, Companions::new()) {
+        match crate::validate::check(settings, &renderer, file, None, Companions::new(), &topics) {
             Ok((_, c)) => checked.push((file, resolved, c)),
             Err(lines) => {
                 all_good = false;
@@ -176,7 +184,7 @@ async fn overlay(settings: &Settings, store: &dyn store::Store, dir: &Path, all:
             let mut companions = ingest::state::companions(store, &names).await?;
             companions
                 .extend(unpublished.iter().filter(|(n, _)| names.contains(n)).map(|(n, s)| (n.clone(), s.clone())));
-            match crate::validate::check(settings, &renderer, file, None, companions) {
+            match crate::validate::check(settings, &renderer, file, None, companions, &topics) {
                 Ok((_, c)) => c,
                 Err(lines) => {
                     for line in lines {

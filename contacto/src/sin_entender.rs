@@ -30,24 +30,25 @@ pub async fn sin_entender(settings: Settings) -> anyhow::Result<ExitCode> {
 
 /// Prints the change to the configured menu file that makes `phrase` lead to `topic`.
 pub fn keyword_change(settings: &Settings, phrase: &str, topic: &str) -> anyhow::Result<ExitCode> {
-    let topic: Topic = topic.parse()?;
     let Some((file, path)) = ingest::keyword_change::menu_file(settings) else {
         bail!(
             "la fuente del menú no se lee de un archivo local (file://…): haz el cambio en el archivo que se publica"
         );
     };
+    let topics = ingest::sources::menu::topics_in(&path)?;
+    let topic = topics.find(topic)?;
     let text = std::fs::read_to_string(&path).with_context(|| format!("no se pudo leer el archivo del menú {file}"))?;
     let change = ingest::keyword_change::keyword_change(&text, phrase, topic)?;
-    print!("{}", render_change(&change, &file));
+    print!("{}", render_change(&change, &file, topics.label(topic)));
     Ok(ExitCode::SUCCESS)
 }
 
 /// The change and how to try it, in Spanish.
-fn render_change(change: &ingest::keyword_change::KeywordChange, file: &str) -> String {
+fn render_change(change: &ingest::keyword_change::KeywordChange, file: &str, label: &str) -> String {
     let mut out = format!(
         "Para que «{}» lleve a {}, cambia {}\n",
         change.keyword,
-        change.topic.label(),
+        label,
         change.diff(file).trim_end_matches('\n').replacen(":\n", ":\n\n", 1)
     );
     out.push_str("\nPruébalo antes de publicarlo:\n");
@@ -122,15 +123,16 @@ mod tests {
         assert!(text.contains("al menos 5 ciudadanos distintos"), "{text}");
         assert!(render(&[], None, 5, 30, &tz).contains("Ninguno por ahora."));
         assert_eq!(topics(&[]), "ninguno");
-        assert_eq!(topics(&[Topic::Vacunas, Topic::Hospitales]), "vacunas, hospitales");
+        assert_eq!(topics(&[Topic::from_static("vacunas"), Topic::from_static("hospitales")]), "vacunas, hospitales");
     }
 
     #[test]
     fn the_change_reads_as_lines_removed_and_added_with_the_commands_to_try_it() {
         let menu = "[[palabras]]\ntema = \"vacunas\"\nfrases = [\"vacunas\"]\n";
-        let change = ingest::keyword_change::keyword_change(menu, "mi certificado #", Topic::Vacunas).unwrap();
+        let change =
+            ingest::keyword_change::keyword_change(menu, "mi certificado #", Topic::from_static("vacunas")).unwrap();
         assert_eq!(
-            render_change(&change, "fixtures/menu/menu.toml"),
+            render_change(&change, "fixtures/menu/menu.toml", "Vacunación"),
             "Para que «mi certificado» lleve a Vacunación, cambia fixtures/menu/menu.toml, línea 3:\n\n\
              - frases = [\"vacunas\"]\n\
              + frases = [\"vacunas\", \"mi certificado\"]\n\n\

@@ -10,14 +10,15 @@ use anyhow::Context;
 use ingest::fetch::Body;
 use ingest::offline::{self, Checked, Problem};
 use ingest::render::{Companions, Renderer};
-use schemas::es_mx;
+use schemas::{TopicCatalogue, es_mx};
 use settings::Settings;
 
 pub fn validate(settings: Settings, files: &[PathBuf], kind: Option<&str>) -> anyhow::Result<ExitCode> {
     let renderer = templates(&settings)?;
+    let topics = offline::topics(&settings, files);
     let mut failed = 0;
     for file in files {
-        match check(&settings, &renderer, file, kind, Companions::new()) {
+        match check(&settings, &renderer, file, kind, Companions::new(), &topics) {
             Ok((kind, checked)) => {
                 println!("{}: válido ({kind}): {}", file.display(), checked.summary);
                 for warning in &checked.warnings {
@@ -58,12 +59,13 @@ pub fn check(
     file: &Path,
     kind: Option<&str>,
     companions: Companions,
+    topics: &TopicCatalogue,
 ) -> Result<(&'static str, Checked), Vec<String>> {
     let resolved = offline::resolve(settings, file, kind).map_err(|e| vec![e.to_string()])?;
     let mut body = Body::from_file(file).map_err(|e| vec![format!("{}: {e}", file.display())])?;
     // Messages name the file as the maintainer typed it, so an editor can open it at the spot.
     body.name = file.display().to_string();
-    match resolved.checker.check(&body, renderer, companions) {
+    match resolved.checker.check(&body, renderer, companions, topics) {
         Ok(checked) => Ok((resolved.kind, checked)),
         Err(problem @ Problem::Render(_)) => Err(vec![format!("{}: {problem}", file.display())]),
         Err(problem) => Err(problem.lines()),

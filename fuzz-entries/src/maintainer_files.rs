@@ -52,7 +52,9 @@ pub fn maintainer_files(data: &[u8]) {
         tempfile::Builder::new().prefix(kind).suffix(&format!(".{extension}")).tempfile().expect("a temporary file");
     file.write_all(content).expect("the input is written");
     let body = ingest::fetch::Body::from_file(file.path()).expect("the input is readable");
-    if let Err(problem) = KINDS[index].check(&body, &RENDERER, Companions::new()) {
+    if let Err(problem) =
+        KINDS[index].check(&body, &RENDERER, Companions::new(), ingest::sources::menu::bundled_topics())
+    {
         let lines = problem.lines();
         assert!(!lines.is_empty() && lines.iter().all(|l| !l.is_empty()), "a refusal says why: {problem:?}");
     }

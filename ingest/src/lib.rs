@@ -19,7 +19,13 @@
 //!   - [`sources::estatal`], [`sources::hospitales`], [`sources::programas`],
 //!     [`sources::sintomas`], [`sources::vacunas`]: files maintainers publish (CSV, TOML,
 //!     the state portal's JSON), read through [`sources::maintainer`].
-//!   - [`sources::menu`]: menus, keywords and aliases: the snapshot's router table.
+//!   - [`sources::cifras`]: figures per municipio with a data date (CSV), for any topic of
+//!     the catalogue: how a maintainer feeds a new topic with no code.
+//!   - [`sources::menu`]: menus, keywords, aliases and the topic catalogue (`[[tema]]`,
+//!     [`sources::menu::temas`]): the snapshot's router table. The kinds that compute figures
+//!     render the catalogue topics whose `fuente` is their source ([`render::Common::fed`]),
+//!     each with the template the catalogue names; until a menu is published the bundled
+//!     catalogue is in force ([`sources::menu::bundled_topics`]).
 //! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record.
 //! - [`keyword_change`]: the exact change to the menu file that makes a phrase from «Sin
 //!   entender» lead to the topic a maintainer picks.
@@ -46,7 +52,9 @@
 //! 2. Add the module to `sources/mod.rs`, one arm to [`sources::visit`] and its name to
 //!    [`sources::KINDS`]: building sources, `contacto validate` and `contacto preview --from`
 //!    all go through that one list.
-//! 3. Add its templates (`templates/TOPIC.j2`) and a fixture under `fixtures/`. A file that
+//! 3. Render, for each topic of [`render::Common::fed`], that topic's template
+//!    ([`render::Renderer::render_topic`]); add the templates and the `[[tema]]` entries of the
+//!    bundled menu file, and a fixture under `fixtures/`. A file that
 //!    maintainers write reads through [`sources::maintainer`], which locates every error.
 //! 4. Test it like the national file in `tests/ingest/`: served by `testkit::serve`, figures
 //!    checked against a recount written in the test, and the events every run must emit

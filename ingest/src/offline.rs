@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use jiff::civil::Date;
-use schemas::{Answer, AnswerKey, RouterTable, SourceName};
+use schemas::{Answer, AnswerKey, RouterTable, SourceName, TopicCatalogue};
 
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
@@ -55,21 +55,36 @@ impl Problem {
 pub trait OfflineKind: Send + Sync {
     /// The sources whose last good datasets its answers also show.
     fn companions(&self) -> Vec<SourceName>;
-    /// Parses and validates `body`, then renders every answer with `renderer`.
-    fn check(&self, body: &Body, renderer: &Renderer, companions: Companions) -> Result<Checked, Problem>;
+    /// Parses and validates `body`, then renders every answer with `renderer`, for the topics
+    /// of `topics` this source feeds.
+    fn check(
+        &self,
+        body: &Body,
+        renderer: &Renderer,
+        companions: Companions,
+        topics: &TopicCatalogue,
+    ) -> Result<Checked, Problem>;
 }
 
-struct Offline<K>(K);
+/// A kind, the configured source's name and the kind's name.
+struct Offline<K>(K, SourceName, &'static str);
 
 impl<K: SourceKind> OfflineKind for Offline<K> {
     fn companions(&self) -> Vec<SourceName> {
         self.0.companions()
     }
 
-    fn check(&self, body: &Body, renderer: &Renderer, companions: Companions) -> Result<Checked, Problem> {
+    fn check(
+        &self,
+        body: &Body,
+        renderer: &Renderer,
+        companions: Companions,
+        topics: &TopicCatalogue,
+    ) -> Result<Checked, Problem> {
         let parsed = self.0.parse(body, &Progress::shared()).map_err(Problem::Invalid)?;
         let data_date = parsed.dataset.data_date();
-        let common = Common { data_date, attribution: self.0.attribution().to_owned(), companions };
+        let fed = crate::render::fed(topics, &self.1, self.2, &self.0.companions());
+        let common = Common { data_date, attribution: self.0.attribution().to_owned(), companions, fed };
         let answers = self.0.render(&parsed.dataset, renderer, &common).map_err(Problem::Render)?;
         let router = self.0.router(&parsed.dataset, renderer, &common).map_err(Problem::Render)?;
         Ok(Checked {
@@ -92,15 +107,20 @@ pub fn kind(
 ) -> Result<Box<dyn OfflineKind>, ConfigError> {
     struct Build<'a> {
         name: &'a SourceName,
+        kind: &'static str,
         options: &'a std::collections::BTreeMap<String, serde_json::Value>,
     }
     impl KindVisitor for Build<'_> {
         type Output = Result<Box<dyn OfflineKind>, ConfigError>;
         fn visit<K: SourceKind>(self) -> Self::Output {
-            Ok(Box::new(Offline(K::from_options(self.name, self.options)?)))
+            Ok(Box::new(Offline(K::from_options(self.name, self.options)?, self.name.clone(), self.kind)))
         }
     }
-    sources::visit(kind, Build { name, options }).unwrap_or_else(|| Err(sources::unknown_kind(name.as_str(), kind)))
+    let Some(known) = KINDS.into_iter().find(|k| *k == kind) else {
+        return Err(sources::unknown_kind(name.as_str(), kind));
+    };
+    sources::visit(known, Build { name, kind: known, options })
+        .unwrap_or_else(|| Err(sources::unknown_kind(name.as_str(), kind)))
 }
 
 /// The kind a file looks like: a kind's name in the file's name (the longest that fits:
@@ -161,6 +181,18 @@ mod tests {
         std::fs::write(&unknown, "nada que ver").unwrap();
         assert_eq!(recognise(&unknown), None);
     }
+}
+
+/// The topic catalogue files are checked against: that of the first of `files` that is a valid
+/// menu file (a maintainer checks a new topic together with the menu that declares it), else
+/// that of the configured menu source's local file, else the bundled one.
+pub fn topics(settings: &settings::Settings, files: &[std::path::PathBuf]) -> TopicCatalogue {
+    let menus = files.iter().filter(|f| recognise(f) == Some(sources::menu::KIND)).cloned();
+    let configured = crate::keyword_change::menu_file(settings).map(|(_, path)| path);
+    menus
+        .chain(configured)
+        .find_map(|path| sources::menu::topics_in(&path).ok())
+        .unwrap_or_else(|| sources::menu::bundled_topics().clone())
 }
 
 /// The kind and configured source a file is checked as: the source whose `file://` URL is

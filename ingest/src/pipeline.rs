@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use schemas::{Actor, IngestRun, Provenance, RunResult, SnapshotVersion, SourceName, es_mx};
+use schemas::{Actor, IngestRun, Provenance, RunResult, SnapshotVersion, SourceName, TopicCatalogue, es_mx};
 use store::SharedStore;
 
 use crate::drafts::{Change, Changed, Prepared};
@@ -379,16 +379,17 @@ impl<K: SourceKind> Source<K> {
             Some(previous) => self.kind.changes(&previous, &stored.dataset),
             None => Vec::new(),
         };
-        let render = |companions| {
+        let companions = self.kind.companions();
+        let render = |companions, topics: &TopicCatalogue| {
             let common = Common {
                 data_date: stored.provenance.data_date,
                 attribution: self.kind.attribution().to_owned(),
                 companions,
+                fed: crate::render::fed(topics, &self.name, &self.kind_name, &self.kind.companions()),
             };
             let answers = self.kind.render(&stored.dataset, &renderer, &common)?;
             Ok((answers, self.kind.router(&stored.dataset, &renderer, &common)?))
         };
-        let companions = self.kind.companions();
         let published = match ctx.publisher.publish(&*ctx.store, &stored.provenance, &companions, render).await {
             Ok(p) => p,
             Err(error) => {

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use schemas::{Answer, AnswerKey, Provenance, RouterTable, Snapshot, SourceName};
+use schemas::{Answer, AnswerKey, Provenance, RouterTable, Snapshot, SourceName, TopicCatalogue};
 use store::{Store, StoreError};
 use tokio::sync::Mutex;
 
@@ -44,7 +44,8 @@ impl Publisher {
     }
 
     /// Publishes what `render` makes of `companions` (their last good datasets, read afresh for
-    /// each attempt) as everything `provenance.source` says now: its answers, and the router
+    /// each attempt) and of the topic catalogue in force (the current snapshot's, or the bundled
+    /// one before any menu was published) as everything `provenance.source` says now: its answers, and the router
     /// table when the source publishes one (the menu source; every other source leaves the
     /// table as it is).
     #[tracing::instrument(name = "publish", skip_all)]
@@ -53,16 +54,21 @@ impl Publisher {
         store: &dyn Store,
         provenance: &Provenance,
         companions: &[SourceName],
-        render: impl Fn(Companions) -> Result<Rendered, E>,
+        render: impl Fn(Companions, &TopicCatalogue) -> Result<Rendered, E>,
     ) -> Result<Published, PublishError<E>> {
         let _serialised = self.lock.lock().await;
         let mut conflicts = 0;
         loop {
             let current = store.current_snapshot().await?;
             let expected = current.as_ref().map(|s| s.version);
-            let (answers, router) =
-                render(crate::state::companions(store, companions).await?).map_err(PublishError::Render)?;
             let mut content = current.map(|s| s.content).unwrap_or_default();
+            // The snapshot carries the catalogue its answers were rendered for, so the responder
+            // routes by it even before any menu source published one.
+            if content.router.topics.topics.is_empty() {
+                content.router.topics = crate::sources::menu::bundled_topics().clone();
+            }
+            let (answers, router) = render(crate::state::companions(store, companions).await?, &content.router.topics)
+                .map_err(PublishError::Render)?;
             let count = answers.len();
             content.replace_source(provenance.clone(), answers);
             if let Some(router) = router {

@@ -1,7 +1,8 @@
 //! Rendering answers from templates that maintainers edit without recompiling.
 //!
 //! Templates are minijinja files in one directory (`ingest.templates_dir`, `templates/` at the
-//! repository root): `TOPIC.j2` for each topic, rendered once per scope, and shared pieces
+//! repository root): the template the topic catalogue names for each topic (`TOPIC.j2` unless
+//! it says otherwise; `TOPIC.j2` for the fixed system answers), rendered once per scope, and shared pieces
 //! whose names start with `_` (`{% include "_fuente.j2" %}`). The directory is read afresh
 //! at each run, so an edit applies to the next run.
 //!
@@ -22,7 +23,7 @@ use std::path::Path;
 
 use jiff::civil::Date;
 use minijinja::{Environment, UndefinedBehavior, Value, context};
-use schemas::{Answer, AnswerKey, Scope, es_mx};
+use schemas::{Answer, AnswerKey, Scope, SourceName, TopicCatalogue, TopicEntry, es_mx};
 
 use crate::error::{RenderError, TemplatesError};
 /// Other sources' last good datasets, which a kind renders beside its own (kept by [`crate::state`]).
@@ -46,6 +47,10 @@ pub struct Common {
     /// The last good datasets of the sources the kind names in
     /// [`SourceKind::companions`](crate::SourceKind::companions) that have one.
     pub companions: Companions,
+    /// The topics of the catalogue in force that this source feeds (their `fuente` is its
+    /// name): a kind renders each of them with its template, and nothing else but the
+    /// system answers.
+    pub fed: Vec<TopicEntry>,
 }
 
 impl Renderer {
@@ -101,10 +106,37 @@ impl Renderer {
         format!("{}.{EXTENSION}", key.topic.slug())
     }
 
-    /// Renders the answer for `key` from its topic's template with `values` (a map) added to
-    /// the common variables, and checks what every answer must say and fit.
+    /// Renders the answer for `key` from its topic's template (`TOPIC.j2`: the system answers)
+    /// with `values` (a map) added to the common variables, and checks what every answer must
+    /// say and fit.
     pub fn render(&self, key: AnswerKey, common: &Common, values: Value) -> Result<Answer, RenderError> {
-        let template = Self::template_name(&key);
+        self.render_with(Self::template_name(&key), key, common, values)
+    }
+
+    /// Renders the catalogue topic `entry` for `scope` with the template the catalogue names.
+    pub fn render_topic(
+        &self,
+        entry: &TopicEntry,
+        scope: Scope,
+        common: &Common,
+        values: Value,
+    ) -> Result<(AnswerKey, Answer), RenderError> {
+        let key = AnswerKey::new(entry.topic, scope);
+        Ok((key, self.render_with(entry.template.clone(), key, common, values)?))
+    }
+
+    /// Whether the directory has the template `name`.
+    pub fn has_template(&self, name: &str) -> bool {
+        self.env.get_template(name).is_ok()
+    }
+
+    fn render_with(
+        &self,
+        template: String,
+        key: AnswerKey,
+        common: &Common,
+        values: Value,
+    ) -> Result<Answer, RenderError> {
         let values = context! { alcance => scope_value(key.scope), ..values };
         self.render_text(&template, common.data_date, &common.attribution, values).map_err(|refused| RenderError {
             template: template.clone(),
@@ -146,6 +178,19 @@ impl Renderer {
         }
         Answer::text(text).map_err(|e| Refused::from(e.to_string()))
     }
+}
+
+/// The topics of `topics` that the source `source` of kind `kind` feeds: those whose `fuente`
+/// is its name, or the name of one of its `companions` (both semáforo sources render the
+/// semáforo answer). A source no topic names feeds the topics whose `fuente` is its kind's
+/// name, so a source configured under another name (`[sources.nacional]`, `kind = "covid"`)
+/// still answers the bundled catalogue's topics.
+pub fn fed(topics: &TopicCatalogue, source: &SourceName, kind: &str, companions: &[SourceName]) -> Vec<TopicEntry> {
+    let named = topics.topics.iter().any(|e| e.source == *source);
+    let feeds = |e: &&TopicEntry| {
+        e.source == *source || companions.contains(&e.source) || (!named && e.source.as_str() == kind)
+    };
+    topics.topics.iter().filter(feeds).cloned().collect()
 }
 
 /// The `alcance` variable.
@@ -211,8 +256,9 @@ mod tests {
             data_date: jiff::civil::date(2020, 4, 13),
             attribution: "Secretaría de Salud".into(),
             companions: Companions::new(),
+            fed: Vec::new(),
         };
-        let key = AnswerKey::new(schemas::Topic::Defunciones, Scope::Estado);
+        let key = AnswerKey::new(schemas::Topic::from_static("defunciones"), Scope::Estado);
         let error = renderer.render(key, &common, context! {}).unwrap_err();
         assert_eq!(
             error.to_string(),

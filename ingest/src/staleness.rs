@@ -6,7 +6,7 @@
 //! has not changed, the source published but its data are old (late), or nothing has run it
 //! within the cadence (is the scheduler running?).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use jiff::civil::Date;
@@ -20,8 +20,9 @@ use store::{Store, StoreError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stale {
     pub source: SourceName,
-    /// The topics of its answers in the current snapshot, and how many answers.
-    pub topics: BTreeSet<Topic>,
+    /// The topics of its answers in the current snapshot, in the catalogue's order, and how
+    /// many answers.
+    pub topics: Vec<Topic>,
     pub answers: usize,
     /// `None`: nothing of it was ever published.
     pub data_date: Option<Date>,
@@ -154,6 +155,8 @@ pub async fn stale(
     tz: &TimeZone,
 ) -> Result<Vec<Stale>, StoreError> {
     let snapshot = store.current_snapshot().await?;
+    let catalogue = snapshot.as_ref().map(|s| &s.content.router.topics);
+    let order = |t: &Topic| (catalogue.and_then(|c| c.all().position(|x| x == *t)).unwrap_or(usize::MAX), t.slug());
     let mut out = Vec::new();
     for (name, settings) in sources {
         let provenance = snapshot.as_ref().and_then(|s| s.content.provenance.get(name));
@@ -177,10 +180,13 @@ pub async fn stale(
             None => None,
         };
         let last = store.runs(&RunFilter { source: Some(name.clone()), result: None, limit: 1 }).await?;
+        let mut topics = owned.clone();
+        topics.sort_by_key(order);
+        topics.dedup();
         out.push(Stale {
             source: name.clone(),
             answers: owned.len(),
-            topics: owned.into_iter().collect(),
+            topics,
             data_date: provenance.map(|p| p.data_date),
             age_hours,
             cadence_hours: settings.cadence_hours,

@@ -11,7 +11,10 @@
 //! own for («recuperados en Celaya»): rather than the state's figure read as Celaya's, it
 //! offers the state's and the figures it has for the place ([`place_readings`]).
 
-use schemas::{Answer, AnswerKey, ListMenu, ListRow, ListSection, MenuId, MunicipioId, Scope, Snapshot, Target, Topic};
+use schemas::{
+    Answer, AnswerKey, ListMenu, ListRow, ListSection, MenuId, MunicipioId, Scope, Snapshot, Target, Topic,
+    TopicCatalogue,
+};
 
 /// At most this many readings are offered.
 pub const READINGS_MAX: usize = 3;
@@ -20,11 +23,12 @@ pub const READINGS_MAX: usize = 3;
 const MENU_PREFIX: &str = "_q";
 
 /// The menu id that stands for the question, for the session (`_q_4m7_5`: topic positions in
-/// [`Topic::ALL`], each with its municipio code when it has one).
-pub fn menu_id(readings: &[AnswerKey]) -> MenuId {
+/// [`TopicCatalogue::all`] of the snapshot's catalogue, each with its municipio code when it
+/// has one).
+pub fn menu_id(readings: &[AnswerKey], topics: &TopicCatalogue) -> MenuId {
     let mut id = String::from(MENU_PREFIX);
     for key in readings.iter().take(READINGS_MAX) {
-        let position = Topic::ALL.iter().position(|t| *t == key.topic).expect("every topic is in Topic::ALL");
+        let position = topics.all().position(|t| t == key.topic).expect("readings come from the catalogue");
         id.push_str(&format!("_{position}"));
         if let Some(m) = key.scope.municipio() {
             id.push_str(&format!("m{}", u16::from(m)));
@@ -34,7 +38,7 @@ pub fn menu_id(readings: &[AnswerKey]) -> MenuId {
 }
 
 /// The readings a question's menu id stands for; `None` for any other menu.
-pub fn readings_of(menu: &MenuId) -> Option<Vec<AnswerKey>> {
+pub fn readings_of(menu: &MenuId, topics: &TopicCatalogue) -> Option<Vec<AnswerKey>> {
     let rest = menu.as_str().strip_prefix(MENU_PREFIX)?;
     let mut readings = Vec::new();
     for part in rest.split('_').skip(1) {
@@ -42,7 +46,7 @@ pub fn readings_of(menu: &MenuId) -> Option<Vec<AnswerKey>> {
             Some((topic, code)) => (topic, Some(code.parse::<MunicipioId>().ok()?)),
             None => (part, None),
         };
-        let topic = *Topic::ALL.get(topic.parse::<usize>().ok()?)?;
+        let topic = topics.all().nth(topic.parse::<usize>().ok()?)?;
         readings.push(AnswerKey::new(topic, municipio.map_or(Scope::Estado, Scope::Municipio)));
     }
     (!readings.is_empty()).then_some(readings)
@@ -58,36 +62,41 @@ pub fn reply_id(key: &AnswerKey) -> String {
 }
 
 /// The inverse of [`reply_id`], which also reads our plain ids (`t:confirmados`, `m:cifras`).
-pub fn from_reply_id(id: &str) -> Option<(Target, Scope)> {
+pub fn from_reply_id(id: &str, topics: &TopicCatalogue) -> Option<(Target, Scope)> {
     let (id, municipio) = match id.split_once('@') {
         Some((id, code)) => (id, Some(code.parse::<MunicipioId>().ok()?)),
         None => (id, None),
     };
-    Some((Target::from_reply_id(id)?, municipio.map_or(Scope::Estado, Scope::Municipio)))
+    Some((Target::from_reply_id(id, topics)?, municipio.map_or(Scope::Estado, Scope::Municipio)))
 }
 
 /// "Defunciones en Celaya", "Semáforo".
-pub fn reading_label(key: &AnswerKey) -> String {
+pub fn reading_label(key: &AnswerKey, topics: &TopicCatalogue) -> String {
+    let label = topics.label(key.topic);
     match key.scope {
-        Scope::Estado => key.topic.label().to_owned(),
-        Scope::Municipio(_) => format!("{} en {}", key.topic.label(), key.scope.display_name()),
+        Scope::Estado => label.to_owned(),
+        Scope::Municipio(_) => format!("{label} en {}", key.scope.display_name()),
     }
 }
 
-/// When `topic` differs by place ([`Topic::differs_by_place`]) and `scope`, a municipio, has
+/// When `topic` differs by place ([`TopicCatalogue::differs_by_place`]) and `scope`, a municipio, has
 /// no answer of its own for it: the state's answer and up to two counts the municipio has
 /// (in menu order), to ask which is meant. `None` when the place has its answer, or nothing
 /// else to offer (then the state's answer is sent, as for what is the same statewide).
 pub fn place_readings(snapshot: &Snapshot, topic: Topic, scope: Scope) -> Option<Vec<AnswerKey>> {
-    if scope == Scope::Estado || !topic.differs_by_place() || snapshot.answer(&AnswerKey::new(topic, scope)).is_some() {
+    let topics = &snapshot.content.router.topics;
+    if scope == Scope::Estado
+        || !topics.differs_by_place(topic)
+        || snapshot.answer(&AnswerKey::new(topic, scope)).is_some()
+    {
         return None;
     }
     let state = AnswerKey::estado(topic);
     snapshot.answer(&state)?;
     let mut readings = vec![state];
-    let place = Topic::ALL
-        .into_iter()
-        .filter(|t| *t != topic && t.differs_by_place())
+    let place = topics
+        .subjects()
+        .filter(|t| *t != topic && topics.differs_by_place(*t))
         .map(|t| AnswerKey::new(t, scope))
         .filter(|k| snapshot.answer(k).is_some());
     readings.extend(place.take(READINGS_MAX - 1));
@@ -96,18 +105,18 @@ pub fn place_readings(snapshot: &Snapshot, topic: Topic, scope: Scope) -> Option
 
 /// The question: the readings numbered in the text (Twilio shows only the text) and as the
 /// rows of a WhatsApp list.
-pub fn question(readings: &[AnswerKey]) -> Answer {
+pub fn question(readings: &[AnswerKey], topics: &TopicCatalogue) -> Answer {
     let readings = &readings[..readings.len().min(READINGS_MAX)];
     let mut text = String::from("¿Te refieres a…?\n");
     for (i, key) in readings.iter().enumerate() {
-        text.push_str(&format!("\n{}. {}", i + 1, reading_label(key)));
+        text.push_str(&format!("\n{}. {}", i + 1, reading_label(key, topics)));
     }
     text.push_str("\n\nEscribe el número de la opción.");
     let rows = readings
         .iter()
         .map(|key| ListRow {
             id: reply_id(key),
-            title: key.topic.label().to_owned(),
+            title: topics.label(key.topic).to_owned(),
             description: key.scope.municipio().map(|_| format!("en {}", key.scope.display_name())),
         })
         .collect();
@@ -132,25 +141,28 @@ mod tests {
     #[test]
     fn a_question_round_trips_through_its_menu_id_and_its_row_ids() {
         let readings = vec![
-            key(Topic::Defunciones, Some(7)),
-            key(Topic::Recuperados, None),
-            key(Topic::TransmisionComunitaria, Some(46)),
+            key(Topic::from_static("defunciones"), Some(7)),
+            key(Topic::from_static("recuperados"), None),
+            key(Topic::from_static("transmision_comunitaria"), Some(46)),
         ];
-        let menu = menu_id(&readings);
+        let topics = ingest::sources::menu::bundled_topics();
+        let menu = menu_id(&readings, topics);
         assert!(menu.as_str().len() <= 32, "{menu:?}");
-        assert_eq!(readings_of(&menu), Some(readings.clone()));
-        assert_eq!(readings_of(&MenuId::principal()), None, "a maintainer's menu is not a question");
+        assert_eq!(readings_of(&menu, topics), Some(readings.clone()));
+        assert_eq!(readings_of(&MenuId::principal(), topics), None, "a maintainer's menu is not a question");
         for k in &readings {
-            assert_eq!(from_reply_id(&reply_id(k)), Some((Target::Topic(k.topic), k.scope)));
+            assert_eq!(from_reply_id(&reply_id(k), topics), Some((Target::Topic(k.topic), k.scope)));
         }
         assert_eq!(reply_id(&readings[0]), "t:defunciones@007");
-        assert_eq!(from_reply_id("m:cifras"), Some((Target::Menu("cifras".parse().unwrap()), Scope::Estado)));
-        assert_eq!(from_reply_id("t:defunciones@999"), None);
+        assert_eq!(from_reply_id("m:cifras", topics), Some((Target::Menu("cifras".parse().unwrap()), Scope::Estado)));
+        assert_eq!(from_reply_id("t:defunciones@999", topics), None);
+        assert_eq!(from_reply_id("t:dengue", topics), None, "a topic the catalogue does not have");
     }
 
     #[test]
     fn the_question_numbers_the_readings_in_the_text_and_lists_them() {
-        let answer = question(&[key(Topic::Defunciones, Some(7)), key(Topic::Recuperados, None)]);
+        let readings = [key(Topic::from_static("defunciones"), Some(7)), key(Topic::from_static("recuperados"), None)];
+        let answer = question(&readings, ingest::sources::menu::bundled_topics());
         assert_eq!(
             answer.body(),
             "¿Te refieres a…?\n\n1. Defunciones en Celaya\n2. Casos recuperados\n\nEscribe el número de la opción."

@@ -34,10 +34,10 @@ pub struct Subscriptions {
 /// The answer that confirms an outcome.
 pub fn confirmation(outcome: ConsentOutcome) -> Reply {
     let topic = match outcome {
-        ConsentOutcome::Subscribed => Topic::ConectateAlta,
-        ConsentOutcome::AlreadySubscribed => Topic::ConectateYaSuscrito,
-        ConsentOutcome::Unsubscribed => Topic::ConectateBaja,
-        ConsentOutcome::NotSubscribed => Topic::ConectateNoSuscrito,
+        ConsentOutcome::Subscribed => Topic::CONECTATE_ALTA,
+        ConsentOutcome::AlreadySubscribed => Topic::CONECTATE_YA_SUSCRITO,
+        ConsentOutcome::Unsubscribed => Topic::CONECTATE_BAJA,
+        ConsentOutcome::NotSubscribed => Topic::CONECTATE_NO_SUSCRITO,
     };
     Reply::topic(topic, Scope::Estado)
 }

@@ -683,7 +683,7 @@ impl Pipeline {
         let Some(intent) = prepared.understanding.understand_content(router, &message.content, last_menu) else {
             return Decision::Nothing;
         };
-        match Asked::of(intent.for_answers(&prepared.snapshot)) {
+        match Asked::of(intent.for_answers(&prepared.snapshot), &prepared.snapshot.content.router.topics) {
             Asked::Reply { reply, shows } => Decision::Reply { reply, session: shows },
             Asked::Consent { action, municipio } => Decision::Consent(ConsentChange {
                 user,

@@ -7,7 +7,8 @@ use std::sync::LazyLock;
 
 use jiff::Timestamp;
 use schemas::{
-    Answer, AnswerKey, ChannelKind, ConsentAction, MenuId, MunicipioId, Scope, Target, Topic, UserAddress, UserKey,
+    Answer, AnswerKey, ChannelKind, ConsentAction, MenuId, MunicipioId, Scope, Target, Topic, TopicCatalogue,
+    UserAddress, UserKey,
 };
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +54,8 @@ impl Reply {
     pub fn counted_topic(&self) -> Option<Topic> {
         match self {
             Reply::Answer { key } => Some(key.topic),
-            Reply::Menu { .. } | Reply::Ask { .. } => Some(Topic::Menu),
-            Reply::Help | Reply::NotReady => Some(Topic::Ayuda),
+            Reply::Menu { .. } | Reply::Ask { .. } => Some(Topic::MENU),
+            Reply::Help | Reply::NotReady => Some(Topic::AYUDA),
             Reply::Flood => None,
         }
     }
@@ -68,7 +69,7 @@ impl Reply {
         let Some(p) = prepared else { return Cow::Owned(NOT_READY.clone()) };
         if let Reply::Ask { readings } = self {
             // Assembled from the topics' labels and the municipio's name: nothing to render.
-            return Cow::Owned(crate::asking::question(readings));
+            return Cow::Owned(crate::asking::question(readings, &p.snapshot.content.router.topics));
         }
         let snapshot = &p.snapshot;
         let router = &snapshot.content.router;
@@ -78,9 +79,9 @@ impl Reply {
             _ => None,
         };
         found
-            .or_else(|| snapshot.answer_for(Topic::Ayuda, Scope::Estado).map(|a| &a.answer))
+            .or_else(|| snapshot.answer_for(Topic::AYUDA, Scope::Estado).map(|a| &a.answer))
             .or_else(|| router.main_menu().map(|m| &m.answer))
-            .or_else(|| snapshot.answer_for(Topic::Menu, Scope::Estado).map(|a| &a.answer))
+            .or_else(|| snapshot.answer_for(Topic::MENU, Scope::Estado).map(|a| &a.answer))
             .map_or_else(|| Cow::Owned(NOT_READY.clone()), Cow::Borrowed)
     }
 }
@@ -97,17 +98,18 @@ pub enum Asked {
 }
 
 impl Asked {
-    pub fn of(intent: Intent) -> Asked {
+    /// What `intent` asks, with `topics` the catalogue of the snapshot it was understood from.
+    pub fn of(intent: Intent, topics: &TopicCatalogue) -> Asked {
         match intent {
             Intent::Help => Asked::Reply { reply: Reply::Help, shows: None },
             Intent::Ask { readings } => {
-                let shows = Some(crate::asking::menu_id(&readings));
+                let shows = Some(crate::asking::menu_id(&readings, topics));
                 Asked::Reply { reply: Reply::Ask { readings }, shows }
             }
             Intent::Show { target: Target::Menu(menu), .. } => {
                 Asked::Reply { reply: Reply::Menu { menu: menu.clone() }, shows: Some(menu) }
             }
-            Intent::Show { target: Target::Topic(Topic::Menu), .. } => {
+            Intent::Show { target: Target::Topic(Topic::MENU), .. } => {
                 Asked::Reply { reply: Reply::Menu { menu: MenuId::principal() }, shows: Some(MenuId::principal()) }
             }
             Intent::Show { target: Target::Topic(topic), scope } => match topic.consent_action() {

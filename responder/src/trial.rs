@@ -8,7 +8,7 @@
 //! sends nothing. The caller carries the last menu shown from one trial to the next, as the
 //! store does for a citizen.
 
-use schemas::{Answer, ConsentAction, ConsentOutcome, MenuId, Scope, Target};
+use schemas::{Answer, ConsentAction, ConsentOutcome, MenuId, Scope, Target, TopicCatalogue};
 
 use crate::conectate::confirmation;
 use crate::mirror::Prepared;
@@ -33,6 +33,8 @@ pub struct Trial {
     /// A municipio was asked for, but the topic has no answer of its own there (the hospital
     /// list has, the vaccination figures have not): the state's answer is sent.
     pub state_answer_instead: bool,
+    /// The snapshot's topic catalogue, for the topics' names.
+    pub topics: TopicCatalogue,
 }
 
 /// The bot's answer to `content` from `prepared` (none: nothing published yet), with
@@ -45,6 +47,7 @@ pub fn answer(prepared: Option<&Prepared>, content: &Content, last_menu: Option<
         answer: None,
         menu: last_menu.cloned(),
         state_answer_instead: false,
+        topics: prepared.map(|p| p.snapshot.content.router.topics.clone()).unwrap_or_default(),
     };
     let reply = match prepared {
         None => Some(Reply::NotReady),
@@ -53,7 +56,7 @@ pub fn answer(prepared: Option<&Prepared>, content: &Content, last_menu: Option<
                 .understanding
                 .understand_content(&p.snapshot.content.router, content, last_menu)
                 .map(|intent| intent.for_answers(&p.snapshot));
-            trial.intent.clone().map(|intent| match Asked::of(intent) {
+            trial.intent.clone().map(|intent| match Asked::of(intent, &trial.topics) {
                 Asked::Reply { reply, shows } => {
                     trial.menu = shows.or(trial.menu.take());
                     reply
@@ -95,19 +98,19 @@ impl Trial {
                 "dudoso: se pregunta «¿Te refieres a…?» con {} (con un número o un toque en la lista se contesta)",
                 readings
                     .iter()
-                    .map(|k| format!("«{}»", crate::asking::reading_label(k)))
+                    .map(|k| format!("«{}»", crate::asking::reading_label(k, &self.topics)))
                     .collect::<Vec<_>>()
                     .join(" o ")
             ),
             (Intent::Show { target: Target::Menu(menu), .. }, None) => menu_name(menu),
             (Intent::Show { target: Target::Topic(topic), scope }, None) => match scope {
-                Scope::Estado => topic.label().to_owned(),
+                Scope::Estado => self.topics.label(*topic).to_owned(),
                 Scope::Municipio(_) if self.state_answer_instead => format!(
                     "{} en {} (no hay respuesta propia del municipio: se contesta con la del estado)",
-                    topic.label(),
+                    self.topics.label(*topic),
                     scope.display_name()
                 ),
-                Scope::Municipio(_) => format!("{} en {}", topic.label(), scope.display_name()),
+                Scope::Municipio(_) => format!("{} en {}", self.topics.label(*topic), scope.display_name()),
             },
         }
     }
@@ -140,9 +143,9 @@ mod tests {
         assert_eq!(first.answer.as_ref(), Some(cifras));
         assert_eq!(first.menu, Some("cifras".parse().unwrap()));
         let second = answer(Some(&p), &text("4"), first.menu.as_ref());
-        assert_eq!(second.reply, Some(Reply::topic(Topic::Defunciones, Scope::Estado)));
+        assert_eq!(second.reply, Some(Reply::topic(Topic::from_static("defunciones"), Scope::Estado)));
         assert_eq!(second.understood_as(), "Defunciones");
-        let expected = &p.snapshot.answer_for(Topic::Defunciones, Scope::Estado).unwrap().answer;
+        let expected = &p.snapshot.answer_for(Topic::from_static("defunciones"), Scope::Estado).unwrap().answer;
         assert_eq!(second.answer.as_ref(), Some(expected), "the published answer, as a citizen reads it");
         assert_eq!(second.menu, first.menu, "a topic answer leaves the last menu in place");
     }
@@ -159,7 +162,7 @@ mod tests {
         );
         assert_eq!(
             symptoms.answer.as_ref(),
-            Some(&p.snapshot.answer_for(Topic::Sintomas, Scope::Estado).unwrap().answer)
+            Some(&p.snapshot.answer_for(Topic::from_static("sintomas"), Scope::Estado).unwrap().answer)
         );
         let alta = answer(Some(&p), &text("ALTA"), None);
         assert_eq!(alta.consent, Some(ConsentAction::Subscribe));

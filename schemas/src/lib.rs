@@ -5,7 +5,8 @@
 //! built ("parse, don't validate"). This crate does no I/O and depends on no other crate of ours.
 //!
 //! # Layout
-//! - [`topic`]: what a citizen can ask about ([`Topic`]).
+//! - [`topic`]: a topic is a slug ([`Topic`]); only the fixed system answers are named in code.
+//! - [`topic_catalogue`]: which subjects exist, as maintainers publish them ([`TopicCatalogue`]).
 //! - [`state`]: the 32 states, compiled in, and the one this process serves ([`select_state`],
 //!   [`state()`]).
 //! - [`municipio`]: the municipios of that state from the federal catalogue, compiled in, with
@@ -15,7 +16,8 @@
 //! - [`answer`]: [`Answer`], a text plus an optional WhatsApp list or reply buttons whose limits
 //!   hold by construction.
 //! - [`snapshot`]: [`Provenance`] of each source and the published [`Snapshot`].
-//! - [`router`]: the router table (menus, keywords, aliases) published inside each snapshot.
+//! - [`router`]: the router table (menus, keywords, aliases, the topic catalogue) published
+//!   inside each snapshot.
 //! - [`normalize`]: the one text normalisation used on both sides of every match.
 //! - [`masking`]: what may be kept of a message the bot did not understand: normalised, with
 //!   numbers, e-mail addresses, links and names replaced by placeholders.
@@ -47,6 +49,7 @@ pub mod spanish_names;
 pub mod state;
 pub mod template;
 pub mod topic;
+pub mod topic_catalogue;
 pub mod user;
 
 pub use answer::{Answer, AnswerError, Interactive, ListMenu, ListRow, ListSection, ReplyButton, ReplyButtons};
@@ -61,6 +64,7 @@ pub use snapshot::{Provenance, RenderedAnswer, Snapshot, SnapshotContent, Snapsh
 pub use state::{State, StateError, select_state, state};
 pub use template::TemplateCategory;
 pub use topic::Topic;
+pub use topic_catalogue::{TopicCatalogue, TopicEntry};
 pub use user::{Bsuid, PhoneNumber, UserAddress, UserHasher, UserKey};
 
 /// The INEGI code of the state a deployment serves unless configured otherwise (Guanajuato).

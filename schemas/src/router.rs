@@ -14,6 +14,7 @@ use crate::answer::Answer;
 use crate::municipio::MunicipioId;
 use crate::normalize::normalize;
 use crate::topic::Topic;
+use crate::topic_catalogue::TopicCatalogue;
 
 /// The name of a menu: `principal` is the one "hola" and "menú" open.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -83,10 +84,11 @@ impl Target {
         }
     }
 
-    /// The inverse of [`Target::reply_id`].
-    pub fn from_reply_id(id: &str) -> Option<Target> {
+    /// The inverse of [`Target::reply_id`]: a topic only if `topics` (the catalogue of the
+    /// snapshot being answered from) knows it, so a row of a removed topic leads nowhere.
+    pub fn from_reply_id(id: &str, topics: &TopicCatalogue) -> Option<Target> {
         match id.split_once(':')? {
-            ("t", slug) => Topic::ALL.into_iter().find(|t| t.slug() == slug).map(Target::Topic),
+            ("t", slug) => topics.all().find(|t| t.slug() == slug).map(Target::Topic),
             ("m", menu) => menu.parse().ok().map(Target::Menu),
             _ => None,
         }
@@ -163,6 +165,9 @@ pub struct RouterTable {
     pub keywords: Vec<KeywordRule>,
     /// Aliases added by maintainers on top of the compiled catalogue's, normalised.
     pub municipio_aliases: BTreeMap<Keyword, MunicipioId>,
+    /// The subjects the bot answers (the menu file's `[[tema]]`).
+    #[serde(default)]
+    pub topics: TopicCatalogue,
 }
 
 impl RouterTable {
@@ -181,14 +186,15 @@ mod tests {
 
     #[test]
     fn reply_ids_round_trip() {
-        for t in Topic::ALL {
+        let topics = TopicCatalogue::default();
+        for t in topics.all() {
             let target = Target::Topic(t);
-            assert_eq!(Target::from_reply_id(&target.reply_id()), Some(target));
+            assert_eq!(Target::from_reply_id(&target.reply_id(), &topics), Some(target));
         }
         let m = Target::Menu("cifras".parse().unwrap());
-        assert_eq!(Target::from_reply_id("m:cifras"), Some(m));
-        assert_eq!(Target::from_reply_id("t:nada"), None);
-        assert_eq!(Target::from_reply_id("hola"), None);
+        assert_eq!(Target::from_reply_id("m:cifras", &topics), Some(m));
+        assert_eq!(Target::from_reply_id("t:confirmados", &topics), None, "not in this catalogue");
+        assert_eq!(Target::from_reply_id("hola", &topics), None);
     }
 
     #[test]

@@ -192,24 +192,24 @@ mod tests {
         content.replace_source(
             provenance("covid", 26),
             [
-                (AnswerKey::estado(Topic::Confirmados), Answer::text("100").unwrap()),
-                (AnswerKey::new(Topic::Confirmados, leon), Answer::text("40").unwrap()),
+                (AnswerKey::estado(Topic::from_static("confirmados")), Answer::text("100").unwrap()),
+                (AnswerKey::new(Topic::from_static("confirmados"), leon), Answer::text("40").unwrap()),
             ],
         );
         content.replace_source(
             provenance("sintomas", 1),
-            [(AnswerKey::estado(Topic::Sintomas), Answer::text("Fiebre").unwrap())],
+            [(AnswerKey::estado(Topic::from_static("sintomas")), Answer::text("Fiebre").unwrap())],
         );
         content.replace_source(
             provenance("covid", 27),
-            [(AnswerKey::estado(Topic::Confirmados), Answer::text("120").unwrap())],
+            [(AnswerKey::estado(Topic::from_static("confirmados")), Answer::text("120").unwrap())],
         );
         assert_eq!(content.answers.len(), 2, "León's old answer went with the old covid data");
-        assert_eq!(content.answers[&AnswerKey::estado(Topic::Sintomas)].answer.body(), "Fiebre");
+        assert_eq!(content.answers[&AnswerKey::estado(Topic::from_static("sintomas"))].answer.body(), "Fiebre");
         assert_eq!(content.provenance["covid"].data_date, jiff::civil::date(2020, 5, 27));
 
         let snap = Snapshot { version: SnapshotVersion(3), created_at: Timestamp::UNIX_EPOCH, content };
-        assert_eq!(snap.answer_for(Topic::Confirmados, leon).unwrap().answer.body(), "120");
+        assert_eq!(snap.answer_for(Topic::from_static("confirmados"), leon).unwrap().answer.body(), "120");
         let json = serde_json::to_string(&snap).unwrap();
         assert_eq!(serde_json::from_str::<Snapshot>(&json).unwrap(), snap);
     }

@@ -84,7 +84,7 @@ pub struct MonthFigures {
 #[derive(Clone, Debug, Serialize)]
 pub struct TopicName {
     pub tema: &'static str,
-    pub nombre: &'static str,
+    pub nombre: String,
 }
 
 /// Everything published for a range.
@@ -138,17 +138,24 @@ impl Masking {
 
 impl Figures {
     /// The figures of `counted`, with each calendar month's unique users read from the
-    /// store's HyperLogLogs.
+    /// store's HyperLogLogs. The topics are those of the published catalogue, in its order,
+    /// then any topic counted in the range that the catalogue no longer has (its history stays).
     pub async fn new(store: &dyn Store, counted: &Counted, masking: Masking) -> Result<Figures, StoreError> {
+        let published = store.current_snapshot().await?;
+        let catalogue = ingest::sources::menu::in_force(published.as_ref().map(|s| &s.content.router.topics));
+        let mut columns: Vec<Topic> = catalogue.all().collect();
+        let removed: std::collections::BTreeSet<Topic> =
+            counted.days.iter().flat_map(|d| d.by_topic.keys().copied()).filter(|t| !columns.contains(t)).collect();
+        columns.extend(removed);
         let dias: Vec<DayFigures> = counted
             .days
             .iter()
             .map(|d| {
-                let counts: Vec<u64> = Topic::ALL.iter().map(|t| d.by_topic.get(t).copied().unwrap_or(0)).collect();
+                let counts: Vec<u64> = columns.iter().map(|t| d.by_topic.get(t).copied().unwrap_or(0)).collect();
                 DayFigures {
                     fecha: d.date,
                     interacciones: d.interactions,
-                    por_tema: Topic::ALL.iter().map(|t| t.slug()).zip(masking.day(&counts)).collect(),
+                    por_tema: columns.iter().map(|t| t.slug()).zip(masking.day(&counts)).collect(),
                     suscriptores_al_final: d.subscribers_at_end,
                     contenidos_enviados: d.contents,
                     mensajes_enviados: d.messages,
@@ -183,7 +190,10 @@ impl Figures {
             suscriptores_al_final: counted.subscribers.total_at_end,
             contenidos_enviados: counted.contents_sent.contents,
             mensajes_enviados: counted.contents_sent.messages,
-            temas: Topic::ALL.iter().map(|t| TopicName { tema: t.slug(), nombre: t.label() }).collect(),
+            temas: columns
+                .iter()
+                .map(|t| TopicName { tema: t.slug(), nombre: catalogue.label(*t).to_owned() })
+                .collect(),
             dias,
             usuarios_unicos_por_mes: months,
         })

@@ -40,26 +40,26 @@ async fn trying_the_bot(kind: StoreKind) {
     assert_eq!(one["answer"], serde_json::to_value(&router.menu(&cifras).unwrap().answer).unwrap());
     assert_eq!((one["shows_menu"].as_str(), one["menu"].as_str()), (Some("cifras"), Some("cifras")));
     let four = tried(&app, json!({"text": "4", "menu": one["menu"]})).await;
-    assert_eq!(four["answer"], published(&snapshot, Topic::Defunciones, Scope::Estado));
+    assert_eq!(four["answer"], published(&snapshot, Topic::from_static("defunciones"), Scope::Estado));
     assert_eq!((four["topic"].as_str(), four["menu"].as_str()), (Some("defunciones"), Some("cifras")));
 
     let leon = catalogue().find("León").unwrap();
     let casos = tried(&app, json!({"text": "cuantos casos hay en leon?"})).await;
     assert_eq!(casos["understood_as"], "Casos confirmados en León");
-    assert_eq!(casos["answer"], published(&snapshot, Topic::Confirmados, Scope::Municipio(leon)));
+    assert_eq!(casos["answer"], published(&snapshot, Topic::from_static("confirmados"), Scope::Municipio(leon)));
     assert_eq!(casos["municipio"], json!(leon), "{casos}");
     let tapped = tried(&app, json!({"choice": "t:sintomas"})).await;
-    assert_eq!(tapped["answer"], published(&snapshot, Topic::Sintomas, Scope::Estado));
+    assert_eq!(tapped["answer"], published(&snapshot, Topic::from_static("sintomas"), Scope::Estado));
 
     // ALTA shows the confirmation, and nobody is subscribed.
     let alta = tried(&app, json!({"text": "ALTA"})).await;
     assert_eq!(alta["consent"], "subscribe");
-    assert_eq!(alta["answer"], published(&snapshot, Topic::ConectateAlta, Scope::Estado));
+    assert_eq!(alta["answer"], published(&snapshot, Topic::CONECTATE_ALTA, Scope::Estado));
     assert_eq!(app.store.subscriber_count().await.unwrap(), 0, "a trial subscribes no one");
 
     // A new publication is what the next trial reads.
     let mut content = snapshot.content.clone();
-    let key = schemas::AnswerKey::new(Topic::Confirmados, Scope::Municipio(leon));
+    let key = schemas::AnswerKey::new(Topic::from_static("confirmados"), Scope::Municipio(leon));
     content.answers.get_mut(&key).unwrap().answer = schemas::Answer::text("León: cifras corregidas.").unwrap();
     let next = app.store.publish(&content, Some(snapshot.version), 5).await.unwrap();
     let again = tried(&app, json!({"text": "casos en León"})).await;

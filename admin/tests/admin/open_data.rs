@@ -72,7 +72,9 @@ async fn the_files_equal_the_admin_report(kind: StoreKind) {
     // subscriptions before and within the range.
     let mut next = 0;
     for (i, day) in from.series(3.days()).take_while(|d| *d <= today).enumerate() {
-        for (topic, n) in [(Topic::Confirmados, 5 + i), (Topic::Menu, i % 4), (Topic::Vacunas, 2 * i)] {
+        for (topic, n) in
+            [(Topic::from_static("confirmados"), 5 + i), (Topic::MENU, i % 4), (Topic::from_static("vacunas"), 2 * i)]
+        {
             if n == 0 {
                 continue;
             }
@@ -156,17 +158,17 @@ async fn the_files_equal_the_admin_report(kind: StoreKind) {
 async fn small_counts_are_masked_unless_the_setting_allows_them(kind: StoreKind) {
     let mut app = spawn_app(kind).await;
     let (quiet, busy, lonely) = (date(2020, 5, 27), date(2020, 5, 28), date(2020, 5, 29));
-    record(&app, quiet, Topic::Confirmados, 0, 3).await;
-    record(&app, quiet, Topic::Menu, 100, 12).await;
-    record(&app, quiet, Topic::Hospitales, 200, 7).await;
+    record(&app, quiet, Topic::from_static("confirmados"), 0, 3).await;
+    record(&app, quiet, Topic::MENU, 100, 12).await;
+    record(&app, quiet, Topic::from_static("hospitales"), 200, 7).await;
     // Every topic busy but one: the smallest other is withheld, so the lonely one cannot be
     // worked out from the day's total.
-    for (i, topic) in Topic::ALL.iter().enumerate() {
-        let n = if *topic == Topic::Vacunas { 2 } else { 6 + i };
-        record(&app, busy, *topic, 1_000 + 100 * i, n).await;
+    for (i, topic) in ingest::sources::menu::bundled_topics().all().enumerate() {
+        let n = if topic == Topic::from_static("vacunas") { 2 } else { 6 + i };
+        record(&app, busy, topic, 1_000 + 100 * i, n).await;
     }
-    record(&app, lonely, Topic::Semaforo, 5_000, 2).await;
-    record(&app, lonely, Topic::Sintomas, 5_100, 1).await;
+    record(&app, lonely, Topic::from_static("semaforo"), 5_000, 2).await;
+    record(&app, lonely, Topic::from_static("sintomas"), 5_100, 1).await;
     let range = "desde=2020-05-27&hasta=2020-05-29";
 
     let masked = open_data(&app).await;
@@ -245,7 +247,7 @@ async fn bad_parameters_get_a_400_in_spanish(kind: StoreKind) {
 async fn the_files_are_cacheable_and_default_to_the_last_90_days(kind: StoreKind) {
     let mut app = spawn_app(kind).await;
     let today = today();
-    record(&app, today, Topic::Confirmados, 0, 8).await;
+    record(&app, today, Topic::from_static("confirmados"), 0, 8).await;
     let data = open_data(&app).await;
     let (status, headers, body) = get(&data, "/datos/reporte.json").await;
     assert_eq!(status, StatusCode::OK);
@@ -269,7 +271,7 @@ async fn the_files_are_cacheable_and_default_to_the_last_90_days(kind: StoreKind
     }
     // Within max-age the figures are served from memory; with no max-age the next request
     // reads the counters again, and the tag changes with the body.
-    record(&app, today, Topic::Menu, 100, 4).await;
+    record(&app, today, Topic::MENU, 100, 4).await;
     let (_, again, _) = get(&data, "/datos/reporte.json").await;
     assert_eq!(again["etag"].to_str().unwrap(), etag, "kept for max-age");
     app.settings.open_data.max_age_secs = 0;

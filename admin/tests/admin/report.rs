@@ -59,7 +59,12 @@ async fn write_programme(app: &TestApp) -> Recount {
     for (day, n) in days.iter().copied().zip(counts).chain(outside) {
         for _ in 0..n {
             let user = (next * 7_919) % USERS;
-            let topic = [Topic::Confirmados, Topic::Menu, Topic::Hospitales, Topic::Vacunas][next % 4];
+            let topic = [
+                Topic::from_static("confirmados"),
+                Topic::MENU,
+                Topic::from_static("hospitales"),
+                Topic::from_static("vacunas"),
+            ][next % 4];
             next += 1;
             batch.push(Interaction { day, topic, user: users[user] });
             let entry = recount.days.entry(day).or_default();

@@ -213,7 +213,7 @@ impl TestApp {
         let batch: Vec<store::Interaction> = (0..n)
             .map(|i| store::Interaction {
                 day,
-                topic: schemas::Topic::Confirmados,
+                topic: schemas::Topic::from_static("confirmados"),
                 user: self.config.hasher.key(&UserAddress::Phone(PhoneNumber::parse(&phone(i)).unwrap())),
             })
             .collect();

@@ -62,7 +62,7 @@ async fn the_bot_is_tried_like_a_citizen_and_nothing_is_written() {
             b.click("#probar-enviar").await;
             b.wait_contains(&format!("{LAST} .entendido"), "Entendido como: Casos confirmados.").await;
             let shown = b.wait_text(&format!("{LAST} .burbuja .texto"), |t| !t.is_empty()).await;
-            assert_eq!(shown, published(Topic::Confirmados, Scope::Estado).trim());
+            assert_eq!(shown, published(Topic::from_static("confirmados"), Scope::Estado).trim());
             let bold = b.texts(&format!("{LAST} .burbuja .texto strong")).await;
             assert!(!bold.is_empty(), "the answer's *marks* show as bold");
 
@@ -71,7 +71,7 @@ async fn the_bot_is_tried_like_a_citizen_and_nothing_is_written() {
             b.click("#probar-enviar").await;
             b.wait_contains(&format!("{LAST} .entendido"), "Entendido como: Casos confirmados en León.").await;
             let shown = b.wait_text(&format!("{LAST} .burbuja .texto"), |t| !t.is_empty()).await;
-            assert_eq!(shown, published(Topic::Confirmados, Scope::Municipio(leon)).trim());
+            assert_eq!(shown, published(Topic::from_static("confirmados"), Scope::Municipio(leon)).trim());
 
             b.fill("#probar-texto", "ALTA").await;
             b.click("#probar-enviar").await;

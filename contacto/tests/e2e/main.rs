@@ -12,6 +12,8 @@
 //! - `report`: `contacto report` in Spanish and as CSV.
 //! - `otro_estado`: another state (Baja California) chosen with one setting, checked against a
 //!   recount.
+//! - `nuevo_tema`: a topic («dengue») added with files only, answered, routed, counted and
+//!   removed.
 //! - `scale_out`: one ingest, two responders and two senders on one Redis, and the metrics.
 //! - `common`: the built `contacto` with a clean environment.
 
@@ -19,6 +21,7 @@ mod common;
 mod conectate;
 mod console;
 mod ingest;
+mod nuevo_tema;
 mod otro_estado;
 mod report;
 mod responder;

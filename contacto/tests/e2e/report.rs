@@ -38,10 +38,14 @@ async fn report_prints_the_programme_in_spanish_and_as_csv() {
     // same 600 and 100 more.
     let mut batch = Vec::new();
     for i in 0..1_500 {
-        batch.push(Interaction { day: date(2020, 5, 27), topic: Topic::Confirmados, user: user(i % 600) });
+        batch.push(Interaction {
+            day: date(2020, 5, 27),
+            topic: Topic::from_static("confirmados"),
+            user: user(i % 600),
+        });
     }
     for i in 0..2_301 {
-        batch.push(Interaction { day: date(2020, 5, 29), topic: Topic::Menu, user: user(i % 700) });
+        batch.push(Interaction { day: date(2020, 5, 29), topic: Topic::MENU, user: user(i % 700) });
     }
     store.record_interactions(&batch).await.unwrap();
     let address = UserAddress::Phone(PhoneNumber::parse("5214770000001").unwrap());

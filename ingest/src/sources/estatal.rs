@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 use minijinja::value::Value as J;
-use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, Topic, catalogue, es_mx};
+use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, catalogue, es_mx};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Node, Table, Text, Value};
@@ -88,6 +88,11 @@ const FIGURES: [(&str, &str); 6] = [
 ];
 
 impl Cifras {
+    /// The figure `name` (one of [`FIGURES`]' names), if given.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.clone().slot(name).take()
+    }
+
     fn slot(&mut self, name: &str) -> &mut Option<u64> {
         match name {
             "recuperados" => &mut self.recuperados,
@@ -202,15 +207,15 @@ impl SourceKind for Estatal {
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
         let mut answers = Vec::new();
         let estado = J::from(minijinja::value::Serde(&dataset.estado));
-        for topic in [Topic::Recuperados, Topic::TransmisionComunitaria] {
+        // Each topic the catalogue feeds from this source shows one figure (`dato`): answered
+        // for the state and for every municipio that has that figure.
+        let names: Vec<&str> = FIGURES.iter().map(|(n, _)| *n).collect();
+        for entry in super::maintainer::figures_named(&common.fed, &names)? {
             let scopes = std::iter::once(Scope::Estado).chain(
                 dataset
                     .municipios
                     .iter()
-                    .filter(|(_, c)| match topic {
-                        Topic::Recuperados => c.recuperados.is_some(),
-                        _ => c.transmision_comunitaria.is_some(),
-                    })
+                    .filter(|(_, c)| c.get(&entry.figure).is_some())
                     .map(|(id, _)| Scope::Municipio(*id)),
             );
             for scope in scopes {
@@ -218,13 +223,12 @@ impl SourceKind for Estatal {
                     Scope::Estado => &dataset.estado,
                     Scope::Municipio(id) => &dataset.municipios[&id],
                 };
-                let key = AnswerKey::new(topic, scope);
                 let values = minijinja::context! {
                     cifras => J::from(minijinja::value::Serde(cifras)),
                     estado => estado.clone(),
                     fase => dataset.fase.clone(),
                 };
-                answers.push((key, renderer.render(key, common, values)?));
+                answers.push(renderer.render_topic(entry, scope, common, values)?);
             }
         }
         Ok(answers)

@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use minijinja::value::Value as J;
-use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, Topic, es_mx, normalize::normalize};
+use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, es_mx, normalize::normalize};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Table, Text};
@@ -241,14 +241,15 @@ impl SourceKind for Hospitales {
                 Scope::Estado => Vec::new(),
                 Scope::Municipio(id) => by_municipio.get(&Some(id)).into_iter().flatten().map(|u| view(u)).collect(),
             };
-            let key = AnswerKey::new(Topic::Hospitales, scope);
             let values = minijinja::context! {
                 total => dataset.unidades.len(),
                 grupos => J::from(minijinja::value::Serde(&grupos)),
                 sin_municipio => J::from(minijinja::value::Serde(&sin_municipio)),
                 unidades => J::from(minijinja::value::Serde(&unidades)),
             };
-            answers.push((key, renderer.render(key, common, values)?));
+            for entry in &common.fed {
+                answers.push(renderer.render_topic(entry, scope, common, values.clone())?);
+            }
         }
         Ok(answers)
     }

@@ -10,7 +10,8 @@
 //! | `programas` | [`programas`] | programas de apoyo by sector (CSV or TOML) |
 //! | `sintomas` | [`sintomas`] | the official text on signs and symptoms (TOML) |
 //! | `vacunas` | [`vacunas`] | vaccination stages and doses applied (TOML) |
-//! | `menu` | [`menu`] | menus, keywords, municipio aliases and the fixed texts: the router table (TOML) |
+//! | `cifras` | [`cifras`] | figures per municipio with a data date, for any topic of the catalogue (CSV) |
+//! | `menu` | [`menu`] | menus, keywords, municipio aliases, the fixed texts and the topic catalogue: the router table (TOML) |
 //!
 //! [`semaforo_color`], [`semaforo_records`] and [`semaforo_answer`] are what the two semáforo
 //! kinds share (the colours, the two records, the one answer both render), so neither kind's
@@ -22,6 +23,7 @@
 
 // Newer clippy lints flag two spots of the national file's module that the ingest branch has
 // already changed (`Columns::width`, `is_multiple_of`); this goes when the branches meet.
+pub mod cifras;
 pub mod covid;
 pub mod estatal;
 pub mod hospitales;
@@ -48,8 +50,8 @@ use crate::source::{Source, SourceKind};
 
 /// Every kind, by name, in the order a file's content is tried against them
 /// ([`crate::offline::recognise`]): the most specific marks first, since a menu file mentions
-/// every topic. `covid` is recognised by its file's name only.
-pub const KINDS: [&str; 9] = [
+/// every topic. `covid` and `cifras` are recognised by their files' names only.
+pub const KINDS: [&str; 10] = [
     menu::KIND,
     semaforo::KIND,
     semaforo_estatal::KIND,
@@ -58,6 +60,7 @@ pub const KINDS: [&str; 9] = [
     programas::KIND,
     estatal::KIND,
     sintomas::KIND,
+    cifras::KIND,
     covid::KIND,
 ];
 
@@ -79,6 +82,7 @@ pub fn visit<V: KindVisitor>(kind: &str, visitor: V) -> Option<V::Output> {
         sintomas::KIND => visitor.visit::<sintomas::Sintomas>(),
         vacunas::KIND => visitor.visit::<vacunas::Vacunas>(),
         menu::KIND => visitor.visit::<menu::Menu>(),
+        cifras::KIND => visitor.visit::<cifras::Cifras>(),
         _ => return None,
     })
 }

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 use minijinja::value::Value as J;
-use schemas::{Answer, AnswerKey, SourceName, Topic, es_mx};
+use schemas::{Answer, AnswerKey, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Table, Text};
@@ -170,9 +170,8 @@ impl SourceKind for Programas {
             .into_iter()
             .map(|(sector, programas)| serde_json::json!({ "sector": sector, "programas": programas }))
             .collect();
-        let key = AnswerKey::estado(Topic::Programas);
         let values = minijinja::context! { sectores => J::from(minijinja::value::Serde(&sectores)) };
-        Ok(vec![(key, renderer.render(key, common, values)?)])
+        common.fed.iter().map(|entry| renderer.render_topic(entry, Scope::Estado, common, values.clone())).collect()
     }
 }
 

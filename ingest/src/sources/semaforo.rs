@@ -228,7 +228,7 @@ impl SourceKind for Semaforo {
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
         let estatal: Option<EstatalRecord> = companion(common, &self.config.estatal);
-        Ok(vec![answer(Some(dataset), estatal.as_ref(), renderer, common)?])
+        answer(Some(dataset), estatal.as_ref(), renderer, common)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The semáforo answer, which both semáforo kinds render (each reading the other's last good
 //! record as its companion), so a change in either shows at once.
 
-use schemas::{Answer, AnswerKey, Topic, es_mx};
+use schemas::{Answer, AnswerKey, Scope, es_mx};
 
 use super::semaforo_records::{EstatalRecord, SemaforoDataset, periodo};
 use crate::error::RenderError;
@@ -13,14 +13,15 @@ pub fn companion<T: serde::de::DeserializeOwned>(common: &Common, name: &str) ->
     serde_json::from_value(stored.dataset.clone()).ok()
 }
 
-/// The semáforo answer: the federal colour and the state's own, each with its period and
-/// source. Both semáforo kinds render it, so a change in either shows at once.
+/// The semáforo answer of each topic the catalogue feeds from either semáforo source: the
+/// federal colour and the state's own, each with its period and source. Both semáforo kinds
+/// render it, so a change in either shows at once.
 pub fn answer(
     federal: Option<&SemaforoDataset>,
     estatal: Option<&EstatalRecord>,
     renderer: &Renderer,
     common: &Common,
-) -> Result<(AnswerKey, Answer), RenderError> {
+) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
     let federal = federal.map(|f| {
         minijinja::context! {
             color => f.color.nombre(),
@@ -42,7 +43,6 @@ pub fn answer(
             fuente => e.fuente.clone(),
         }
     });
-    let key = AnswerKey::estado(Topic::Semaforo);
     let values = minijinja::context! { federal => federal, estatal => estatal };
-    Ok((key, renderer.render(key, common, values)?))
+    common.fed.iter().map(|entry| renderer.render_topic(entry, Scope::Estado, common, values.clone())).collect()
 }

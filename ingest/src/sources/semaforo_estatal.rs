@@ -142,7 +142,7 @@ impl SourceKind for SemaforoEstatal {
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
         let federal: Option<SemaforoDataset> = companion(common, &self.config.federal);
-        Ok(vec![answer(federal.as_ref(), Some(dataset), renderer, common)?])
+        answer(federal.as_ref(), Some(dataset), renderer, common)
     }
 }
 

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use schemas::{Answer, AnswerKey, SourceName, Topic, es_mx};
+use schemas::{Answer, AnswerKey, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Text};
@@ -120,12 +120,11 @@ impl SourceKind for Sintomas {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
-        let key = AnswerKey::estado(Topic::Sintomas);
         let values = minijinja::context! {
             titulo => dataset.titulo.clone(),
             texto => dataset.texto.clone(),
             fuente_url => dataset.fuente_url.clone(),
         };
-        Ok(vec![(key, renderer.render(key, common, values)?)])
+        common.fed.iter().map(|entry| renderer.render_topic(entry, Scope::Estado, common, values.clone())).collect()
     }
 }

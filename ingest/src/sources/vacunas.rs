@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 use minijinja::value::Value as J;
-use schemas::{Answer, AnswerKey, SourceName, Topic, es_mx};
+use schemas::{Answer, AnswerKey, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 use settings::DraftTrigger;
 
@@ -180,7 +180,6 @@ impl SourceKind for Vacunas {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
-        let key = AnswerKey::estado(Topic::Vacunas);
         let per_100 = dataset.poblacion.filter(|&p| p > 0).map(|p| dataset.dosis_aplicadas as f64 * 100.0 / p as f64);
         let values = minijinja::context! {
             dosis_aplicadas => dataset.dosis_aplicadas as i64,
@@ -188,7 +187,7 @@ impl SourceKind for Vacunas {
             registro_url => dataset.registro_url.clone(),
             etapas => J::from(minijinja::value::Serde(&dataset.etapas)),
         };
-        Ok(vec![(key, renderer.render(key, common, values)?)])
+        common.fed.iter().map(|entry| renderer.render_topic(entry, Scope::Estado, common, values.clone())).collect()
     }
 }
 

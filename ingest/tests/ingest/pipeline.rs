@@ -74,15 +74,15 @@ async fn a_zip_over_http_becomes_every_answer_with_date_source_and_recounted_fig
         assert!(text.contains("13 de abril de 2020"), "{text}");
         assert!(text.contains("Secretaría de Salud federal, datos abiertos COVID-19"), "{text}");
     }
-    let estado = body(&s.store, Topic::Confirmados, Scope::Estado).await;
+    let estado = body(&s.store, Topic::from_static("confirmados"), Scope::Estado).await;
     let confirmed = es_mx::integer(expected.by_unidad_medica[0] as i64);
     assert!(estado.contains(&format!("*{confirmed}* casos")), "{estado}");
-    let descartados = body(&s.store, Topic::Descartados, Scope::Estado).await;
+    let descartados = body(&s.store, Topic::from_static("descartados"), Scope::Estado).await;
     assert!(
         descartados.contains(&format!("*{}*", es_mx::integer(expected.by_unidad_medica[2] as i64))),
         "{descartados}"
     );
-    let leon_text = body(&s.store, Topic::Confirmados, leon()).await;
+    let leon_text = body(&s.store, Topic::from_static("confirmados"), leon()).await;
     let leon_expected = expected.municipios.get(&20).map_or(0, |t| t[0]);
     assert!(leon_text.contains(&format!("*{leon_expected}* casos")), "{leon_text}");
     assert!(leon_text.starts_with("*Casos confirmados de COVID-19 en León*"), "{leon_text}");
@@ -127,7 +127,7 @@ async fn an_unchanged_file_is_recorded_as_unchanged_and_not_published_again(kind
 async fn other_sources_answers_are_carried_over(kind: StoreKind) {
     let s = kind.open().await;
     let mut content = schemas::SnapshotContent::default();
-    let sintomas = AnswerKey::estado(Topic::Sintomas);
+    let sintomas = AnswerKey::estado(Topic::from_static("sintomas"));
     content.replace_source(
         Provenance {
             source: "sintomas".parse().unwrap(),
@@ -151,7 +151,10 @@ async fn other_sources_answers_are_carried_over(kind: StoreKind) {
     assert!(after.version > before.version);
     assert_eq!(after.answer(&sintomas).unwrap().answer.body(), "Fiebre, tos seca y cansancio.");
     assert_eq!(after.content.provenance.len(), 2);
-    assert_eq!(after.content.router, before.content.router, "the router table belongs to another source");
+    let bundled = ingest::sources::menu::bundled_topics();
+    assert_eq!(after.content.router.topics, *bundled, "the catalogue in force is recorded with the answers");
+    let router = schemas::RouterTable { topics: Default::default(), ..after.content.router.clone() };
+    assert_eq!(router, before.content.router, "the rest of the router table belongs to another source");
 }
 
 /// The April rows without `drop` of the state's confirmed cases, dated `date`.
@@ -175,7 +178,7 @@ async fn falling_figures_are_quarantined_until_a_maintainer_forces_them(kind: St
     let (ingest, _data) = ingest_with(s.store.clone(), covid_settings(&url(&http)), None);
     let good = run(&ingest).await.run;
     assert_eq!(good.result, RunResult::Published);
-    let good_text = body(&s.store, Topic::Confirmados, Scope::Estado).await;
+    let good_text = body(&s.store, Topic::from_static("confirmados"), Scope::Estado).await;
 
     server.set(day("2020-04-14", 5));
     let report = run(&ingest).await;
@@ -185,7 +188,7 @@ async fn falling_figures_are_quarantined_until_a_maintainer_forces_them(kind: St
     assert!(error.contains("los casos confirmados del estado bajan de"), "{error}");
     assert!(error.contains("contacto ingest --force covid"), "{error}");
     assert_eq!(s.store.current_version().await.unwrap(), good.version, "a quarantined dataset is not published");
-    assert_eq!(body(&s.store, Topic::Confirmados, Scope::Estado).await, good_text);
+    assert_eq!(body(&s.store, Topic::from_static("confirmados"), Scope::Estado).await, good_text);
 
     // The same file again: still quarantined (and not published by a later normal run).
     assert_eq!(run(&ingest).await.run.result, RunResult::Unchanged);
@@ -197,7 +200,7 @@ async fn falling_figures_are_quarantined_until_a_maintainer_forces_them(kind: St
     assert_eq!(forced.forced_by, Some(Actor::CommandLine));
     assert_eq!(forced.data_date, Some(jiff::civil::date(2020, 4, 14)));
     assert!(forced.version > good.version);
-    let now = body(&s.store, Topic::Confirmados, Scope::Estado).await;
+    let now = body(&s.store, Topic::from_static("confirmados"), Scope::Estado).await;
     assert!(now.contains("14 de abril de 2020") && now != good_text, "{now}");
 
     let again = ingest.run("covid", RunMode::Force(Actor::CommandLine), Progress::shared()).await;
@@ -308,16 +311,17 @@ async fn concurrent_publishers_lose_no_answers(kind: StoreKind) {
                     rows: i,
                 };
                 let answer = Answer::text(format!("{name} {i}")).unwrap();
-                let render = |_| Ok::<_, String>((vec![(AnswerKey::estado(topic), answer.clone())], None));
+                let render = |_, _: &_| Ok::<_, String>((vec![(AnswerKey::estado(topic), answer.clone())], None));
                 publisher.publish(&*store, &provenance, &[], render).await.unwrap();
             }
         })
     };
-    let (a, b) = (publish("hospitales", Topic::Hospitales), publish("sintomas", Topic::Sintomas));
+    let (a, b) =
+        (publish("hospitales", Topic::from_static("hospitales")), publish("sintomas", Topic::from_static("sintomas")));
     a.await.unwrap();
     b.await.unwrap();
-    assert_eq!(body(&s.store, Topic::Hospitales, Scope::Estado).await, "hospitales 9");
-    assert_eq!(body(&s.store, Topic::Sintomas, Scope::Estado).await, "sintomas 9");
+    assert_eq!(body(&s.store, Topic::from_static("hospitales"), Scope::Estado).await, "hospitales 9");
+    assert_eq!(body(&s.store, Topic::from_static("sintomas"), Scope::Estado).await, "sintomas 9");
 }
 
 #[tokio::test]

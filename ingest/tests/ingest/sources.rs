@@ -4,6 +4,7 @@
 //! the wrong encoding, schema errors at their exact line and column, quarantine and force, and
 //! one failing source leaving every other answer current.
 
+use ingest::sources::menu::bundled_topics;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -157,29 +158,29 @@ async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_an
         assert!(body.contains(attribution(answer.source.as_str())), "{key}: {body}");
     }
 
-    let recuperados = text(&snap, Topic::Recuperados, Scope::Estado);
+    let recuperados = text(&snap, Topic::from_static("recuperados"), Scope::Estado);
     assert!(recuperados.contains("se han recuperado *33* personas de 102 casos confirmados"), "{recuperados}");
-    let comunitaria = text(&snap, Topic::TransmisionComunitaria, Scope::Estado);
+    let comunitaria = text(&snap, Topic::from_static("transmision_comunitaria"), Scope::Estado);
     assert!(comunitaria.contains("hay *10* casos de transmisión comunitaria"), "{comunitaria}");
     assert!(comunitaria.contains("La epidemia está en fase dos."), "{comunitaria}");
 
     // Hospitals: the state lists all 57; León lists exactly its rows, with their occupancy.
     let rows = hospital_rows();
-    let estado = text(&snap, Topic::Hospitales, Scope::Estado);
+    let estado = text(&snap, Topic::from_static("hospitales"), Scope::Estado);
     assert!(estado.contains(&format!("{} unidades de la Red IRAG", rows.len())), "{estado}");
     for [name, institution, occupancy, _] in &rows {
         assert!(estado.contains(&format!("• {name} ({institution}): {occupancy} % ocupado")), "{name}: {estado}");
     }
-    let leon = text(&snap, Topic::Hospitales, municipio(20));
+    let leon = text(&snap, Topic::from_static("hospitales"), municipio(20));
     let in_leon: Vec<_> = rows.iter().filter(|r| r[3] == "León").collect();
     assert_eq!(leon.matches("• ").count(), in_leon.len(), "{leon}");
     for [name, ..] in in_leon {
         assert!(leon.contains(name.as_str()), "{leon}");
     }
-    let atarjea = text(&snap, Topic::Hospitales, municipio(6));
+    let atarjea = text(&snap, Topic::from_static("hospitales"), municipio(6));
     assert!(atarjea.contains("no tiene unidades en Atarjea"), "{atarjea}");
 
-    let semaforo = text(&snap, Topic::Semaforo, Scope::Estado);
+    let semaforo = text(&snap, Topic::from_static("semaforo"), Scope::Estado);
     assert!(
         semaforo.contains("Semáforo federal de riesgo epidémico: *amarillo*, vigente del 12 al 25 de abril de 2021"),
         "{semaforo}"
@@ -187,24 +188,24 @@ async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_an
     assert!(semaforo.contains("*rojo*, vigente del 25 al 31 de mayo de 2020"), "{semaforo}");
     assert!(semaforo.contains("• Restaurantes: aforo de 30 %"), "{semaforo}");
 
-    let vacunas = text(&snap, Topic::Vacunas, Scope::Estado);
+    let vacunas = text(&snap, Topic::from_static("vacunas"), Scope::Estado);
     assert!(vacunas.contains("se han aplicado *7,062,547* dosis"), "{vacunas}");
     assert!(vacunas.contains("*Etapa 3* (abril a mayo de 2021): Personas de 50 a 59 años."), "{vacunas}");
-    let programas = text(&snap, Topic::Programas, Scope::Estado);
+    let programas = text(&snap, Topic::from_static("programas"), Scope::Estado);
     assert!(
         programas.contains("*Impulso Económico GTO*")
             && programas.contains("https://impulsoeconomico.guanajuato.gob.mx")
     );
     assert!(
-        text(&snap, Topic::Sintomas, Scope::Estado)
+        text(&snap, Topic::from_static("sintomas"), Scope::Estado)
             .starts_with("*Signos y síntomas de COVID-19*\nLos síntomas más comunes")
     );
     for topic in [
-        Topic::Ayuda,
-        Topic::ConectateAlta,
-        Topic::ConectateYaSuscrito,
-        Topic::ConectateBaja,
-        Topic::ConectateNoSuscrito,
+        Topic::AYUDA,
+        Topic::CONECTATE_ALTA,
+        Topic::CONECTATE_YA_SUSCRITO,
+        Topic::CONECTATE_BAJA,
+        Topic::CONECTATE_NO_SUSCRITO,
     ] {
         assert!(!text(&snap, topic, Scope::Estado).is_empty());
     }
@@ -221,22 +222,22 @@ async fn every_kind_served_over_http_publishes_its_answers_each_with_its_date_an
         assert_eq!(entry.number as usize, i + 1);
         assert!(principal.answer.body().contains(&format!("*{}.* {}", entry.number, entry.label)));
     }
-    assert_eq!(text(&snap, Topic::Menu, Scope::Estado), principal.answer.body());
+    assert_eq!(text(&snap, Topic::MENU, Scope::Estado), principal.answer.body());
     let cifras = router.menu(&"cifras".parse::<MenuId>().unwrap()).unwrap();
-    assert_eq!(cifras.entry(6).unwrap().target, Target::Topic(Topic::TransmisionComunitaria));
+    assert_eq!(cifras.entry(6).unwrap().target, Target::Topic(Topic::from_static("transmision_comunitaria")));
     let target = |phrase: &str| {
         let phrase = Keyword::parse(phrase).unwrap();
         router.keywords.iter().find(|k| k.phrase == phrase).map(|k| k.target.clone())
     };
     for alta in ["alta", "suscribir", "suscribirme", "unirme", "recibir avisos"] {
-        assert_eq!(target(alta), Some(Target::Topic(Topic::ConectateAlta)), "{alta}");
+        assert_eq!(target(alta), Some(Target::Topic(Topic::CONECTATE_ALTA)), "{alta}");
     }
     // The name alone opens the Conéctate menu: a subscription needs a request.
     assert_eq!(target("Conéctate"), Some(Target::Menu("conectate".parse().unwrap())));
     for baja in ["baja", "cancelar", "stop", "salirme", "no más"] {
-        assert_eq!(target(baja), Some(Target::Topic(Topic::ConectateBaja)), "{baja}");
+        assert_eq!(target(baja), Some(Target::Topic(Topic::CONECTATE_BAJA)), "{baja}");
     }
-    assert_eq!(target("síntomas"), Some(Target::Topic(Topic::Sintomas)));
+    assert_eq!(target("síntomas"), Some(Target::Topic(Topic::from_static("sintomas"))));
     assert_eq!(target("hola"), Some(Target::Menu(MenuId::principal())));
     let alias = |a: &str| router.municipio_aliases.get(&Keyword::parse(a).unwrap()).map(|m| m.code());
     for (a, code) in [
@@ -266,7 +267,7 @@ async fn the_semaforo_answer_shows_both_colours_however_its_two_sources_interlea
         let other = if round % 2 == 0 { &one } else { &two };
         let (federal, estatal) = tokio::join!(run(&one, "semaforo"), run(other, "semaforo_estatal"));
         assert_eq!((federal.run.result, estatal.run.result), (RunResult::Published, RunResult::Published));
-        let semaforo = text(&snapshot(&s).await, Topic::Semaforo, Scope::Estado);
+        let semaforo = text(&snapshot(&s).await, Topic::from_static("semaforo"), Scope::Estado);
         assert!(semaforo.contains("Semáforo federal de riesgo epidémico: *amarillo*,"), "round {round}: {semaforo}");
         assert!(semaforo.contains("*rojo*, vigente del 25 al 31 de mayo de 2020"), "round {round}: {semaforo}");
     }
@@ -282,7 +283,7 @@ async fn a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_
     let site = Site::start().await;
     let (ingest, _data) = site.ingest(&s.store);
     assert_eq!(run(&ingest, "semaforo").await.run.result, RunResult::Published);
-    let good = text(&snapshot(&s).await, Topic::Semaforo, Scope::Estado);
+    let good = text(&snapshot(&s).await, Topic::from_static("semaforo"), Scope::Estado);
     let version = s.store.current_version().await.unwrap();
 
     let cases: [(Vec<u8>, &str); 4] = [
@@ -315,7 +316,11 @@ async fn a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_
         assert!(error.contains(expected), "{error}");
         assert_eq!(s.store.current_version().await.unwrap(), version, "nothing was published");
     }
-    assert_eq!(text(&snapshot(&s).await, Topic::Semaforo, Scope::Estado), good, "the last good colour stays");
+    assert_eq!(
+        text(&snapshot(&s).await, Topic::from_static("semaforo"), Scope::Estado),
+        good,
+        "the last good colour stays"
+    );
     let runs = s.store.runs(&schemas::RunFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(runs.iter().filter(|r| r.source_drift).count(), 4, "the run log records each drift");
 
@@ -330,7 +335,7 @@ async fn a_changed_page_is_source_drift_naming_the_selector_and_the_last_colour_
     );
     let r = run(&css, "semaforo").await.run;
     assert_eq!(r.result, RunResult::Published, "{:?}", r.error);
-    let now = text(&snapshot(&s).await, Topic::Semaforo, Scope::Estado);
+    let now = text(&snapshot(&s).await, Topic::from_static("semaforo"), Scope::Estado);
     assert!(now.contains("*verde*, vigente del 26 de abril al 9 de mayo de 2021"), "{now}");
     site.set(
         "semaforo",
@@ -346,7 +351,7 @@ async fn a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until
     let site = Site::start().await;
     let (ingest, _data) = site.ingest(&s.store);
     assert_eq!(run(&ingest, "hospitales").await.run.result, RunResult::Published);
-    let good = text(&snapshot(&s).await, Topic::Hospitales, Scope::Estado);
+    let good = text(&snapshot(&s).await, Topic::from_static("hospitales"), Scope::Estado);
 
     let full = String::from_utf8(bundled("hospitales/hospitales_2020-09-24.csv")).unwrap();
     let three: String = full.lines().take(4).map(|l| format!("{l}\n")).collect();
@@ -360,11 +365,11 @@ async fn a_hospital_list_that_falls_from_57_units_to_3_waits_in_quarantine_until
         "{error}"
     );
     assert!(error.contains("contacto ingest --force hospitales"), "{error}");
-    assert_eq!(text(&snapshot(&s).await, Topic::Hospitales, Scope::Estado), good);
+    assert_eq!(text(&snapshot(&s).await, Topic::from_static("hospitales"), Scope::Estado), good);
 
     let forced = ingest.run("hospitales", RunMode::Force(Actor::CommandLine), Progress::shared()).await.unwrap().run;
     assert_eq!((forced.result, forced.forced), (RunResult::Published, true));
-    let now = text(&snapshot(&s).await, Topic::Hospitales, Scope::Estado);
+    let now = text(&snapshot(&s).await, Topic::from_static("hospitales"), Scope::Estado);
     assert!(now.contains("3 unidades de la Red IRAG"), "{now}");
 }
 
@@ -401,8 +406,8 @@ async fn a_failing_source_keeps_its_answers_while_the_others_stay_current(kind: 
     let after = snapshot(&s).await;
     for key in before.content.answers.keys() {
         let (old, new) = (&before.content.answers[key], &after.content.answers[key]);
-        match key.topic {
-            Topic::Programas | Topic::Vacunas => assert_ne!(old, new, "{key} is current"),
+        match key.topic.slug() {
+            "programas" | "vacunas" => assert_ne!(old, new, "{key} is current"),
             _ => assert_eq!(old, new, "{key} kept"),
         }
     }
@@ -410,9 +415,9 @@ async fn a_failing_source_keeps_its_answers_while_the_others_stay_current(kind: 
     for source in ["hospitales", "menu", "semaforo"] {
         assert_eq!(after.content.provenance[source], before.content.provenance[source], "{source}");
     }
-    assert!(text(&after, Topic::Programas, Scope::Estado).contains("*Médico en tu casa*"));
-    assert!(text(&after, Topic::Vacunas, Scope::Estado).contains("*7,100,000* dosis"));
-    assert!(text(&after, Topic::Vacunas, Scope::Estado).contains("16 de mayo de 2022"));
+    assert!(text(&after, Topic::from_static("programas"), Scope::Estado).contains("*Médico en tu casa*"));
+    assert!(text(&after, Topic::from_static("vacunas"), Scope::Estado).contains("*7,100,000* dosis"));
+    assert!(text(&after, Topic::from_static("vacunas"), Scope::Estado).contains("16 de mayo de 2022"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -494,7 +499,7 @@ async fn files_and_pages_in_windows_1252_give_the_same_answers_with_a_warning() 
     let (a, b) = (snapshot(&utf8).await, snapshot(&latin).await);
     assert_eq!(a.content.answers, b.content.answers, "every accent, quote and bullet read right");
     assert_eq!(a.content.router, b.content.router);
-    let guanajuato = text(&b, Topic::Hospitales, municipio(15));
+    let guanajuato = text(&b, Topic::from_static("hospitales"), municipio(15));
     assert!(guanajuato.contains("Hospital General Guanajuato ´´dr. Valentín Gracia´´"), "{guanajuato}");
 }
 
@@ -644,8 +649,9 @@ async fn the_state_portal_json_reads_raw_or_as_scrapers_store_it_like_the_toml_f
         let path = repo().join("fixtures").join(file);
         let checker = ingest::offline::resolve(&settings, &path, Some("estatal")).unwrap().checker;
         let renderer = ingest::render::Renderer::load(&repo().join("templates")).unwrap();
-        let checked =
-            checker.check(&ingest::fetch::Body::from_file(&path).unwrap(), &renderer, Default::default()).unwrap();
+        let checked = checker
+            .check(&ingest::fetch::Body::from_file(&path).unwrap(), &renderer, Default::default(), bundled_topics())
+            .unwrap();
         assert_eq!(checked.dataset, state, "{file} holds the same figures");
     }
 
@@ -653,9 +659,12 @@ async fn the_state_portal_json_reads_raw_or_as_scrapers_store_it_like_the_toml_f
     let checker = ingest::offline::resolve(&settings, &bad, None).unwrap();
     assert_eq!(checker.kind, "estatal", "recognised by its content");
     let renderer = ingest::render::Renderer::load(&repo().join("templates")).unwrap();
-    let Err(problem) =
-        checker.checker.check(&ingest::fetch::Body::from_file(&bad).unwrap(), &renderer, Default::default())
-    else {
+    let Err(problem) = checker.checker.check(
+        &ingest::fetch::Body::from_file(&bad).unwrap(),
+        &renderer,
+        Default::default(),
+        bundled_topics(),
+    ) else {
         panic!("a negative count passed")
     };
     let text = raw_portal(true);

@@ -24,7 +24,7 @@ fn loose_allowance(len: usize) -> usize {
 impl Understanding {
     /// Up to `max` topics whose keywords come closest to the words of a masked phrase (normalised, see
     /// [`schemas::masking`]), the
-    /// closest first (topics in their usual order on a tie); none when nothing is close.
+    /// closest first (topics in catalogue order on a tie); none when nothing is close.
     pub fn closest_topics(&self, phrase: &str, max: usize) -> Vec<Topic> {
         let stems: Vec<String> = phrase
             .split(' ')
@@ -34,7 +34,7 @@ impl Understanding {
         let mut closest: HashMap<Topic, usize> = HashMap::new();
         for keyword in &self.keywords.all {
             let Target::Topic(topic) = keyword.value.target else { continue };
-            if !topic.is_subject() {
+            if topic.is_system() {
                 continue;
             }
             for key in keyword.keys.iter().filter(|k| k.len() >= MIN_STEM) {
@@ -47,9 +47,10 @@ impl Understanding {
                 }
             }
         }
-        let mut topics: Vec<(usize, Topic)> = closest.into_iter().map(|(t, d)| (d, t)).collect();
+        let position = |t: Topic| self.topics.subjects().position(|s| s == t).unwrap_or(usize::MAX);
+        let mut topics: Vec<(usize, usize, Topic)> = closest.into_iter().map(|(t, d)| (d, position(t), t)).collect();
         topics.sort();
-        topics.into_iter().take(max).map(|(_, t)| t).collect()
+        topics.into_iter().take(max).map(|(_, _, t)| t).collect()
     }
 }
 
@@ -63,8 +64,8 @@ mod tests {
     #[test]
     fn phrases_suggest_the_topics_of_their_nearest_keywords() {
         let u = Understanding::compile(&table());
-        assert_eq!(u.closest_topics("donde me vacunan a los abuelos", 3), [Topic::Vacunas]);
-        assert_eq!(u.closest_topics("cuantas muertas hubo ayer", 3), [Topic::Defunciones]);
+        assert_eq!(u.closest_topics("donde me vacunan a los abuelos", 3), [Topic::from_static("vacunas")]);
+        assert_eq!(u.closest_topics("cuantas muertas hubo ayer", 3), [Topic::from_static("defunciones")]);
         assert_eq!(
             u.closest_topics("me llamo [nombre] quiero cita para fumigar", 3),
             [],

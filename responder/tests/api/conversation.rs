@@ -93,7 +93,15 @@ async fn until_a_snapshot_exists_the_service_says_it_is_getting_ready(kind: Stor
     app.publish_snapshot(&content).await;
     assert_eq!(say(&app, me, "casos en León").await, vec!["Casos confirmados de COVID-19 en León: 640.".to_owned()]);
     assert_eq!(
-        app.responder.mirror().current().unwrap().snapshot.answer_for(Topic::Confirmados, leon).unwrap().answer.body(),
+        app.responder
+            .mirror()
+            .current()
+            .unwrap()
+            .snapshot
+            .answer_for(Topic::from_static("confirmados"), leon)
+            .unwrap()
+            .answer
+            .body(),
         "Casos confirmados de COVID-19 en León: 640."
     );
 }
@@ -299,10 +307,10 @@ async fn interactions_and_unique_users_are_counted_by_local_day(kind: StoreKind)
     assert_eq!(days.len(), 1);
     let day = &days[0];
     assert_eq!(day.day, Some(date(2020, 5, 27)));
-    assert_eq!(day.by_topic.get(&Topic::Confirmados), Some(&2));
-    assert_eq!(day.by_topic.get(&Topic::Sintomas), Some(&1));
-    assert_eq!(day.by_topic.get(&Topic::Menu), Some(&1));
-    assert_eq!(day.by_topic.get(&Topic::Ayuda), Some(&1));
+    assert_eq!(day.by_topic.get(&Topic::from_static("confirmados")), Some(&2));
+    assert_eq!(day.by_topic.get(&Topic::from_static("sintomas")), Some(&1));
+    assert_eq!(day.by_topic.get(&Topic::MENU), Some(&1));
+    assert_eq!(day.by_topic.get(&Topic::AYUDA), Some(&1));
     assert_eq!(day.total(), 5);
     assert_eq!(day.unique_users, 3);
 }

@@ -100,7 +100,7 @@ async fn answered_and_counted_once_while(change: impl FnOnce(&PrivateCluster, &K
 
     responder.flush_counters().await;
     let days = store.interactions(date(2020, 5, 27), date(2020, 5, 27)).await.unwrap();
-    let counted = days.first().and_then(|d| d.by_topic.get(&Topic::Confirmados).copied());
+    let counted = days.first().and_then(|d| d.by_topic.get(&Topic::from_static("confirmados")).copied());
     assert_eq!(counted, Some(senders.len() as u64), "each message counted once");
     let _ = stop.send(());
     served.await.unwrap().unwrap();

@@ -158,7 +158,7 @@ async fn a_reply_that_missed_the_24_hour_window_is_dropped_and_recorded(kind: St
         business_number: PNID.into(),
         user: app.hasher.key(&to),
         to,
-        reply: Reply::topic(Topic::Sintomas, schemas::Scope::Estado),
+        reply: Reply::topic(Topic::from_static("sintomas"), schemas::Scope::Estado),
         in_reply_to: "wamid.OLD".into(),
         received_at: jiff::Timestamp::now() - jiff::SignedDuration::from_hours(25),
         attempt: 3,

@@ -83,7 +83,7 @@ pub fn bundled_router() -> RouterTable {
     let body = ingest::fetch::Body::from_file(&file).expect("the bundled menu file");
     let checked = resolved
         .checker
-        .check(&body, &renderer, ingest::render::Companions::new())
+        .check(&body, &renderer, ingest::render::Companions::new(), ingest::sources::menu::bundled_topics())
         .unwrap_or_else(|e| panic!("the bundled menu file does not pass: {e}"));
     checked.router.expect("a menu file carries the router table")
 }
@@ -91,10 +91,10 @@ pub fn bundled_router() -> RouterTable {
 /// How an understood message reads against its label.
 pub fn as_expected(intent: &Intent) -> Expected {
     match intent {
-        Intent::Help | Intent::Show { target: Target::Topic(Topic::Ayuda), .. } => Expected::Help,
+        Intent::Help | Intent::Show { target: Target::Topic(Topic::AYUDA), .. } => Expected::Help,
         Intent::Ask { .. } => Expected::Ask,
         Intent::Show { target: Target::Menu(menu), .. } => Expected::Menu(menu.clone()),
-        Intent::Show { target: Target::Topic(Topic::Menu), .. } => Expected::Menu(MenuId::principal()),
+        Intent::Show { target: Target::Topic(Topic::MENU), .. } => Expected::Menu(MenuId::principal()),
         Intent::Show { target: Target::Topic(topic), scope } => Expected::Topic(*topic, *scope),
     }
 }

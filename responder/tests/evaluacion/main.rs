@@ -54,8 +54,8 @@ fn citizens_messages_are_understood() {
     for (case, intent) in cases.iter().zip(&intents) {
         let got = as_expected(intent);
         // Precision before recall: a subscription nobody asked for is the worst mistake.
-        if matches!(got, Expected::Topic(Topic::ConectateAlta, _))
-            && !matches!(case.expected, Expected::Topic(Topic::ConectateAlta, _))
+        if matches!(got, Expected::Topic(Topic::CONECTATE_ALTA, _))
+            && !matches!(case.expected, Expected::Topic(Topic::CONECTATE_ALTA, _))
         {
             wrong_subscriptions.push(case.message.as_str());
         }

@@ -89,7 +89,27 @@ testkit::on_both_stores!(
 /// `n` answers whose every body carries `marker`, so a reader can tell versions apart.
 fn content(marker: u64, n: usize) -> SnapshotContent {
     let mut c = SnapshotContent::default();
-    let keys = Topic::ALL.into_iter().flat_map(|t| Scope::all().map(move |s| AnswerKey::new(t, s)));
+    let topics = [
+        "menu",
+        "confirmados",
+        "sospechosos",
+        "descartados",
+        "defunciones",
+        "recuperados",
+        "transmision_comunitaria",
+        "hospitales",
+        "sintomas",
+        "semaforo",
+        "programas",
+        "vacunas",
+        "conectate_alta",
+        "conectate_ya_suscrito",
+        "conectate_baja",
+        "conectate_no_suscrito",
+        "ayuda",
+    ]
+    .map(Topic::from_static);
+    let keys = topics.into_iter().flat_map(|t| Scope::all().map(move |s| AnswerKey::new(t, s)));
     c.replace_source(
         Provenance {
             source: "covid".parse().unwrap(),

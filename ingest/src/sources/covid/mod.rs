@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
-use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, Topic, es_mx};
+use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, RenderError, SourceError};
@@ -46,8 +46,8 @@ use crate::source::{Dataset, Parsed, SourceKind};
 pub const KIND: &str = "covid";
 /// The municipio code for "no especificado".
 pub const NO_ESPECIFICADO: u16 = schemas::municipio::NO_ESPECIFICADO;
-/// The topics this source answers.
-pub const TOPICS: [Topic; 4] = [Topic::Confirmados, Topic::Sospechosos, Topic::Descartados, Topic::Defunciones];
+/// The figures this source computes, which catalogue topics name as their `dato`.
+pub const FIGURES: [&str; 4] = ["confirmados", "sospechosos", "descartados", "defunciones"];
 /// Errors listed in a rejection or among the warnings; the rest are counted.
 const ERRORS_LISTED: usize = 20;
 
@@ -373,21 +373,21 @@ impl SourceKind for Covid {
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
         let estado = dataset.estado(self.config.state_basis);
         let no_especificado = dataset.municipio(NO_ESPECIFICADO);
-        let mut answers = Vec::with_capacity(TOPICS.len() * Scope::all().count());
-        for topic in TOPICS {
+        let fed = super::maintainer::figures_named(&common.fed, &FIGURES)?;
+        let mut answers = Vec::with_capacity(fed.len() * Scope::all().count());
+        for entry in fed {
             for scope in Scope::all() {
                 let cifras = match scope {
                     Scope::Estado => estado.clone(),
                     Scope::Municipio(id) => dataset.municipio(id.code()),
                 };
-                let key = AnswerKey::new(topic, scope);
                 let values = context! {
                     cifras => Value::from(Serde(&cifras)),
                     estado => Value::from(Serde(estado)),
                     no_especificado => Value::from(Serde(&no_especificado)),
                     base_estatal => self.config.state_basis.slug(),
                 };
-                answers.push((key, renderer.render(key, common, values)?));
+                answers.push(renderer.render_topic(entry, scope, common, values)?);
             }
         }
         Ok(answers)

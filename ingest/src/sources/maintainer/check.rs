@@ -90,6 +90,18 @@ impl Check {
         }
     }
 
+    /// `true` or `false`.
+    pub fn flag(&mut self, t: &Table, key: &str, required: bool) -> Option<bool> {
+        let entry = self.get(t, key, required)?;
+        match &entry.node.value {
+            Value::Bool(b) => Some(*b),
+            _ => {
+                self.bad(entry, "debe ser true o false (sin comillas)");
+                None
+            }
+        }
+    }
+
     /// A whole number ≥ 0; text may group thousands with commas and carry spaces
     /// (`"7,062,547 "`, as the vaccination map publishes it).
     pub fn count(&mut self, t: &Table, key: &str, required: bool) -> Option<u64> {

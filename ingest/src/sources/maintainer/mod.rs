@@ -12,6 +12,7 @@
 //! - [`check`]: typed values out of a table, every problem collected, the verdict.
 //! - [`plausibility`]: figures that fall or jump against the last published dataset.
 //! - [`config_checks`]: the options every maintainer kind shares.
+//! - [`figures`]: a catalogue topic's `dato` against the figures a kind computes.
 //! - [`recognise`]: a file's format and kind; [`dates`]: its data date, from a column or its
 //!   name.
 
@@ -20,6 +21,7 @@ pub mod config_checks;
 pub mod csv_file;
 pub mod dates;
 pub mod encoding;
+pub mod figures;
 pub mod json_file;
 pub mod node;
 pub mod plausibility;
@@ -33,6 +35,7 @@ pub use config_checks::{check_attribution, check_percent};
 pub use csv_file::csv;
 pub use dates::{csv_date, date_in_name};
 pub use encoding::decode;
+pub use figures::figures_named;
 pub use json_file::json;
 pub use node::{At, Entry, Node, Table, Value, position};
 pub use plausibility::{cumulative, fell};

@@ -35,11 +35,22 @@
 //! [[alias]]
 //! alias = "San Miguel"
 //! municipio = "San Miguel de Allende"   # name, short name or INEGI code
+//!
+//! [[tema]]                              # the topic catalogue: see [`temas`]
+//! slug = "hospitales"
+//! nombre = "Hospitales habilitados"
+//! fuente = "hospitales"
+//! por_municipio = true
 //! ```
+//!
+//! `tema = "…"` in a menu option or keywords names a `[[tema]]` of the same file, or one of the
+//! system answers a citizen asks for (`ayuda`, `conectate_alta`, `conectate_baja`).
 //!
 //! Every menu is a WhatsApp list whose rows carry [`Target::reply_id`], and its text lists the
 //! same numbered options (Twilio shows text only). Every topic a citizen can ask for must be
 //! reachable by a menu option or a keyword.
+
+pub mod temas;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,7 +58,7 @@ use jiff::civil::Date;
 use schemas::answer::{LIST_BUTTON_MAX, LIST_ROWS_MAX, ROW_DESCRIPTION_MAX, ROW_TITLE_MAX};
 use schemas::{
     Answer, AnswerKey, Keyword, KeywordRule, ListMenu, ListRow, ListSection, MenuEntry, MenuId, MunicipioId,
-    RouterTable, SourceName, Target, Topic, catalogue,
+    RouterTable, SourceName, Target, Topic, TopicCatalogue, catalogue,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,11 +72,16 @@ use crate::source::{Dataset, Parsed, SourceKind};
 pub const KIND: &str = "menu";
 
 /// The topics whose text is in `[textos]`.
-const TEXTS: [Topic; 5] =
-    [Topic::Ayuda, Topic::ConectateAlta, Topic::ConectateYaSuscrito, Topic::ConectateBaja, Topic::ConectateNoSuscrito];
+const TEXTS: [Topic; 5] = [
+    Topic::AYUDA,
+    Topic::CONECTATE_ALTA,
+    Topic::CONECTATE_YA_SUSCRITO,
+    Topic::CONECTATE_BAJA,
+    Topic::CONECTATE_NO_SUSCRITO,
+];
 
 /// Topics that are outcomes of a Conéctate keyword, never asked for directly.
-const OUTCOMES: [Topic; 2] = [Topic::ConectateYaSuscrito, Topic::ConectateNoSuscrito];
+const OUTCOMES: [Topic; 2] = [Topic::CONECTATE_YA_SUSCRITO, Topic::CONECTATE_NO_SUSCRITO];
 
 /// Options of `[sources.NAME]` for `kind = "menu"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -113,6 +129,15 @@ pub struct MenuDataset {
     pub menus: Vec<MenuDef>,
     pub palabras: Vec<KeywordRule>,
     pub alias: BTreeMap<Keyword, MunicipioId>,
+    /// The topic catalogue (`[[tema]]`); empty in a dataset stored before it existed.
+    #[serde(default)]
+    pub temas: TopicCatalogue,
+    /// The file's name and where each topic names its template, for the error when the
+    /// template is missing.
+    #[serde(default)]
+    pub archivo: String,
+    #[serde(default)]
+    pub plantillas: temas::TemplatePlaces,
 }
 
 impl Dataset for MenuDataset {
@@ -122,7 +147,8 @@ impl Dataset for MenuDataset {
 
     fn summary(&self) -> String {
         format!(
-            "{} menús, {} palabras clave, {} alias de municipios; textos al {}",
+            "{} temas, {} menús, {} palabras clave, {} alias de municipios; textos al {}",
+            self.temas.topics.len(),
             self.menus.len(),
             self.palabras.len(),
             self.alias.len(),
@@ -154,66 +180,7 @@ impl SourceKind for Menu {
     }
 
     fn parse(&self, body: &Body, _progress: &SharedProgress) -> Result<Parsed<MenuDataset>, SourceError> {
-        let text = Text::read(body)?;
-        let mut check = Check::new(&text.file);
-        let root = maintainer::toml(&text)?;
-        check.only(&root, &["fecha", "textos", "menu", "palabras", "alias"]);
-        let data_date = check.date(&root, "fecha", true);
-        let mut textos = BTreeMap::new();
-        if let Some(t) = check.table(&root, "textos", true) {
-            let slugs: Vec<&str> = TEXTS.iter().map(|t| t.slug()).collect();
-            check.only(t, &slugs);
-            for slug in slugs {
-                if let Some(text) = check.text(t, slug, true) {
-                    textos.insert(slug.to_owned(), text);
-                }
-            }
-        }
-        let menu_tables = check.tables(&root, "menu", true);
-        let mut menus: Vec<(MenuDef, Vec<At>)> = Vec::new();
-        for t in &menu_tables {
-            if let Some(menu) = read_menu(&mut check, t) {
-                if menus.iter().any(|(m, _)| m.id == menu.0.id) {
-                    check.error(t.at, "id", &menu.0.id, "ya hay un menú con este id; cada menú tiene el suyo");
-                } else {
-                    menus.push(menu);
-                }
-            }
-        }
-        let ids: BTreeSet<MenuId> = menus.iter().map(|(m, _)| m.id.clone()).collect();
-        if !menu_tables.is_empty() && !ids.contains(&MenuId::principal()) {
-            check.error(
-                At { line: 1, column: 1 },
-                "menu",
-                "",
-                "falta el menú principal: agrega un [[menu]] con id = \"principal\"",
-            );
-        }
-        for (menu, places) in &menus {
-            for (opcion, at) in menu.opciones.iter().zip(places) {
-                if let Target::Menu(m) = &opcion.destino
-                    && !ids.contains(m)
-                {
-                    check.error(*at, "menu", m, "no hay un [[menu]] con este id");
-                }
-            }
-        }
-        let palabras = read_keywords(&mut check, &root, &ids);
-        let alias = read_aliases(&mut check, &root);
-        if !check.has_errors() {
-            reachable(&mut check, &menus, &palabras);
-        }
-        let rows = (menus.len() + palabras.len() + alias.len()) as u64;
-        let mut warnings = check.finish(rows, 0.0)?;
-        warnings.extend(text.warnings);
-        let dataset = MenuDataset {
-            data_date: data_date.expect("checked"),
-            textos,
-            menus: menus.into_iter().map(|(m, _)| m).collect(),
-            palabras,
-            alias,
-        };
-        Ok(Parsed { dataset, rows, checksum: text.checksum, warnings })
+        parse_text(Text::read(body)?)
     }
 
     fn implausibilities(&self, last_good: &MenuDataset, new: &MenuDataset) -> Vec<String> {
@@ -227,9 +194,10 @@ impl SourceKind for Menu {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
+        missing_templates(dataset, renderer)?;
         let menus = self.menus(dataset, renderer, common)?;
         let principal = menus.get(&MenuId::principal()).expect("validated: the main menu exists");
-        let mut answers = vec![(AnswerKey::estado(Topic::Menu), principal.answer.clone())];
+        let mut answers = vec![(AnswerKey::estado(Topic::MENU), principal.answer.clone())];
         for topic in TEXTS {
             let key = AnswerKey::estado(topic);
             let texto = dataset.textos.get(topic.slug()).cloned().unwrap_or_default();
@@ -248,8 +216,112 @@ impl SourceKind for Menu {
             menus: self.menus(dataset, renderer, common)?,
             keywords: dataset.palabras.clone(),
             municipio_aliases: dataset.alias.clone(),
+            topics: dataset.temas.clone(),
         }))
     }
+}
+
+/// Reads a menu file's text: what a run parses, and the bundled catalogue ([`bundled_topics`]).
+fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
+    let mut check = Check::new(&text.file);
+    let root = maintainer::toml(&text)?;
+    check.only(&root, &["fecha", "textos", "menu", "palabras", "alias", "tema"]);
+    let (temas, plantillas) = temas::read(&mut check, &root);
+    let data_date = check.date(&root, "fecha", true);
+    let mut textos = BTreeMap::new();
+    if let Some(t) = check.table(&root, "textos", true) {
+        let slugs: Vec<&str> = TEXTS.iter().map(|t| t.slug()).collect();
+        check.only(t, &slugs);
+        for slug in slugs {
+            if let Some(text) = check.text(t, slug, true) {
+                textos.insert(slug.to_owned(), text);
+            }
+        }
+    }
+    let menu_tables = check.tables(&root, "menu", true);
+    let mut menus: Vec<(MenuDef, Vec<At>)> = Vec::new();
+    for t in &menu_tables {
+        if let Some(menu) = read_menu(&mut check, t, &temas) {
+            if menus.iter().any(|(m, _)| m.id == menu.0.id) {
+                check.error(t.at, "id", &menu.0.id, "ya hay un menú con este id; cada menú tiene el suyo");
+            } else {
+                menus.push(menu);
+            }
+        }
+    }
+    let ids: BTreeSet<MenuId> = menus.iter().map(|(m, _)| m.id.clone()).collect();
+    if !menu_tables.is_empty() && !ids.contains(&MenuId::principal()) {
+        check.error(
+            At { line: 1, column: 1 },
+            "menu",
+            "",
+            "falta el menú principal: agrega un [[menu]] con id = \"principal\"",
+        );
+    }
+    for (menu, places) in &menus {
+        for (opcion, at) in menu.opciones.iter().zip(places) {
+            if let Target::Menu(m) = &opcion.destino
+                && !ids.contains(m)
+            {
+                check.error(*at, "menu", m, "no hay un [[menu]] con este id");
+            }
+        }
+    }
+    let palabras = read_keywords(&mut check, &root, &ids, &temas);
+    let alias = read_aliases(&mut check, &root);
+    if !check.has_errors() {
+        reachable(&mut check, &menus, &palabras, &temas);
+    }
+    let rows = (temas.topics.len() + menus.len() + palabras.len() + alias.len()) as u64;
+    let mut warnings = check.finish(rows, 0.0)?;
+    warnings.extend(text.warnings);
+    let dataset = MenuDataset {
+        data_date: data_date.expect("checked"),
+        textos,
+        menus: menus.into_iter().map(|(m, _)| m).collect(),
+        palabras,
+        alias,
+        temas,
+        archivo: text.file.clone(),
+        plantillas,
+    };
+    Ok(Parsed { dataset, rows, checksum: text.checksum, warnings })
+}
+
+/// The catalogue in force given the published one: the bundled catalogue until a menu source
+/// publishes one (a snapshot without `[[tema]]`, or no snapshot at all).
+pub fn in_force(published: Option<&TopicCatalogue>) -> &TopicCatalogue {
+    match published {
+        Some(topics) if !topics.topics.is_empty() => topics,
+        _ => bundled_topics(),
+    }
+}
+
+/// The topic catalogue of the menu file at `path`, checked as a run checks it.
+pub fn topics_in(path: &std::path::Path) -> Result<TopicCatalogue, SourceError> {
+    let body = Body::from_file(path).map_err(|e| SourceError::Drift(format!("{}: {e}", path.display())))?;
+    Ok(parse_text(Text::read(&body)?)?.dataset.temas)
+}
+
+/// The topic catalogue of the bundled menu file (`fixtures/menu/menu.toml`): the catalogue
+/// in force until a menu source publishes one, so the figures sources answer what today's bot
+/// answers from their first run. Only its `[[tema]]` tables are read: they name no place, so
+/// they hold in every state.
+pub fn bundled_topics() -> &'static TopicCatalogue {
+    static BUNDLED: std::sync::OnceLock<TopicCatalogue> = std::sync::OnceLock::new();
+    BUNDLED.get_or_init(|| {
+        let text = Text {
+            file: "menu.toml".into(),
+            text: include_str!("../../../../fixtures/menu/menu.toml").into(),
+            checksum: String::new(),
+            warnings: Vec::new(),
+        };
+        let root = maintainer::toml(&text).expect("the bundled menu file is TOML (tested)");
+        let mut check = Check::new(&text.file);
+        let (topics, _) = temas::read(&mut check, &root);
+        check.finish(0, 0.0).expect("the bundled topics are valid (tested)");
+        topics
+    })
 }
 
 impl Menu {
@@ -261,7 +333,7 @@ impl Menu {
         renderer: &Renderer,
         common: &Common,
     ) -> Result<BTreeMap<MenuId, schemas::Menu>, RenderError> {
-        let key = AnswerKey::estado(Topic::Menu);
+        let key = AnswerKey::estado(Topic::MENU);
         let mut out = BTreeMap::new();
         for m in &dataset.menus {
             let values = minijinja::context! {
@@ -305,6 +377,22 @@ impl Menu {
     }
 }
 
+/// A topic whose template the templates directory lacks: the menu is not published (its
+/// topics would have no answers), and the error names the line and column of the file.
+fn missing_templates(dataset: &MenuDataset, renderer: &Renderer) -> Result<(), RenderError> {
+    let Some(entry) = dataset.temas.topics.iter().find(|e| !renderer.has_template(&e.template)) else { return Ok(()) };
+    let (line, column) = dataset.plantillas.get(entry.topic.slug()).copied().unwrap_or((1, 1));
+    Err(RenderError {
+        template: entry.template.clone(),
+        key: AnswerKey::estado(entry.topic),
+        message: format!(
+            "{}:{line}:{column}: plantilla: el tema «{}» usa la plantilla {} y no existe en el directorio de plantillas; créala o corrige el nombre",
+            dataset.archivo, entry.topic, entry.template
+        ),
+        cause: None,
+    })
+}
+
 /// A text no longer than `max` characters (a WhatsApp limit).
 fn short(c: &mut Check, t: &Table, key: &str, required: bool, max: usize, what: &str) -> Option<String> {
     let text = c.text(t, key, required)?;
@@ -333,20 +421,26 @@ fn leads_to(target: &Target) -> String {
     }
 }
 
-/// `tema = "…"` or `menu = "…"` (exactly one), as a target, with its place.
-fn target(c: &mut Check, t: &Table) -> Option<(Target, At)> {
+/// `tema = "…"` or `menu = "…"` (exactly one), as a target, with its place: a topic of
+/// `temas` or a system answer a citizen asks for.
+fn target(c: &mut Check, t: &Table, temas: &TopicCatalogue) -> Option<(Target, At)> {
     match (t.entry("tema"), t.entry("menu")) {
         (Some(e), None) => {
             let slug = c.text(t, "tema", true)?;
-            match slug.parse::<Topic>() {
-                Ok(topic) if OUTCOMES.contains(&topic) || topic == Topic::Menu => {
+            match temas.all().find(|topic| topic.slug() == slug) {
+                Some(topic) if OUTCOMES.contains(&topic) || topic == Topic::MENU => {
                     let reason = "no se pide directamente: es una respuesta de Conéctate o el propio menú; usa conectate_alta, conectate_baja o menu = \"principal\"";
                     c.error(e.node.at, "tema", &slug, reason);
                     None
                 }
-                Ok(topic) => Some((Target::Topic(topic), e.node.at)),
-                Err(err) => {
-                    c.error(e.node.at, "tema", &slug, err.to_string());
+                Some(topic) => Some((Target::Topic(topic), e.node.at)),
+                None => {
+                    let known = temas.all().filter(|t| !OUTCOMES.contains(t) && *t != Topic::MENU);
+                    let known = known.map(Topic::slug).collect::<Vec<_>>().join(", ");
+                    let reason = format!(
+                        "«{slug}» no es un tema conocido: agrega un [[tema]] con este slug o usa uno de estos: {known}"
+                    );
+                    c.error(e.node.at, "tema", &slug, reason);
                     None
                 }
             }
@@ -369,7 +463,7 @@ fn target(c: &mut Check, t: &Table) -> Option<(Target, At)> {
 }
 
 /// One `[[menu]]` and the places of its options' targets.
-fn read_menu(c: &mut Check, t: &Table) -> Option<(MenuDef, Vec<At>)> {
+fn read_menu(c: &mut Check, t: &Table, temas: &TopicCatalogue) -> Option<(MenuDef, Vec<At>)> {
     c.only(t, &["id", "titulo", "texto", "boton", "opcion"]);
     let id = c.text(t, "id", true).and_then(|id| match id.parse::<MenuId>() {
         Ok(m) => Some(m),
@@ -405,7 +499,7 @@ fn read_menu(c: &mut Check, t: &Table) -> Option<(MenuDef, Vec<At>)> {
         });
         let etiqueta = short(c, row, "etiqueta", true, ROW_TITLE_MAX, "el título de una opción");
         let descripcion = short(c, row, "descripcion", false, ROW_DESCRIPTION_MAX, "la descripción de una opción");
-        let destino = target(c, row);
+        let destino = target(c, row, temas);
         let (Some(numero), Some(etiqueta), Some((destino, at))) = (numero, etiqueta, destino) else { continue };
         let numero_at = row.entry("numero").expect("read").node.at;
         if opciones.iter().any(|o| o.numero == numero) {
@@ -421,12 +515,12 @@ fn read_menu(c: &mut Check, t: &Table) -> Option<(MenuDef, Vec<At>)> {
 }
 
 /// `[[palabras]]`: each phrase, normalised, leads to one target only.
-fn read_keywords(c: &mut Check, root: &Table, menus: &BTreeSet<MenuId>) -> Vec<KeywordRule> {
+fn read_keywords(c: &mut Check, root: &Table, menus: &BTreeSet<MenuId>, temas: &TopicCatalogue) -> Vec<KeywordRule> {
     let mut rules: Vec<KeywordRule> = Vec::new();
     let mut seen: BTreeMap<Keyword, (Target, u64)> = BTreeMap::new();
     for t in c.tables(root, "palabras", true) {
         c.only(t, &["tema", "menu", "frases"]);
-        let destino = target(c, t);
+        let destino = target(c, t, temas);
         if let Some((Target::Menu(m), at)) = &destino
             && !menus.contains(m)
         {
@@ -493,7 +587,7 @@ fn read_aliases(c: &mut Check, root: &Table) -> BTreeMap<Keyword, MunicipioId> {
 }
 
 /// Every topic a citizen can ask for must be reachable, and every menu openable.
-fn reachable(c: &mut Check, menus: &[(MenuDef, Vec<At>)], palabras: &[KeywordRule]) {
+fn reachable(c: &mut Check, menus: &[(MenuDef, Vec<At>)], palabras: &[KeywordRule], temas: &TopicCatalogue) {
     let mut targets: BTreeSet<Target> = palabras.iter().map(|k| k.target.clone()).collect();
     let mut open = vec![MenuId::principal()];
     let mut opened = BTreeSet::new();
@@ -516,8 +610,8 @@ fn reachable(c: &mut Check, menus: &[(MenuDef, Vec<At>)], palabras: &[KeywordRul
         }
     }
     let start = At { line: 1, column: 1 };
-    for topic in Topic::ALL {
-        if topic == Topic::Menu || OUTCOMES.contains(&topic) || targets.contains(&Target::Topic(topic)) {
+    for topic in temas.all() {
+        if topic == Topic::MENU || OUTCOMES.contains(&topic) || targets.contains(&Target::Topic(topic)) {
             continue;
         }
         let reason = format!(
