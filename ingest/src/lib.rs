@@ -12,7 +12,7 @@
 //! - [`Ingest`]: the configured sources of a process and the way to run them
 //!   ([`Ingest::run`]); [`scheduler`] runs them on their crons.
 //! - [`source`]: the [`SourceKind`] trait a kind implements, and [`Source`], a configured source.
-//! - [`sources`]: the kinds, one module each, and [`sources::build`], the registry.
+//! - [`sources`]: the kinds, one module each, and [`sources::visit`], the one list of them.
 //!   - [`sources::covid`]: the national COVID-19 open-data file (CSV or ZIP).
 //!   - [`sources::semaforo`], [`sources::semaforo_estatal`]: the federal semáforo page and
 //!     the state's own semáforo record, shown together.
@@ -26,7 +26,8 @@
 //!     render the catalogue topics whose `fuente` is their source ([`render::Common::fed`]),
 //!     each with the template the catalogue names; until a menu is published the bundled
 //!     catalogue is in force ([`sources::menu::bundled_topics`]).
-//! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record.
+//! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record; and
+//!   [`pipeline::build_source`], a configured source of any kind as the scheduler runs it.
 //! - [`keyword_change`]: the exact change to the menu file that makes a phrase from «Sin
 //!   entender» lead to the topic a maintainer picks.
 //! - [`fetch`]: `http(s)://` and `file://`, conditional GET, timeouts, retries, size cap.
@@ -117,7 +118,7 @@ impl Ingest {
         let spool_dir = settings.store.data_dir.join("spool");
         let mut sources = BTreeMap::new();
         for (name, source) in &settings.sources {
-            sources.insert(name.clone(), sources::build(name, source, &settings.config_dir, &spool_dir)?);
+            sources.insert(name.clone(), pipeline::build_source(name, source, &settings.config_dir, &spool_dir)?);
         }
         let ctx = pipeline::context(
             store,

@@ -2,7 +2,7 @@
 //! record. Every path through it ends in exactly one recorded [`IngestRun`], and no path lets
 //! a rejected, quarantined or unrenderable dataset reach the snapshot.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use schemas::{Actor, IngestRun, Provenance, RunResult, SnapshotVersion, SourceName, TopicCatalogue, es_mx};
+use settings::SourceSettings;
 use store::SharedStore;
 
 use crate::drafts::{Change, Changed, Prepared};
-use crate::error::SourceError;
+use crate::error::{ConfigError, SourceError};
 use crate::events::{
     DatasetParsed, DatasetQuarantined, DatasetRejected, Events, RenderFailed, RunSkipped, SnapshotPublished,
     SourceUnchanged,
@@ -23,6 +24,7 @@ use crate::progress::{Phase, SharedProgress};
 use crate::publish::{PublishError, Publisher};
 use crate::render::{Common, Renderer};
 use crate::source::{Dataset, Source, SourceKind};
+use crate::sources::KindVisitor;
 use crate::state::{SourceState, Stored};
 
 /// How long a run's lease lasts without renewal: a crashed run blocks its source this long.
@@ -79,6 +81,30 @@ pub trait RunSource: Send + Sync {
     fn schedule(&self) -> &str;
     /// Runs once, unless another run of the same source holds it.
     async fn run(&self, ctx: &Context, mode: RunMode, progress: SharedProgress) -> Result<RunReport, NotRun>;
+}
+
+/// Builds the source `name` from its settings, whatever its kind ([`crate::sources::visit`]);
+/// an unknown kind or a bad option fails naming the field.
+pub fn build_source(
+    name: &SourceName,
+    settings: &SourceSettings,
+    base_dir: &Path,
+    spool_dir: &Path,
+) -> Result<Arc<dyn RunSource>, ConfigError> {
+    struct Build<'a> {
+        name: &'a SourceName,
+        settings: &'a SourceSettings,
+        base_dir: &'a Path,
+        spool_dir: &'a Path,
+    }
+    impl KindVisitor for Build<'_> {
+        type Output = Result<Arc<dyn RunSource>, ConfigError>;
+        fn visit<K: SourceKind>(self) -> Self::Output {
+            Ok(Arc::new(Source::<K>::new(self.name, self.settings, self.base_dir, self.spool_dir)?))
+        }
+    }
+    crate::sources::visit(&settings.kind, Build { name, settings, base_dir, spool_dir })
+        .unwrap_or_else(|| Err(crate::sources::unknown_kind(name.as_str(), &settings.kind)))
 }
 
 /// How a run ended, before it is recorded.

@@ -44,7 +44,7 @@ pub struct Parsed<D> {
 }
 
 /// One kind of source. Implement it in one module under `sources/` and register it in
-/// [`crate::sources::build`].
+/// [`crate::sources::KINDS`] and [`crate::sources::visit`].
 pub trait SourceKind: Sized + Send + Sync + 'static {
     type Dataset: Dataset;
 

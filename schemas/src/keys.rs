@@ -23,7 +23,8 @@ use std::fmt;
 
 use jiff::civil::Date;
 
-use crate::snapshot::{SnapshotVersion, SourceName};
+use crate::snapshot::SnapshotVersion;
+use crate::source_name::SourceName;
 use crate::user::UserKey;
 
 /// A full cache key. Only [`KeyLayout`] builds them.

@@ -15,6 +15,7 @@
 //! - [`scope`]: the state or one municipio ([`Scope`]), and [`AnswerKey`] = topic × scope.
 //! - [`answer`]: [`Answer`], a text plus an optional WhatsApp list or reply buttons whose limits
 //!   hold by construction.
+//! - [`source_name`]: a configured source's name ([`SourceName`]), safe in keys and labels.
 //! - [`snapshot`]: [`Provenance`] of each source and the published [`Snapshot`].
 //! - [`router`]: the router table (menus, keywords, aliases, the topic catalogue) published
 //!   inside each snapshot.
@@ -45,6 +46,7 @@ pub mod router;
 pub mod runs;
 pub mod scope;
 pub mod snapshot;
+pub mod source_name;
 pub mod spanish_names;
 pub mod state;
 pub mod template;
@@ -60,7 +62,8 @@ pub use municipio::{Municipio, MunicipioId, catalogue};
 pub use router::{Keyword, KeywordRule, Menu, MenuEntry, MenuId, RouterTable, Target};
 pub use runs::{Actor, IngestRun, RunFilter, RunResult};
 pub use scope::{AnswerKey, Scope};
-pub use snapshot::{Provenance, RenderedAnswer, Snapshot, SnapshotContent, SnapshotVersion, SourceName};
+pub use snapshot::{Provenance, RenderedAnswer, Snapshot, SnapshotContent, SnapshotVersion};
+pub use source_name::{InvalidSourceName, SourceName};
 pub use state::{State, StateError, select_state, state};
 pub use template::TemplateCategory;
 pub use topic::Topic;

@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::{SnapshotVersion, SourceName};
+use crate::snapshot::SnapshotVersion;
+use crate::source_name::SourceName;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

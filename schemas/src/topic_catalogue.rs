@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::normalize;
-use crate::snapshot::SourceName;
+use crate::source_name::SourceName;
 use crate::topic::{Topic, UnknownTopic};
 
 /// One subject of the catalogue (`[[tema]]` in the menu file).

@@ -19,7 +19,8 @@
 //!
 //! [`maintainer`] is what the maintainer-file kinds share (located values, every error with
 //! its line and column). [`visit`] is the one list of kinds; building a source
-//! ([`build`]) and checking a file offline ([`crate::offline`]) both go through it.
+//! ([`crate::pipeline::build_source`]) and checking a file offline ([`crate::offline`]) both
+//! go through it.
 
 // Newer clippy lints flag two spots of the national file's module that the ingest branch has
 // already changed (`Columns::width`, `is_multiple_of`); this goes when the branches meet.
@@ -38,15 +39,8 @@ pub mod semaforo_records;
 pub mod sintomas;
 pub mod vacunas;
 
-use std::path::Path;
-use std::sync::Arc;
-
-use schemas::SourceName;
-use settings::SourceSettings;
-
 use crate::error::ConfigError;
-use crate::pipeline::RunSource;
-use crate::source::{Source, SourceKind};
+use crate::source::SourceKind;
 
 /// Every kind, by name, in the order a file's content is tried against them
 /// ([`crate::offline::recognise`]): the most specific marks first, since a menu file mentions
@@ -94,28 +88,4 @@ pub fn unknown_kind(name: &str, kind: &str) -> ConfigError {
         field: "kind".into(),
         message: format!("«{kind}» no es un tipo de fuente conocido; los tipos son: {}", KINDS.join(", ")),
     }
-}
-
-/// Builds the source `name` from its settings; an unknown kind or a bad option fails naming
-/// the field.
-pub fn build(
-    name: &SourceName,
-    settings: &SourceSettings,
-    base_dir: &Path,
-    spool_dir: &Path,
-) -> Result<Arc<dyn RunSource>, ConfigError> {
-    struct Build<'a> {
-        name: &'a SourceName,
-        settings: &'a SourceSettings,
-        base_dir: &'a Path,
-        spool_dir: &'a Path,
-    }
-    impl KindVisitor for Build<'_> {
-        type Output = Result<Arc<dyn RunSource>, ConfigError>;
-        fn visit<K: SourceKind>(self) -> Self::Output {
-            Ok(Arc::new(Source::<K>::new(self.name, self.settings, self.base_dir, self.spool_dir)?))
-        }
-    }
-    visit(&settings.kind, Build { name, settings, base_dir, spool_dir })
-        .unwrap_or_else(|| Err(unknown_kind(name.as_str(), &settings.kind)))
 }
