@@ -77,17 +77,20 @@ print(json.dumps(r))")
   done
 done
 
-printf '%s\n' "${results[@]}" >"$OUT/press.jsonl"
-python3 - "$OUT/press.jsonl" "$CITIZENS" "$BURST_SECONDS" <<'EOF'
+# One file per invocation, so runs of different stores or caps can go side by side.
+jsonl="$OUT/press-$CITIZENS-$(echo "$STORES" | tr ' ' '+')-$(echo "$CAPS" | tr ' ' '+').jsonl"
+printf '%s\n' "${results[@]}" >"$jsonl"
+python3 - "$jsonl" "$CITIZENS" "$BURST_SECONDS" <<'EOF'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 print(f"\n{sys.argv[2]} citizens × 2 messages within {sys.argv[3]} s\n")
-print("| store | cap/s | webhooks | p50 ms | p99 ms | max ms | lost | duplicated | out of order "
-      "| drain s | floor s | × floor | over cap | CPU µs/webhook | Redis CPU µs/webhook | peak RSS MiB |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| store | cap/s | webhooks | p50 ms | p99 ms | max ms | refused first | lost | duplicated | out of order "
+      "| taken out of order | drain s | floor s | × floor | over cap | CPU µs/webhook | Redis CPU µs/webhook | peak RSS MiB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     print(f"| {r['store']} | {r['cap']:,} | {r['webhooks']:,} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} "
-          f"| {r['lost']} | {r['duplicated']} | {r['out_of_order']} | {r['drain_s']:.1f} | {r['floor_s']:.1f} "
+          f"| {r['refused_first']} | {r['lost']} | {r['duplicated']} | {r['out_of_order']} | {r['taken_out_of_order']} "
+          f"| {r['drain_s']:.1f} | {r['floor_s']:.1f} "
           f"| {r['drain_x_floor']:.3f} | {r['graph']['over_cap']} | {r['cpu_us_per_webhook']} "
           f"| {r['redis_cpu_us_per_webhook']} | {r['peak_rss_mib']} |")
 EOF

@@ -117,7 +117,7 @@ drill_redis_restart() {
   sent=$(metric "http://127.0.0.1:$INTERNAL/metrics" 'contacto_sends_total{channel="meta",kind="reply",result="sent"}')
   handled=$(metric "http://127.0.0.1:$INTERNAL/metrics" 'contacto_webhooks_total{channel="meta",outcome="handled"}')
   ok=$(field "$line" "int(lost == 0 and duplicated == 0 and out_of_order == 0 and refused_first > 0 and replies == $sent == graph['accepted'])")
-  verdict redis-restart "$ok" "citizens=$citizens down=${down}s webhooks=$(field "$line" webhooks) refused_503_first=$(field "$line" refused_first) retries=$(field "$line" retries) handled=$handled replies=$(field "$line" replies) sent_counter=$sent lost=$(field "$line" lost) duplicated=$(field "$line" duplicated) out_of_order=$(field "$line" out_of_order) taken_out_of_order=$(field "$line" taken_out_of_order)"
+  verdict redis-restart "$ok" "citizens=$citizens down=${down}s webhooks=$(field "$line" webhooks) first_attempt_p99_ms=$(field "$line" p99_ms) max_ms=$(field "$line" max_ms) refused_503_first=$(field "$line" refused_first) retries=$(field "$line" retries) handled=$handled replies=$(field "$line" replies) sent_counter=$sent lost=$(field "$line" lost) duplicated=$(field "$line" duplicated) out_of_order=$(field "$line" out_of_order) taken_out_of_order=$(field "$line" taken_out_of_order) of_which_accepted_in_reverse=$(field "$line" taken_out_of_order_accepted_in_reverse) pairs_in_flight_together=$(field "$line" pairs_in_flight_together)"
   kill -TERM "$RESPONDER_PID" "$REDIS_PID"
   wait "$RESPONDER_PID" || true
 }

@@ -16,9 +16,16 @@
 //! - **Check.** Once every webhook was answered, it waits until the stand-in accepted two
 //!   replies per citizen (or the drain timeout passes), then reads the stand-in's record: per
 //!   citizen, a reply missing is *lost*, one too many *duplicated*, «Defunciones» before
-//!   «Casos» *out of order*, unless the second message's webhook was taken (answered 200)
-//!   before the first one's, which only a refused and retried webhook causes: those are counted
-//!   apart, as *taken out of order*, since no responder can answer a message before it has it. The drain time runs from the burst's start to the last reply, against
+//!   «Casos» *out of order*, unless the second message's webhook had reached the responder
+//!   before the first one's was answered 200: then the responder held both at once and could
+//!   take them in either order, so such a citizen is counted apart, as *taken out of order*
+//!   (no responder can answer a message before it has it, nor order two it takes at once by a
+//!   message it has not seen). «Reached» counts from the webhook's first attempt, refused or
+//!   not: an attempt answered 503 may still be taken afterwards (the responder's request
+//!   timeout answers 503 and lets the handling it started finish; a script Redis ran just before
+//!   it was killed is kept though its answer was lost). How many citizens' pairs were so in
+//!   flight together is reported too, whatever their replies' order, as the pairs the check
+//!   could not judge. The drain time runs from the burst's start to the last reply, against
 //!   the floor: replies ÷ the stand-in's cap, or the moment the last message was written if
 //!   that is later.
 //!
@@ -164,6 +171,8 @@ fn signed(plan: &Plan, messages: &[Written], tick: u64) -> (String, Vec<u8>) {
 struct Sent {
     /// Microseconds from each webhook's scheduled time to its first answer.
     latencies_us: Vec<u64>,
+    /// When each webhook's first attempt left, by its number.
+    first_sent: HashMap<usize, Instant>,
     /// When each webhook was answered 200, by its number.
     accepted: HashMap<usize, Instant>,
     refused_first: u64,
@@ -223,16 +232,8 @@ pub async fn run(plan: Plan) {
         .await
         .expect("replies");
     let sent = std::mem::take(&mut *sent.lock().unwrap());
-    // A citizen whose second message was taken before the first (the first one's webhook was
-    // refused and retried later, as the platform does) cannot be answered in the order written.
-    let reordered: Vec<bool> = carrier
-        .iter()
-        .map(|[first, second]| match (sent.accepted.get(first), sent.accepted.get(second)) {
-            (Some(a), Some(b)) => first != second && b < a,
-            _ => false,
-        })
-        .collect();
-    let check = check(&plan, &replies, &reordered);
+    let held = held(&carrier, &sent);
+    let check = check(&plan, &replies, &held);
 
     let mut latencies = sent.latencies_us;
     latencies.sort_unstable();
@@ -252,10 +253,44 @@ pub async fn run(plan: Plan) {
         "refused_first": sent.refused_first, "retries": sent.retries, "gave_up": sent.gave_up,
         "replies": check.replies, "lost": check.lost, "duplicated": check.duplicated, "out_of_order": check.out_of_order,
         "taken_out_of_order": check.taken_out_of_order,
+        "taken_out_of_order_accepted_in_reverse": check.accepted_in_reverse,
+        "pairs_in_flight_together": held.iter().filter(|h| **h != Held::Apart).count(),
         "drain_s": round(drain_s), "floor_s": floor_s.map(round), "drain_x_floor": floor_s.map(|f| round(drain_s / f)),
         "graph": report,
     });
     println!("BURST {line}");
+}
+
+/// Whether the responder held a citizen's two messages at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Held {
+    /// The first message's webhook was answered 200 before the second's left (or one webhook
+    /// carried both): the first was taken first, and must be answered first.
+    Apart,
+    /// The second's webhook reached the responder (its first attempt left) before the first's
+    /// was answered 200: the responder held both at once and may take them in either order. A
+    /// refused attempt counts, since its handling may still finish after the 503 (see the
+    /// module's doc).
+    Together,
+    /// Together, and the second's webhook was even answered 200 before the first's.
+    AcceptedInReverse,
+}
+
+/// Per citizen, how the responder held their two messages, from when each webhook left and
+/// was answered 200 (`carrier[c]`: the webhooks of citizen c's first and second message).
+fn held(carrier: &[[usize; 2]], sent: &Sent) -> Vec<Held> {
+    carrier
+        .iter()
+        .map(|[first, second]| {
+            let accepted = |w| sent.accepted.get(w);
+            match (accepted(first), sent.first_sent.get(second), accepted(second)) {
+                _ if first == second => Held::Apart,
+                (Some(a), _, Some(b)) if b < a => Held::AcceptedInReverse,
+                (Some(a), Some(reached), _) if reached < a => Held::Together,
+                _ => Held::Apart,
+            }
+        })
+        .collect()
 }
 
 fn round(x: f64) -> f64 {
@@ -282,6 +317,7 @@ async fn deliver(
 ) {
     let mut wait = Duration::from_secs(1);
     let mut first = true;
+    sent.lock().unwrap().first_sent.insert(number, Instant::now());
     loop {
         let answer = http
             .post(url)
@@ -320,16 +356,18 @@ struct Check {
     duplicated: u64,
     /// Answered in the reverse of the order the responder took them in.
     out_of_order: u64,
-    /// Taken by the responder in the reverse of the order written (see `reordered`); not
-    /// counted as out of order.
+    /// Answered in the reverse of the order written, but the responder held both messages at
+    /// once (see [`Held`]), so it may have taken them so; not counted as out of order.
     taken_out_of_order: u64,
+    /// Of those, the citizens whose second message's webhook was even answered 200 first.
+    accepted_in_reverse: u64,
 }
 
 /// Compares the stand-in's record (`recipient<TAB>first word` lines) with what each citizen
 /// of `plan` wrote. Recipients are matched on their last ten digits (a Mexican mobile is
-/// written `521…` and answered `52…`); other recipients are not this burst's. `reordered[c]`
-/// says citizen c's second message reached the responder before the first.
-fn check(plan: &Plan, replies: &str, reordered: &[bool]) -> Check {
+/// written `521…` and answered `52…`); other recipients are not this burst's. `held[c]` says
+/// how the responder held citizen c's two messages.
+fn check(plan: &Plan, replies: &str, held: &[Held]) -> Check {
     let last_ten = |phone: &str| phone.get(phone.len().saturating_sub(10)..).unwrap_or("").to_owned();
     let citizens: HashMap<String, usize> = (0..plan.citizens).map(|c| (last_ten(&plan.phone(c)), c)).collect();
     let mut got: Vec<Vec<&str>> = vec![Vec::new(); plan.citizens];
@@ -340,7 +378,7 @@ fn check(plan: &Plan, replies: &str, reordered: &[bool]) -> Check {
         }
     }
     let mut check = Check::default();
-    for (words, reordered) in got.iter().zip(reordered) {
+    for (words, held) in got.iter().zip(held) {
         check.replies += words.len() as u64;
         for expected in EXPECTED {
             let n = words.iter().filter(|w| **w == expected).count() as u64;
@@ -352,10 +390,13 @@ fn check(plan: &Plan, replies: &str, reordered: &[bool]) -> Check {
         if let (Some(a), Some(b)) = (position(EXPECTED[0]), position(EXPECTED[1]))
             && b < a
         {
-            if *reordered {
-                check.taken_out_of_order += 1;
-            } else {
-                check.out_of_order += 1;
+            match held {
+                Held::Apart => check.out_of_order += 1,
+                Held::Together => check.taken_out_of_order += 1,
+                Held::AcceptedInReverse => {
+                    check.taken_out_of_order += 1;
+                    check.accepted_in_reverse += 1;
+                }
             }
         }
     }
@@ -376,11 +417,36 @@ mod tests {
         // Citizen 0 answered right (as 52…), citizen 1 in reverse and twice, citizen 2 once.
         let replies = "524700000000\tCasos\n524700000000\tDefunciones\n5214700000001\tDefunciones\n\
                        5214700000001\tCasos\n5214700000001\tCasos\n5214700000002\tCasos\n5219999999999\tCasos\n";
-        let expected = Check { replies: 6, lost: 1, duplicated: 1, out_of_order: 1, taken_out_of_order: 0 };
-        assert_eq!(check(&plan, replies, &[false; 3]), expected);
-        // Citizen 1's messages reached the responder in reverse: answering so is not its fault.
-        let taken_so = Check { out_of_order: 0, taken_out_of_order: 1, ..expected };
-        assert_eq!(check(&plan, replies, &[false, true, false]), taken_so);
+        let expected = Check { replies: 6, lost: 1, duplicated: 1, out_of_order: 1, ..Check::default() };
+        assert_eq!(check(&plan, replies, &[Held::Apart; 3]), expected);
+        // Citizen 1's messages reached the responder together: answering so is not its fault.
+        let together = Check { out_of_order: 0, taken_out_of_order: 1, ..expected };
+        assert_eq!(check(&plan, replies, &[Held::Apart, Held::Together, Held::Apart]), together);
+        let reversed = Check { accepted_in_reverse: 1, ..together };
+        assert_eq!(check(&plan, replies, &[Held::Apart, Held::AcceptedInReverse, Held::Apart]), reversed);
+    }
+
+    #[test]
+    fn two_webhooks_are_held_together_when_the_second_left_before_the_first_was_accepted() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut sent = Sent::default();
+        // Webhook 0 accepted at 50 ms, webhook 1 left at 1,000 ms: apart.
+        sent.first_sent.extend([(0, at(0)), (1, at(1000))]);
+        sent.accepted.extend([(0, at(50)), (1, at(1050))]);
+        // Webhook 2 refused, accepted at 9,000 ms; webhook 3 left (and was refused) at 2,000 ms
+        // and accepted at 12,000 ms: together, whatever became of webhook 3's first attempt.
+        sent.first_sent.extend([(2, at(500)), (3, at(2000))]);
+        sent.accepted.extend([(2, at(9000)), (3, at(12_000))]);
+        // Webhook 5 accepted before webhook 4: accepted in reverse.
+        sent.first_sent.extend([(4, at(0)), (5, at(3000))]);
+        sent.accepted.extend([(4, at(20_000)), (5, at(11_000))]);
+        // One webhook carrying both messages, even refused first: handled in order.
+        sent.first_sent.insert(6, at(100));
+        sent.accepted.insert(6, at(15_000));
+        let carrier = [[0, 1], [2, 3], [4, 5], [6, 6], [0, 7]];
+        let expected = [Held::Apart, Held::Together, Held::AcceptedInReverse, Held::Apart, Held::Apart];
+        assert_eq!(held(&carrier, &sent), expected);
     }
 
     #[test]
