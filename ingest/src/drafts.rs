@@ -1,6 +1,6 @@
 //! Conéctate drafts prepared from the data: when a publish changes something citizens care
-//! about (a semáforo's colour, a vaccination stage that opens, data a maintainer forced
-//! through), ingest writes the draft the communications team would otherwise write after
+//! about (a semáforo's colour, a vaccination stage that opens, a topic added to the
+//! catalogue, data a maintainer forced through), ingest writes the draft the communications team would otherwise write after
 //! reading the news. It never sends anything: the team reviews, edits, canaries and schedules
 //! the draft like any content, or discards it.
 //!
@@ -373,6 +373,25 @@ mod tests {
             "{text}"
         );
         assert_eq!(title(&stage), "Borrador automático: la etapa 4 de la vacunación: Personas de 40 a 49 años");
+
+        // A topic reached only from the menu (no keyword of its own) points to the menu.
+        let topic = Change {
+            trigger: DraftTrigger::TemaNuevo,
+            subject: "dengue".into(),
+            what: "un tema nuevo".into(),
+            from: None,
+            to: "Casos de dengue".into(),
+            since: Some(day),
+            detail: None,
+            municipios: Vec::new(),
+        };
+        let text = drafts().render(&renderer, &topic, None, false, day, FUENTE).unwrap();
+        assert!(
+            text.starts_with(
+                "*Nuevo tema: Casos de dengue*, a partir del 5 de junio de 2020.\nEscribe *menú* para ver todas las opciones.\n\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -39,7 +39,8 @@
 //! - [`state`]: per-source state in the store: validators, last good and quarantined
 //!   datasets, the run lease.
 //! - [`drafts`]: Conéctate drafts prepared when a publish changes what citizens care about
-//!   (a semáforo's colour, a vaccination stage, a forced publish), handed to a [`DraftSink`].
+//!   (a semáforo's colour, a vaccination stage, a topic added to the catalogue, a forced
+//!   publish), handed to a [`DraftSink`].
 //! - [`events`]: telemetry events as types; [`progress`]: counters a progress bar reads.
 //! - [`offline`]: a file checked and rendered without a store (`contacto validate`,
 //!   `contacto preview --from`); [`staleness`]: answers older than their source's cadence,

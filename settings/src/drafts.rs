@@ -20,8 +20,9 @@ pub struct DraftSettings {
     pub enabled: bool,
     /// Which changes make a draft, from [`DraftTrigger::ALL`]: `semaforo` (the colour of a
     /// semáforo, federal or state), `etapa_vacunacion` (a vaccination stage that was not
-    /// published before), `forzado` (a quarantined dataset a maintainer published anyway). In
-    /// the environment a comma-separated list.
+    /// published before), `forzado` (a quarantined dataset a maintainer published anyway),
+    /// `tema_nuevo` (a topic the menu file's catalogue did not have before). In the environment
+    /// a comma-separated list.
     #[serde(deserialize_with = "string_list")]
     pub changes: Vec<String>,
     /// Only changes of these sources (their names in `[sources.NAME]`); empty: every source.
@@ -81,13 +82,15 @@ pub enum DraftTrigger {
     EtapaVacunacion,
     /// A quarantined dataset a maintainer published anyway (`contacto ingest --force`).
     Forzado,
+    /// A topic added to the catalogue: a `[[tema]]` whose slug the menu source's previous
+    /// publish did not have (a renamed or removed topic is not news to announce).
+    TemaNuevo,
 }
 
 impl DraftTrigger {
-    /// Every trigger: the default of `conectate.drafts.changes`. A topic added to the catalogue
-    /// is not one yet: topics are still a closed list in the code, so none is ever added by a
-    /// publish.
-    pub const ALL: [DraftTrigger; 3] = [DraftTrigger::Semaforo, DraftTrigger::EtapaVacunacion, DraftTrigger::Forzado];
+    /// Every trigger: the default of `conectate.drafts.changes`.
+    pub const ALL: [DraftTrigger; 4] =
+        [DraftTrigger::Semaforo, DraftTrigger::EtapaVacunacion, DraftTrigger::Forzado, DraftTrigger::TemaNuevo];
 
     /// Its name in the configuration (and in a draft's dedupe key).
     pub fn name(self) -> &'static str {
@@ -95,6 +98,7 @@ impl DraftTrigger {
             DraftTrigger::Semaforo => "semaforo",
             DraftTrigger::EtapaVacunacion => "etapa_vacunacion",
             DraftTrigger::Forzado => "forzado",
+            DraftTrigger::TemaNuevo => "tema_nuevo",
         }
     }
 
@@ -117,7 +121,7 @@ mod tests {
         let err = load("[conectate.drafts]\nchanges = [\"semaforo\", \"tema\"]\n", &[]).unwrap_err().to_string();
         assert_eq!(
             err,
-            "configuración inválida en `conectate.drafts.changes`: «tema» no es un cambio conocido; los cambios son semaforo, etapa_vacunacion, forzado"
+            "configuración inválida en `conectate.drafts.changes`: «tema» no es un cambio conocido; los cambios son semaforo, etapa_vacunacion, forzado, tema_nuevo"
         );
         let err = load("[conectate.drafts]\nsources = [\"semaforo\"]\n", &[]).unwrap_err().to_string();
         assert!(err.contains("`conectate.drafts.sources`: no hay una fuente «semaforo» configurada"), "{err}");

@@ -3,7 +3,9 @@
 //! (its text from `templates/borrador_conectate.j2`, for the whole state, with why it exists);
 //! the same page again prepares nothing; the colour flapping back and forth the same day
 //! rewrites that one draft; a draft the team edited is left alone; scheduling the draft sends
-//! it through the sender to every subscriber, like any content.
+//! it through the sender to every subscriber, like any content. A topic added to the menu
+//! file's catalogue (read from a file, as `docs/guias/agregar-un-tema.md` adds one) prepares
+//! one draft per new topic, and nothing when a topic is renamed or removed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +21,7 @@ testkit::on_both_stores!(
     a_semaforo_that_changes_colour_prepares_one_draft_that_sends_like_any_content,
     a_draft_the_team_edited_is_not_rewritten_by_the_next_change,
     data_forced_out_of_quarantine_prepares_a_draft_that_says_why,
+    a_topic_added_to_the_catalogue_prepares_one_draft_per_new_topic,
 );
 
 /// The semáforo page, served over HTTP, with the colour and period the test sets.
@@ -225,4 +228,119 @@ async fn data_forced_out_of_quarantine_prepares_a_draft_that_says_why(kind: Stor
             .reason
             .contains("los datos de «semaforo»: se publicaron a pesar de la revisión automática")
     );
+}
+
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A `[[tema]]` fed by a source of its own, its keywords and a template in `dir`'s templates.
+fn topic(dir: &std::path::Path, slug: &str, nombre: &str, frase: &str) -> String {
+    let template = format!(
+        "*{nombre}*\nAl {{{{ fecha_datos }}}}: {{{{ cifras.confirmados | numero }}}}.\n\nFuente: {{{{ fuente }}}}.\n"
+    );
+    std::fs::write(dir.join("templates").join(format!("{slug}.j2")), template).unwrap();
+    format!(
+        "\n[[palabras]]\ntema = \"{slug}\"\nfrases = [\"{frase}\"]\n\n\
+         [[tema]]\nslug = \"{slug}\"\nnombre = \"{nombre}\"\nfuente = \"{slug}\"\npor_municipio = true\n"
+    )
+}
+
+/// The bundled menu file with `extra` at its end, published as `dir/menu.toml`.
+fn write_menu(dir: &std::path::Path, extra: &str) {
+    let menu = std::fs::read_to_string(repo().join("fixtures/menu/menu.toml")).unwrap();
+    std::fs::write(dir.join("menu.toml"), menu + extra).unwrap();
+}
+
+/// An ingest of `dir/menu.toml` as the `menu` source, with a copy of the repository's templates
+/// in `dir/templates` and the default draft rules, handing its drafts to Conéctate's contents.
+fn menu_ingest(app: &TestApp, dir: &std::path::Path) -> Ingest {
+    std::fs::create_dir(dir.join("templates")).unwrap();
+    for entry in std::fs::read_dir(repo().join("templates")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join("templates").join(path.file_name().unwrap())).unwrap();
+    }
+    let mut settings = Settings { config_dir: dir.to_owned(), ..Settings::default() };
+    settings.store.data_dir = dir.join("data");
+    settings.sources.insert("menu".parse().unwrap(), testkit::source_settings("menu", "file://menu.toml"));
+    settings.validate().unwrap();
+    Ingest::from_settings(&settings, app.store.clone())
+        .unwrap()
+        .with_draft_sink(Arc::new(SystemDrafts::new(app.store.clone())))
+}
+
+async fn a_topic_added_to_the_catalogue_prepares_one_draft_per_new_topic(kind: StoreKind) {
+    let app = spawn_app(kind, Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ingest = menu_ingest(&app, dir.path());
+    let run = || async { ingest.run("menu", RunMode::Normal, Progress::shared()).await.unwrap() };
+    let menu = std::fs::read_to_string(repo().join("fixtures/menu/menu.toml")).unwrap();
+    assert!(menu.contains("\nfecha = 2021-04-30\n"), "the date the drafts announce");
+    write_menu(dir.path(), "");
+    let first = run().await;
+    assert_eq!((first.run.result, first.drafts.as_slice()), (RunResult::Published, &[][..]));
+
+    // «dengue» declared with its keyword and template: one draft, for the whole state.
+    let dengue = topic(dir.path(), "dengue", "Casos de dengue", "dengue");
+    write_menu(dir.path(), &dengue);
+    let added = run().await;
+    assert_eq!(added.run.result, RunResult::Published);
+    let [Prepared::Created(id)] = added.drafts[..] else { panic!("one draft: {:?}", added.drafts) };
+    let contents = app.contents.list().await.unwrap();
+    assert_eq!(contents.len(), 1);
+    let draft = &contents[0];
+    assert_eq!((draft.id, draft.state), (id, State::Draft));
+    assert!(draft.draft.municipios.is_empty(), "a topic is announced to the whole state");
+    assert_eq!(
+        draft.draft.text,
+        "*Nuevo tema: Casos de dengue*, a partir del 30 de abril de 2021.\n\
+         Escribe *dengue* para consultarlo o *menú* para ver todas las opciones.\n\n\
+         Fuente: Gobierno del Estado de Guanajuato, Contacto Ciudadano. Datos al 30 de abril de 2021."
+    );
+    assert_eq!(draft.draft.title, "Borrador automático: un tema nuevo: Casos de dengue");
+    let origin = draft.origin.as_ref().expect("marked as prepared by the system");
+    let version = added.run.version.unwrap();
+    assert_eq!(
+        origin.reason,
+        format!(
+            "Lo preparó el sistema al publicar la corrida #{} de «menu» ({version}, datos al 30 de abril de 2021): \
+             un tema nuevo: Casos de dengue.",
+            added.run.id
+        )
+    );
+    assert_eq!((origin.source.as_str(), origin.run, origin.version), ("menu", added.run.id, Some(version)));
+
+    // The same file again: nothing published, nothing prepared.
+    let again = run().await;
+    assert_eq!((again.run.result, again.drafts.as_slice()), (RunResult::Unchanged, &[][..]));
+
+    // Renamed, then removed: published, and no news to announce.
+    write_menu(dir.path(), &dengue.replace("Casos de dengue", "Dengue en el estado"));
+    let renamed = run().await;
+    assert_eq!((renamed.run.result, renamed.drafts.as_slice()), (RunResult::Published, &[][..]));
+    write_menu(dir.path(), "");
+    let removed = run().await;
+    assert_eq!((removed.run.result, removed.drafts.as_slice()), (RunResult::Published, &[][..]));
+    assert_eq!(app.contents.list().await.unwrap().len(), 1);
+
+    // Two topics at once: one draft each, so the team may send one and discard the other.
+    let golpe = topic(dir.path(), "golpe_de_calor", "Golpes de calor", "golpe de calor");
+    let influenza = topic(dir.path(), "influenza", "Casos de influenza", "influenza");
+    write_menu(dir.path(), &format!("{golpe}{influenza}"));
+    let two = run().await;
+    let [Prepared::Created(a), Prepared::Created(b)] = two.drafts[..] else { panic!("two drafts: {:?}", two.drafts) };
+    let texts = [app.contents.get(a).await.unwrap().draft.text, app.contents.get(b).await.unwrap().draft.text];
+    assert!(
+        texts[0]
+            .starts_with("*Nuevo tema: Golpes de calor*, a partir del 30 de abril de 2021.\nEscribe *golpe de calor* "),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[1]
+            .starts_with("*Nuevo tema: Casos de influenza*, a partir del 30 de abril de 2021.\nEscribe *influenza* "),
+        "{}",
+        texts[1]
+    );
+    assert_eq!(app.contents.list().await.unwrap().len(), 3);
 }

@@ -61,8 +61,10 @@ use schemas::{
     RouterTable, SourceName, Target, Topic, TopicCatalogue, catalogue,
 };
 use serde::{Deserialize, Serialize};
+use settings::DraftTrigger;
 
 use super::maintainer::{self, At, Check, Table, Text};
+use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -186,6 +188,35 @@ impl SourceKind for Menu {
     fn implausibilities(&self, last_good: &MenuDataset, new: &MenuDataset) -> Vec<String> {
         let (before, now) = (last_good.palabras.len() as u64, new.palabras.len() as u64);
         maintainer::fell("las palabras clave", before, now, self.config.max_fall_percent).into_iter().collect()
+    }
+
+    const REPORTS_CHANGES: bool = true;
+
+    /// One change per topic whose slug the catalogue in force before did not have (the bundled
+    /// one when the previous dataset had none): each is its own announcement, which the team
+    /// may send or discard apart. A removed or renamed topic is no news to announce.
+    fn changes(&self, previous: &MenuDataset, new: &MenuDataset) -> Vec<Change> {
+        let before = in_force(Some(&previous.temas));
+        new.temas
+            .topics
+            .iter()
+            .filter(|e| before.entry(e.topic).is_none())
+            .map(|e| Change {
+                trigger: DraftTrigger::TemaNuevo,
+                subject: e.topic.slug().to_owned(),
+                what: "un tema nuevo".into(),
+                from: None,
+                to: e.name.clone(),
+                since: Some(new.data_date),
+                // What a citizen writes to ask for it: its first keyword, if it has one.
+                detail: new
+                    .palabras
+                    .iter()
+                    .find(|k| k.target == Target::Topic(e.topic))
+                    .map(|k| k.phrase.as_str().to_owned()),
+                municipios: Vec::new(),
+            })
+            .collect()
     }
 
     fn render(
