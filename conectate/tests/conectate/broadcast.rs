@@ -113,13 +113,17 @@ async fn the_send_rate_never_exceeds_the_cap(kind: StoreKind) {
     let times: Vec<Instant> = app.graph.requests().iter().map(|r| r.at).collect();
     assert_eq!(times.len(), 200);
     // GCRA lets one burst (a tenth of the cap) through at once; beyond it, no one-second
-    // window holds more than the cap, and the run as a whole stays under it.
+    // window holds more than the cap, and the run as a whole stays under it. The times are the
+    // stand-in's, when each request arrived: on a loaded machine a send the governor let go at
+    // its time can arrive up to a few tens of milliseconds late, beside the next ones, so a
+    // window may hold a few more (a tenth of the cap) than were let go in it.
     let burst = store::Rate::per_second(CAP).burst as usize;
+    let jitter = CAP as usize / 10;
     let most = (0..times.len())
         .map(|i| times[i..].iter().take_while(|t| t.duration_since(times[i]) < Duration::from_secs(1)).count())
         .max()
         .unwrap();
-    assert!(most <= CAP as usize + burst, "{most} sends within one second (cap {CAP}, burst {burst})");
+    assert!(most <= CAP as usize + burst + jitter, "{most} sends within one second (cap {CAP}, burst {burst})");
     let span = times.last().unwrap().duration_since(times[burst]).as_secs_f64();
     let rate = (times.len() - burst) as f64 / span;
     assert!(rate <= f64::from(CAP) * 1.02, "{rate:.1} sends a second over the whole run");
