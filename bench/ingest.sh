@@ -35,6 +35,7 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
+release=${CARGO_TARGET_DIR:-$repo/target}/release
 csv=$dir/COVID19MEXICO_$rows.csv
 zip=$dir/COVID19MEXICO_$rows.zip
 
@@ -43,15 +44,15 @@ cargo build --release --quiet -p contacto -p bench-tools
 cargo build --release --quiet -p ingest --example inflate_floor
 if [ ! -f "$csv" ]; then
   echo "== generating $rows rows"
-  "$repo/target/release/bench-tools" covid-csv "$csv" "$rows"
+  "$release/bench-tools" covid-csv "$csv" "$rows"
 fi
 if [ ! -f "$zip" ]; then
   echo "== zip -1"
   (cd "$dir" && zip -1 -q "$(basename "$zip")" "$(basename "$csv")")
 fi
 
-contacto=$repo/target/release/contacto
-floor=$repo/target/release/examples/inflate_floor
+contacto=$release/contacto
+floor=$release/examples/inflate_floor
 have_polars=no
 if [ -f "$polars_script" ] && "$python" -c "import polars" 2>/dev/null; then have_polars=yes; fi
 

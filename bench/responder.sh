@@ -15,6 +15,13 @@
 # The three run in interleaved rounds (hello, embedded, Redis, then again) and the table shows
 # the median of the rounds, because other work on a shared machine shifts absolute figures.
 #
+# To compare builds (say, before and after a change) in one run against the same baselines:
+# CONTACTO_BINS="NAME=DIR ..." runs, in every round, each DIR/contacto on both stores instead
+# of this tree's, starting each round at the next build so none always goes first. DIR may
+# hold that revision's bench-tools and fixtures/responder/snapshot.json (as `snapshot.json`)
+# to publish the snapshot it reads; otherwise this tree's are used. bench/revision.sh REV DIR
+# builds a revision into such a directory.
+#
 # Usage: bench/responder.sh [SECONDS] [CONNECTIONS] [ROUNDS]   (defaults: 8 s, 64, 3 rounds)
 # Needs wrk and redis-server (apt-get install wrk redis-server).
 set -euo pipefail
@@ -30,7 +37,7 @@ tick_us=$((1000000 / $(getconf CLK_TCK)))
 
 echo "== building (release)"
 cargo build --release --locked -p contacto -p bench-tools 2>&1 | tail -1
-BIN=target/release
+BIN=${CARGO_TARGET_DIR:-target}/release
 
 SECRET=bench-app-secret
 NUMBERS=$(seq -f '1065403522429%02g' 1 16 | tr '\n' ' ')
@@ -75,13 +82,18 @@ tool_run() {
   echo "   $name: $(echo "$res" | rps_of) req/s"
 }
 
-responder_run() { # name, extra env...
-  local name=$1
-  shift
+# One responder under wrk, then its drain: the target's name, the directory of its build
+# (contacto, and perhaps bench-tools and snapshot.json to publish with), then extra env.
+responder_run() {
+  local name=$1 bins=$2
+  shift 2
+  local publisher=$BIN/bench-tools snapshot=fixtures/responder/snapshot.json
+  [ -x "$bins/bench-tools" ] && publisher=$bins/bench-tools
+  [ -f "$bins/snapshot.json" ] && snapshot=$bins/snapshot.json
   local web internal dir
   web=$(free_port)
   internal=$(free_port)
-  dir="$work/$name-$round"
+  dir="$work/${name// /-}-$round"
   mkdir -p "$dir"
   local env=(
     "CONTACTO_CONFIG=$dir/contacto.toml"
@@ -99,8 +111,8 @@ responder_run() { # name, extra env...
     "CONTACTO_TELEMETRY__FILTER=warn"
     "$@"
   )
-  env "${env[@]}" "$BIN/bench-tools" publish fixtures/responder/snapshot.json >/dev/null
-  env "${env[@]}" "$BIN/contacto" responder 2>"$dir/responder.log" & pids+=($!)
+  env "${env[@]}" "$publisher" publish "$snapshot" >/dev/null
+  env "${env[@]}" "$bins/contacto" responder 2>"$dir/responder.log" & pids+=($!)
   local pid=$!
   wait_port "$web"
   local before c0 r0 c1 r1 c2 res accepted
@@ -135,12 +147,15 @@ responder_run() { # name, extra env...
   echo "   $name: $(echo "$res" | rps_of) req/s; $accepted webhooks, $sent replies (drained in ${drain}s)"
 }
 
+# The builds measured: NAME=DIR pairs, or this tree's build with no name.
+read -r -a builds <<<"${CONTACTO_BINS:-=$BIN}"
+
 graph_port=$(free_port)
 "$BIN/bench-tools" graph "127.0.0.1:$graph_port" & pids+=($!)
 wait_port "$graph_port"
 
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec --databases 256 \
   --dir "$work" --logfile "$work/redis.log" & pids+=($!)
 redis_pid=$!
 wait_port "$redis_port"
@@ -152,11 +167,17 @@ for round in $(seq "$ROUNDS"); do
   tool_run "verify and read only (no store)" /webhooks/meta verify-parse "$SECRET"
   REDIS_PID=$redis_pid
   tool_run "axum + serde + one Redis GET" /webhooks/meta redis-get "redis://127.0.0.1:$redis_port/0"
-  REDIS_PID=
-  responder_run embedded
-  # A database of its own per round, so no message id of an earlier round reads as a retry.
-  REDIS_PID=$redis_pid
-  responder_run redis "CONTACTO_REDIS_URL=redis://127.0.0.1:$redis_port/$round"
+  for ((b = 0; b < ${#builds[@]}; b++)); do
+    i=$(((b + round - 1) % ${#builds[@]}))
+    name=${builds[i]%%=*}
+    prefix=${name:+$name }
+    REDIS_PID=
+    responder_run "${prefix}embedded" "${builds[i]#*=}"
+    # A database of its own per round and build, so no message id of an earlier run reads as
+    # a retry.
+    REDIS_PID=$redis_pid
+    responder_run "${prefix}redis" "${builds[i]#*=}" "CONTACTO_REDIS_URL=redis://127.0.0.1:$redis_port/$((round * ${#builds[@]} + i))"
+  done
 done
 
 printf '%s\n' "${results[@]}" >"$OUT/responder.jsonl"

@@ -1,7 +1,9 @@
 """Prints the table of bench/responder.sh: the median of the rounds per target, as Markdown.
 
 "× hello" is the median of the per-round ratios (each target against the hello-world of its
-own round), which a baseline that moves between rounds does not skew; the rounds follow.
+own round), which a baseline that moves between rounds does not skew; the rounds follow. The
+second table sets each responder's CPU per webhook (its own, and its own plus Redis's) against
+the «verify and read only» path of the same round, the same way, with the spread of the rounds.
 
 Usage: python3 bench/summary.py RESULTS.jsonl SECONDS CONNECTIONS ROUNDS
 """
@@ -45,6 +47,30 @@ for t in targets:
     else:
         cells += ["–"] * 3
     print(f"| {t} | " + " | ".join(cells) + " |")
+
+verify = {r["round"]: r["cpu_us"] for r in rows if r["target"].startswith("verify and read")}
+responders = [t for t in targets if t.startswith("contacto responder")]
+if verify and responders:
+    print("\nResponder CPU per webhook against the same round's «verify and read only» (median, min–max)\n")
+    print("| target | req/s (min–max) | × hello (min–max) | CPU µs/webhook (min–max) | × verify | own + Redis µs | × verify |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+
+    def spread(t, field, fmt):
+        values = [field(r) for r in rows if r["target"] == t]
+        return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
+
+    for t in responders:
+        own = lambda r: r["cpu_us"]
+        both = lambda r: r["cpu_us"] + r.get("redis_cpu_us", 0)
+        cells = [
+            spread(t, lambda r: r["wrk"]["rps"], lambda v: f"{v:,.0f}"),
+            spread(t, lambda r: r["wrk"]["rps"] / hello[r["round"]], lambda v: f"{v:.2f}"),
+            spread(t, own, lambda v: f"{v:.1f}"),
+            f"{median(t, lambda r: own(r) / verify[r['round']]):.2f}",
+            f"{median(t, both):.1f}",
+            f"{median(t, lambda r: both(r) / verify[r['round']]):.2f}",
+        ]
+        print(f"| {t} | " + " | ".join(cells) + " |")
 
 print("\nPer round: req/s (× that round's hello-world; p99 ms)\n")
 for t in targets:
