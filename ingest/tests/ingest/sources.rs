@@ -4,11 +4,11 @@
 //! the wrong encoding, schema errors at their exact line and column, quarantine and force, and
 //! one failing source leaving every other answer current.
 
-use ingest::sources::menu::bundled_topics;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::routing::get;
+use ingest::sources::menu::bundled_topics;
 use ingest::{Ingest, Progress, RunMode, RunReport};
 use schemas::{
     Actor, AnswerKey, Interactive, Keyword, MenuId, MunicipioId, RunResult, Scope, Snapshot, Target, Topic, es_mx,
@@ -675,4 +675,31 @@ async fn the_state_portal_json_reads_raw_or_as_scrapers_store_it_like_the_toml_f
             "infectados.json:{l}:{c}: recuperados: debe ser un número entero de 0 en adelante (sin decimales ni signos) («-3»)"
         )]
     );
+}
+
+#[test]
+fn the_bundled_catalogue_is_the_menu_files_and_the_responders_fixture_carries_it() {
+    let bundled = bundled_topics();
+    let parsed = ingest::sources::menu::topics_in(&repo().join("fixtures/menu/menu.toml")).unwrap();
+    assert_eq!(parsed, *bundled);
+    let slugs: Vec<&str> = bundled.subjects().map(|t| t.slug()).collect();
+    assert_eq!(
+        slugs,
+        [
+            "confirmados",
+            "sospechosos",
+            "descartados",
+            "defunciones",
+            "recuperados",
+            "transmision_comunitaria",
+            "hospitales",
+            "sintomas",
+            "semaforo",
+            "programas",
+            "vacunas"
+        ],
+        "today's topics, in today's order"
+    );
+    assert_eq!(bundled.place_topic.map(|t| t.slug()), Some("confirmados"), "a place alone asks for the cases");
+    assert_eq!(testkit::fixture_snapshot().router.topics, *bundled, "fixtures/responder/snapshot.json is up to date");
 }
