@@ -265,9 +265,12 @@ fn read_unit(c: &mut Check, row: &Table, toml: bool, clues_seen: &mut BTreeMap<S
     let ocupacion = c.percent(row, "ocupacion", false);
     let municipio = c.municipio(row, "municipio", false);
     if let (Some(code), Some(e)) = (&clues, row.entry("clues")) {
-        let well_formed = code.len() == 11
-            && code[..5].bytes().all(|b| b.is_ascii_uppercase())
-            && code[5..].bytes().all(|b| b.is_ascii_digit());
+        // By bytes: a value of eleven bytes may hold a letter of two («GTSS¡01744»), and
+        // slicing the string inside it would panic.
+        let bytes = code.as_bytes();
+        let well_formed = bytes.len() == 11
+            && bytes[..5].iter().all(u8::is_ascii_uppercase)
+            && bytes[5..].iter().all(u8::is_ascii_digit);
         if !well_formed {
             c.error(e.node.at, &e.label, code, "una CLUES tiene 5 letras y 6 dígitos (por ejemplo GTSSA005683)");
         } else if let Some(first) = clues_seen.insert(code.clone(), e.node.at.line) {

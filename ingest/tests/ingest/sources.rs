@@ -526,13 +526,15 @@ async fn schema_errors_are_reported_at_their_exact_line_and_column() {
     let csv = String::from_utf8(bundled("hospitales/hospitales_2020-09-24.csv"))
         .unwrap()
         .replace("\"GTSSA005683\",\"31\",\"León\"", "\"GTSSA005683\",\"-18\",\"Leonn\"")
-        .replace("\"GTSSA017443\"", "\"GTSSA01744\"");
+        // Eleven bytes with a letter of two across the fifth: reported, not a panic (a finding
+        // of the maintainer_files fuzz target).
+        .replace("\"GTSSA017443\"", "\"GTSS¡01744\"");
     site.set("hospitales", csv.clone());
     let line = place(&csv, "Hospital General León").0;
     assert_eq!(
         rejected(run(&ingest, "hospitales").await),
         [
-            "hospitales_2020-09-24.csv:2:4: CLUES: una CLUES tiene 5 letras y 6 dígitos (por ejemplo GTSSA005683) («GTSSA01744»)".to_owned(),
+            "hospitales_2020-09-24.csv:2:4: CLUES: una CLUES tiene 5 letras y 6 dígitos (por ejemplo GTSSA005683) («GTSS¡01744»)".to_owned(),
             format!("hospitales_2020-09-24.csv:{line}:5: % de Ocupación: debe estar entre 0 y 100; un valor fuera de ese rango es un error del dato de origen («-18»)"),
             format!("hospitales_2020-09-24.csv:{line}:6: Municipio: no es un municipio de Guanajuato; escribe su nombre (León), un nombre corto (Silao) o su clave INEGI (020) («Leonn»)"),
         ]
