@@ -19,8 +19,10 @@
 //!   - [`sources::estatal`], [`sources::hospitales`], [`sources::programas`],
 //!     [`sources::sintomas`], [`sources::vacunas`]: files maintainers publish (CSV, TOML,
 //!     the state portal's JSON), read through [`sources::maintainer`].
-//!   - [`sources::cifras`]: figures per municipio with a data date (CSV), for any topic of
-//!     the catalogue: how a maintainer feeds a new topic with no code.
+//!   - The generic kinds, for any topic of the catalogue: how a maintainer feeds a new topic
+//!     with no code. [`sources::cifras`]: figures per municipio with a data date (CSV);
+//!     [`sources::texto`]: a text for the state, optionally one per municipio (TOML);
+//!     [`sources::tabla`]: rows per municipio shown by the topic's template (CSV).
 //!   - [`sources::menu`]: menus, keywords, aliases and the topic catalogue (`[[tema]]`,
 //!     [`sources::menu::temas`]): the snapshot's router table. The kinds that compute figures
 //!     render the catalogue topics whose `fuente` is their source ([`render::Common::fed`]),

@@ -196,8 +196,10 @@ pub fn topics(settings: &settings::Settings, files: &[std::path::PathBuf]) -> To
 }
 
 /// The kind and configured source a file is checked as: the source whose `file://` URL is
-/// this file, else the kind `kind` (or the one the file looks like, see [`recognise`]) with the
-/// options of the first source of that kind, or its defaults.
+/// this file, else the one source whose URL ends in this file's name (the next version of its
+/// file, waiting in another directory: `pendientes/ola_de_calor.toml`), else the kind `kind`
+/// (or the one the file looks like, see [`recognise`]) with the options of the first source of
+/// that kind, or its defaults.
 pub struct Resolved {
     pub kind: &'static str,
     /// The configured source it belongs to, or the kind's name.
@@ -224,7 +226,12 @@ pub fn resolve(settings: &settings::Settings, path: &Path, kind: Option<&str>) -
             _ => false,
         }
     };
-    let configured = settings.sources.iter().find(|(_, s)| same(&s.url) && kind.is_none_or(|k| k == s.kind));
+    let of_kind = |s: &settings::SourceSettings| kind.is_none_or(|k| k == s.kind);
+    let file_name = path.file_name().and_then(|n| n.to_str());
+    let mut named_alike = settings.sources.iter().filter(|(_, s)| of_kind(s) && s.url.rsplit('/').next() == file_name);
+    // A file whose name two sources' URLs end in belongs to neither for sure.
+    let alike = named_alike.next().filter(|_| named_alike.next().is_none());
+    let configured = settings.sources.iter().find(|(_, s)| same(&s.url) && of_kind(s)).or(alike);
     let kind = match (configured, kind) {
         (Some((_, s)), _) => s.kind.clone(),
         (None, Some(k)) => k.to_owned(),

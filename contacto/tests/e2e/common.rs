@@ -1,7 +1,8 @@
-//! What the binary's tests share: the built `contacto` with a clean environment.
+//! What the binary's tests share: the built `contacto` with a clean environment, the
+//! repository's root and a copy of its templates, and reading what it printed.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// `contacto` run in `dir` with a clean environment (no CONTACTO_* from the caller; its
 /// configuration is `dir/contacto.toml`) plus `vars`.
@@ -13,4 +14,34 @@ pub fn contacto(dir: &Path, args: &[&str], vars: &[(&str, String)]) -> Command {
         cmd.env(k, v);
     }
     cmd
+}
+
+/// The repository's root (its fixtures and templates).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// `dir/plantillas` with a copy of the repository's templates, for a test to add its own.
+pub fn templates_in(dir: &Path) -> PathBuf {
+    let templates = dir.join("plantillas");
+    std::fs::create_dir(&templates).unwrap();
+    for entry in std::fs::read_dir(repo().join("templates")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, templates.join(path.file_name().unwrap())).unwrap();
+    }
+    templates
+}
+
+/// What a command that must succeed printed; its output in the failure otherwise.
+pub fn stdout(out: &Output) -> String {
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// Where `needle` starts in `text`: line and column (in characters), from 1.
+pub fn place(text: &str, needle: &str) -> (usize, usize) {
+    let at = text.find(needle).unwrap_or_else(|| panic!("{needle} not in the text"));
+    let line = text[..at].matches('\n').count() + 1;
+    let column = text[..at].rsplit('\n').next().unwrap().chars().count() + 1;
+    (line, column)
 }

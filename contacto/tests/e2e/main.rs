@@ -14,8 +14,11 @@
 //!   recount.
 //! - `nuevo_tema`: a topic («dengue») added with files only, answered, routed, counted and
 //!   removed.
+//! - `tipos_genericos`: a text (`texto`) and a table (`tabla`) topic added with files only,
+//!   answered for the state and municipios, routed, previewed and kept from bad files.
 //! - `scale_out`: one ingest, two responders and two senders on one Redis, and the metrics.
-//! - `common`: the built `contacto` with a clean environment.
+//! - `common`: the built `contacto` with a clean environment, the repository's root, reading
+//!   what it printed.
 
 mod common;
 mod conectate;
@@ -27,3 +30,4 @@ mod report;
 mod responder;
 mod run;
 mod scale_out;
+mod tipos_genericos;

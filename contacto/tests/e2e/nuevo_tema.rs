@@ -4,18 +4,14 @@
 //! municipio against a recount written here, routing by keyword and with a place, its counts in
 //! the report by slug, and its removal (its keywords stop routing, its past counts stay).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use jiff::civil::date;
 use schemas::{PhoneNumber, UserAddress, UserHasher};
 use store::Interaction;
 
-use crate::common;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
+use crate::common::{self, place, repo, stdout};
 
 /// The figures the test publishes: municipio, confirmed cases, severe cases.
 const ROWS: [(&str, u64, u64); 3] = [("León", 120, 3), ("Celaya", 45, 1), ("Irapuato", 30, 0)];
@@ -53,11 +49,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     common::contacto(dir, args, &[]).env("RUST_LOG", "warn").output().unwrap()
 }
 
-fn stdout(out: &Output) -> String {
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
 /// The topic's counts of one day in the programme report, and its name in the open data.
 async fn counted(dir: &Path) -> (u64, String) {
     let settings = settings::Settings::load(&dir.join("contacto.toml")).unwrap();
@@ -75,12 +66,7 @@ async fn counted(dir: &Path) -> (u64, String) {
 /// A configuration in `dir` with the menu and the dengue figures as sources, read from files
 /// there, and the repository's templates plus `dengue.j2`.
 fn set_up(dir: &Path) {
-    let templates = dir.join("plantillas");
-    std::fs::create_dir(&templates).unwrap();
-    for entry in std::fs::read_dir(repo().join("templates")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, templates.join(path.file_name().unwrap())).unwrap();
-    }
+    let templates = common::templates_in(dir);
     std::fs::write(templates.join("dengue.j2"), TEMPLATE).unwrap();
     std::fs::write(dir.join("menu.toml"), menu_with_dengue()).unwrap();
     std::fs::write(dir.join("dengue_2026-11-30.csv"), csv()).unwrap();
@@ -167,14 +153,6 @@ async fn a_topic_added_with_files_only_is_answered_routed_counted_and_removed() 
     assert!(!gone.status.success());
     assert!(String::from_utf8_lossy(&gone.stderr).contains("«dengue» no es un tema conocido"), "{gone:?}");
     assert_eq!(counted(dir.path()).await, (7, "dengue".to_owned()), "the past counts keep the topic, by slug");
-}
-
-/// Where `needle` starts in `text`: line and column (in characters), from 1.
-fn place(text: &str, needle: &str) -> (usize, usize) {
-    let at = text.find(needle).unwrap_or_else(|| panic!("{needle} not in the text"));
-    let line = text[..at].matches('\n').count() + 1;
-    let column = text[..at].rsplit('\n').next().unwrap().chars().count() + 1;
-    (line, column)
 }
 
 #[test]

@@ -30,7 +30,7 @@ use schemas::normalize::normalize;
 use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
-use super::maintainer::{self, At, Check, Text};
+use super::maintainer::{self, At, Check, GenericConfig, Text};
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -44,20 +44,6 @@ const PLACE: (&str, &[&str]) = ("municipio", &["clave", "cve_mun", "nombre"]);
 const DATE: (&str, &[&str]) = ("fecha", &["fecha_datos"]);
 /// What the state's own row says in the `municipio` column.
 const STATE_ROW: [&str; 2] = ["estado", "total"];
-
-/// Options of `[sources.NAME]` for `kind = "cifras"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CifrasConfig {
-    /// How every answer names the source.
-    pub attribution: String,
-}
-
-impl Default for CifrasConfig {
-    fn default() -> Self {
-        CifrasConfig { attribution: format!("Secretaría de Salud de {}", schemas::state().name) }
-    }
-}
 
 /// Figures by name (the file's column headers, normalised).
 pub type Figures = BTreeMap<String, u64>;
@@ -91,16 +77,14 @@ impl Dataset for CifrasDataset {
 }
 
 pub struct Cifras {
-    pub config: CifrasConfig,
+    pub config: GenericConfig,
 }
 
 impl SourceKind for Cifras {
     type Dataset = CifrasDataset;
 
     fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
-        let config: CifrasConfig = crate::source::options(source, options)?;
-        maintainer::check_attribution(source, &config.attribution)?;
-        Ok(Cifras { config })
+        Ok(Cifras { config: GenericConfig::read(source, options)? })
     }
 
     fn attribution(&self) -> &str {
@@ -207,18 +191,8 @@ impl SourceKind for Cifras {
 /// The figure columns of the file's header: every column but the place and the date, named
 /// as the CSV reader names them (normalised, spaces as `_`).
 fn figure_columns(text: &Text) -> Vec<String> {
-    let header = text.text.trim_start_matches('\u{feff}').lines().next().unwrap_or_default();
-    let mut reader = ::csv::ReaderBuilder::new().has_headers(false).from_reader(header.as_bytes());
-    let Some(Ok(record)) = reader.records().next() else { return Vec::new() };
     let fixed = |name: &str| [PLACE, DATE].iter().any(|(n, others)| *n == name || others.contains(&name));
-    let mut out: Vec<String> = Vec::new();
-    for label in record.iter() {
-        let name = normalize(label).replace(' ', "_");
-        if !name.is_empty() && !fixed(&name) && !out.contains(&name) {
-            out.push(name);
-        }
-    }
-    out
+    maintainer::header_names(text).into_iter().filter(|name| !fixed(name)).collect()
 }
 
 #[cfg(test)]
@@ -229,7 +203,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dengue_2026-11-30.csv");
         std::fs::write(&path, csv).unwrap();
-        let kind = Cifras { config: CifrasConfig::default() };
+        let kind = Cifras { config: GenericConfig::default() };
         let body = Body::from_file(&path).unwrap();
         kind.parse(&body, &crate::progress::Progress::shared()).map(|p| p.dataset)
     }

@@ -11,6 +11,8 @@
 //! | `sintomas` | [`sintomas`] | the official text on signs and symptoms (TOML) |
 //! | `vacunas` | [`vacunas`] | vaccination stages and doses applied (TOML) |
 //! | `cifras` | [`cifras`] | figures per municipio with a data date, for any topic of the catalogue (CSV) |
+//! | `texto` | [`texto`] | a text for the state, optionally one per municipio, for any topic of the catalogue (TOML) |
+//! | `tabla` | [`tabla`] | rows per municipio shown by the topic's template, for any topic of the catalogue (CSV) |
 //! | `menu` | [`menu`] | menus, keywords, municipio aliases, the fixed texts and the topic catalogue: the router table (TOML) |
 //!
 //! [`semaforo_color`], [`semaforo_records`] and [`semaforo_answer`] are what the two semáforo
@@ -37,6 +39,8 @@ pub mod semaforo_color;
 pub mod semaforo_estatal;
 pub mod semaforo_records;
 pub mod sintomas;
+pub mod tabla;
+pub mod texto;
 pub mod vacunas;
 
 use crate::error::ConfigError;
@@ -44,8 +48,9 @@ use crate::source::SourceKind;
 
 /// Every kind, by name, in the order a file's content is tried against them
 /// ([`crate::offline::recognise`]): the most specific marks first, since a menu file mentions
-/// every topic. `covid` and `cifras` are recognised by their files' names only.
-pub const KINDS: [&str; 10] = [
+/// every topic. `covid` and the generic kinds (`cifras`, `texto`, `tabla`), whose files hold
+/// any topic, are recognised by their files' names only.
+pub const KINDS: [&str; 12] = [
     menu::KIND,
     semaforo::KIND,
     semaforo_estatal::KIND,
@@ -55,6 +60,8 @@ pub const KINDS: [&str; 10] = [
     estatal::KIND,
     sintomas::KIND,
     cifras::KIND,
+    texto::KIND,
+    tabla::KIND,
     covid::KIND,
 ];
 
@@ -77,6 +84,8 @@ pub fn visit<V: KindVisitor>(kind: &str, visitor: V) -> Option<V::Output> {
         vacunas::KIND => visitor.visit::<vacunas::Vacunas>(),
         menu::KIND => visitor.visit::<menu::Menu>(),
         cifras::KIND => visitor.visit::<cifras::Cifras>(),
+        texto::KIND => visitor.visit::<texto::Texto>(),
+        tabla::KIND => visitor.visit::<tabla::Tabla>(),
         _ => return None,
     })
 }

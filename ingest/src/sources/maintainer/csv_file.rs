@@ -18,7 +18,7 @@ pub fn csv(text: &Text, records: &str, aliases: &[(&str, &[&str])], check: &mut 
     let mut keys = Vec::new();
     for (i, label) in headers.iter().enumerate() {
         let at = At { line: 1, column: i + 1 };
-        let wanted = normalize(label).replace(' ', "_");
+        let wanted = column_name(label);
         match aliases.iter().find(|(name, others)| *name == wanted || others.contains(&wanted.as_str())) {
             Some((name, _)) if keys.iter().any(|(k, _, _): &(String, String, At)| k == name) => {
                 check.error(at, label, "", format!("la columna «{name}» aparece dos veces; deja solo una"));
@@ -67,6 +67,29 @@ pub fn csv(text: &Text, records: &str, aliases: &[(&str, &[&str])], check: &mut 
     let list = Node { at: At { line: 1, column: 1 }, value: Value::List(rows) };
     let entry = Entry { key: records.into(), label: records.into(), key_at: At { line: 1, column: 1 }, node: list };
     Ok(Table { at: At { line: 1, column: 1 }, entries: vec![entry] })
+}
+
+/// A header as [`csv`] compares it: normalised (no case, accents or punctuation), spaces as `_`
+/// (`Horario de atención` is `horario_de_atencion`).
+pub fn column_name(label: &str) -> String {
+    normalize(label).replace(' ', "_")
+}
+
+/// The names of a CSV's columns ([`column_name`]), in file order, each once and none empty:
+/// for the kinds whose columns the maintainer names (`cifras`, `tabla`), which make their
+/// aliases of them.
+pub fn header_names(text: &Text) -> Vec<String> {
+    let header = text.text.trim_start_matches('\u{feff}').lines().next().unwrap_or_default();
+    let mut reader = ::csv::ReaderBuilder::new().has_headers(false).from_reader(header.as_bytes());
+    let Some(Ok(record)) = reader.records().next() else { return Vec::new() };
+    let mut out: Vec<String> = Vec::new();
+    for label in record.iter() {
+        let name = column_name(label);
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 fn csv_error(file: &str, e: &::csv::Error) -> SourceError {

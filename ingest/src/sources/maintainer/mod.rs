@@ -11,7 +11,8 @@
 //!   one error of a file that does not parse.
 //! - [`check`]: typed values out of a table, every problem collected, the verdict.
 //! - [`plausibility`]: figures that fall or jump against the last published dataset.
-//! - [`config_checks`]: the options every maintainer kind shares.
+//! - [`config_checks`]: the options maintainer kinds share, and the generic kinds' options
+//!   ([`GenericConfig`]).
 //! - [`figures`]: a catalogue topic's `dato` against the figures a kind computes.
 //! - [`recognise`]: a file's format and kind; [`dates`]: its data date, from a column or its
 //!   name.
@@ -31,8 +32,8 @@ pub mod text;
 pub mod toml_file;
 
 pub use check::Check;
-pub use config_checks::{check_attribution, check_percent};
-pub use csv_file::csv;
+pub use config_checks::{GenericConfig, check_attribution, check_percent};
+pub use csv_file::{column_name, csv, header_names};
 pub use dates::{csv_date, date_in_name};
 pub use encoding::decode;
 pub use figures::figures_named;
