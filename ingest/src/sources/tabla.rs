@@ -268,4 +268,54 @@ mod tests {
         let lines = errors("municipio,sede\n");
         assert!(lines[0].contains("la lista está vacía"), "{lines:?}");
     }
+
+    #[test]
+    fn every_municipio_is_answered_with_its_rows_or_none_and_the_state_with_every_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = "{{ tema }} en {{ alcance.nombre }}: {{ filas | length }} de {{ total }}; \
+                        {% for f in filas %}{{ f.sede }} ({{ f.municipio }}) {% endfor %}\
+                        [{% for g in grupos %}{{ g.municipio }}={{ g.filas | length }} {% endfor %}en {{ municipios }}]\n\
+                        {{ fuente }}, {{ fecha_datos }}";
+        std::fs::write(dir.path().join("sedes.j2"), template).unwrap();
+        let renderer = Renderer::load(dir.path()).unwrap();
+        let entry = |slug: &'static str, by_municipio| schemas::TopicEntry {
+            topic: schemas::Topic::from_static(slug),
+            name: "Sedes".into(),
+            by_municipio,
+            differs_by_place: false,
+            template: "sedes.j2".into(),
+            source: "sedes".parse().unwrap(),
+            figure: slug.into(),
+        };
+        let common = Common {
+            data_date: jiff::civil::date(2026, 12, 1),
+            attribution: "Secretaría de Salud de Guanajuato".into(),
+            companions: crate::render::Companions::new(),
+            fed: vec![entry("sedes", true), entry("sedes_estatal", false)],
+        };
+        let dataset = parse("municipio,sede\nCelaya,Hospital\nLeón,Centro\nCelaya,Plaza\n").unwrap();
+        let kind = Tabla { config: GenericConfig::default() };
+        let answers: BTreeMap<AnswerKey, Answer> =
+            kind.render(&dataset, &renderer, &common).unwrap().into_iter().collect();
+        assert_eq!(
+            answers.len(),
+            1 + MunicipioId::all().count() + 1,
+            "every municipio of one topic, the state of both"
+        );
+        let body =
+            |slug: &'static str, scope| answers[&AnswerKey::new(schemas::Topic::from_static(slug), scope)].body();
+        let groups = "[Celaya=2 León=1 en 2]\nSecretaría de Salud de Guanajuato, 1 de diciembre de 2026";
+        assert_eq!(
+            body("sedes", Scope::Estado),
+            format!("Sedes en Guanajuato: 3 de 3; Hospital (Celaya) Centro (León) Plaza (Celaya) {groups}")
+        );
+        let celaya = Scope::Municipio(MunicipioId::try_from(7).unwrap());
+        assert_eq!(
+            body("sedes", celaya),
+            format!("Sedes en Celaya: 2 de 3; Hospital (Celaya) Plaza (Celaya) {groups}")
+        );
+        let irapuato = Scope::Municipio(MunicipioId::try_from(17).unwrap());
+        assert_eq!(body("sedes", irapuato), format!("Sedes en Irapuato: 0 de 3; {groups}"));
+        assert!(body("sedes_estatal", Scope::Estado).starts_with("Sedes en Guanajuato: 3 de 3;"));
+    }
 }

@@ -251,4 +251,49 @@ mod tests {
         assert!(lines.iter().any(|l| l.starts_with("ola_de_calor.toml:1:1: fecha: falta «fecha»")), "{lines:?}");
         assert!(lines.iter().any(|l| l.starts_with("ola_de_calor.toml:1:1: texto: falta «texto»")), "{lines:?}");
     }
+
+    #[test]
+    fn a_municipio_without_a_text_of_its_own_gets_the_states_and_only_topics_por_municipio_have_municipios() {
+        let dir = tempfile::tempdir().unwrap();
+        let template =
+            "{% if not propio %}(aviso estatal) {% endif %}{{ tema }}: {{ texto }}\n{{ fuente }}, {{ fecha_datos }}";
+        std::fs::write(dir.path().join("aviso.j2"), template).unwrap();
+        let renderer = Renderer::load(dir.path()).unwrap();
+        let entry = |slug: &'static str, by_municipio| schemas::TopicEntry {
+            topic: schemas::Topic::from_static(slug),
+            name: "Ola de calor".into(),
+            by_municipio,
+            differs_by_place: false,
+            template: "aviso.j2".into(),
+            source: "ola".parse().unwrap(),
+            figure: slug.into(),
+        };
+        let common = Common {
+            data_date: jiff::civil::date(2026, 12, 1),
+            attribution: "Secretaría de Salud de Guanajuato".into(),
+            companions: crate::render::Companions::new(),
+            fed: vec![entry("ola_de_calor", true), entry("ola_estatal", false)],
+        };
+        let dataset = parse(
+            "fecha = 2026-12-01\ntexto = \"Calor.\"\n[[municipio]]\nnombre = \"Celaya\"\ntexto = \"Albergue.\"\n",
+        )
+        .unwrap();
+        let kind = Texto { config: GenericConfig::default() };
+        let answers: BTreeMap<AnswerKey, Answer> =
+            kind.render(&dataset, &renderer, &common).unwrap().into_iter().collect();
+        assert_eq!(
+            answers.len(),
+            1 + MunicipioId::all().count() + 1,
+            "every municipio of one topic, the state of both"
+        );
+        let body =
+            |slug: &'static str, scope| answers[&AnswerKey::new(schemas::Topic::from_static(slug), scope)].body();
+        let footer = "Secretaría de Salud de Guanajuato, 1 de diciembre de 2026";
+        assert_eq!(body("ola_de_calor", Scope::Estado), format!("Ola de calor: Calor.\n{footer}"));
+        let celaya = Scope::Municipio(MunicipioId::try_from(7).unwrap());
+        assert_eq!(body("ola_de_calor", celaya), format!("Ola de calor: Albergue.\n{footer}"));
+        let leon = Scope::Municipio(MunicipioId::try_from(20).unwrap());
+        assert_eq!(body("ola_de_calor", leon), format!("(aviso estatal) Ola de calor: Calor.\n{footer}"));
+        assert_eq!(body("ola_estatal", Scope::Estado), format!("Ola de calor: Calor.\n{footer}"));
+    }
 }
