@@ -82,7 +82,14 @@ impl Check {
         let entry = self.get(t, key, required)?;
         match &entry.node.value {
             Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-            Value::Text(_) => None,
+            // Blank: absent when optional; when required, an error, so that no caller takes
+            // a `None` after a clean verdict for a value that was checked.
+            Value::Text(_) => {
+                if required {
+                    self.bad(entry, format!("está vacío; escribe «{key}» o corrige el valor"));
+                }
+                None
+            }
             _ => {
                 self.bad(entry, "debe ser un texto entre comillas");
                 None
@@ -270,5 +277,31 @@ impl Check {
             ));
         }
         Ok(warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::maintainer::{Text, toml};
+
+    #[test]
+    fn a_blank_required_text_is_an_error_at_its_place_and_a_blank_optional_one_is_absent() {
+        let text = Text {
+            file: "sintomas.toml".into(),
+            text: "titulo = \"  \"\ntexto = \"   \"\n".into(),
+            checksum: String::new(),
+            warnings: Vec::new(),
+        };
+        let root = toml(&text).unwrap();
+        let mut check = Check::new(&text.file);
+        assert_eq!(check.text(&root, "titulo", false), None);
+        assert!(!check.has_errors(), "an optional blank text is absent");
+        assert_eq!(check.text(&root, "texto", true), None);
+        let Err(SourceError::Rejected { errors, .. }) = check.finish(1, 0.0) else { panic!("rejected") };
+        assert_eq!(
+            errors[0].to_string(),
+            "sintomas.toml:2:9: texto: está vacío; escribe «texto» o corrige el valor («   »)"
+        );
     }
 }

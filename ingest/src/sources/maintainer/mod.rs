@@ -1,5 +1,6 @@
 //! What every file that maintainers publish shares (kinds `estatal`, `hospitales`,
-//! `programas`, `sintomas`, `vacunas`, `menu`, `semaforo_estatal`): reading CSV, TOML and
+//! `programas`, `sintomas`, `vacunas`, `menu`, `semaforo_estatal`, and the generic `cifras`,
+//! `texto`, `tabla`): reading CSV, TOML and
 //! JSON into values that know their line and column ([`Node`]), and a [`Check`] that collects
 //! every problem as a located error, so a maintainer sees all of them at once.
 //!
