@@ -12,9 +12,9 @@ use crate::values::check_url;
 /// thresholds, state code) sit in the same table and are read and validated by that kind.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SourceSettings {
-    /// What is read: `covid` (the national open-data file), `semaforo` (an HTML page), or a
-    /// maintainer file (`estatal`, `hospitales`, `programas`, `sintomas`, `vacunas`, `menu`,
-    /// `semaforo_estatal`).
+    /// What is read: `covid` (the national open-data file), `semaforo` (an HTML page), a
+    /// maintainer file, or a generic kind that feeds a topic of the catalogue. The kinds are
+    /// listed once, in `ingest::sources::KINDS`, which checks this name.
     pub kind: String,
     /// `http(s)://…` or `file://…`. A `file://` path without a leading `/`
     /// (`file://fixtures/covid19mexico.zip`) is relative to the configuration file's directory.
