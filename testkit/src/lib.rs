@@ -24,8 +24,10 @@
 //! - [`slots`]: Redis Cluster readiness, checked on the commands a suite sends (`MONITOR`).
 //! - [`cluster`]: [`PrivateCluster`], a Redis Cluster of a test's own, with replicas, to fail
 //!   over while the system runs.
+//! - [`dengue`]: a topic added with files only (figures, template, the menu file with it).
 
 pub mod cluster;
+pub mod dengue;
 pub mod loopback;
 pub mod platforms;
 pub mod servers;
