@@ -10,7 +10,9 @@
 //! - contents whose sending finished within the range, and the messages the platform accepted
 //!   for them (canaries to the staff not included);
 //! - replies to citizens that failed for good (after every retry), by reason, so that a wrong
-//!   token or a wave of unreachable numbers shows up in the report and not only in the logs.
+//!   token or a wave of unreachable numbers shows up in the report and not only in the logs;
+//! - interactions by topic, named as the published catalogue names them; a topic removed from
+//!   the catalogue keeps its counts, under its slug.
 //!
 //! Days are local days in the programme's time zone (`timezone`). Served as JSON
 //! (`GET /admin/report?from=…&to=…`), CSV (`GET /admin/report.csv`) and text (`contacto report
@@ -67,6 +69,16 @@ pub struct ContentsSent {
     pub delivered: u64,
 }
 
+/// Interactions with one topic over the range.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopicCount {
+    /// The slug, as the counters keep it.
+    pub topic: String,
+    /// Its Spanish name in the published catalogue; its slug once the catalogue no longer has it.
+    pub label: String,
+    pub interactions: u64,
+}
+
 /// Replies that failed for good over the range.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FailedReplies {
@@ -117,6 +129,8 @@ pub struct ProgrammeReport {
     pub subscribers: Subscribers,
     pub contents_sent: ContentsSent,
     pub failed_replies: FailedReplies,
+    /// Interactions by topic over the range: every topic of [`listed_topics`].
+    pub topics: Vec<TopicCount>,
 }
 
 /// Why there is no report.
@@ -242,9 +256,31 @@ pub async fn count(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Re
     Ok(Counted { from, to, days, subscribers, contents_sent })
 }
 
+/// The topics a report lists, each with its Spanish name: the published catalogue's in its
+/// order (the bundled catalogue before any is published), then any topic counted in `days`
+/// that the catalogue no longer has, named by its slug, so a removed topic keeps its history.
+pub async fn listed_topics(store: &dyn Store, days: &[CountedDay]) -> Result<Vec<(Topic, String)>, StoreError> {
+    let published = store.current_snapshot().await?;
+    let catalogue = ingest::sources::menu::in_force(published.as_ref().map(|s| &s.content.router.topics));
+    let mut topics: Vec<Topic> = catalogue.all().collect();
+    let removed: std::collections::BTreeSet<Topic> =
+        days.iter().flat_map(|d| d.by_topic.keys().copied()).filter(|t| !topics.contains(t)).collect();
+    topics.extend(removed);
+    Ok(topics.into_iter().map(|t| (t, catalogue.label(t).to_owned())).collect())
+}
+
 /// The report of `from..=to`, days read in `tz`.
 pub async fn programme(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -> Result<ProgrammeReport, ReportError> {
     let counted = count(store, from, to, tz).await?;
+    let topics = listed_topics(store, &counted.days)
+        .await?
+        .into_iter()
+        .map(|(topic, label)| TopicCount {
+            topic: topic.slug().to_owned(),
+            label,
+            interactions: counted.days.iter().filter_map(|d| d.by_topic.get(&topic)).sum(),
+        })
+        .collect();
     let total_interactions = counted.total_interactions();
     let average_per_day = (total_interactions as f64 / counted.days.len() as f64 * 10.0).round() / 10.0;
     Ok(ProgrammeReport {
@@ -261,6 +297,7 @@ pub async fn programme(store: &dyn Store, from: Date, to: Date, tz: &TimeZone) -
         subscribers: counted.subscribers,
         contents_sent: counted.contents_sent,
         failed_replies: failed_replies(store, from, to).await?,
+        topics,
     })
 }
 
@@ -407,6 +444,13 @@ impl ProgrammeReport {
         let _ = writeln!(out, "Respuestas no entregadas: {}", int(self.failed_replies.total));
         for r in &self.failed_replies.by_reason {
             let _ = writeln!(out, "  {}: {}", r.description, int(r.count));
+        }
+        let asked: Vec<&TopicCount> = self.topics.iter().filter(|t| t.interactions > 0).collect();
+        if !asked.is_empty() {
+            let _ = writeln!(out, "Interacciones por tema:");
+            for t in asked {
+                let _ = writeln!(out, "  {}: {}", t.label, int(t.interactions));
+            }
         }
         if let Some(busiest) =
             self.days.iter().filter(|d| d.interactions > 0).max_by_key(|d| (d.interactions, std::cmp::Reverse(d.date)))

@@ -7,7 +7,8 @@
 //! as the bearer token of every admin API call. A 401 sends them back to the login page.
 //!
 //! The pages: ingest runs and source health (with forcing a quarantined dataset), the
-//! interactions chart and the programme report (CSV download), snapshot versions with their
+//! interactions chart and the programme report (interactions by topic as the published
+//! catalogue names them; CSV download), snapshot versions with their
 //! diff and rollback, and Conéctate (compose, canary, schedule, cancel, the delivery report
 //! updating while it sends, the sender's state), and «Sin entender» (what citizens wrote that
 //! the bot did not understand, and the change to the menu file that gives a phrase a topic). Times are shown on the calendar of

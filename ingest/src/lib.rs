@@ -27,7 +27,8 @@
 //!     [`sources::menu::temas`]): the snapshot's router table. The kinds that compute figures
 //!     render the catalogue topics whose `fuente` is their source ([`render::Common::fed`]),
 //!     each with the template the catalogue names; until a menu is published the bundled
-//!     catalogue is in force ([`sources::menu::bundled_topics`]).
+//!     catalogue is in force ([`sources::menu::bundled_topics`]). Its texts name the state
+//!     through placeholders filled when it publishes ([`sources::menu::placeholders`]).
 //! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record; and
 //!   [`pipeline::build_source`], a configured source of any kind as the scheduler runs it.
 //! - [`keyword_change`]: the exact change to the menu file that makes a phrase from «Sin

@@ -9,8 +9,10 @@
 //! Every template sees, besides what its source gives it:
 //! - `fecha_datos`: the data date, es-MX (`27 de mayo de 2020`); `fuente`: the source's
 //!   attribution; `alcance`: `{tipo: "estado"|"municipio", nombre, clave}`; `entidad`: the
-//!   name of the state the deployment serves («Guanajuato», [`schemas::state`]), so no
-//!   template names a state;
+//!   name of the state the deployment serves («Guanajuato», [`schemas::state`]), `gobierno`
+//!   its government («Gobierno del Estado de Guanajuato», «Gobierno de la Ciudad de México»)
+//!   and `gobierno_corto` the same without the name («Gobierno del Estado»), so no template
+//!   names a state;
 //! - filters `numero` (`1,248`), `decimal(n)` (`1,570.5`), `porcentaje` (`12.5 %`) and
 //!   `fecha` (`2020-05-27` → `27 de mayo de 2020`).
 //!
@@ -70,7 +72,10 @@ impl Renderer {
                 .build()
                 .expect("the default delimiters are valid"),
         );
-        env.add_global("entidad", schemas::state().name.as_str());
+        let state = schemas::state();
+        env.add_global("entidad", state.name.as_str());
+        env.add_global("gobierno", state.government.as_str());
+        env.add_global("gobierno_corto", state.short_government.as_str());
         env.add_filter("numero", |n: i64| es_mx::integer(n));
         env.add_filter("decimal", |x: f64, places: Option<usize>| es_mx::decimal(x, places.unwrap_or(1)));
         env.add_filter("porcentaje", |ratio: f64| es_mx::percent(ratio));

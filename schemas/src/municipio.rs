@@ -9,7 +9,10 @@
 //! CONACYT name, the state portal's short name, population) and `data/guanajuato_alias.csv`
 //! («Dolores Hidalgo», «San Miguel»…). A municipio that bears its state's name (Guanajuato,
 //! Zacatecas, Durango…) answers to «ciudad de …» and «… capital» in a sentence, where the bare
-//! name means the state; that rule is the same for every state. The codes are not alphabetical
+//! name means the state; that rule is the same for every state. Texts that give examples of
+//! places («casos en León») take them from `data/municipios_de_ejemplo.csv`: three municipios
+//! of each state, named as its catalogue names them, among its most populous (2020 census) and
+//! never the one that bears the state's name. The codes are not alphabetical
 //! (003 is San Miguel de Allende) nor always from 001 (Ciudad de México's start at 002), so
 //! nothing here may sort names to find codes.
 
@@ -24,6 +27,9 @@ use crate::spanish_names::spanish_title_case;
 use crate::state::{State, state};
 
 const FEDERAL_CSV: &str = include_str!("../data/catalogo_municipios.csv");
+
+/// Three example municipios of each state: `CLAVE_ENTIDAD,municipio_1,municipio_2,municipio_3`.
+const EXAMPLES_CSV: &str = include_str!("../data/municipios_de_ejemplo.csv");
 
 /// Names people use for a state's places beyond the federal catalogue: maintainer data.
 struct LocalNames {
@@ -159,6 +165,8 @@ pub struct Catalogue {
     position: Vec<u16>,
     /// Normalised alias → id, longest aliases first, for matching inside a sentence.
     by_alias: Vec<(String, MunicipioId)>,
+    /// The municipios texts give as examples ([`Catalogue::examples`]).
+    examples: [MunicipioId; 3],
 }
 
 /// The catalogue of the state this process serves, built once.
@@ -233,7 +241,10 @@ impl Catalogue {
             .filter(|(alias, _)| !state.is_named(alias))
             .collect();
         by_alias.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        let mut catalogue = Catalogue { state, how_to_name: String::new(), municipios, position, by_alias };
+        let first = municipios.first().map_or(MunicipioId(1), |m| m.id);
+        let mut catalogue =
+            Catalogue { state, how_to_name: String::new(), municipios, position, by_alias, examples: [first; 3] };
+        catalogue.examples = catalogue.listed_examples();
         catalogue.how_to_name = match local.map(|l| l.examples.map(|code| catalogue.get(code))) {
             Some([Some(named), Some(short)]) => format!(
                 "escribe su nombre ({}), un nombre corto ({}) o su clave INEGI ({})",
@@ -244,6 +255,25 @@ impl Catalogue {
             }),
         };
         catalogue
+    }
+
+    /// The municipios of `EXAMPLES_CSV` for this state; where one is missing or misspelt there,
+    /// the first of the catalogue (a test keeps every state's three real).
+    fn listed_examples(&self) -> [MunicipioId; 3] {
+        let line = EXAMPLES_CSV
+            .lines()
+            .skip(1)
+            .find(|line| line.split(',').next().and_then(|c| c.parse::<u8>().ok()) == Some(self.state.code));
+        let mut names = line.into_iter().flat_map(|l| l.split(',').skip(1));
+        let mut next = || names.next().and_then(|name| self.find(name)).unwrap_or(self.examples[0]);
+        [next(), next(), next()]
+    }
+
+    /// Three municipios that texts give as examples of places a citizen may ask about («casos en
+    /// León», «defunciones Celaya», «hospitales Irapuato»), the first the most populous:
+    /// maintainer data, one line per state, so that another state's deployment names its own.
+    pub fn examples(&self) -> [&Municipio; 3] {
+        self.examples.map(|id| self.get(id.0).expect("an example is a municipio of the catalogue"))
     }
 
     /// How a person names a municipio of this state, with examples, for error messages:
@@ -410,6 +440,26 @@ mod tests {
         );
         let total: usize = (1..=32).map(|s| of(s).municipios().len()).sum();
         assert_eq!(total, 2_465, "every municipio and alcaldía of the country in the catalogue of 28 November 2020");
+    }
+
+    #[test]
+    fn every_state_has_three_distinct_example_municipios_none_named_like_the_state() {
+        let names = |state| of(state).examples().map(|m| m.short_name.clone());
+        assert_eq!(names(11), ["León", "Celaya", "Irapuato"]);
+        assert_eq!(names(2), ["Tijuana", "Mexicali", "Ensenada"]);
+        assert_eq!(names(9), ["Iztapalapa", "Gustavo A. Madero", "Álvaro Obregón"]);
+        let listed = EXAMPLES_CSV.lines().skip(1).count();
+        assert_eq!(listed, 32, "one line per state");
+        for state in 1..=32 {
+            let c = of(state);
+            let line = EXAMPLES_CSV.lines().find(|l| l.starts_with(&format!("{state:02},"))).unwrap();
+            for (written, m) in line.split(',').skip(1).zip(c.examples()) {
+                assert_eq!(c.find(written), Some(m.id), "«{written}» is a municipio of {}", c.state().name);
+                assert!(!c.state().is_named(&m.short_name), "{}: an example named like its state", m.short_name);
+            }
+            let ids = c.examples().map(|m| m.id);
+            assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "{}: three distinct", c.state().name);
+        }
     }
 
     #[test]

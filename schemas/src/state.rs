@@ -16,8 +16,9 @@ use crate::spanish_names::spanish_title_case;
 const ENTITIES_CSV: &str = include_str!("../data/catalogo_entidades.csv");
 
 /// Common names that differ from the catalogue's official one, as people say them, and how its
-/// government is named where «Gobierno del Estado de …» does not fit: maintainer data, one line
-/// per state, `CLAVE_ENTIDAD,nombre,gobierno` (an empty field keeps the rule).
+/// government is named where «Gobierno del Estado de …» (and, without the name, «Gobierno del
+/// Estado») does not fit: maintainer data, one line per state,
+/// `CLAVE_ENTIDAD,nombre,gobierno,gobierno_corto` (an empty field keeps the rule).
 const COMMON_NAMES_CSV: &str = include_str!("../data/nombres_comunes_entidades.csv");
 
 /// One of the 32 states.
@@ -34,6 +35,9 @@ pub struct State {
     /// How answers name its government: «Gobierno del Estado de Guanajuato», «Gobierno de la
     /// Ciudad de México».
     pub government: String,
+    /// The same without the state's name, for a text that already said it: «Gobierno del
+    /// Estado», «Gobierno de la Ciudad».
+    pub short_government: String,
 }
 
 impl State {
@@ -71,25 +75,27 @@ pub fn states() -> &'static [State] {
                 let abbreviation = fields.next()?.to_owned();
                 (1..=32).contains(&code).then(|| {
                     let official_name = spanish_title_case(official);
-                    let [common, government] = common_names(code);
+                    let [common, government, short_government] = common_names(code);
                     let name = common.map_or_else(|| official_name.clone(), str::to_owned);
                     let government = government.map_or_else(|| format!("Gobierno del Estado de {name}"), str::to_owned);
-                    State { code, name, official_name, abbreviation, government }
+                    let short_government = short_government.unwrap_or("Gobierno del Estado").to_owned();
+                    State { code, name, official_name, abbreviation, government, short_government }
                 })
             })
             .collect()
     })
 }
 
-/// The common name and the government's name of `code`, where the data gives them.
-fn common_names(code: u8) -> [Option<&'static str>; 2] {
+/// The common name, the government's name and its short form of `code`, where the data gives
+/// them.
+fn common_names(code: u8) -> [Option<&'static str>; 3] {
     let line = COMMON_NAMES_CSV
         .lines()
         .skip(1)
         .find(|line| line.split(',').next().and_then(|c| c.parse::<u8>().ok()) == Some(code));
     let mut fields = line.into_iter().flat_map(|l| l.split(',').skip(1)).map(str::trim);
     let mut next = || fields.next().filter(|f| !f.is_empty());
-    [next(), next()]
+    [next(), next(), next()]
 }
 
 /// The state with this INEGI code.
@@ -136,6 +142,9 @@ mod tests {
         assert_eq!(government(11), "Gobierno del Estado de Guanajuato");
         assert_eq!(government(9), "Gobierno de la Ciudad de México");
         assert_eq!(government(15), "Gobierno del Estado de México");
+        let short_government = |code| state_by_code(code).unwrap().short_government.as_str();
+        assert_eq!(short_government(11), "Gobierno del Estado");
+        assert_eq!(short_government(9), "Gobierno de la Ciudad");
         assert_eq!(state_by_code(0), Err(StateError::Unknown(0)));
         assert_eq!(state_by_code(36), Err(StateError::Unknown(36)), "36 is the whole country, not a state");
     }

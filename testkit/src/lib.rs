@@ -24,10 +24,14 @@
 //! - [`slots`]: Redis Cluster readiness, checked on the commands a suite sends (`MONITOR`).
 //! - [`cluster`]: [`PrivateCluster`], a Redis Cluster of a test's own, with replicas, to fail
 //!   over while the system runs.
+//! - [`dengue`]: a topic added with files only (figures, template, the menu file with it).
+//! - [`repository`]: the repository's root and a copy of its templates for a test to add to.
 
 pub mod cluster;
+pub mod dengue;
 pub mod loopback;
 pub mod platforms;
+pub mod repository;
 pub mod servers;
 pub mod slots;
 pub mod sources;

@@ -15,7 +15,7 @@ use schemas::Topic;
 use serde::{Serialize, Serializer};
 use store::{Store, StoreError};
 
-use crate::report::{Counted, unique_users};
+use crate::report::{Counted, listed_topics, unique_users};
 
 /// One published count: a number, or withheld.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,12 +141,8 @@ impl Figures {
     /// store's HyperLogLogs. The topics are those of the published catalogue, in its order,
     /// then any topic counted in the range that the catalogue no longer has (its history stays).
     pub async fn new(store: &dyn Store, counted: &Counted, masking: Masking) -> Result<Figures, StoreError> {
-        let published = store.current_snapshot().await?;
-        let catalogue = ingest::sources::menu::in_force(published.as_ref().map(|s| &s.content.router.topics));
-        let mut columns: Vec<Topic> = catalogue.all().collect();
-        let removed: std::collections::BTreeSet<Topic> =
-            counted.days.iter().flat_map(|d| d.by_topic.keys().copied()).filter(|t| !columns.contains(t)).collect();
-        columns.extend(removed);
+        let listed = listed_topics(store, &counted.days).await?;
+        let columns: Vec<Topic> = listed.iter().map(|(topic, _)| *topic).collect();
         let dias: Vec<DayFigures> = counted
             .days
             .iter()
@@ -190,10 +186,7 @@ impl Figures {
             suscriptores_al_final: counted.subscribers.total_at_end,
             contenidos_enviados: counted.contents_sent.contents,
             mensajes_enviados: counted.contents_sent.messages,
-            temas: columns
-                .iter()
-                .map(|t| TopicName { tema: t.slug(), nombre: catalogue.label(*t).to_owned() })
-                .collect(),
+            temas: listed.into_iter().map(|(t, nombre)| TopicName { tema: t.slug(), nombre }).collect(),
             dias,
             usuarios_unicos_por_mes: months,
         })

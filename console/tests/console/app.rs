@@ -119,6 +119,12 @@ fn graph_fake(
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_, _| {}).await
+}
+
+/// The app with its settings changed by `adjust` first (given the app's data directory, for
+/// files of the test's own): more sources, other files.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings, &std::path::Path)) -> TestApp {
     let test_store = testkit::embedded_store().await;
     let store = test_store.store.clone();
     let data = tempfile::tempdir().unwrap();
@@ -126,6 +132,7 @@ pub async fn spawn_app() -> TestApp {
     let accepted: Arc<Mutex<Vec<Accepted>>> = Arc::default();
     let (_, graph_server) = RecordingServer::start(graph_fake(reporter.clone(), accepted.clone())).await;
     let mut settings = settings(&graph_server.url(""), data.path());
+    adjust(&mut settings, data.path());
 
     let responder_config = ResponderConfig::from_settings(&mut settings).unwrap();
     let channels = Channels::from_config(&responder_config.channels, &reqwest::Client::new());
@@ -175,6 +182,12 @@ impl TestApp {
         self.internal.url(&format!("/console/{rest}"))
     }
 
+    /// `GET /admin/{path}` with the admin token, as JSON.
+    pub async fn admin_json(&self, path: &str) -> Value {
+        let url = self.internal.url(&format!("/admin/{path}"));
+        reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap()
+    }
+
     /// Runs every configured source (the bundled fixtures) once, as `contacto ingest --once`.
     pub async fn ingest_fixtures(&self) {
         for name in self.ingest.source_names() {
@@ -209,11 +222,16 @@ impl TestApp {
 
     /// Records `n` interactions of distinct citizens on `day` (as the responder counts them).
     pub async fn record_interactions(&self, day: &str, n: usize) {
+        self.record_interactions_with(day, schemas::Topic::from_static("confirmados"), n).await;
+    }
+
+    /// Records `n` interactions of distinct citizens with `topic` on `day`.
+    pub async fn record_interactions_with(&self, day: &str, topic: schemas::Topic, n: usize) {
         let day: jiff::civil::Date = day.parse().unwrap();
         let batch: Vec<store::Interaction> = (0..n)
             .map(|i| store::Interaction {
                 day,
-                topic: schemas::Topic::from_static("confirmados"),
+                topic,
                 user: self.config.hasher.key(&UserAddress::Phone(PhoneNumber::parse(&phone(i)).unwrap())),
             })
             .collect();

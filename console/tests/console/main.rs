@@ -12,3 +12,4 @@ mod http;
 mod ops;
 mod probar;
 mod sin_entender;
+mod temas;

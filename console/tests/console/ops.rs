@@ -127,15 +127,7 @@ async fn ops_read_the_runs_force_a_quarantine_roll_back_and_download_the_report(
                 ["el número no está disponible en WhatsApp (código 131026): 2"]
             );
             // Unique users are a HyperLogLog estimate: the page shows the API's, in es-MX.
-            let report: serde_json::Value = reqwest::Client::new()
-                .get(app.internal.url("/admin/report?from=2020-06-01&to=2020-06-03"))
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let report = app.admin_json("report?from=2020-06-01&to=2020-06-03").await;
             let users = report["unique_users"].as_i64().unwrap();
             assert!((1_200..1_300).contains(&users), "{report}");
             assert_eq!(b.texts("#usuarios-unicos .valor").await, [schemas::es_mx::integer(users)]);

@@ -1,8 +1,10 @@
 //! What the binary's tests share: the built `contacto` with a clean environment, the
-//! repository's root and a copy of its templates, and reading what it printed.
+//! repository's root and a copy of its templates (from `testkit`), and reading what it printed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+pub use testkit::repository::{root as repo, templates_in};
 
 /// `contacto` run in `dir` with a clean environment (no CONTACTO_* from the caller; its
 /// configuration is `dir/contacto.toml`) plus `vars`.
@@ -14,22 +16,6 @@ pub fn contacto(dir: &Path, args: &[&str], vars: &[(&str, String)]) -> Command {
         cmd.env(k, v);
     }
     cmd
-}
-
-/// The repository's root (its fixtures and templates).
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
-}
-
-/// `dir/plantillas` with a copy of the repository's templates, for a test to add its own.
-pub fn templates_in(dir: &Path) -> PathBuf {
-    let templates = dir.join("plantillas");
-    std::fs::create_dir(&templates).unwrap();
-    for entry in std::fs::read_dir(repo().join("templates")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, templates.join(path.file_name().unwrap())).unwrap();
-    }
-    templates
 }
 
 /// What a command that must succeed printed; its output in the failure otherwise.

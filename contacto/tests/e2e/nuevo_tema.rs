@@ -11,39 +11,9 @@ use jiff::civil::date;
 use schemas::{PhoneNumber, UserAddress, UserHasher};
 use store::Interaction;
 
+use testkit::dengue::{self, ROWS, menu_with_dengue};
+
 use crate::common::{self, place, repo, stdout};
-
-/// The figures the test publishes: municipio, confirmed cases, severe cases.
-const ROWS: [(&str, u64, u64); 3] = [("León", 120, 3), ("Celaya", 45, 1), ("Irapuato", 30, 0)];
-
-fn csv() -> String {
-    let mut csv = String::from("municipio,fecha,confirmados,graves\n");
-    for (municipio, confirmados, graves) in ROWS {
-        csv.push_str(&format!("{municipio},2026-11-30,{confirmados},{graves}\n"));
-    }
-    csv
-}
-
-const TEMPLATE: &str = r#"*Casos de dengue en {{ alcance.nombre }}*
-Al {{ fecha_datos }} hay *{{ cifras.confirmados | numero }}* casos confirmados de dengue (graves: {{ cifras.graves | numero }}).
-{% if alcance.tipo == "municipio" %}
-En todo el estado: {{ estado.confirmados | numero }}.
-{% endif %}
-
-Fuente: {{ fuente }}.
-"#;
-
-/// The bundled menu file with dengue in it: an option of the main menu, keywords, and the
-/// `[[tema]]` that declares it.
-fn menu_with_dengue() -> String {
-    let menu = std::fs::read_to_string(repo().join("fixtures/menu/menu.toml")).unwrap();
-    let option =
-        "  [[menu.opcion]]\n  numero = 9\n  etiqueta = \"Dengue\"\n  tema = \"dengue\"\n\n[[menu]]\nid = \"cifras\"";
-    let menu = menu.replacen("[[menu]]\nid = \"cifras\"", option, 1);
-    menu + "\n[[palabras]]\ntema = \"dengue\"\nfrases = [\"dengue\", \"mosquito del dengue\"]\n\n\
-             [[tema]]\nslug = \"dengue\"\nnombre = \"Casos de dengue\"\nfuente = \"dengue\"\n\
-             por_municipio = true\ndifiere_por_lugar = true\n"
-}
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     common::contacto(dir, args, &[]).env("RUST_LOG", "warn").output().unwrap()
@@ -66,17 +36,17 @@ async fn counted(dir: &Path) -> (u64, String) {
 /// A configuration in `dir` with the menu and the dengue figures as sources, read from files
 /// there, and the repository's templates plus `dengue.j2`.
 fn set_up(dir: &Path) {
-    let templates = common::templates_in(dir);
-    std::fs::write(templates.join("dengue.j2"), TEMPLATE).unwrap();
+    let templates = dengue::templates_with_dengue(dir);
     std::fs::write(dir.join("menu.toml"), menu_with_dengue()).unwrap();
-    std::fs::write(dir.join("dengue_2026-11-30.csv"), csv()).unwrap();
+    std::fs::write(dir.join(dengue::CSV_FILE), dengue::csv()).unwrap();
     let config = format!(
         "[store]\ndata_dir = \"{}\"\n[ingest]\ntemplates_dir = \"{}\"\n\
          [sources.menu]\nkind = \"menu\"\nurl = \"file://menu.toml\"\nschedule = \"0 0 0 1 1 *\"\n\
-         [sources.dengue]\nkind = \"cifras\"\nurl = \"file://dengue_2026-11-30.csv\"\nschedule = \"0 0 0 1 1 *\"\n\
+         [sources.dengue]\nkind = \"cifras\"\nurl = \"file://{}\"\nschedule = \"0 0 0 1 1 *\"\n\
          attribution = \"Secretaría de Salud de Guanajuato\"\n",
         dir.join("data").display(),
-        templates.display()
+        templates.display(),
+        dengue::CSV_FILE
     );
     std::fs::write(dir.join("contacto.toml"), config).unwrap();
 }

@@ -155,3 +155,148 @@ fn a_source_that_names_another_state_is_refused_naming_the_setting() {
     assert!(error.contains("state_code"), "{error}");
     assert!(error.contains("no es la de esta instalación (02, Baja California)"), "{error}");
 }
+
+/// Every answer and menu of the snapshot published in `dir`: (what it is, the text a citizen
+/// reads, with a list's rows).
+async fn published(dir: &Path) -> Vec<(String, String)> {
+    let settings = settings::Settings::load(&dir.join("contacto.toml")).unwrap();
+    let store = store::open(&settings.store_config()).await.unwrap();
+    let snapshot = store.current_snapshot().await.unwrap().expect("a snapshot");
+    let shown = |answer: &schemas::Answer| {
+        let mut text = answer.body().to_owned();
+        if let Some(schemas::Interactive::List(list)) = answer.interactive() {
+            for row in list.sections.iter().flat_map(|s| &s.rows) {
+                text.push_str(&format!("\n{} {}", row.title, row.description.as_deref().unwrap_or("")));
+            }
+        }
+        text
+    };
+    let content = &snapshot.content;
+    let answers = content.answers.iter().map(|(key, r)| (key.to_string(), shown(&r.answer)));
+    answers.chain(content.router.menus.iter().map(|(id, m)| (format!("menú {id}"), shown(&m.answer)))).collect()
+}
+
+/// A deployment in `dir` for `state_code` with the bundled menu, symptoms and federal
+/// semáforo files (and the national file at `covid_url`, if given), published once.
+fn deploy_with_the_bundled_files(dir: &Path, state_code: u8, covid_url: Option<String>) {
+    let fixture = |path: &str| format!("file://{}", repo().join("fixtures").join(path).display());
+    let mut config = format!(
+        "state_code = {state_code}\n\
+         [store]\ndata_dir = \"{data}\"\n\
+         [ingest]\ntemplates_dir = \"{templates}\"\n\
+         [sources.menu]\nkind = \"menu\"\nurl = \"{menu}\"\nschedule = \"0 40 * * * *\"\n\
+         [sources.sintomas]\nkind = \"sintomas\"\nurl = \"{sintomas}\"\nschedule = \"0 25 * * * *\"\n\
+         [sources.semaforo]\nkind = \"semaforo\"\nurl = \"{semaforo}\"\nschedule = \"0 0 * * * *\"\n",
+        data = dir.join("data").display(),
+        templates = repo().join("templates").display(),
+        menu = fixture("menu/menu.toml"),
+        sintomas = fixture("sintomas/sintomas.toml"),
+        semaforo = fixture("semaforo/semaforo.html"),
+    );
+    if let Some(url) = covid_url {
+        config.push_str(&format!("[sources.covid]\nkind = \"covid\"\nurl = \"{url}\"\nschedule = \"0 30 * * * *\"\n"));
+    }
+    std::fs::write(dir.join("contacto.toml"), config).unwrap();
+    let out = stdout(&run(dir, &["ingest", "--once"]));
+    assert!(!out.contains("falló") && !out.contains("rechaz"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baja_californias_deployment_with_the_bundled_files_never_names_guanajuato_nor_its_municipios() {
+    let zip = zipped(&baja_california_rows());
+    let server = testkit::serve(
+        axum::Router::new()
+            .route("/datos_abiertos_covid19.zip", axum::routing::get(move || async move { zip.clone() })),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url("/datos_abiertos_covid19.zip");
+    let path = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || deploy_with_the_bundled_files(&path, 2, Some(url))).await.unwrap();
+
+    let answers = published(dir.path()).await;
+    let keys: Vec<&str> = answers.iter().map(|(key, _)| key.as_str()).collect();
+    for wanted in [
+        "menú principal",
+        "menú cifras",
+        "menú conectate",
+        "ayuda/estado",
+        "conectate_alta/estado",
+        "conectate_ya_suscrito/estado",
+        "conectate_baja/estado",
+        "conectate_no_suscrito/estado",
+        "confirmados/estado",
+        "confirmados/004",
+        "semaforo/estado",
+        "sintomas/estado",
+    ] {
+        assert!(keys.contains(&wanted), "{wanted} published: {keys:?}");
+    }
+    for (key, text) in &answers {
+        for guanajuato in ["Guanajuato", "León", "Celaya", "Irapuato"] {
+            assert!(!text.contains(guanajuato), "{key} names «{guanajuato}» in Baja California:\n{text}");
+        }
+        // Every answer of the state names it (the symptoms are the federal text, and name no state).
+        if !key.contains('/') || (key.ends_with("/estado") && !key.starts_with("sintomas/")) {
+            assert!(text.contains("Baja California"), "{key} names the state:\n{text}");
+        }
+    }
+    let text = |wanted: &str| &answers.iter().find(|(key, _)| key == wanted).unwrap().1;
+    let ayuda = text("ayuda/estado");
+    assert!(ayuda.contains("del Gobierno del Estado de Baja California."), "{ayuda}");
+    for example in ["«casos en Tijuana»", "«defunciones Mexicali»", "«hospitales Ensenada»"] {
+        assert!(ayuda.contains(example), "{ayuda}");
+    }
+    assert!(text("menú cifras").contains("Cifras de COVID-19 en Baja California."), "{}", text("menú cifras"));
+    assert!(text("menú cifras").contains("«confirmados Tijuana»"), "{}", text("menú cifras"));
+    assert!(text("conectate_alta/estado").contains("avisos del Gobierno del Estado de Baja California."));
+
+    // What an example says is what the bot understands.
+    let dir = dir.path().to_owned();
+    let asked = tokio::task::spawn_blocking(move || stdout(&run(&dir, &["preview", "--mensaje", "casos en Tijuana"])))
+        .await
+        .unwrap();
+    assert!(asked.starts_with("Entendido como: Casos confirmados en Tijuana."), "{asked}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ciudad_de_mexico_is_answered_by_the_gobierno_de_la_ciudad_with_its_alcaldias_as_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || deploy_with_the_bundled_files(&path, 9, None)).await.unwrap();
+    let answers = published(dir.path()).await;
+    let text = |wanted: &str| &answers.iter().find(|(key, _)| key == wanted).unwrap().1;
+    let ayuda = text("ayuda/estado");
+    assert!(ayuda.contains("del Gobierno de la Ciudad de México."), "{ayuda}");
+    assert!(ayuda.contains("avisos del Gobierno de la Ciudad escribe *ALTA*"), "{ayuda}");
+    assert!(ayuda.contains("«casos en Iztapalapa»") && ayuda.contains("«hospitales Álvaro Obregón»"), "{ayuda}");
+    assert!(text("menú principal").contains("Soy el asistente del Gobierno de la Ciudad de México."));
+    assert!(text("menú principal").contains("Recibe avisos del Gobierno de la Ciudad"), "{}", text("menú principal"));
+    for (key, text) in &answers {
+        assert!(!text.contains("Guanajuato") && !text.contains("Gobierno del Estado"), "{key}:\n{text}");
+    }
+}
+
+#[test]
+fn an_unknown_placeholder_in_the_menu_file_is_refused_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("[ingest]\ntemplates_dir = \"{}\"\n", repo().join("templates").display());
+    std::fs::write(dir.path().join("contacto.toml"), config).unwrap();
+    let menu = std::fs::read_to_string(repo().join("fixtures/menu/menu.toml")).unwrap();
+    let bad = menu.replacen("«defunciones {municipio_2}»", "«defunciones {municipio_dos}»", 1);
+    assert_ne!(bad, menu);
+    std::fs::write(dir.path().join("menu.toml"), &bad).unwrap();
+    let out = run(dir.path(), &["validate", "menu.toml"]);
+    assert!(!out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let at = bad.find("{municipio_dos}").unwrap();
+    let line = bad[..at].matches('\n').count() + 1;
+    let column = bad[..at].rsplit('\n').next().unwrap().chars().count() + 1;
+    assert!(
+        printed.contains(&format!(
+            "menu.toml:{line}:{column}: ayuda: «{{municipio_dos}}» no es un marcador conocido; los marcadores son \
+             {{estado}}, {{gobierno}}, {{gobierno_corto}}, {{municipio_1}}, {{municipio_2}}, {{municipio_3}}"
+        )),
+        "{printed}"
+    );
+}

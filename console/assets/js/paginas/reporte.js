@@ -1,5 +1,7 @@
 // The programme report for a range of dates: interactions per day (the chart and the table),
-// the totals, unique users, Conéctate subscribers and contents sent; the same as CSV.
+// the totals, unique users, Conéctate subscribers and contents sent, and interactions by topic
+// as the published catalogue names them (the API lists the topics: none is fixed here); the
+// same as CSV.
 
 import { api, download } from '../api.js';
 import { addDays, calendarDate, date, decimal, integer, plural } from '../formato.js';
@@ -18,7 +20,7 @@ export function render(main, { params }) {
     h('label', { for: 'hasta' }, 'Hasta'), to,
     show, csv);
   main.append(h('h1', {}, 'Reporte del programa'),
-    h('p', {}, 'Interacciones por día y en total, usuarios únicos, suscriptores de Conéctate, contenidos enviados y respuestas que no se pudieron entregar, para el rango que elijas (días del calendario de la zona configurada).'),
+    h('p', {}, 'Interacciones por día, por tema y en total, usuarios únicos, suscriptores de Conéctate, contenidos enviados y respuestas que no se pudieron entregar, para el rango que elijas (días del calendario de la zona configurada).'),
     form, result);
 
   const range = () => {
@@ -85,5 +87,12 @@ function fill(result, report) {
       h('summary', {}, 'Cifras de cada día'),
       table('Interacciones y usuarios únicos por día', ['Día', 'Interacciones', 'Usuarios únicos'],
         report.days.map((d) => [date(d.date), integer(d.interactions), integer(d.unique_users)]),
-        'No hay días en el rango.')));
+        'No hay días en el rango.')),
+    h('section', { id: 'por-tema', 'aria-labelledby': 'titulo-por-tema' },
+      h('h3', { id: 'titulo-por-tema' }, 'Interacciones por tema'),
+      table('Mensajes contestados de cada tema en el rango; un tema que ya no está en el menú conserva sus cifras con su clave',
+        ['Tema', 'Interacciones'],
+        (report.topics ?? []).map((t) => h('tr', { 'data-tema': t.topic },
+          h('td', {}, t.label), h('td', {}, integer(t.interactions)))),
+        'No hay temas publicados.')));
 }

@@ -36,7 +36,7 @@ pub enum Value {
 
 impl Value {
     /// The value as written, for messages.
-    pub(super) fn shown(&self) -> String {
+    pub fn shown(&self) -> String {
         match self {
             Value::Text(s) | Value::DateTime(s) => s.clone(),
             Value::Integer(i) => i.to_string(),

@@ -11,7 +11,7 @@
 //! fecha = 2021-04-30                   # when these texts were last revised
 //!
 //! [textos]
-//! ayuda = "Escribe MENÚ para ver las opciones…"
+//! ayuda = "Soy el asistente del {gobierno}. Escribe MENÚ…"   # placeholders: see below
 //! conectate_alta = "¡Listo! Te suscribiste a Conéctate…"
 //! conectate_ya_suscrito = "Ya estás suscrito a Conéctate…"
 //! conectate_baja = "Cancelamos tu suscripción…"
@@ -35,6 +35,7 @@
 //! [[alias]]
 //! alias = "San Miguel"
 //! municipio = "San Miguel de Allende"   # name, short name or INEGI code
+//! entidad = 11                          # optional: left out in another state's deployment
 //!
 //! [[tema]]                              # the topic catalogue: see [`temas`]
 //! slug = "hospitales"
@@ -43,6 +44,13 @@
 //! por_municipio = true
 //! ```
 //!
+//! The fixed texts and the menus' titles, texts, buttons, labels and descriptions may name the
+//! deployment's state with placeholders, filled when the file is read ([`placeholders`]):
+//! `{estado}` («Guanajuato»), `{gobierno}` («Gobierno del Estado de Guanajuato»),
+//! `{gobierno_corto}` («Gobierno del Estado»; «Gobierno de la Ciudad» in Ciudad de México) and
+//! `{municipio_1}` to `{municipio_3}` (three example municipios: León, Celaya, Irapuato), so the
+//! bundled file serves any state. WhatsApp's limits are checked on the filled text.
+//!
 //! `tema = "…"` in a menu option or keywords names a `[[tema]]` of the same file, or one of the
 //! system answers a citizen asks for (`ayuda`, `conectate_alta`, `conectate_baja`).
 //!
@@ -50,6 +58,7 @@
 //! same numbered options (Twilio shows text only). Every topic a citizen can ask for must be
 //! reachable by a menu option or a keyword.
 
+pub mod placeholders;
 pub mod temas;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,6 +72,7 @@ use schemas::{
 use serde::{Deserialize, Serialize};
 use settings::DraftTrigger;
 
+use self::placeholders::Placeholders;
 use super::maintainer::{self, At, Check, Table, Text};
 use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
@@ -256,6 +266,7 @@ impl SourceKind for Menu {
 fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
     let mut check = Check::new(&text.file);
     let root = maintainer::toml(&text)?;
+    let texts = Texts { placeholders: Placeholders::of(catalogue()), source: &text.text };
     check.only(&root, &["fecha", "textos", "menu", "palabras", "alias", "tema"]);
     let (temas, plantillas) = temas::read(&mut check, &root);
     let data_date = check.date(&root, "fecha", true);
@@ -264,7 +275,7 @@ fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
         let slugs: Vec<&str> = TEXTS.iter().map(|t| t.slug()).collect();
         check.only(t, &slugs);
         for slug in slugs {
-            if let Some(text) = check.text(t, slug, true) {
+            if let Some(text) = texts.read(&mut check, t, slug, true) {
                 textos.insert(slug.to_owned(), text);
             }
         }
@@ -272,7 +283,7 @@ fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
     let menu_tables = check.tables(&root, "menu", true);
     let mut menus: Vec<(MenuDef, Vec<At>)> = Vec::new();
     for t in &menu_tables {
-        if let Some(menu) = read_menu(&mut check, t, &temas) {
+        if let Some(menu) = read_menu(&mut check, &texts, t, &temas) {
             if menus.iter().any(|(m, _)| m.id == menu.0.id) {
                 check.error(t.at, "id", &menu.0.id, "ya hay un menú con este id; cada menú tiene el suyo");
             } else {
@@ -424,9 +435,25 @@ fn missing_templates(dataset: &MenuDataset, renderer: &Renderer) -> Result<(), R
     })
 }
 
-/// A text no longer than `max` characters (a WhatsApp limit).
-fn short(c: &mut Check, t: &Table, key: &str, required: bool, max: usize, what: &str) -> Option<String> {
-    let text = c.text(t, key, required)?;
+/// Reads the texts citizens read, with their placeholders filled.
+struct Texts<'a> {
+    placeholders: Placeholders,
+    /// The file's text, where an unknown placeholder is located.
+    source: &'a str,
+}
+
+impl Texts<'_> {
+    /// The text `key` of `t`, filled.
+    fn read(&self, c: &mut Check, t: &Table, key: &str, required: bool) -> Option<String> {
+        let text = c.text(t, key, required)?;
+        let at = t.entry(key).expect("read").node.at;
+        self.placeholders.fill(c, self.source, at, key, &text)
+    }
+}
+
+/// A text no longer than `max` characters (a WhatsApp limit), once filled.
+fn short(c: &mut Check, texts: &Texts, t: &Table, key: &str, required: bool, max: usize, what: &str) -> Option<String> {
+    let text = texts.read(c, t, key, required)?;
     let len = text.chars().count();
     if len > max {
         let at = t.entry(key).expect("read").node.at;
@@ -494,7 +521,7 @@ fn target(c: &mut Check, t: &Table, temas: &TopicCatalogue) -> Option<(Target, A
 }
 
 /// One `[[menu]]` and the places of its options' targets.
-fn read_menu(c: &mut Check, t: &Table, temas: &TopicCatalogue) -> Option<(MenuDef, Vec<At>)> {
+fn read_menu(c: &mut Check, texts: &Texts, t: &Table, temas: &TopicCatalogue) -> Option<(MenuDef, Vec<At>)> {
     c.only(t, &["id", "titulo", "texto", "boton", "opcion"]);
     let id = c.text(t, "id", true).and_then(|id| match id.parse::<MenuId>() {
         Ok(m) => Some(m),
@@ -503,10 +530,10 @@ fn read_menu(c: &mut Check, t: &Table, temas: &TopicCatalogue) -> Option<(MenuDe
             None
         }
     });
-    let titulo = c.text(t, "titulo", false);
-    let texto = c.text(t, "texto", true);
-    let boton =
-        short(c, t, "boton", false, LIST_BUTTON_MAX, "el botón de una lista").unwrap_or_else(|| "Ver opciones".into());
+    let titulo = texts.read(c, t, "titulo", false);
+    let texto = texts.read(c, t, "texto", true);
+    let boton = short(c, texts, t, "boton", false, LIST_BUTTON_MAX, "el botón de una lista")
+        .unwrap_or_else(|| "Ver opciones".into());
     let rows = c.tables(t, "opcion", true);
     if rows.len() > LIST_ROWS_MAX {
         let at = rows[LIST_ROWS_MAX].at;
@@ -528,8 +555,9 @@ fn read_menu(c: &mut Check, t: &Table, temas: &TopicCatalogue) -> Option<(MenuDe
             }
             ok
         });
-        let etiqueta = short(c, row, "etiqueta", true, ROW_TITLE_MAX, "el título de una opción");
-        let descripcion = short(c, row, "descripcion", false, ROW_DESCRIPTION_MAX, "la descripción de una opción");
+        let etiqueta = short(c, texts, row, "etiqueta", true, ROW_TITLE_MAX, "el título de una opción");
+        let descripcion =
+            short(c, texts, row, "descripcion", false, ROW_DESCRIPTION_MAX, "la descripción de una opción");
         let destino = target(c, row, temas);
         let (Some(numero), Some(etiqueta), Some((destino, at))) = (numero, etiqueta, destino) else { continue };
         let numero_at = row.entry("numero").expect("read").node.at;
@@ -591,11 +619,16 @@ fn read_keywords(c: &mut Check, root: &Table, menus: &BTreeSet<MenuId>, temas: &
     rules
 }
 
-/// `[[alias]]`: names citizens write for a municipio, on top of the catalogue's.
+/// `[[alias]]`: names citizens write for a municipio, on top of the catalogue's. An alias with
+/// `entidad` (an INEGI code or a state's name) belongs to that state and is left out of another
+/// state's deployment, so one file can carry the short names of several states.
 fn read_aliases(c: &mut Check, root: &Table) -> BTreeMap<Keyword, MunicipioId> {
     let mut out = BTreeMap::new();
     for t in c.tables(root, "alias", false) {
-        c.only(t, &["alias", "municipio"]);
+        c.only(t, &["alias", "municipio", "entidad"]);
+        if alias_state(c, t).is_some_and(|code| code != schemas::state().code) {
+            continue;
+        }
         let (Some(alias), Some(id)) = (c.text(t, "alias", true), c.municipio(t, "municipio", true)) else { continue };
         let at = t.entry("alias").expect("read").node.at;
         let Ok(keyword) = Keyword::parse(&alias) else {
@@ -615,6 +648,25 @@ fn read_aliases(c: &mut Check, root: &Table) -> BTreeMap<Keyword, MunicipioId> {
         }
     }
     out
+}
+
+/// The state an `[[alias]]` names with `entidad`, if it names one: `None` without it, and
+/// after an error for a value that is no state.
+fn alias_state(c: &mut Check, t: &Table) -> Option<u8> {
+    let entry = c.get(t, "entidad", false)?;
+    let found = match &entry.node.value {
+        maintainer::Value::Integer(code) => {
+            u16::try_from(*code).ok().and_then(|code| schemas::state::state_by_code(code).ok())
+        }
+        maintainer::Value::Text(name) => schemas::state::states().iter().find(|s| s.is_named(name)),
+        _ => None,
+    };
+    if found.is_none() {
+        let at = entry.node.at;
+        let reason = "debe ser la clave INEGI de una entidad (de 1 a 32, sin comillas) o su nombre entre comillas";
+        c.error(at, "entidad", entry.node.value.shown(), reason);
+    }
+    found.map(|s| s.code)
 }
 
 /// Every topic a citizen can ask for must be reachable, and every menu openable.
