@@ -13,8 +13,8 @@
 //!   sender shares with the status hook; the server mounts the routes of every channel of
 //!   its registry ([`Channels`](channels::Channels)).
 //! - [`understanding`]: from a citizen's words to a topic and a scope (menus, keywords on
-//!   their stems, the most specific first, municipios and the short forms in place names,
-//!   negated opt-ins, typos).
+//!   their stems with small words inside phrases, the most specific first, municipios and the
+//!   short forms in place names, negated opt-ins and complaints, typos).
 //! - [`asking`]: «¿Te refieres a…?», the question for a message that reads two or three ways,
 //!   and how a number or a tap answers it.
 //! - [`mirror`]: the in-process copy of the current snapshot, swapped on announcements.

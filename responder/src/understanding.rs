@@ -9,10 +9,13 @@
 //!    ("Sn", "Sta", "Dr", "Cd": [`words::place_word`]) read in full, so "casos en Sn Luis de
 //!    la Paz" is confirmados for San Luis de la Paz;
 //! 3. keywords and phrases of the table are found in the rest on their Spanish stems
-//!    ([`words::stem`]: "vacunarme" finds "vacunas", "contagiados" finds "contagios"); a
-//!    Conéctate keyword of one word only as written ("alta" is not "alto"), and an opt-in with
-//!    a negation shortly before it («no quiero recibir avisos») is read as the opt-out, never
-//!    as a subscription;
+//!    ([`words::stem`]: "vacunarme" finds "vacunas", "contagiados" finds "contagios"), with the
+//!    small words people put inside a phrase skipped («recibir *los* avisos» is «recibir
+//!    avisos»: [`words::is_function_word`]); a Conéctate keyword of one word only as written
+//!    ("alta" is not "alto"), and an opt-in with a negation shortly before it («no quiero
+//!    recibir avisos») is read as the opt-out, never as a subscription; right after a negation
+//!    any form of an opt-in word counts («nunca me suscribí»), since it can only lead to the
+//!    opt-out;
 //! 4. the most specific reading wins: a topic's before a Conéctate word alone or «ayuda»,
 //!    those before a greeting's or a menu's; then a phrase with a word of its own topic before
 //!    one made only of words several topics share («casos» alone is confirmados, «casos de
@@ -20,7 +23,9 @@
 //!    own («muertes y recuperados»), the bot asks which ([`Intent::Ask`]);
 //! 5. when no topic matched exactly, words of five letters or more are matched with typos
 //!    (one edit, two from eight letters: "sintomaz", "irapuatro") that keep the word's first
-//!    sound ("bacunas" is vacunas, "dolor" is not color); never an opt-in;
+//!    sound ("bacunas" is vacunas, "dolor" is not color); never an opt-in; and a word read in
+//!    full from a short form is never taken for a typo of another («Pto Nuevo» is Puerto Nuevo,
+//!    not Pueblo Nuevo);
 //! 6. a municipio alone means its confirmed cases; nothing at all means help.
 //!
 //! [`closest`] suggests the topics nearest to a phrase not understood, for «Sin entender».
@@ -90,10 +95,23 @@ struct Phrase<T> {
 struct PhraseIndex<T> {
     by_first_key: HashMap<String, Vec<Phrase<T>>>,
     all: Vec<Phrase<T>>,
+    /// Whether a phrase's words may have small words in between as people write them
+    /// ([`words::is_function_word`]): keywords yes, place names no.
+    gaps: bool,
+}
+
+/// A phrase found in a message.
+struct Match<'a, T> {
+    start: usize,
+    /// The words of the message it covers, small words in between included.
+    span: usize,
+    /// The words of the phrase itself, what «the longest» compares.
+    len: usize,
+    value: &'a T,
 }
 
 impl<T: Clone> PhraseIndex<T> {
-    fn new(phrases: impl IntoIterator<Item = Phrase<T>>) -> Self {
+    fn new(phrases: impl IntoIterator<Item = Phrase<T>>, gaps: bool) -> Self {
         let mut by_first_key: HashMap<String, Vec<Phrase<T>>> = HashMap::new();
         let mut all = Vec::new();
         for phrase in phrases {
@@ -105,32 +123,67 @@ impl<T: Clone> PhraseIndex<T> {
             // Stable: among phrases of one length, the table's order decides.
             list.sort_by_key(|p| Reverse(p.keys.len()));
         }
-        PhraseIndex { by_first_key, all }
+        PhraseIndex { by_first_key, all, gaps }
     }
 
-    /// Every exact occurrence: (start, word count, value), skipping `excluded` positions.
-    /// `keys` are what the phrases' keys are compared with, `words` the words as written.
+    /// Every exact occurrence, skipping `excluded` positions. `keys` are what the phrases' keys
+    /// are compared with, `words` the words as written.
     fn find<'a>(
         &'a self,
         keys: &'a [&str],
         words: &'a [&str],
         excluded: &'a [bool],
-    ) -> impl Iterator<Item = (usize, usize, &'a T)> + 'a {
+    ) -> impl Iterator<Item = Match<'a, T>> + 'a {
         (0..keys.len()).filter(|&i| !excluded[i]).flat_map(move |i| {
             self.by_first_key.get(keys[i]).into_iter().flatten().filter_map(move |p| {
-                let end = i + p.keys.len();
-                let fits = end <= keys.len()
-                    && (i..end).all(|j| !excluded[j])
-                    && p.keys.iter().zip(&keys[i..end]).all(|(a, b)| a == b)
-                    && (!p.as_written || p.words.iter().zip(&words[i..end]).all(|(a, b)| a == b));
-                fits.then_some((i, p.keys.len(), &p.value))
+                let end = self.match_at(p, i, keys, words, excluded)?;
+                Some(Match { start: i, span: end - i, len: p.keys.len(), value: &p.value })
             })
         })
     }
 
+    /// Where `phrase` ends if its keys follow one another from word `start` (with at most
+    /// [`words::GAP_MAX`] small words between two of them where the index allows gaps), as
+    /// written where the phrase is matched only so.
+    fn match_at(
+        &self,
+        phrase: &Phrase<T>,
+        start: usize,
+        keys: &[&str],
+        words: &[&str],
+        excluded: &[bool],
+    ) -> Option<usize> {
+        let mut at = start;
+        for (n, key) in phrase.keys.iter().enumerate() {
+            if n > 0 && self.gaps {
+                let gap_end = (at + words::GAP_MAX).min(keys.len());
+                while at < gap_end && keys[at] != key && !excluded[at] && words::is_function_word(words[at]) {
+                    at += 1;
+                }
+            }
+            if at >= keys.len()
+                || excluded[at]
+                || keys[at] != key
+                || (phrase.as_written && words[at] != phrase.words[n])
+            {
+                return None;
+            }
+            at += 1;
+        }
+        Some(at)
+    }
+
     /// The closest phrase of at least `min_len` letters within the typo allowance, over
-    /// windows of consecutive words.
-    fn find_fuzzy(&self, words: &[&str], excluded: &[bool], min_len: usize) -> Option<(usize, usize, &T)> {
+    /// windows of consecutive words. `written` are the words as typed: a word of `words` that
+    /// differs was read in full from a short form («pto» → «puerto»), which nobody mistyped, so
+    /// it must be the phrase's own word («Pto Nuevo» is not Pueblo Nuevo).
+    fn find_fuzzy(
+        &self,
+        words: &[&str],
+        written: &[&str],
+        excluded: &[bool],
+        min_len: usize,
+    ) -> Option<(usize, usize, &T)> {
         let mut best: Option<(usize, usize, usize, &T)> = None; // (distance, start, len, value)
         for phrase in &self.all {
             let allowance = typo_allowance(phrase.joined.len());
@@ -140,6 +193,10 @@ impl<T: Clone> PhraseIndex<T> {
             let n = phrase.words.len();
             for start in 0..words.len().saturating_sub(n - 1) {
                 if (start..start + n).any(|j| excluded[j]) {
+                    continue;
+                }
+                let read_in_full = |k: usize| words[start + k] != written[start + k];
+                if (0..n).any(|k| read_in_full(k) && words[start + k] != phrase.words[k]) {
                     continue;
                 }
                 let window = words[start..start + n].join(" ");
@@ -162,6 +219,10 @@ const KEYWORD_TYPO_MIN: usize = 5;
 /// Municipio names from six letters: a shorter one is too close to common words ("valle",
 /// "calle").
 const MUNICIPIO_TYPO_MIN: usize = 6;
+
+/// The fewest letters of an opt-in word's stem for its forms to count under a negation
+/// («suscrib»): a shorter one begins too many other words.
+const OPT_IN_STEM_MIN: usize = 5;
 
 /// Edits tolerated in a phrase of `len` letters: none below five, one up to seven, then two.
 fn typo_allowance(len: usize) -> usize {
@@ -239,6 +300,9 @@ struct Meaning {
 /// A keyword found in a message.
 struct Found {
     start: usize,
+    /// The words it covers, small words in between included.
+    span: usize,
+    /// The words of the keyword itself.
     len: usize,
     target: Target,
     strength: Strength,
@@ -253,6 +317,9 @@ fn is_consent(target: &Target) -> bool {
 #[derive(Clone, Debug)]
 pub struct Understanding {
     keywords: PhraseIndex<Meaning>,
+    /// The stems of the one-word opt-in keywords long enough to name their word
+    /// ([`Understanding::find_negated_opt_ins`]).
+    opt_in_stems: Vec<String>,
     municipios: PhraseIndex<MunicipioId>,
     /// The snapshot's topic catalogue: which topics exist, which have answers per municipio,
     /// and what a place alone asks for.
@@ -289,27 +356,30 @@ impl Understanding {
                 targets_of.entry(key).or_default().insert(&rule.target);
             }
         }
-        let keywords = PhraseIndex::new(table.keywords.iter().map(|rule| {
-            let words = split_words(rule.phrase.as_str());
-            let keys = stemmed(&words);
-            let consent = is_consent(&rule.target);
-            let strength = match &rule.target {
-                Target::Menu(_) | Target::Topic(Topic::MENU) => Strength::Menu,
-                Target::Topic(Topic::AYUDA) => Strength::Weak,
-                _ if consent && words.len() == 1 => Strength::Weak,
-                _ => Strength::Topic,
-            };
-            let specific = keys.iter().any(|k| targets_of.get(k).is_some_and(|t| t.len() == 1));
-            let opt_in = matches!(rule.target, Target::Topic(Topic::CONECTATE_ALTA));
-            Phrase {
-                joined: words.join(" "),
-                as_written: consent && words.len() == 1,
-                fuzzy: !opt_in,
-                keys,
-                words,
-                value: Meaning { target: rule.target.clone(), strength, specific },
-            }
-        }));
+        let keywords = PhraseIndex::new(
+            table.keywords.iter().map(|rule| {
+                let words = split_words(rule.phrase.as_str());
+                let keys = stemmed(&words);
+                let consent = is_consent(&rule.target);
+                let strength = match &rule.target {
+                    Target::Menu(_) | Target::Topic(Topic::MENU) => Strength::Menu,
+                    Target::Topic(Topic::AYUDA) => Strength::Weak,
+                    _ if consent && words.len() == 1 => Strength::Weak,
+                    _ => Strength::Topic,
+                };
+                let specific = keys.iter().any(|k| targets_of.get(k).is_some_and(|t| t.len() == 1));
+                let opt_in = matches!(rule.target, Target::Topic(Topic::CONECTATE_ALTA));
+                Phrase {
+                    joined: words.join(" "),
+                    as_written: consent && words.len() == 1,
+                    fuzzy: !opt_in,
+                    keys,
+                    words,
+                    value: Meaning { target: rule.target.clone(), strength, specific },
+                }
+            }),
+            true,
+        );
         let place = |alias: &str| -> Vec<String> {
             alias.split(' ').filter(|w| !w.is_empty()).map(|w| words::place_word(w).to_owned()).collect()
         };
@@ -326,7 +396,24 @@ impl Understanding {
                 fuzzy: true,
                 value: id,
             });
-        Understanding { keywords, municipios: PhraseIndex::new(aliases), topics: table.topics.clone() }
+        let mut opt_in_stems: Vec<String> = table
+            .keywords
+            .iter()
+            .filter(|rule| rule.target == Target::Topic(Topic::CONECTATE_ALTA))
+            .filter_map(|rule| match split_words(rule.phrase.as_str())[..] {
+                [ref word] => Some(words::stem(word).into_owned()),
+                _ => None,
+            })
+            .filter(|stem| stem.chars().count() >= OPT_IN_STEM_MIN)
+            .collect();
+        opt_in_stems.sort();
+        opt_in_stems.dedup();
+        Understanding {
+            keywords,
+            opt_in_stems,
+            municipios: PhraseIndex::new(aliases, false),
+            topics: table.topics.clone(),
+        }
     }
 
     /// What a typed text asks for. `last_menu` is the menu (or question) shown last to this
@@ -364,8 +451,8 @@ impl Understanding {
         let mut municipio = self
             .municipios
             .find(&places, &places, &excluded)
-            .max_by_key(|&(start, len, _)| (len, Reverse(start)))
-            .map(|(start, len, id)| (start, len, *id));
+            .max_by_key(|m| (m.span, Reverse(m.start)))
+            .map(|m| (m.start, m.span, *m.value));
         if let Some((start, len, _)) = municipio {
             exclude(&mut excluded, start, len);
         }
@@ -374,18 +461,27 @@ impl Understanding {
         let mut found: Vec<Found> = self
             .keywords
             .find(&stems, &words, &excluded)
-            .map(|(start, len, m)| {
+            .map(|found| {
+                let m = found.value;
                 // «no quiero recibir avisos» asks not to be subscribed: the opt-out, never an
                 // opt-in.
                 let opt_in = matches!(m.target, Target::Topic(Topic::CONECTATE_ALTA));
-                let target = if opt_in && words::negated(&words, start) {
+                let target = if opt_in && words::negated(&words, found.start) {
                     Target::Topic(Topic::CONECTATE_BAJA)
                 } else {
                     m.target.clone()
                 };
-                Found { start, len, target, strength: m.strength, specific: m.specific }
+                Found {
+                    start: found.start,
+                    span: found.span,
+                    len: found.len,
+                    target,
+                    strength: m.strength,
+                    specific: m.specific,
+                }
             })
             .collect();
+        self.find_negated_opt_ins(&words, &excluded, &mut found);
         if found.iter().any(|f| f.target == Target::Topic(Topic::CONECTATE_BAJA)) {
             // An opt-out beside an opt-in: a wrong subscription is worse than a wrong opt-out.
             found.retain(|f| f.target != Target::Topic(Topic::CONECTATE_ALTA));
@@ -394,15 +490,17 @@ impl Understanding {
         // The readings that do not overlap, strongest first.
         let mut chosen: Vec<&Found> = Vec::new();
         for f in &found {
-            if (f.start..f.start + f.len).all(|j| !excluded[j]) {
-                exclude(&mut excluded, f.start, f.len);
+            if (f.start..f.start + f.span).all(|j| !excluded[j]) {
+                exclude(&mut excluded, f.start, f.span);
                 chosen.push(f);
             }
         }
         let mut keyword = chosen.first().map(|f| (f.target.clone(), f.strength));
         if municipio.is_none() {
-            municipio =
-                self.municipios.find_fuzzy(&places, &excluded, MUNICIPIO_TYPO_MIN).map(|(s, l, id)| (s, l, *id));
+            municipio = self
+                .municipios
+                .find_fuzzy(&places, &words, &excluded, MUNICIPIO_TYPO_MIN)
+                .map(|(s, l, id)| (s, l, *id));
             if let Some((start, len, _)) = municipio {
                 exclude(&mut excluded, start, len);
             }
@@ -410,7 +508,7 @@ impl Understanding {
         let scope = municipio.map_or(Scope::Estado, |(_, _, id)| Scope::Municipio(id));
         if !matches!(keyword, Some((_, Strength::Topic))) {
             // A topic with a typo beats a greeting spelt right ("hola, sintomaz").
-            let fuzzy = self.keywords.find_fuzzy(&words, &excluded, KEYWORD_TYPO_MIN);
+            let fuzzy = self.keywords.find_fuzzy(&words, &words, &excluded, KEYWORD_TYPO_MIN);
             if let Some((_, _, m)) = fuzzy
                 && (keyword.is_none() || m.strength == Strength::Topic)
             {
@@ -425,6 +523,35 @@ impl Understanding {
             // A place alone asks for what the catalogue says (`para_lugar`), if anything.
             (None, Some(_)) => self.topics.place_topic.map_or(Intent::Help, |topic| Intent::topic(topic, scope)),
             (None, None) => Intent::Help,
+        }
+    }
+
+    /// Any form of an opt-in word said right after a negation, as the opt-out: «nunca me
+    /// suscribí», «yo no me suscribí y me llegan mensajes» are someone who wants no messages,
+    /// said as a complaint. A one-word opt-in counts otherwise only as written; here a wider
+    /// reading can only lead to the opt-out, never to a subscription, and the negation must be
+    /// the verb's own (only pronouns between: [`words::negated_closely`]), so «no, ya me
+    /// suscribí» is not an opt-out. A form is a word that begins with the stem of an opt-in word
+    /// (the stem alone would miss «suscribí», whose accent the normalisation took away).
+    fn find_negated_opt_ins(&self, words: &[&str], excluded: &[bool], found: &mut Vec<Found>) {
+        if self.opt_in_stems.is_empty() || !words.iter().any(|w| words::is_negation(w)) {
+            return;
+        }
+        for (i, word) in words.iter().enumerate() {
+            let covered = excluded[i] || found.iter().any(|f| (f.start..f.start + f.span).contains(&i));
+            if !covered
+                && self.opt_in_stems.iter().any(|s| word.starts_with(s.as_str()))
+                && words::negated_closely(words, i)
+            {
+                found.push(Found {
+                    start: i,
+                    span: 1,
+                    len: 1,
+                    target: Target::Topic(Topic::CONECTATE_BAJA),
+                    strength: Strength::Weak,
+                    specific: true,
+                });
+            }
         }
     }
 
@@ -480,8 +607,8 @@ impl Understanding {
         let stems: Vec<std::borrow::Cow<'_, str>> = words.iter().map(|w| words::stem(w)).collect();
         let stems: Vec<&str> = stems.iter().map(|s| s.as_ref()).collect();
         let excluded = vec![false; words.len()];
-        match self.keywords.find(&stems, &words, &excluded).find(|&(start, len, _)| start == 0 && len == words.len()) {
-            Some((_, _, m)) => Intent::Show { target: m.target.clone(), scope: Scope::Estado },
+        match self.keywords.find(&stems, &words, &excluded).find(|m| m.start == 0 && m.span == words.len()) {
+            Some(m) => Intent::Show { target: m.value.target.clone(), scope: Scope::Estado },
             None => Intent::Help,
         }
     }
@@ -688,10 +815,58 @@ mod tests {
         for text in ["no quiero recibir avisos", "no me quiero suscribir", "yo nunca pedí recibir avisos"] {
             assert_eq!(u.understand(&t, text, None), topic(Topic::CONECTATE_BAJA), "{text:?}");
         }
-        for text in ["no me suscribas", "suscribanme no", "alto", "subir", "quiero avisos ya no más"] {
+        // Any form of an opt-in word under a negation is an opt-out, said as a complaint too.
+        for text in ["nunca me suscribí y me llegan mensajes", "yo no me suscribí a nada", "jamás me suscribieron"] {
+            assert_eq!(u.understand(&t, text, None), topic(Topic::CONECTATE_BAJA), "{text:?}");
+        }
+        for text in [
+            "no me suscribas",
+            "suscribanme no",
+            "alto",
+            "subir",
+            "quiero avisos ya no más",
+            "me suscribieron sin permiso",
+            "ya me suscribí",
+        ] {
             let intent = u.understand(&t, text, None);
             assert_ne!(intent, topic(Topic::CONECTATE_ALTA), "{text:?} must not subscribe");
         }
+        // An opt-in's other forms count only under the verb's own negation.
+        for text in ["no, ya me suscribí", "no sé si me suscribí"] {
+            assert_eq!(u.understand(&t, text, None), Intent::Help, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn small_words_inside_a_phrase_are_skipped_as_people_write_them() {
+        let t = table();
+        let u = Understanding::compile(&t);
+        let topic = |topic, scope| Intent::Show { target: Target::Topic(topic), scope };
+        let cases = [
+            ("me gustaría recibir sus avisos", topic(Topic::CONECTATE_ALTA, Scope::Estado)),
+            ("casos de los sospechosos en Celaya", topic(Topic::from_static("sospechosos"), m(7))),
+            // Not more than two small words, and no other word, between a phrase's words.
+            ("recibir de la de los avisos", Intent::Help),
+            ("casos hoy sospechosos", topic(Topic::from_static("confirmados"), Scope::Estado)),
+            ("ya no recibir los avisos", topic(Topic::CONECTATE_BAJA, Scope::Estado)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(u.understand(&t, text, None), expected, "{text:?}");
+        }
+        assert_eq!(u.understand_payload("recibir los avisos"), topic(Topic::CONECTATE_ALTA, Scope::Estado));
+    }
+
+    #[test]
+    fn a_word_read_from_a_short_form_is_never_a_typo_of_another_place() {
+        let t = table();
+        let u = Understanding::compile(&t);
+        let confirmados = |scope| Intent::Show { target: Target::Topic(Topic::from_static("confirmados")), scope };
+        // «pto» is «puerto», not a mistyped «pueblo»: no municipio of the state.
+        assert_eq!(u.understand(&t, "casos en Pto Nuevo", None), confirmados(Scope::Estado));
+        // A typo in a word typed in full still counts beside a short form read in full.
+        assert_eq!(u.understand(&t, "casos en Sn Jose Iturbid", None), confirmados(m(32)));
+        assert_eq!(u.understand(&t, "casos en Pueblo Nuebo", None), confirmados(m(24)));
+        assert_eq!(u.understand(&t, "casos en Sta Catarna", None), confirmados(m(34)));
     }
 
     #[test]

@@ -54,15 +54,47 @@ pub fn place_word(word: &str) -> &str {
     PLACE_ABBREVIATIONS.iter().find(|(short, _)| *short == word).map_or(word, |(_, full)| full)
 }
 
+/// The small words people put between the words of a phrase as they write it («recibir *los*
+/// avisos», «dolor *de la* cabeza», «cancelar *mi* suscripción»): articles, possessives and «de»,
+/// «a». A keyword's words may have a few of them in between ([`GAP_MAX`]); other words may not,
+/// so «casos» and «confirmados» far apart in a sentence are not the phrase «casos confirmados».
+const FUNCTION_WORDS: [&str; 23] = [
+    "el", "la", "los", "las", "lo", "un", "una", "unos", "unas", "mi", "mis", "tu", "tus", "su", "sus", "nuestro",
+    "nuestra", "nuestros", "nuestras", "de", "del", "a", "al",
+];
+
+/// How many small words may sit between two words of a keyword («quiero *de la*…»).
+pub const GAP_MAX: usize = 2;
+
+/// Whether a normalised word is one of the small words a phrase may have in between.
+pub fn is_function_word(word: &str) -> bool {
+    FUNCTION_WORDS.contains(&word)
+}
+
 /// Words that turn a request around: «*no* quiero recibir avisos», «*nunca* me suscribí».
 const NEGATIONS: [&str; 5] = ["no", "ni", "nunca", "jamas", "tampoco"];
 
 /// How many words before a phrase a negation still reaches it («no *me quiero* suscribir»).
 const NEGATION_REACH: usize = 3;
 
+/// Whether a normalised word negates what follows it.
+pub fn is_negation(word: &str) -> bool {
+    NEGATIONS.contains(&word)
+}
+
+/// The unstressed pronouns and auxiliaries that sit between a negation and its verb («nunca *me*
+/// suscribí», «no *me he* suscrito»).
+const CLITICS: [&str; 12] = ["me", "te", "se", "nos", "le", "les", "lo", "la", "he", "ha", "han", "hemos"];
+
+/// Whether the word at `at` is the verb a negation says directly: nothing but unstressed
+/// pronouns and auxiliaries between them («nunca me suscribí»; not «no, ya me suscribí»).
+pub fn negated_closely(words: &[&str], at: usize) -> bool {
+    words[..at].iter().rev().find(|w| !CLITICS.contains(w)).is_some_and(|w| is_negation(w))
+}
+
 /// Whether a negation comes shortly before the phrase that starts at `start`.
 pub fn negated(words: &[&str], start: usize) -> bool {
-    words[start.saturating_sub(NEGATION_REACH)..start].iter().any(|w| NEGATIONS.contains(w))
+    words[start.saturating_sub(NEGATION_REACH)..start].iter().any(|w| is_negation(w))
 }
 
 #[cfg(test)]
@@ -105,5 +137,8 @@ mod tests {
         assert!(!negated(&words, 0));
         assert!(!negated(&["quiero", "recibir", "avisos"], 1));
         assert!(!negated(&["no", "gracias", "ya", "entendi", "quiero", "avisos"], 4), "too far away");
+        assert!(negated_closely(&["yo", "nunca", "me", "he", "suscrito"], 4));
+        assert!(!negated_closely(&["no", "ya", "me", "suscribi"], 3), "«ya» stands between");
+        assert!(!negated_closely(&["me", "suscribi"], 1));
     }
 }

@@ -13,9 +13,10 @@ use conjunto::{Expected, as_expected, bundled_router, cases, understand_all};
 use responder::understanding::Understanding;
 use schemas::{Scope, Topic};
 
-/// The overall accuracy below which the test fails: 98.1 % reached (355 of 362), less a small
-/// margin; it was 81.8 % before keywords were matched on their stems.
-const MIN_ACCURACY: f64 = 0.96;
+/// The overall accuracy below which the test fails: 99.5 % reached (383 of 385), less a small
+/// margin; it was 81.8 % before keywords were matched on their stems, 95.6 % on this set before
+/// phrases allowed small words inside them and negated opt-ins counted in any form.
+const MIN_ACCURACY: f64 = 0.98;
 
 fn label(expected: &Expected) -> String {
     match expected {
