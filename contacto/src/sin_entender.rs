@@ -35,7 +35,7 @@ pub fn keyword_change(settings: &Settings, phrase: &str, topic: &str) -> anyhow:
             "la fuente del menú no se lee de un archivo local (file://…): haz el cambio en el archivo que se publica"
         );
     };
-    let topics = ingest::sources::menu::topics_in(&path)?;
+    let topics = ingest::sources::menu::topics_in(&path, &ingest::ConfiguredSources::new(&settings.sources))?;
     let topic = topics.find(topic)?;
     let text = std::fs::read_to_string(&path).with_context(|| format!("no se pudo leer el archivo del menú {file}"))?;
     let change = ingest::keyword_change::keyword_change(&text, phrase, topic)?;

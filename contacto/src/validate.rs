@@ -10,7 +10,7 @@ use anyhow::Context;
 use ingest::fetch::Body;
 use ingest::offline::{self, Checked, Problem};
 use ingest::render::{Companions, Renderer};
-use schemas::{TopicCatalogue, es_mx};
+use schemas::{AnswerKey, Topic, TopicCatalogue, es_mx};
 use settings::Settings;
 
 pub fn validate(settings: Settings, files: &[PathBuf], kind: Option<&str>) -> anyhow::Result<ExitCode> {
@@ -21,7 +21,7 @@ pub fn validate(settings: Settings, files: &[PathBuf], kind: Option<&str>) -> an
         match check(&settings, &renderer, file, kind, Companions::new(), &topics) {
             Ok((kind, checked)) => {
                 println!("{}: válido ({kind}): {}", file.display(), checked.summary);
-                for warning in &checked.warnings {
+                for warning in checked.warnings.iter().chain(&split_on_twilio(file, &checked, &topics)) {
                     println!("  aviso: {warning}");
                 }
             }
@@ -42,6 +42,35 @@ pub fn validate(settings: Settings, files: &[PathBuf], kind: Option<&str>) -> an
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every answer of `checked` that Twilio, whose message holds at most
+/// [`MESSAGE_MAX`](channels::twilio::MESSAGE_MAX) characters, sends as several: it still
+/// arrives, but in pieces, each billed. Named by its template, topic and place.
+fn split_on_twilio(file: &Path, checked: &Checked, topics: &TopicCatalogue) -> Vec<String> {
+    use channels::twilio::{MESSAGE_MAX, split_message};
+    let menus =
+        checked.router.iter().flat_map(|r| r.menus.values()).map(|m| (AnswerKey::estado(Topic::MENU), &m.answer));
+    let answers = checked.answers.iter().map(|(k, a)| (*k, a)).chain(menus);
+    answers
+        .filter_map(|(key, answer)| {
+            let len = answer.body().chars().count();
+            if len <= MESSAGE_MAX {
+                return None;
+            }
+            let template =
+                topics.entry(key.topic).map_or_else(|| Renderer::template_name(&key), |e| e.template.clone());
+            Some(format!(
+                "{}: plantilla {template}, tema «{}», {}: tiene {} caracteres y Twilio admite {} en un mensaje; en Twilio sale en {} mensajes",
+                file.display(),
+                topics.label(key.topic),
+                key.scope.display_name(),
+                es_mx::integer(len as i64),
+                es_mx::integer(MESSAGE_MAX as i64),
+                split_message(answer.body(), MESSAGE_MAX).len()
+            ))
+        })
+        .collect()
 }
 
 /// The templates a run would use.
@@ -67,7 +96,11 @@ pub fn check(
     body.name = file.display().to_string();
     match resolved.checker.check(&body, renderer, companions, topics) {
         Ok(checked) => Ok((resolved.kind, checked)),
-        Err(problem @ Problem::Render(_)) => Err(vec![format!("{}: {problem}", file.display())]),
+        Err(Problem::Render(error)) => {
+            // The answer key names the topic and the place by code; a maintainer reads names.
+            let named = format!("tema «{}», {}", topics.label(error.key.topic), error.key.scope.display_name());
+            Err(vec![format!("{}: {} ({named})", file.display(), Problem::Render(error))])
+        }
         Err(problem) => Err(problem.lines()),
     }
 }

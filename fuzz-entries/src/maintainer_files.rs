@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::LazyLock;
 
+use ingest::ConfiguredSources;
 use ingest::offline::{self, OfflineKind};
 use ingest::render::{Companions, Renderer};
 use schemas::SourceName;
@@ -30,13 +31,15 @@ static RENDERER: LazyLock<Renderer> = LazyLock::new(|| {
     Renderer::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")).expect("the bundled templates")
 });
 
-/// Each format's kind with its default options.
+/// Each format's kind with its default options, in a deployment with no sources configured
+/// (so the menu's `fuente` is not checked against any).
 static KINDS: LazyLock<Vec<Box<dyn OfflineKind>>> = LazyLock::new(|| {
     FORMATS
         .iter()
         .map(|(kind, _)| {
             let name: SourceName = kind.parse().expect("a kind's name is a source name");
-            offline::kind(kind, &name, &BTreeMap::new()).expect("every kind has default options")
+            offline::kind(kind, &name, &BTreeMap::new(), &ConfiguredSources::default())
+                .expect("every kind has default options")
         })
         .collect()
 });

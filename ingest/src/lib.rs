@@ -29,6 +29,8 @@
 //!     each with the template the catalogue names; until a menu is published the bundled
 //!     catalogue is in force ([`sources::menu::bundled_topics`]). Its texts name the state
 //!     through placeholders filled when it publishes ([`sources::menu::placeholders`]).
+//! - [`configured_sources`]: the deployment's sources by name and kind, handed to every kind
+//!   when it is built (the menu checks each `[[tema]]`'s `fuente` against them).
 //! - [`pipeline`]: one run: fetch → parse → plausibility → render → publish → record; and
 //!   [`pipeline::build_source`], a configured source of any kind as the scheduler runs it.
 //! - [`keyword_change`]: the exact change to the menu file that makes a phrase from «Sin
@@ -70,6 +72,7 @@
 //! with it. A kind reports bad values as located [`ValidationError`]s: within its error budget
 //! as warnings, beyond it as [`SourceError::Rejected`].
 
+pub mod configured_sources;
 pub mod drafts;
 pub mod error;
 pub mod events;
@@ -95,6 +98,7 @@ use schemas::SourceName;
 use settings::Settings;
 use store::SharedStore;
 
+pub use configured_sources::ConfiguredSources;
 pub use drafts::{Change, DraftSink, Drafts, Prepared};
 pub use error::{ConfigError, FetchError, RenderError, SourceError, ValidationError};
 pub use pipeline::{Context, NotRun, RunMode, RunReport, RunSource};
@@ -120,9 +124,11 @@ impl Ingest {
     pub fn from_settings(settings: &Settings, store: SharedStore) -> Result<Ingest, ConfigError> {
         // HTTP bodies wait in the data directory (`CONTACTO_DATA_DIR`), whichever store is used.
         let spool_dir = settings.store.data_dir.join("spool");
+        let configured = ConfiguredSources::new(&settings.sources);
         let mut sources = BTreeMap::new();
         for (name, source) in &settings.sources {
-            sources.insert(name.clone(), pipeline::build_source(name, source, &settings.config_dir, &spool_dir)?);
+            let built = pipeline::build_source(name, source, &configured, &settings.config_dir, &spool_dir)?;
+            sources.insert(name.clone(), built);
         }
         let ctx = pipeline::context(
             store,

@@ -8,6 +8,7 @@ use std::path::Path;
 use jiff::civil::Date;
 use schemas::{Answer, AnswerKey, RouterTable, SourceName, TopicCatalogue};
 
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::Progress;
@@ -99,27 +100,31 @@ impl<K: SourceKind> OfflineKind for Offline<K> {
     }
 }
 
-/// The kind `kind` with the options of source `name`.
+/// The kind `kind` with the options of source `name`, in a deployment of the sources
+/// `configured`.
 pub fn kind(
     kind: &str,
     name: &SourceName,
     options: &std::collections::BTreeMap<String, serde_json::Value>,
+    configured: &ConfiguredSources,
 ) -> Result<Box<dyn OfflineKind>, ConfigError> {
     struct Build<'a> {
         name: &'a SourceName,
         kind: &'static str,
         options: &'a std::collections::BTreeMap<String, serde_json::Value>,
+        configured: &'a ConfiguredSources,
     }
     impl KindVisitor for Build<'_> {
         type Output = Result<Box<dyn OfflineKind>, ConfigError>;
         fn visit<K: SourceKind>(self) -> Self::Output {
-            Ok(Box::new(Offline(K::from_options(self.name, self.options)?, self.name.clone(), self.kind)))
+            let built = K::from_options(self.name, self.options, self.configured)?;
+            Ok(Box::new(Offline(built, self.name.clone(), self.kind)))
         }
     }
     let Some(known) = KINDS.into_iter().find(|k| *k == kind) else {
         return Err(sources::unknown_kind(name.as_str(), kind));
     };
-    sources::visit(known, Build { name, kind: known, options })
+    sources::visit(known, Build { name, kind: known, options, configured })
         .unwrap_or_else(|| Err(sources::unknown_kind(name.as_str(), kind)))
 }
 
@@ -191,7 +196,7 @@ pub fn topics(settings: &settings::Settings, files: &[std::path::PathBuf]) -> To
     let configured = crate::keyword_change::menu_file(settings).map(|(_, path)| path);
     menus
         .chain(configured)
-        .find_map(|path| sources::menu::topics_in(&path).ok())
+        .find_map(|path| sources::menu::topics_in(&path, &ConfiguredSources::new(&settings.sources)).ok())
         .unwrap_or_else(|| sources::menu::bundled_topics().clone())
 }
 
@@ -248,6 +253,6 @@ pub fn resolve(settings: &settings::Settings, path: &Path, kind: Option<&str>) -
         Some((name, s)) => (name.clone(), s.options.clone()),
         None => (kind.parse().expect("kind names are source names"), Default::default()),
     };
-    let checker = self::kind(kind, &source, &options)?;
+    let checker = self::kind(kind, &source, &options, &ConfiguredSources::new(&settings.sources))?;
     Ok(Resolved { kind, source, checker })
 }

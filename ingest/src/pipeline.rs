@@ -13,6 +13,7 @@ use schemas::{Actor, IngestRun, Provenance, RunResult, SnapshotVersion, SourceNa
 use settings::SourceSettings;
 use store::SharedStore;
 
+use crate::configured_sources::ConfiguredSources;
 use crate::drafts::{Change, Changed, Prepared};
 use crate::error::{ConfigError, SourceError};
 use crate::events::{
@@ -88,22 +89,24 @@ pub trait RunSource: Send + Sync {
 pub fn build_source(
     name: &SourceName,
     settings: &SourceSettings,
+    configured: &ConfiguredSources,
     base_dir: &Path,
     spool_dir: &Path,
 ) -> Result<Arc<dyn RunSource>, ConfigError> {
     struct Build<'a> {
         name: &'a SourceName,
         settings: &'a SourceSettings,
+        configured: &'a ConfiguredSources,
         base_dir: &'a Path,
         spool_dir: &'a Path,
     }
     impl KindVisitor for Build<'_> {
         type Output = Result<Arc<dyn RunSource>, ConfigError>;
         fn visit<K: SourceKind>(self) -> Self::Output {
-            Ok(Arc::new(Source::<K>::new(self.name, self.settings, self.base_dir, self.spool_dir)?))
+            Ok(Arc::new(Source::<K>::new(self.name, self.settings, self.configured, self.base_dir, self.spool_dir)?))
         }
     }
-    crate::sources::visit(&settings.kind, Build { name, settings, base_dir, spool_dir })
+    crate::sources::visit(&settings.kind, Build { name, settings, configured, base_dir, spool_dir })
         .unwrap_or_else(|| Err(crate::sources::unknown_kind(name.as_str(), &settings.kind)))
 }
 

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use settings::SourceSettings;
 
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::{Body, FetchSettings, Fetcher};
 use crate::progress::SharedProgress;
@@ -49,8 +50,13 @@ pub trait SourceKind: Sized + Send + Sync + 'static {
     type Dataset: Dataset;
 
     /// The kind's own options from `[sources.NAME]` (everything but the common fields).
-    /// Unknown options must be refused, naming the field.
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError>;
+    /// Unknown options must be refused, naming the field. `configured` is every source of the
+    /// deployment, for a kind whose files name other sources (the menu's `[[tema]]`).
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError>;
 
     /// Who publishes the data, as every answer must name it.
     fn attribution(&self) -> &str;
@@ -119,15 +125,16 @@ pub struct Source<K: SourceKind> {
 }
 
 impl<K: SourceKind> Source<K> {
-    /// Builds a source from its settings; `base_dir` resolves relative `file://` paths and
+    /// Builds a source from its settings and the deployment's others; `base_dir` resolves relative `file://` paths and
     /// `spool_dir` holds HTTP bodies while they are read.
     pub fn new(
         name: &SourceName,
         settings: &SourceSettings,
+        configured: &ConfiguredSources,
         base_dir: &std::path::Path,
         spool_dir: &std::path::Path,
     ) -> Result<Source<K>, ConfigError> {
-        let kind = std::sync::Arc::new(K::from_options(name, &settings.options)?);
+        let kind = std::sync::Arc::new(K::from_options(name, &settings.options, configured)?);
         let fetcher = Fetcher::new(FetchSettings {
             url: settings.url.clone(),
             connect_timeout: std::time::Duration::from_secs(settings.connect_timeout_secs),

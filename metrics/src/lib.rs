@@ -3,8 +3,9 @@
 //!
 //! Every label value comes from a closed set known at compile time (`&'static str`: an
 //! outcome, a result, an error class), from the channels registered (a [`ChannelKind`], the
-//! name each channel declares, checked when it is made) or from the configuration (a source's
-//! name). Nothing a citizen sends, and no user key, can become a label: the recording
+//! name each channel declares, checked when it is made), from the configuration (a source's
+//! name) or from the published topic catalogue (a [`Topic`] the bot answered: a subject of
+//! the snapshot's catalogue or a system answer; a message not understood counts as `ayuda`). Nothing a citizen sends, and no user key, can become a label: the recording
 //! methods take enums, channel names or `&'static str`, never a runtime string.
 //!
 //! Counters and histograms are updated where things happen (the responder, the outbox, the
@@ -28,7 +29,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
-use schemas::{ChannelKind, RunResult, SourceName};
+use schemas::{ChannelKind, RunResult, SourceName, Topic};
 use std::sync::atomic::AtomicU64;
 
 /// What became of a webhook request.
@@ -241,6 +242,11 @@ struct StateLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TopicLabel {
+    topic: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunLabels {
     source: String,
     result: &'static str,
@@ -334,6 +340,7 @@ pub struct Metrics {
     broadcast_deliveries: Family<OutcomeLabel, Counter>,
     delivery_statuses: Family<StateLabel, Counter>,
     ingest_runs: Family<RunLabels, Counter>,
+    answers: Family<TopicLabel, Counter>,
     ingest_duration: Histograms<SourceLabel>,
     pub(crate) queue_depth: Family<QueueLabels, Gauge>,
     pub(crate) answer_age: Family<AgeLabels, Gauge<f64, AtomicU64>>,
@@ -380,6 +387,7 @@ impl Metrics {
             broadcast_deliveries: Family::default(),
             delivery_statuses: Family::default(),
             ingest_runs: Family::default(),
+            answers: Family::default(),
             ingest_duration: Family::new_with_constructor(run_histogram),
             queue_depth: Family::default(),
             answer_age: Family::default(),
@@ -418,6 +426,7 @@ impl Metrics {
             m.broadcast_deliveries.clone(),
         );
         r.register("delivery_statuses", "Delivery statuses received from the platforms", m.delivery_statuses.clone());
+        r.register("answers", "Messages answered, by the topic of the answer", m.answers.clone());
         r.register("ingest_runs", "Ingest runs by source and result", m.ingest_runs.clone());
         r.register_with_unit("ingest_run_duration", "Ingest runs by source", Unit::Seconds, m.ingest_duration.clone());
         r.register("queue_depth", "Entries of the store's queues (outbox, broadcast) by state", m.queue_depth.clone());
@@ -460,6 +469,12 @@ impl Metrics {
 
     pub fn events_by(&self, event: Event, n: u64) {
         self.hot.events[event as usize].inc_by(n);
+    }
+
+    /// A message answered with `topic`. Only a [`Topic`] can be a label: it exists for a
+    /// subject of a published catalogue or a system answer, never for what a citizen wrote.
+    pub fn answered(&self, topic: Topic) {
+        self.answers.get_or_create(&TopicLabel { topic: topic.slug() }).inc();
     }
 
     /// A reply the platform accepted, `took` after its webhook arrived.

@@ -632,11 +632,12 @@ impl Pipeline {
             .collect()
     }
 
-    /// Counts an answered message; a typed one answered with help was not understood, and
+    /// Counts an answered message (in the store and in `/metrics`, by topic); a typed one answered with help was not understood, and
     /// its text goes to «Sin entender» (masked off the hot path, by [`Counting`]), seen when it
     /// arrived: a platform's clock or a late retry does not age it.
     fn count(&self, item: &Work, reply: &Reply, now: Timestamp) {
         if let Some(topic) = reply.counted_topic() {
+            self.metrics.answered(topic);
             self.counting.interaction(item.sent_at().unwrap_or(now), topic, item.user());
         }
         if let (Reply::Help, Work::Message { message, user }) = (reply, item)

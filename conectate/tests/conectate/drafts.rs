@@ -254,6 +254,8 @@ fn write_menu(dir: &std::path::Path, extra: &str) {
 
 /// An ingest of `dir/menu.toml` as the `menu` source, with a copy of the repository's templates
 /// in `dir/templates` and the default draft rules, handing its drafts to Conéctate's contents.
+/// The topics the tests add are fed by `cifras` sources of their names (a `[[tema]]` whose
+/// `fuente` no configured source has is refused).
 fn menu_ingest(app: &TestApp, dir: &std::path::Path) -> Ingest {
     std::fs::create_dir(dir.join("templates")).unwrap();
     for entry in std::fs::read_dir(repo().join("templates")).unwrap() {
@@ -263,6 +265,10 @@ fn menu_ingest(app: &TestApp, dir: &std::path::Path) -> Ingest {
     let mut settings = Settings { config_dir: dir.to_owned(), ..Settings::default() };
     settings.store.data_dir = dir.join("data");
     settings.sources.insert("menu".parse().unwrap(), testkit::source_settings("menu", "file://menu.toml"));
+    for added in ["dengue", "golpe_de_calor", "influenza"] {
+        let figures = testkit::source_settings("cifras", &format!("file://{added}.csv"));
+        settings.sources.insert(added.parse().unwrap(), figures);
+    }
     settings.validate().unwrap();
     Ingest::from_settings(&settings, app.store.clone())
         .unwrap()

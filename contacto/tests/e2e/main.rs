@@ -16,6 +16,8 @@
 //!   removed.
 //! - `tipos_genericos`: a text (`texto`) and a table (`tabla`) topic added with files only,
 //!   answered for the state and municipios, routed, previewed and kept from bad files.
+//! - `tema_validado`: the same topic refused by `validate` for a source no one configured,
+//!   and labelled by its slug in the metrics and `sin-entender`.
 //! - `scale_out`: one ingest, two responders and two senders on one Redis, and the metrics.
 //! - `common`: the built `contacto` with a clean environment, the repository's root, reading
 //!   what it printed.
@@ -30,4 +32,5 @@ mod report;
 mod responder;
 mod run;
 mod scale_out;
+mod tema_validado;
 mod tipos_genericos;

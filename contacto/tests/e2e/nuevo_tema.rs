@@ -15,7 +15,7 @@ use testkit::dengue::{self, ROWS, menu_with_dengue};
 
 use crate::common::{self, place, repo, stdout};
 
-fn run(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> Output {
     common::contacto(dir, args, &[]).env("RUST_LOG", "warn").output().unwrap()
 }
 
@@ -35,7 +35,7 @@ async fn counted(dir: &Path) -> (u64, String) {
 
 /// A configuration in `dir` with the menu and the dengue figures as sources, read from files
 /// there, and the repository's templates plus `dengue.j2`.
-fn set_up(dir: &Path) {
+pub(crate) fn set_up(dir: &Path) {
     let templates = dengue::templates_with_dengue(dir);
     std::fs::write(dir.join("menu.toml"), menu_with_dengue()).unwrap();
     std::fs::write(dir.join(dengue::CSV_FILE), dengue::csv()).unwrap();
@@ -125,13 +125,19 @@ async fn a_topic_added_with_files_only_is_answered_routed_counted_and_removed() 
     assert_eq!(counted(dir.path()).await, (7, "dengue".to_owned()), "the past counts keep the topic, by slug");
 }
 
+/// [`set_up`], the menu and the dengue figures published: what the bot answers to «dengue en
+/// León», which a refused file must leave as it is.
+pub(crate) fn published(dir: &Path) -> String {
+    set_up(dir);
+    stdout(&run(dir, &["ingest", "--once", "--source", "menu"]));
+    stdout(&run(dir, &["ingest", "--once", "--source", "dengue"]));
+    stdout(&run(dir, &["preview", "--mensaje", "dengue en León"]))
+}
+
 #[test]
 fn a_bad_topic_entry_is_refused_at_its_line_and_column_and_the_published_answers_stay() {
     let dir = tempfile::tempdir().unwrap();
-    set_up(dir.path());
-    stdout(&run(dir.path(), &["ingest", "--once", "--source", "menu"]));
-    stdout(&run(dir.path(), &["ingest", "--once", "--source", "dengue"]));
-    let before = stdout(&run(dir.path(), &["preview", "--mensaje", "dengue en León"]));
+    let before = published(dir.path());
 
     // A keyword's topic misspelt, a phrase another topic has, a menu number taken.
     let good = menu_with_dengue();

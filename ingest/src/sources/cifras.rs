@@ -31,6 +31,7 @@ use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, At, Check, GenericConfig, Text};
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -83,7 +84,11 @@ pub struct Cifras {
 impl SourceKind for Cifras {
     type Dataset = CifrasDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         Ok(Cifras { config: GenericConfig::read(source, options)? })
     }
 

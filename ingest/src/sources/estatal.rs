@@ -35,6 +35,7 @@ use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, catalogue, es_m
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Node, Table, Text, Value};
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -140,7 +141,11 @@ pub struct Estatal {
 impl SourceKind for Estatal {
     type Dataset = EstatalDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: EstatalConfig = crate::source::options(source, options)?;
         let field =
             |field: &str, message: String| ConfigError { name: source.to_string(), field: field.into(), message };

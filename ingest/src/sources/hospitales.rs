@@ -40,6 +40,7 @@ use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, es_mx, normaliz
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Table, Text};
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -129,7 +130,11 @@ pub struct Hospitales {
 impl SourceKind for Hospitales {
     type Dataset = HospitalesDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: HospitalesConfig = crate::source::options(source, options)?;
         maintainer::check_percent(source, "error_budget_percent", config.error_budget_percent)?;
         maintainer::check_percent(source, "max_fall_percent", config.max_fall_percent)?;

@@ -28,6 +28,7 @@ use schemas::{Answer, AnswerKey, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Table, Text};
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -100,7 +101,11 @@ pub struct Programas {
 impl SourceKind for Programas {
     type Dataset = ProgramasDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: ProgramasConfig = crate::source::options(source, options)?;
         maintainer::check_percent(source, "max_fall_percent", config.max_fall_percent)?;
         maintainer::check_attribution(source, &config.attribution)?;

@@ -41,6 +41,7 @@ use super::maintainer;
 use super::semaforo_answer::{answer, companion};
 use super::semaforo_color::{COLORS, Color, color_change};
 use super::semaforo_records::{EstatalRecord, SemaforoDataset};
+use crate::configured_sources::ConfiguredSources;
 use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
@@ -114,7 +115,11 @@ fn selector(source: &SourceName, field: &str, css: &str) -> Result<Option<Select
 impl SourceKind for Semaforo {
     type Dataset = SemaforoDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: SemaforoConfig = crate::source::options(source, options)?;
         let field =
             |field: &str, message: String| ConfigError { name: source.to_string(), field: field.into(), message };

@@ -31,6 +31,7 @@ use super::maintainer::{self, Check, Table, Text};
 use super::semaforo_answer::{answer, companion};
 use super::semaforo_color::{COLORS, Color, color_change};
 use super::semaforo_records::{Aforo, EstatalRecord, SemaforoDataset};
+use crate::configured_sources::ConfiguredSources;
 use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
@@ -63,7 +64,11 @@ pub struct SemaforoEstatal {
 impl SourceKind for SemaforoEstatal {
     type Dataset = EstatalRecord;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: SemaforoEstatalConfig = crate::source::options(source, options)?;
         maintainer::check_attribution(source, &config.attribution)?;
         Ok(SemaforoEstatal { config })

@@ -20,6 +20,7 @@ use schemas::{Answer, AnswerKey, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, Text};
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -74,7 +75,11 @@ pub struct Sintomas {
 impl SourceKind for Sintomas {
     type Dataset = SintomasDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: SintomasConfig = crate::source::options(source, options)?;
         maintainer::check_percent(source, "max_fall_percent", config.max_fall_percent)?;
         maintainer::check_attribution(source, &config.attribution)?;

@@ -40,6 +40,7 @@ use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, At, Check, GenericConfig, Text};
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -99,7 +100,11 @@ pub struct Tabla {
 impl SourceKind for Tabla {
     type Dataset = TablaDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         Ok(Tabla { config: GenericConfig::read(source, options)? })
     }
 

@@ -38,6 +38,7 @@ use schemas::{Answer, AnswerError, AnswerKey, MunicipioId, Scope, SourceName, es
 use serde::{Deserialize, Serialize};
 
 use super::maintainer::{self, Check, GenericConfig, Table, Text, Value};
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::progress::SharedProgress;
@@ -84,7 +85,11 @@ pub struct Texto {
 impl SourceKind for Texto {
     type Dataset = TextoDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         Ok(Texto { config: GenericConfig::read(source, options)? })
     }
 

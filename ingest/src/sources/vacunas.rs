@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use settings::DraftTrigger;
 
 use super::maintainer::{self, Check, Table, Text};
+use crate::configured_sources::ConfiguredSources;
 use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
@@ -91,7 +92,11 @@ pub struct Vacunas {
 impl SourceKind for Vacunas {
     type Dataset = VacunasDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: VacunasConfig = crate::source::options(source, options)?;
         if config.max_jump_percent.is_nan() || config.max_jump_percent < 0.0 {
             return Err(ConfigError {

@@ -682,7 +682,8 @@ async fn the_state_portal_json_reads_raw_or_as_scrapers_store_it_like_the_toml_f
 #[test]
 fn the_bundled_catalogue_is_the_menu_files_and_the_responders_fixture_carries_it() {
     let bundled = bundled_topics();
-    let parsed = ingest::sources::menu::topics_in(&repo().join("fixtures/menu/menu.toml")).unwrap();
+    let parsed =
+        ingest::sources::menu::topics_in(&repo().join("fixtures/menu/menu.toml"), &Default::default()).unwrap();
     assert_eq!(parsed, *bundled);
     let slugs: Vec<&str> = bundled.subjects().map(|t| t.slug()).collect();
     assert_eq!(

@@ -35,6 +35,7 @@ use minijinja::value::{Serde, Value};
 use schemas::{Answer, AnswerKey, MunicipioId, Scope, SourceName, es_mx};
 use serde::{Deserialize, Serialize};
 
+use crate::configured_sources::ConfiguredSources;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
 use crate::input::ChunkReader;
@@ -311,7 +312,11 @@ fn percent(p: f64) -> String {
 impl SourceKind for Covid {
     type Dataset = CovidDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        _configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: CovidConfig = crate::source::options(source, options)?;
         let field = |field: &str, message: &str| ConfigError {
             name: source.to_string(),

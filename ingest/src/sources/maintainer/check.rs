@@ -31,14 +31,25 @@ impl Check {
         if !self.in_record {
             self.file_errors += 1;
         }
-        self.errors.push(ValidationError {
+        let error = self.at(at, field, value, reason);
+        self.errors.push(error);
+    }
+
+    /// A problem at `at` that does not reject the file, as a warning line written like an
+    /// error (`archivo:línea:columna: campo: …`).
+    pub fn warning(&self, at: At, field: &str, value: impl Display, reason: impl Into<String>) -> String {
+        self.at(at, field, value, reason).to_string()
+    }
+
+    fn at(&self, at: At, field: &str, value: impl Display, reason: impl Into<String>) -> ValidationError {
+        ValidationError {
             file: self.file.clone(),
             line: at.line,
             column: at.column,
             field: field.to_owned(),
             value: value.to_string(),
             reason: reason.into(),
-        });
+        }
     }
 
     fn bad(&mut self, entry: &Entry, reason: impl Into<String>) {

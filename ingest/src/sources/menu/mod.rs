@@ -74,6 +74,7 @@ use settings::DraftTrigger;
 
 use self::placeholders::Placeholders;
 use super::maintainer::{self, At, Check, Table, Text};
+use crate::configured_sources::ConfiguredSources;
 use crate::drafts::Change;
 use crate::error::{ConfigError, RenderError, SourceError};
 use crate::fetch::Body;
@@ -150,6 +151,11 @@ pub struct MenuDataset {
     pub archivo: String,
     #[serde(default)]
     pub plantillas: temas::TemplatePlaces,
+    /// Where each text that becomes an answer is written, as (line, column): a menu's `texto`
+    /// by `menu.ID`, a fixed text by `textos.SLUG`; an answer beyond WhatsApp's limits is
+    /// reported there.
+    #[serde(default)]
+    pub lugares: BTreeMap<String, (u64, usize)>,
 }
 
 impl Dataset for MenuDataset {
@@ -171,16 +177,22 @@ impl Dataset for MenuDataset {
 
 pub struct Menu {
     pub config: MenuConfig,
+    /// The deployment's sources, which each `[[tema]]`'s `fuente` must name.
+    pub configured: ConfiguredSources,
 }
 
 impl SourceKind for Menu {
     type Dataset = MenuDataset;
 
-    fn from_options(source: &SourceName, options: &BTreeMap<String, serde_json::Value>) -> Result<Self, ConfigError> {
+    fn from_options(
+        source: &SourceName,
+        options: &BTreeMap<String, serde_json::Value>,
+        configured: &ConfiguredSources,
+    ) -> Result<Self, ConfigError> {
         let config: MenuConfig = crate::source::options(source, options)?;
         maintainer::check_percent(source, "max_fall_percent", config.max_fall_percent)?;
         maintainer::check_attribution(source, &config.attribution)?;
-        Ok(Menu { config })
+        Ok(Menu { config, configured: configured.clone() })
     }
 
     fn attribution(&self) -> &str {
@@ -192,7 +204,7 @@ impl SourceKind for Menu {
     }
 
     fn parse(&self, body: &Body, _progress: &SharedProgress) -> Result<Parsed<MenuDataset>, SourceError> {
-        parse_text(Text::read(body)?)
+        parse_text(Text::read(body)?, &self.configured)
     }
 
     fn implausibilities(&self, last_good: &MenuDataset, new: &MenuDataset) -> Vec<String> {
@@ -242,7 +254,10 @@ impl SourceKind for Menu {
         for topic in TEXTS {
             let key = AnswerKey::estado(topic);
             let texto = dataset.textos.get(topic.slug()).cloned().unwrap_or_default();
-            answers.push((key, renderer.render(key, common, minijinja::context! { texto => texto })?));
+            let answer = renderer
+                .render(key, common, minijinja::context! { texto => texto })
+                .map_err(|e| dataset.located(&format!("textos.{topic}"), topic.slug(), e))?;
+            answers.push((key, answer));
         }
         Ok(answers)
     }
@@ -262,21 +277,29 @@ impl SourceKind for Menu {
     }
 }
 
-/// Reads a menu file's text: what a run parses, and the bundled catalogue ([`bundled_topics`]).
-fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
+/// Reads a menu file's text, its topics' `fuente` checked against `configured`.
+fn parse_text(text: Text, configured: &ConfiguredSources) -> Result<Parsed<MenuDataset>, SourceError> {
     let mut check = Check::new(&text.file);
     let root = maintainer::toml(&text)?;
     let texts = Texts { placeholders: Placeholders::of(catalogue()), source: &text.text };
     check.only(&root, &["fecha", "textos", "menu", "palabras", "alias", "tema"]);
-    let (temas, plantillas) = temas::read(&mut check, &root);
+    let temas::Read { catalogue: temas, places: plantillas, warnings: fuentes } =
+        temas::read(&mut check, &root, Some(configured));
     let data_date = check.date(&root, "fecha", true);
     let mut textos = BTreeMap::new();
+    let mut lugares = BTreeMap::new();
+    let mut place = |name: String, t: &Table, key: &str| {
+        if let Some(e) = t.entry(key) {
+            lugares.insert(name, (e.node.at.line, e.node.at.column));
+        }
+    };
     if let Some(t) = check.table(&root, "textos", true) {
         let slugs: Vec<&str> = TEXTS.iter().map(|t| t.slug()).collect();
         check.only(t, &slugs);
         for slug in slugs {
             if let Some(text) = texts.read(&mut check, t, slug, true) {
                 textos.insert(slug.to_owned(), text);
+                place(format!("textos.{slug}"), t, slug);
             }
         }
     }
@@ -287,6 +310,7 @@ fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
             if menus.iter().any(|(m, _)| m.id == menu.0.id) {
                 check.error(t.at, "id", &menu.0.id, "ya hay un menú con este id; cada menú tiene el suyo");
             } else {
+                place(format!("menu.{}", menu.0.id), t, "texto");
                 menus.push(menu);
             }
         }
@@ -316,6 +340,7 @@ fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
     }
     let rows = (temas.topics.len() + menus.len() + palabras.len() + alias.len()) as u64;
     let mut warnings = check.finish(rows, 0.0)?;
+    warnings.extend(fuentes);
     warnings.extend(text.warnings);
     let dataset = MenuDataset {
         data_date: data_date.expect("checked"),
@@ -326,6 +351,7 @@ fn parse_text(text: Text) -> Result<Parsed<MenuDataset>, SourceError> {
         temas,
         archivo: text.file.clone(),
         plantillas,
+        lugares,
     };
     Ok(Parsed { dataset, rows, checksum: text.checksum, warnings })
 }
@@ -339,10 +365,11 @@ pub fn in_force(published: Option<&TopicCatalogue>) -> &TopicCatalogue {
     }
 }
 
-/// The topic catalogue of the menu file at `path`, checked as a run checks it.
-pub fn topics_in(path: &std::path::Path) -> Result<TopicCatalogue, SourceError> {
+/// The topic catalogue of the menu file at `path`, checked as a run of a deployment with the
+/// sources `configured` checks it.
+pub fn topics_in(path: &std::path::Path, configured: &ConfiguredSources) -> Result<TopicCatalogue, SourceError> {
     let body = Body::from_file(path).map_err(|e| SourceError::Drift(format!("{}: {e}", path.display())))?;
-    Ok(parse_text(Text::read(&body)?)?.dataset.temas)
+    Ok(parse_text(Text::read(&body)?, configured)?.dataset.temas)
 }
 
 /// The topic catalogue of the bundled menu file (`fixtures/menu/menu.toml`): the catalogue
@@ -360,9 +387,9 @@ pub fn bundled_topics() -> &'static TopicCatalogue {
         };
         let root = maintainer::toml(&text).expect("the bundled menu file is TOML (tested)");
         let mut check = Check::new(&text.file);
-        let (topics, _) = temas::read(&mut check, &root);
+        let read = temas::read(&mut check, &root, None);
         check.finish(0, 0.0).expect("the bundled topics are valid (tested)");
-        topics
+        read.catalogue
     })
 }
 
@@ -384,7 +411,9 @@ impl Menu {
                 texto => m.texto.clone(),
                 opciones => minijinja::Value::from(minijinja::value::Serde(&m.opciones)),
             };
-            let text = renderer.render(key, common, values)?;
+            let text = renderer
+                .render(key, common, values)
+                .map_err(|e| dataset.located(&format!("menu.{}", m.id), "texto", e))?;
             let rows = m
                 .opciones
                 .iter()
@@ -402,11 +431,14 @@ impl Menu {
                 footer: None,
                 sections: vec![ListSection { title: None, rows }],
             };
-            let answer = Answer::with_list(text.body(), list).map_err(|e| RenderError {
-                template: Renderer::template_name(&key),
-                key,
-                message: format!("menú «{}»: {e}", m.id),
-                cause: None,
+            let answer = Answer::with_list(text.body(), list).map_err(|e| {
+                let error = RenderError {
+                    template: Renderer::template_name(&key),
+                    key,
+                    message: format!("menú «{}»: {e}", m.id),
+                    cause: None,
+                };
+                dataset.located(&format!("menu.{}", m.id), "texto", error)
             })?;
             let entries = m
                 .opciones
@@ -416,6 +448,17 @@ impl Menu {
             out.insert(m.id.clone(), schemas::Menu { id: m.id.clone(), entries, answer });
         }
         Ok(out)
+    }
+}
+
+impl MenuDataset {
+    /// `error` (an answer beyond WhatsApp's limits, the same check every answer passes) told
+    /// where its text is written in the file: `archivo:línea:columna: campo: …`.
+    fn located(&self, place: &str, field: &str, mut error: RenderError) -> RenderError {
+        if let Some((line, column)) = self.lugares.get(place) {
+            error.message = format!("{}:{line}:{column}: {field}: {}", self.archivo, error.message);
+        }
+        error
     }
 }
 
@@ -710,5 +753,49 @@ fn reachable(c: &mut Check, menus: &[(MenuDef, Vec<At>)], palabras: &[KeywordRul
     }
     if !targets.contains(&Target::Menu(MenuId::principal())) {
         c.error(start, "palabras", "", "ninguna palabra clave abre el menú principal: agrega [[palabras]] con menu = \"principal\" (hola, menú, inicio)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUNDLED: &str = include_str!("../../../../fixtures/menu/menu.toml");
+
+    /// The answers of the menu file `text`, rendered with the repository's templates.
+    fn rendered(text: &str) -> Result<Vec<(AnswerKey, Answer)>, RenderError> {
+        let text = Text { file: "menu.toml".into(), text: text.into(), checksum: String::new(), warnings: Vec::new() };
+        let dataset = parse_text(text, &ConfiguredSources::default()).expect("a valid file").dataset;
+        let templates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
+        let renderer = Renderer::load(&templates).unwrap();
+        let menu = Menu { config: MenuConfig::default(), configured: ConfiguredSources::default() };
+        let common = Common {
+            data_date: dataset.data_date,
+            attribution: menu.config.attribution.clone(),
+            companions: crate::render::Companions::new(),
+            fed: Vec::new(),
+        };
+        menu.render(&dataset, &renderer, &common)
+    }
+
+    #[test]
+    fn a_fixed_text_beyond_a_whatsapp_message_is_reported_where_it_is_written() {
+        assert!(rendered(BUNDLED).is_ok());
+        // The bundled [textos] replaced by short ones, the help beyond 4,096 characters.
+        let long = "Escribe MENÚ para ver las opciones. ".repeat(120);
+        let start = BUNDLED.find("[textos]\n").expect("the fixed texts") + "[textos]\n".len();
+        let end = start + BUNDLED[start..].find("\n[").unwrap() + 1;
+        let others = ["conectate_alta", "conectate_ya_suscrito", "conectate_baja", "conectate_no_suscrito"];
+        let texts: String = others.iter().map(|k| format!("{k} = \"Listo.\"\n")).collect();
+        let file = format!("{}ayuda = \"{long}\"\n{texts}{}", &BUNDLED[..start], &BUNDLED[end..]);
+        let line = BUNDLED[..start].matches('\n').count() + 1;
+        let error = rendered(&file).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!(
+                "plantilla ayuda.j2, respuesta ayuda/estado: menu.toml:{line}:9: ayuda: el texto tiene "
+            )),
+            "{error}"
+        );
+        assert!(error.ends_with("caracteres; WhatsApp admite como máximo 4,096"), "{error}");
     }
 }

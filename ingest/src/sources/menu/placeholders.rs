@@ -127,7 +127,7 @@ mod tests {
             checksum: String::new(),
             warnings: Vec::new(),
         };
-        let menu = super::super::parse_text(text).unwrap().dataset;
+        let menu = super::super::parse_text(text, &Default::default()).unwrap().dataset;
         let ayuda = &menu.textos["ayuda"];
         assert!(ayuda.starts_with(
             "Soy el asistente de *Contacto Ciudadano* del Gobierno del Estado de Guanajuato. Te doy información oficial sobre COVID-19.\n\n\

@@ -4,7 +4,7 @@
 //! [[tema]]
 //! slug = "dengue"                     # 1 to 32 of a-z, 0-9, _; what keywords and menus name
 //! nombre = "Casos de dengue"          # the Spanish name citizens and maintainers read
-//! fuente = "dengue"                   # the [sources.NAME] that feeds it
+//! fuente = "dengue"                   # the [sources.NAME] that feeds it (or a kind's name)
 //! por_municipio = true                # optional (false): it has answers per municipio
 //! difiere_por_lugar = true            # optional (false): its figure differs by place
 //! plantilla = "dengue.j2"             # optional (SLUG.j2): its template
@@ -14,12 +14,16 @@
 //! ```
 //!
 //! Every error names its line and column; a slug may not repeat, nor take the name of a
-//! system answer (menu, ayuda, the Conéctate answers).
+//! system answer (menu, ayuda, the Conéctate answers). A `fuente` must name a source of
+//! `contacto.toml` or a kind (the bundled catalogue names kinds, which a source of that kind
+//! under any name feeds); anything else is refused naming the configured sources, and a kind
+//! no configured source has is a warning (the topic has no answers in this deployment).
 
 use std::collections::BTreeMap;
 
 use schemas::{SourceName, Topic, TopicCatalogue, TopicEntry};
 
+use crate::configured_sources::ConfiguredSources;
 use crate::render::EXTENSION;
 use crate::sources::maintainer::{Check, Table};
 
@@ -32,8 +36,21 @@ const FIELDS: [&str; 8] =
 /// templates directory is reported there when the answers are rendered.
 pub type TemplatePlaces = BTreeMap<String, (u64, usize)>;
 
-/// The `[[tema]]` tables of `root`, and where their templates are named.
-pub fn read(c: &mut Check, root: &Table) -> (TopicCatalogue, TemplatePlaces) {
+/// What the `[[tema]]` tables of a file say.
+pub struct Read {
+    pub catalogue: TopicCatalogue,
+    pub places: TemplatePlaces,
+    /// A `fuente` that names a kind no configured source has, one line each
+    /// (`file:line:column: fuente: …`).
+    pub warnings: Vec<String>,
+}
+
+/// The `[[tema]]` tables of `root`, and where their templates are named; each `fuente` checked
+/// against `configured` unless it is `None` (the bundled catalogue, read with no deployment)
+/// or empty (nothing configured, nothing to check against).
+pub fn read(c: &mut Check, root: &Table, configured: Option<&ConfiguredSources>) -> Read {
+    let configured = configured.filter(|c| !c.is_empty());
+    let mut warnings = Vec::new();
     let mut places = TemplatePlaces::new();
     let mut topics: Vec<TopicEntry> = Vec::new();
     let mut place_topic: Option<Topic> = None;
@@ -51,11 +68,36 @@ pub fn read(c: &mut Check, root: &Table) -> (TopicCatalogue, TemplatePlaces) {
             continue;
         }
         let name = c.text(t, "nombre", true);
-        let source = c.text(t, "fuente", true).and_then(|s| match s.parse::<SourceName>() {
-            Ok(name) => Some(name),
-            Err(e) => {
-                c.error(t.entry("fuente").expect("read").node.at, "fuente", &s, e.to_string());
-                None
+        let source = c.text(t, "fuente", true).and_then(|s| {
+            let at = t.entry("fuente").expect("read").node.at;
+            let name = match s.parse::<SourceName>() {
+                Ok(name) => name,
+                Err(e) => {
+                    c.error(at, "fuente", &s, e.to_string());
+                    return None;
+                }
+            };
+            let feeding = configured.filter(|sources| !sources.feeds(&name));
+            match feeding.map(|sources| (crate::sources::KINDS.contains(&name.as_str()), sources)) {
+                // Neither a configured source nor a kind: a typo.
+                Some((false, sources)) => {
+                    let reason = format!(
+                        "no hay una fuente «{name}» en contacto.toml, así que nadie publicaría las respuestas del tema «{topic}»; las fuentes configuradas son: {}",
+                        sources.names()
+                    );
+                    c.error(at, "fuente", &name, reason);
+                    None
+                }
+                // A kind this deployment leaves out (a state without a hospital list).
+                Some((true, sources)) => {
+                    let reason = format!(
+                        "ninguna fuente de contacto.toml es del tipo «{name}»: el tema «{topic}» no tendrá respuestas aquí; las fuentes configuradas son: {}",
+                        sources.names()
+                    );
+                    warnings.push(c.warning(at, "fuente", &name, reason));
+                    Some(name)
+                }
+                None => Some(name),
             }
         });
         let by_municipio = c.flag(t, "por_municipio", false).unwrap_or(false);
@@ -88,7 +130,7 @@ pub fn read(c: &mut Check, root: &Table) -> (TopicCatalogue, TemplatePlaces) {
         places.insert(topic.slug().to_owned(), (named.line, named.column));
         topics.push(TopicEntry { topic, name, by_municipio, differs_by_place, template, source, figure });
     }
-    (TopicCatalogue { topics, place_topic }, places)
+    Read { catalogue: TopicCatalogue { topics, place_topic }, places, warnings }
 }
 
 /// A slug (any topic's, not checked against the catalogue).
@@ -99,6 +141,60 @@ fn slug(c: &mut Check, t: &Table, key: &str, required: bool) -> Option<Topic> {
         Err(e) => {
             c.error(t.entry(key).expect("read").node.at, key, &text, e.to_string());
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::maintainer::{self, Text};
+
+    const FILE: &str = "[[tema]]\nslug = \"dengue\"\nnombre = \"Casos de dengue\"\nfuente = \"dengeu\"\n\n\
+                        [[tema]]\nslug = \"hospitales\"\nnombre = \"Hospitales\"\nfuente = \"hospitales\"\n";
+
+    fn read_with(configured: Option<&ConfiguredSources>) -> (Read, Result<Vec<String>, String>) {
+        let text = Text { file: "menu.toml".into(), text: FILE.into(), checksum: String::new(), warnings: Vec::new() };
+        let root = maintainer::toml(&text).unwrap();
+        let mut check = Check::new(&text.file);
+        let read = read(&mut check, &root, configured);
+        let verdict = check.finish(0, 0.0).map_err(|e| match e {
+            crate::error::SourceError::Rejected { errors, .. } => {
+                errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            }
+            other => other.to_string(),
+        });
+        (read, verdict)
+    }
+
+    #[test]
+    fn a_fuente_no_source_has_is_refused_at_its_place_naming_the_configured_ones() {
+        let configured: ConfiguredSources = [("dengue", "cifras"), ("menu", "menu")]
+            .map(|(n, k)| (n.parse().unwrap(), k.to_owned()))
+            .into_iter()
+            .collect();
+        let (read, verdict) = read_with(Some(&configured));
+        assert_eq!(
+            verdict.unwrap_err(),
+            "menu.toml:4:10: fuente: no hay una fuente «dengeu» en contacto.toml, así que nadie publicaría las \
+             respuestas del tema «dengue»; las fuentes configuradas son: dengue, menu («dengeu»)"
+        );
+        // A kind no configured source has: kept, with a warning at its place.
+        assert_eq!(
+            read.warnings,
+            ["menu.toml:9:10: fuente: ninguna fuente de contacto.toml es del tipo «hospitales»: el tema «hospitales» \
+              no tendrá respuestas aquí; las fuentes configuradas son: dengue, menu («hospitales»)"]
+        );
+        assert_eq!(read.catalogue.subjects().map(Topic::slug).collect::<Vec<_>>(), ["hospitales"]);
+    }
+
+    #[test]
+    fn with_no_deployment_to_compare_with_any_fuente_is_read() {
+        for configured in [None, Some(&ConfiguredSources::default())] {
+            let (read, verdict) = read_with(configured);
+            assert_eq!(verdict.unwrap(), Vec::<String>::new());
+            assert!(read.warnings.is_empty());
+            assert_eq!(read.catalogue.topics.len(), 2);
         }
     }
 }
