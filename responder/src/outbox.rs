@@ -15,6 +15,13 @@
 //! (sent, or failed for good); a retry keeps its turn. Replies to different citizens go
 //! concurrently, paced by the governor.
 //!
+//! A backlog at a low rate costs the store a round trip per several replies, not several per
+//! reply: the worker claims once an eighth of its sends have room, and the sends waiting for
+//! permits share one governor call per half burst (the press-conference drill's backlog of
+//! replies at 80 a second went from about four scripts a reply to one on Redis, where the
+//! governor is a script too; on the embedded store each claim and acknowledgement is a
+//! commit; BENCHMARKS.md).
+//!
 //! [`OutboxWorker::try_send_one`] is one step, so tests drain the outbox deterministically;
 //! [`OutboxWorker::run`] is the loop a service runs, with many sends in flight.
 
@@ -66,26 +73,48 @@ struct Pacer {
 #[derive(Default)]
 struct BucketState {
     waiting: AtomicU32,
-    stock: tokio::sync::Mutex<u32>,
+    stock: tokio::sync::Mutex<Stock>,
+}
+
+/// Permits taken and not yet handed out, and when to ask the store again.
+#[derive(Default)]
+struct Stock {
+    permits: u32,
+    ask_at: Option<tokio::time::Instant>,
 }
 
 impl Pacer {
     /// Waits for one permit of `bucket`. Waiting sends of one bucket share store calls: the
-    /// first in line asks for as many permits as there are waiters (at most a burst).
+    /// first in line asks for as many permits as there are waiters (at most a burst), and when
+    /// fewer were free it asks again only once the rest should be (the store says when the
+    /// next one is; the others follow one interval each), so a backlog at a low rate costs a
+    /// call per half burst of permits, not one or two per permit.
     async fn acquire(&self, store: &SharedStore, bucket: &str, rate: Rate) -> Result<(), StoreError> {
         let state = self.buckets.lock().expect("pacer lock").entry(bucket.to_owned()).or_default().clone();
         state.waiting.fetch_add(1, Ordering::SeqCst);
         let mut stock = state.stock.lock().await;
         let key = store.keys().rate(bucket);
+        let interval = Duration::from_secs(1) / rate.per_second.max(1);
         let result = loop {
-            if *stock > 0 {
-                *stock -= 1;
+            if stock.permits > 0 {
+                stock.permits -= 1;
                 break Ok(());
+            }
+            if let Some(at) = stock.ask_at.take() {
+                tokio::time::sleep_until(at).await;
             }
             let want = state.waiting.load(Ordering::SeqCst).clamp(1, rate.burst.max(1));
             match store.take_permits(&key, rate, want).await {
-                Ok(p) if p.granted > 0 => *stock += p.granted,
-                Ok(p) => tokio::time::sleep(p.next_in.max(Duration::from_millis(1))).await,
+                Ok(p) => {
+                    stock.permits += p.granted;
+                    if p.granted < want {
+                        // Again once the rest is free, or half a burst of it: the bucket never
+                        // fills up meanwhile, so a late wake-up loses none of the rate.
+                        let more = (want - p.granted).min((rate.burst / 2).max(1));
+                        let wait = p.next_in.max(Duration::from_millis(1)) + interval * (more - 1);
+                        stock.ask_at = Some(tokio::time::Instant::now() + wait);
+                    }
+                }
                 Err(e) => break Err(e),
             }
         };
@@ -148,10 +177,14 @@ impl OutboxWorker {
         let mut done: Vec<Settled> = Vec::new();
         let mut last_reclaim = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
+        // Claims wait until an eighth of the sends have room, not for each send that ends: at
+        // a low rate a backlog waits for permits anyway, and a claim per reply would cost a
+        // store round trip (embedded, a commit) per reply.
+        let batch = (me.config.concurrency / 8).max(1);
         while !*stop.borrow() {
             let room = me.config.concurrency.saturating_sub(sends.tasks.len());
             let mut claimed_any = false;
-            if room > 0 {
+            if room >= batch {
                 let claimed = if last_reclaim.elapsed() >= me.config.reclaim_idle / 2 {
                     last_reclaim = tokio::time::Instant::now();
                     me.store.reclaim(QueueName::Outbox, &me.consumer, me.config.reclaim_idle, room).await
@@ -182,8 +215,8 @@ impl OutboxWorker {
             // Collect what finished: at once if more work may be waiting, else give the sends
             // in flight a moment before looking at the queue again.
             if !sends.tasks.is_empty() {
-                let full = sends.tasks.len() >= me.config.concurrency;
-                let wait = if claimed_any && !full { Duration::ZERO } else { Duration::from_millis(20) };
+                let room = me.config.concurrency.saturating_sub(sends.tasks.len());
+                let wait = if claimed_any && room >= batch { Duration::ZERO } else { Duration::from_millis(20) };
                 if let Ok(Some(joined)) = tokio::time::timeout(wait, sends.tasks.join_next_with_id()).await {
                     done.extend(sends.finished(joined));
                 }
