@@ -15,12 +15,12 @@
 //! (sent, or failed for good); a retry keeps its turn. Replies to different citizens go
 //! concurrently, paced by the governor.
 //!
-//! A backlog at a low rate costs the store a round trip per several replies, not several per
-//! reply: the worker claims once an eighth of its sends have room, and the sends waiting for
-//! permits share one governor call per half burst (the press-conference drill's backlog of
-//! replies at 80 a second went from about four scripts a reply to one on Redis, where the
-//! governor is a script too; on the embedded store each claim and acknowledgement is a
-//! commit; BENCHMARKS.md).
+//! A backlog at a low rate is worked with few store round trips a reply: the worker claims once
+//! an eighth of its sends have room, the sends waiting for permits ask the governor once per
+//! permit (never to be refused), and sends that ended within 20 ms of each other
+//! (`SETTLE_WITHIN`) are acknowledged together (see BENCHMARKS.md, «What a backlog at a low
+//! cap cost»; on Redis the governor is a script too, on the embedded store each claim and
+//! acknowledgement is a commit).
 //!
 //! [`OutboxWorker::try_send_one`] is one step, so tests drain the outbox deterministically;
 //! [`OutboxWorker::run`] is the loop a service runs, with many sends in flight.
@@ -40,6 +40,12 @@ use crate::config::OutboxConfig;
 use crate::mirror::Mirror;
 use crate::replies::OutboxEntry;
 use channels::{Channels, Outbound, OutboundContent, SendError, ThrottleScope, rate_bucket};
+
+/// How long a send that ended may wait to be settled with others (one store round trip for
+/// several): its citizen's next reply waits at most this much longer for its turn. The loop
+/// already let a send wait this long before (its pause when every send is in flight), so a
+/// crash leaves no more sent replies unacknowledged than it did.
+const SETTLE_WITHIN: Duration = Duration::from_millis(20);
 
 /// What one step did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,15 +92,14 @@ struct Stock {
 impl Pacer {
     /// Waits for one permit of `bucket`. Waiting sends of one bucket share store calls: the
     /// first in line asks for as many permits as there are waiters (at most a burst), and when
-    /// fewer were free it asks again only once the rest should be (the store says when the
-    /// next one is; the others follow one interval each), so a backlog at a low rate costs a
-    /// call per half burst of permits, not one or two per permit.
+    /// fewer were free the next in line asks again only once the store said one more would be,
+    /// so a backlog at a low rate costs one call per permit, not a refused one and a granted
+    /// one.
     async fn acquire(&self, store: &SharedStore, bucket: &str, rate: Rate) -> Result<(), StoreError> {
         let state = self.buckets.lock().expect("pacer lock").entry(bucket.to_owned()).or_default().clone();
         state.waiting.fetch_add(1, Ordering::SeqCst);
         let mut stock = state.stock.lock().await;
         let key = store.keys().rate(bucket);
-        let interval = Duration::from_secs(1) / rate.per_second.max(1);
         let result = loop {
             if stock.permits > 0 {
                 stock.permits -= 1;
@@ -108,11 +113,10 @@ impl Pacer {
                 Ok(p) => {
                     stock.permits += p.granted;
                     if p.granted < want {
-                        // Again once the rest is free, or half a burst of it: the bucket never
-                        // fills up meanwhile, so a late wake-up loses none of the rate.
-                        let more = (want - p.granted).min((rate.burst / 2).max(1));
-                        let wait = p.next_in.max(Duration::from_millis(1)) + interval * (more - 1);
-                        stock.ask_at = Some(tokio::time::Instant::now() + wait);
+                        // Not before the next one is free: asking sooner is only refused.
+                        // Waiting for several to gather would save calls but lose permits:
+                        // inbound messages charged meanwhile take what replies left unused.
+                        stock.ask_at = Some(tokio::time::Instant::now() + p.next_in.max(Duration::from_millis(1)));
                     }
                 }
                 Err(e) => break Err(e),
@@ -181,6 +185,8 @@ impl OutboxWorker {
         // a low rate a backlog waits for permits anyway, and a claim per reply would cost a
         // store round trip (embedded, a commit) per reply.
         let batch = (me.config.concurrency / 8).max(1);
+        // When the oldest send not yet settled ended.
+        let mut first_done: Option<tokio::time::Instant> = None;
         while !*stop.borrow() {
             let room = me.config.concurrency.saturating_sub(sends.tasks.len());
             let mut claimed_any = false;
@@ -216,7 +222,10 @@ impl OutboxWorker {
             // in flight a moment before looking at the queue again.
             if !sends.tasks.is_empty() {
                 let room = me.config.concurrency.saturating_sub(sends.tasks.len());
-                let wait = if claimed_any && room >= batch { Duration::ZERO } else { Duration::from_millis(20) };
+                let mut wait = if claimed_any && room >= batch { Duration::ZERO } else { Duration::from_millis(20) };
+                if let Some(since) = first_done {
+                    wait = wait.min((since + SETTLE_WITHIN).saturating_duration_since(tokio::time::Instant::now()));
+                }
                 if let Ok(Some(joined)) = tokio::time::timeout(wait, sends.tasks.join_next_with_id()).await {
                     done.extend(sends.finished(joined));
                 }
@@ -225,13 +234,21 @@ impl OutboxWorker {
                 }
             }
             // Sent replies stay in `done` until settled: were they left to be re-claimed, they
-            // would be sent again.
-            if !done.is_empty() {
+            // would be sent again. They are settled together once a batch has ended, or none is
+            // left in flight, or the first has waited `SETTLE_WITHIN`.
+            if done.is_empty() {
+                continue;
+            }
+            let since = *first_done.get_or_insert_with(tokio::time::Instant::now);
+            if done.len() >= batch || sends.tasks.is_empty() || since.elapsed() >= SETTLE_WITHIN {
                 let ids: Vec<EntryId> = done.iter().map(|s| s.id.clone()).collect();
                 match me.settle(&mut done).await {
-                    Ok(()) => ids.iter().for_each(|id| {
-                        sends.held.remove(id);
-                    }),
+                    Ok(()) => {
+                        first_done = None;
+                        ids.iter().for_each(|id| {
+                            sends.held.remove(id);
+                        })
+                    }
                     Err(error) => {
                         tracing::warn!(%error, entries = done.len(), "Settling sent replies failed; trying again.");
                         tokio::time::sleep(backoff).await;
