@@ -15,6 +15,13 @@
 //! (sent, or failed for good); a retry keeps its turn. Replies to different citizens go
 //! concurrently, paced by the governor.
 //!
+//! A backlog at a low rate is worked with few store round trips a reply: the worker claims once
+//! an eighth of its sends have room, the sends waiting for permits ask the governor once per
+//! permit (never to be refused), and sends that ended within 20 ms of each other
+//! (`SETTLE_WITHIN`) are acknowledged together (see BENCHMARKS.md, «What a backlog at a low
+//! cap cost»; on Redis the governor is a script too, on the embedded store each claim and
+//! acknowledgement is a commit).
+//!
 //! [`OutboxWorker::try_send_one`] is one step, so tests drain the outbox deterministically;
 //! [`OutboxWorker::run`] is the loop a service runs, with many sends in flight.
 
@@ -33,6 +40,12 @@ use crate::config::OutboxConfig;
 use crate::mirror::Mirror;
 use crate::replies::OutboxEntry;
 use channels::{Channels, Outbound, OutboundContent, SendError, ThrottleScope, rate_bucket};
+
+/// How long a send that ended may wait to be settled with others (one store round trip for
+/// several): its citizen's next reply waits at most this much longer for its turn. The loop
+/// already let a send wait this long before (its pause when every send is in flight), so a
+/// crash leaves no more sent replies unacknowledged than it did.
+const SETTLE_WITHIN: Duration = Duration::from_millis(20);
 
 /// What one step did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,26 +79,46 @@ struct Pacer {
 #[derive(Default)]
 struct BucketState {
     waiting: AtomicU32,
-    stock: tokio::sync::Mutex<u32>,
+    stock: tokio::sync::Mutex<Stock>,
+}
+
+/// Permits taken and not yet handed out, and when to ask the store again.
+#[derive(Default)]
+struct Stock {
+    permits: u32,
+    ask_at: Option<tokio::time::Instant>,
 }
 
 impl Pacer {
     /// Waits for one permit of `bucket`. Waiting sends of one bucket share store calls: the
-    /// first in line asks for as many permits as there are waiters (at most a burst).
+    /// first in line asks for as many permits as there are waiters (at most a burst), and when
+    /// fewer were free the next in line asks again only once the store said one more would be,
+    /// so a backlog at a low rate costs one call per permit, not a refused one and a granted
+    /// one.
     async fn acquire(&self, store: &SharedStore, bucket: &str, rate: Rate) -> Result<(), StoreError> {
         let state = self.buckets.lock().expect("pacer lock").entry(bucket.to_owned()).or_default().clone();
         state.waiting.fetch_add(1, Ordering::SeqCst);
         let mut stock = state.stock.lock().await;
         let key = store.keys().rate(bucket);
         let result = loop {
-            if *stock > 0 {
-                *stock -= 1;
+            if stock.permits > 0 {
+                stock.permits -= 1;
                 break Ok(());
+            }
+            if let Some(at) = stock.ask_at.take() {
+                tokio::time::sleep_until(at).await;
             }
             let want = state.waiting.load(Ordering::SeqCst).clamp(1, rate.burst.max(1));
             match store.take_permits(&key, rate, want).await {
-                Ok(p) if p.granted > 0 => *stock += p.granted,
-                Ok(p) => tokio::time::sleep(p.next_in.max(Duration::from_millis(1))).await,
+                Ok(p) => {
+                    stock.permits += p.granted;
+                    if p.granted < want {
+                        // Not before the next one is free: asking sooner is only refused.
+                        // Waiting for several to gather would save calls but lose permits:
+                        // inbound messages charged meanwhile take what replies left unused.
+                        stock.ask_at = Some(tokio::time::Instant::now() + p.next_in.max(Duration::from_millis(1)));
+                    }
+                }
                 Err(e) => break Err(e),
             }
         };
@@ -148,10 +181,16 @@ impl OutboxWorker {
         let mut done: Vec<Settled> = Vec::new();
         let mut last_reclaim = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
+        // Claims wait until an eighth of the sends have room, not for each send that ends: at
+        // a low rate a backlog waits for permits anyway, and a claim per reply would cost a
+        // store round trip (embedded, a commit) per reply.
+        let batch = (me.config.concurrency / 8).max(1);
+        // When the oldest send not yet settled ended.
+        let mut first_done: Option<tokio::time::Instant> = None;
         while !*stop.borrow() {
             let room = me.config.concurrency.saturating_sub(sends.tasks.len());
             let mut claimed_any = false;
-            if room > 0 {
+            if room >= batch {
                 let claimed = if last_reclaim.elapsed() >= me.config.reclaim_idle / 2 {
                     last_reclaim = tokio::time::Instant::now();
                     me.store.reclaim(QueueName::Outbox, &me.consumer, me.config.reclaim_idle, room).await
@@ -182,8 +221,11 @@ impl OutboxWorker {
             // Collect what finished: at once if more work may be waiting, else give the sends
             // in flight a moment before looking at the queue again.
             if !sends.tasks.is_empty() {
-                let full = sends.tasks.len() >= me.config.concurrency;
-                let wait = if claimed_any && !full { Duration::ZERO } else { Duration::from_millis(20) };
+                let room = me.config.concurrency.saturating_sub(sends.tasks.len());
+                let mut wait = if claimed_any && room >= batch { Duration::ZERO } else { Duration::from_millis(20) };
+                if let Some(since) = first_done {
+                    wait = wait.min((since + SETTLE_WITHIN).saturating_duration_since(tokio::time::Instant::now()));
+                }
                 if let Ok(Some(joined)) = tokio::time::timeout(wait, sends.tasks.join_next_with_id()).await {
                     done.extend(sends.finished(joined));
                 }
@@ -192,13 +234,21 @@ impl OutboxWorker {
                 }
             }
             // Sent replies stay in `done` until settled: were they left to be re-claimed, they
-            // would be sent again.
-            if !done.is_empty() {
+            // would be sent again. They are settled together once a batch has ended, or none is
+            // left in flight, or the first has waited `SETTLE_WITHIN`.
+            if done.is_empty() {
+                continue;
+            }
+            let since = *first_done.get_or_insert_with(tokio::time::Instant::now);
+            if done.len() >= batch || sends.tasks.is_empty() || since.elapsed() >= SETTLE_WITHIN {
                 let ids: Vec<EntryId> = done.iter().map(|s| s.id.clone()).collect();
                 match me.settle(&mut done).await {
-                    Ok(()) => ids.iter().for_each(|id| {
-                        sends.held.remove(id);
-                    }),
+                    Ok(()) => {
+                        first_done = None;
+                        ids.iter().for_each(|id| {
+                            sends.held.remove(id);
+                        })
+                    }
                     Err(error) => {
                         tracing::warn!(%error, entries = done.len(), "Settling sent replies failed; trying again.");
                         tokio::time::sleep(backoff).await;

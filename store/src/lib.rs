@@ -462,6 +462,18 @@ impl Rate {
     pub(crate) fn interval_us(self) -> u64 {
         (1_000_000 / u64::from(self.per_second.max(1))).max(1)
     }
+
+    /// How long charging `used` inbound messages over `over` ([`RateStore::charge_permits`])
+    /// holds replies back while replies keep the bucket busy: the time of `used` permits, but
+    /// at most the window (or one burst, if longer) less the burst the replies already hold,
+    /// since a flood leaves no debt ([`gcra`]). Added up over the responder's counting flushes,
+    /// it is the time inbound messages took of the rate, which the press-conference drill adds
+    /// to its floor (`bench/press.sh`).
+    pub fn inbound_hold(self, used: u32, over: Duration) -> Duration {
+        let interval = Duration::from_micros(self.interval_us());
+        let burst = interval.saturating_mul(self.burst.max(1));
+        interval.saturating_mul(used).min(over.max(burst) - burst)
+    }
 }
 
 /// What [`RateStore::take_permits`] granted.

@@ -27,7 +27,10 @@
 //!   flight together is reported too, whatever their replies' order, as the pairs the check
 //!   could not judge. The drain time runs from the burst's start to the last reply, against
 //!   the floor: replies ÷ the stand-in's cap, or the moment the last message was written if
-//!   that is later.
+//!   that is later; and against the floor under Meta's rule that throughput counts inbound
+//!   and outbound messages together: the time the responder's governor gives the citizens'
+//!   own messages (charged per counting flush, [`store::Rate::inbound_hold`]) plus replies ÷
+//!   cap.
 //!
 //! It prints one line, `BURST {json}`, for the scripts.
 
@@ -183,6 +186,8 @@ struct Sent {
 pub async fn run(plan: Plan) {
     let ticks = schedule(&plan);
     let webhooks: usize = ticks.iter().map(|t| t.webhooks.len()).sum();
+    let arrivals: Vec<(Duration, usize)> =
+        ticks.iter().map(|t| (t.at, t.webhooks.iter().map(|w| w.carried.len()).sum())).collect();
     let last_written = ticks.last().map_or(Duration::ZERO, |t| t.at).as_secs_f64();
     // Which webhook carried each citizen's first and second message.
     let mut carrier = vec![[0usize; 2]; plan.citizens];
@@ -245,7 +250,12 @@ pub async fn run(plan: Plan) {
     let last_ms = report["last_accept_ms"].as_u64().unwrap_or(0);
     let drain_s = last_ms.saturating_sub(started_ms) as f64 / 1000.0;
     // No reply can leave before its message is written, nor faster than the cap.
-    let floor_s = report["cap"].as_u64().map(|cap| (expected as f64 / cap as f64).max(last_written));
+    let cap = report["cap"].as_u64();
+    let floor_s = cap.map(|cap| (expected as f64 / cap as f64).max(last_written));
+    // Nor while the citizens' own messages use the cap (Meta counts inbound and outbound
+    // together): the time the responder's governor gives them, as it charges them.
+    let inbound_s = cap.map(|cap| inbound_held(&arrivals, cap).as_secs_f64());
+    let floor_inbound_s = cap.zip(inbound_s).map(|(cap, held)| (held + expected as f64 / cap as f64).max(last_written));
     let line = serde_json::json!({
         "citizens": plan.citizens, "messages": expected, "webhooks": webhooks,
         "sending_s": round(sending_s), "answered_s": round(answered_s),
@@ -256,9 +266,25 @@ pub async fn run(plan: Plan) {
         "taken_out_of_order_accepted_in_reverse": check.accepted_in_reverse,
         "pairs_in_flight_together": held.iter().filter(|h| **h != Held::Apart).count(),
         "drain_s": round(drain_s), "floor_s": floor_s.map(round), "drain_x_floor": floor_s.map(|f| round(drain_s / f)),
+        "inbound_s": inbound_s.map(round), "floor_inbound_s": floor_inbound_s.map(round),
+        "drain_x_floor_inbound": floor_inbound_s.map(|f| round(drain_s / f)),
         "graph": report,
     });
     println!("BURST {line}");
+}
+
+/// How long the messages arriving at `arrivals` (when, how many) hold replies back at `cap`
+/// a second: the responder charges the messages of each counting flush to its governor
+/// ([`store::Rate::inbound_hold`]), and replies wait throughout the burst, since the messages
+/// come faster than the cap. The flush is the responder's default (`counters_flush_ms`).
+fn inbound_held(arrivals: &[(Duration, usize)], cap: u64) -> Duration {
+    let rate = store::Rate::per_second(u32::try_from(cap).unwrap_or(u32::MAX));
+    let flush = Duration::from_millis(settings::ResponderSettings::default().counters_flush_ms);
+    let mut per_flush: std::collections::BTreeMap<u128, u32> = std::collections::BTreeMap::new();
+    for (at, messages) in arrivals {
+        *per_flush.entry(at.as_millis() / flush.as_millis()).or_default() += *messages as u32;
+    }
+    per_flush.values().map(|used| rate.inbound_hold(*used, flush)).sum()
 }
 
 /// Whether the responder held a citizen's two messages at once.

@@ -84,6 +84,7 @@ testkit::on_both_stores!(
     // rates
     the_rate_governor_grants_at_most_its_rate,
     rate_buckets_are_shared_charged_and_paused,
+    a_charge_holds_busy_replies_back_as_long_as_inbound_hold_says,
 );
 
 /// `n` answers whose every body carries `marker`, so a reader can tell versions apart.
