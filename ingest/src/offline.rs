@@ -194,9 +194,10 @@ mod tests {
 pub fn topics(settings: &settings::Settings, files: &[std::path::PathBuf]) -> TopicCatalogue {
     let menus = files.iter().filter(|f| recognise(f) == Some(sources::menu::KIND)).cloned();
     let configured = crate::keyword_change::menu_file(settings).map(|(_, path)| path);
+    let deployed = ConfiguredSources::new(&settings.sources);
     menus
         .chain(configured)
-        .find_map(|path| sources::menu::topics_in(&path, &ConfiguredSources::new(&settings.sources)).ok())
+        .find_map(|path| sources::menu::topics_in(&path, &deployed).ok())
         .unwrap_or_else(|| sources::menu::bundled_topics().clone())
 }
 
